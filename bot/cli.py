@@ -1,0 +1,90 @@
+"""`passerelle serve | db upgrade | demo | run <job> --team <team>`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from aiohttp import web
+
+from bot.demo import seed
+from bot.server import build_app
+from bot.settings import Settings
+from dialogs.engine import Engine
+from dialogs.i18n import t
+from dialogs.jobs import JOB_NAMES, UnknownJob, UnknownTeam
+from storage import migrate
+from storage.database import Database
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="passerelle", description=(
+        "Passerelle: check-ins, anonymous tensions, successes and reflexive prompts for "
+        "mixed partnership teams."))
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve HTTP (sandbox, Slack, Teams), the calendar and the outbox")
+    db = commands.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"], help="apply migrations")
+    commands.add_parser("demo", help="seed the demo partnership for the sandbox (once)")
+    run = commands.add_parser("run", help="run a calendar job now for one team")
+    run.add_argument("job", choices=JOB_NAMES)
+    run.add_argument("--team", required=True, help="the team's short name (slug), e.g. demo")
+    run.add_argument("--lang", choices=["fr", "en"], default="en", help="language of the report")
+    return root
+
+
+async def upgrade(settings: Settings) -> None:
+    database = Database(settings.database_url)
+    try:
+        await migrate.upgrade(database)
+    finally:
+        await database.dispose()
+
+
+async def demo(settings: Settings) -> bool:
+    database = Database(settings.database_url)
+    try:
+        return await seed(Engine(database))
+    finally:
+        await database.dispose()
+
+
+async def run_job(settings: Settings, job: str, team: str, lang: str) -> int:
+    database = Database(settings.database_url)
+    try:
+        result = await Engine(database).jobs.run(job, team)
+    except UnknownTeam:
+        print(f"error: no team named {team!r}", file=sys.stderr)
+        return 2
+    except UnknownJob:
+        print(f"error: no job named {job!r}", file=sys.stderr)
+        return 2
+    finally:
+        await database.dispose()
+    print(f"{job} ({team}): {t(lang, result.message, count=result.count)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "db":
+        asyncio.run(upgrade(settings))
+        print("database is up to date")
+        return 0
+    if args.command == "demo":
+        created = asyncio.run(demo(settings))
+        print("demo partnership created" if created else "demo partnership already exists")
+        return 0
+    if args.command == "run":
+        return asyncio.run(run_job(settings, args.job, args.team, args.lang))
+    print(f"Passerelle on http://{settings.host}:{settings.port}/sandbox")
+    web.run_app(build_app(settings), host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The aiohttp application: health, metrics, the sandbox (and, later, Slack and Teams)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from adapters.sandbox.app import Sandbox
+from adapters.sandbox.transcript import Transcripts
+from bot.outbox_worker import OutboxWorker
+from bot.scheduler import Calendar
+from bot.settings import Settings
+from dialogs.engine import Engine
+from storage import outbox, teams
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+ENGINE = web.AppKey("engine", Engine)
+WORKER = web.AppKey("worker", OutboxWorker)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def build_app(settings: Settings, database: Database | None = None,
+              engine: Engine | None = None) -> web.Application:
+    database = database or Database(settings.database_url)
+    engine = engine or Engine(database)
+    transcripts = Transcripts()
+    worker = OutboxWorker(database, {transcripts.platform: transcripts})
+    app = web.Application()
+    app[ENGINE] = engine
+    app[WORKER] = worker
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    if settings.sandbox_enabled and is_loopback(settings.host):
+        app.router.add_routes(Sandbox(engine, transcripts, after_action=worker.drain).routes())
+        app.router.add_get("/", lambda _: web.HTTPFound("/sandbox"))
+    elif settings.sandbox_enabled:
+        log.warning("sandbox not served: %s is not a loopback address", settings.host)
+    app.cleanup_ctx.append(_background(settings, engine, worker))
+    return app
+
+
+def _background(settings: Settings, engine: Engine, worker: OutboxWorker):  # type: ignore[no-untyped-def]
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        calendar = Calendar(engine) if settings.scheduler_enabled else None
+        task = None
+        if calendar is not None:
+            await calendar.start()
+            task = asyncio.create_task(worker.run_forever(settings.outbox_interval_seconds))
+        yield
+        if calendar is not None:
+            calendar.shutdown()
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await engine.database.dispose()
+
+    return context
+
+
+async def healthz(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    try:
+        async with engine.database.session() as session:
+            await teams.all_teams(session)
+    except Exception as error:  # the database is the one dependency worth reporting
+        return web.json_response({"status": "error", "database": repr(error)}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format: counts only, never content or people."""
+    engine, worker = request.app[ENGINE], request.app[WORKER]
+    async with engine.database.session() as session:
+        by_status = await outbox.counts(session)
+        team_count = len(await teams.all_teams(session))
+    lines = ["# HELP passerelle_outbox_messages Outbox messages by status.",
+             "# TYPE passerelle_outbox_messages gauge"]
+    lines += [f'passerelle_outbox_messages{{status="{s}"}} {n}' for s, n in sorted(by_status.items())]
+    lines += ["# HELP passerelle_teams Partnership teams.", "# TYPE passerelle_teams gauge",
+              f"passerelle_teams {team_count}",
+              "# HELP passerelle_sent_total Messages sent by this process.",
+              "# TYPE passerelle_sent_total counter", f"passerelle_sent_total {worker.sent}"]
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")

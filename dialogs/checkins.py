@@ -1,0 +1,207 @@
+"""Check-in rounds: drawing items, asking, recording once, one reminder, closing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs import outbound
+from dialogs.anonymity import recording_scheme
+from dialogs.calendar import zone
+from dialogs.cards import Button, Card, Form, Paragraph, ScaleInput, TextInput
+from dialogs.content import DIMENSIONS, ContentBank
+from dialogs.forms import FormError, refill
+from dialogs.i18n import Tr
+from dialogs.texts import clean
+from storage import outbox, rounds, teams
+from storage.models import Member, Round, Team
+
+OPEN_TEXT_LIMIT = 500
+SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class Draw:
+    kind: str
+    items: list[str]
+    open_question_id: str | None
+
+
+def draw_items(bank: ContentBank, team: Team, seq: int, history: list[list[str]]) -> Draw:
+    """Pick the next round's items: every dimension once, the least recently asked first.
+
+    With the usual five items, one dimension gets a second item, rotating by round; every
+    `diagnostic_every_rounds`-th round is the six-conditions diagnostic instead.
+    """
+    if team.diagnostic_every_rounds and seq % team.diagnostic_every_rounds == 0:
+        by_condition: dict[str, list[str]] = {}
+        for d in bank.diagnostic_items:
+            by_condition.setdefault(d.condition, []).append(d.id)
+        turn = seq // team.diagnostic_every_rounds
+        items = [ids[turn % len(ids)] for ids in by_condition.values()]
+        return Draw("diagnostic", items, None)
+    last_seen: dict[str, int] = {}
+    for age, past in enumerate(history):
+        for item in past:
+            last_seen.setdefault(item, age)
+    per_dimension = {d: 1 for d in DIMENSIONS}
+    for extra in range(max(0, team.items_per_round - len(DIMENSIONS))):
+        per_dimension[DIMENSIONS[(seq + extra) % len(DIMENSIONS)]] += 1
+    items: list[str] = []
+    for dimension in DIMENSIONS:
+        candidates = sorted(
+            bank.likert_items(dimension), key=lambda i: (-last_seen.get(i.id, 10_000), i.id)
+        )
+        items += [c.id for c in candidates[: per_dimension[dimension]]]
+    open_id = None
+    if team.open_question:
+        opens = sorted(bank.open_items(), key=lambda i: (-last_seen.get(i.id, 10_000), i.id))
+        open_id = opens[seq % len(opens)].id if opens else None
+    return Draw("checkin", items, open_id)
+
+
+def round_card(tr: Tr, bank: ContentBank, team: Team, round_: Round, *, reminder: bool = False) -> Card:
+    closes = round_.closes_at.astimezone(zone(team.timezone))
+    intro = tr("checkin.reminder" if reminder else "checkin.intro", team=team.name,
+               count=len(round_.items), closes=tr("common.datetime", when=closes))
+    blocks: list[Paragraph | ScaleInput | TextInput] = [
+        Paragraph(text=intro),
+        Paragraph(text=tr("checkin.anonymity", k=team.k)),
+    ]
+    for item_id in round_.items:
+        blocks.append(
+            ScaleInput(
+                name=f"item:{item_id}",
+                label=bank.any_item_text(item_id).get(tr.language),
+                low_label=tr("scale.low"),
+                high_label=tr("scale.high"),
+                skip_label=tr("scale.skip"),
+            )
+        )
+    if round_.open_question_id:
+        question = bank.any_item_text(round_.open_question_id).get(tr.language)
+        blocks.append(
+            TextInput(name="open", label=tr("checkin.open_label", question=question),
+                      max_length=OPEN_TEXT_LIMIT, placeholder=tr("checkin.open_hint"))
+        )
+    context = {"team": team.slug, "round": str(round_.id)}
+    return Card(
+        title=tr("checkin.title", seq=round_.seq, team=team.name),
+        blocks=blocks,
+        form=Form(action="checkin.submit", submit_label=tr("checkin.submit"), context=context),
+        buttons=[Button(label=tr("checkin.skip"), action="checkin.skip", context=context)],
+    )
+
+
+def parse_ballot(bank: ContentBank, round_: Round, values: dict[str, str], tr: Tr
+                 ) -> tuple[list[rounds.ItemValue], str]:
+    parsed: list[rounds.ItemValue] = []
+    for item_id in round_.items:
+        raw = (values.get(f"item:{item_id}") or "").strip()
+        if raw == SKIP:
+            value = None
+        elif raw in {"1", "2", "3", "4", "5"}:
+            value = int(raw)
+        else:
+            raise FormError("errors.scale_missing",
+                            item=bank.any_item_text(item_id).get(tr.language))
+        parsed.append(rounds.ItemValue(item_id, bank.dimension_of(item_id), value))
+    open_text = clean(values.get("open"), max_length=OPEN_TEXT_LIMIT, required=False)
+    return parsed, open_text
+
+
+async def submit(session: AsyncSession, bank: ContentBank, team: Team, member: Member,
+                 round_: Round, values: dict[str, str], tr: Tr, now: dt.datetime) -> Card:
+    if round_.closed or round_.closes_at <= now:
+        return Card(title=tr("checkin.closed_title"), blocks=[Paragraph(text=tr("checkin.closed"))])
+    status = await rounds.status_of(session, round_.id, member.id)
+    if status is None:
+        return Card(title=tr("checkin.not_asked_title"), blocks=[Paragraph(text=tr("checkin.not_asked"))])
+    if status != rounds.ASKED:
+        return Card(title=tr("checkin.already_title"), blocks=[Paragraph(text=tr(f"checkin.already_{status}"))])
+    card = refill(round_card(tr, bank, team, round_), values)
+    try:
+        parsed, open_text = parse_ballot(bank, round_, values, tr)
+    except FormError as problem:
+        raise BallotRejected(card, problem.key, problem.params) from None
+    scheme = recording_scheme(await teams.group_sizes(session, team.id), team.k)
+    sector, position = scheme.apply(member.sector, member.position)
+    recorded = await rounds.record_ballot(
+        session, round_=round_, member_id=member.id, values=parsed,
+        sector=sector, position=position, open_text=open_text or None,
+    )
+    if not recorded:
+        return Card(title=tr("checkin.already_title"), blocks=[Paragraph(text=tr("checkin.already_answered"))])
+    return Card(title=tr("checkin.thanks_title"),
+                blocks=[Paragraph(text=tr("checkin.thanks", k=team.k))])
+
+
+class BallotRejected(Exception):
+    def __init__(self, card: Card, key: str, params: dict[str, object]) -> None:
+        super().__init__(key)
+        self.card, self.key, self.params = card, key, params
+
+
+async def start_round(session: AsyncSession, bank: ContentBank, team: Team, *, occurrence: str,
+                      now: dt.datetime) -> Round | None:
+    """Open a round and queue each member's card; None if this occurrence already ran or a
+    round is still open."""
+    if await rounds.open_round_of(session, team.id) is not None:
+        return None
+    members = [
+        m for m in await teams.active_members(session, team.id)
+        if m.paused_until is None or m.paused_until < now.astimezone(zone(m.timezone, team.timezone)).date()
+    ]
+    history = await rounds.past_items(session, team.id)
+    seq = len(await rounds.rounds_of(session, team.id)) + 1
+    draw = draw_items(bank, team, seq, history)
+    round_ = await rounds.open_round(
+        session, team_id=team.id, occurrence=occurrence, kind=draw.kind, items=draw.items,
+        open_question_id=draw.open_question_id, opened_at=now,
+        opened_on=now.astimezone(zone(team.timezone)).date(),
+        remind_at=now + dt.timedelta(hours=team.reminder_after_hours),
+        closes_at=now + dt.timedelta(hours=team.response_window_hours),
+        member_ids=[m.id for m in members],
+    )
+    if round_ is None:
+        return None
+    for member in members:
+        card = round_card(Tr(member.language or team.language), bank, team, round_)
+        await outbound.to_member(session, team, member, card, key=f"checkin:{round_.id}:{member.id}", now=now)
+    return round_
+
+
+async def remind(session: AsyncSession, bank: ContentBank, team: Team, round_: Round,
+                 now: dt.datetime) -> int:
+    """The round's one reminder, to those the ledger says have not answered."""
+    if round_.reminded or round_.closed:
+        return 0
+    waiting = set(await rounds.members_with_status(session, round_.id, rounds.ASKED))
+    sent = 0
+    for member in await teams.active_members(session, team.id):
+        if member.id in waiting:
+            card = round_card(Tr(member.language or team.language), bank, team, round_, reminder=True)
+            sent += await outbound.to_member(session, team, member, card,
+                                             key=f"remind:{round_.id}:{member.id}", now=now)
+    round_.reminded = True
+    return sent
+
+
+async def close(session: AsyncSession, team: Team, round_: Round) -> None:
+    """Close: counts replace the ledger, the ballot box is reshuffled, unsent asks are dropped."""
+    await rounds.close_round(session, round_, hide_open_answers=team.review_open_answers)
+    await outbox.forget(session, f"checkin:{round_.id}:")
+    await outbox.forget(session, f"remind:{round_.id}:")
+
+
+async def late_joiner(session: AsyncSession, bank: ContentBank, team: Team, member: Member,
+                      now: dt.datetime) -> None:
+    """Someone joining while a round is open is asked too."""
+    round_ = await rounds.open_round_of(session, team.id)
+    if round_ is None or round_.closes_at <= now:
+        return
+    if await rounds.ask_late_joiner(session, round_.id, member.id):
+        card = round_card(Tr(member.language or team.language), bank, team, round_)
+        await outbound.to_member(session, team, member, card, key=f"checkin:{round_.id}:{member.id}", now=now)

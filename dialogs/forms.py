@@ -1,0 +1,86 @@
+"""Small helpers shared by the handlers that read submitted forms."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dialogs.cards import Card, ChoiceInput, Option, Paragraph, TextInput
+from dialogs.i18n import Tr
+
+
+class FormError(ValueError):
+    """A field's value is wrong; `key` and `params` give the message for the user."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+def with_error(card: Card, tr: Tr, key: str, **params: object) -> Card:
+    """The same card, its fields still filled, with the problem said first."""
+    message = Paragraph(text="⚠ " + tr(key, **params))
+    return card.model_copy(update={"blocks": [message, *card.blocks]})
+
+
+def refill(card: Card, values: dict[str, str]) -> Card:
+    """Put submitted values back as defaults, so a rejected form loses nothing."""
+    blocks = []
+    for block in card.blocks:
+        if isinstance(block, ChoiceInput | TextInput) and block.name in values:
+            block = block.model_copy(update={"default": values[block.name]})
+        blocks.append(block)
+    return card.model_copy(update={"blocks": blocks})
+
+
+def choice(name: str, label: str, options: list[tuple[str, str]], default: str | None,
+           *, required: bool = True) -> ChoiceInput:
+    return ChoiceInput(
+        name=name,
+        label=label,
+        options=[Option(value=v, label=text) for v, text in options],
+        default=default,
+        required=required,
+    )
+
+
+def hours(tr: Tr) -> list[tuple[str, str]]:
+    return [(str(h), tr("common.hour", hour=h)) for h in range(24)]
+
+
+def weekdays(tr: Tr) -> list[tuple[str, str]]:
+    return [(str(d), tr(f"weekday.{d}")) for d in range(7)]
+
+
+def parse_int(raw: str | None, low: int, high: int, field: str) -> int:
+    try:
+        number = int((raw or "").strip())
+    except ValueError:
+        raise FormError("errors.number", field=field, low=low, high=high) from None
+    if not low <= number <= high:
+        raise FormError("errors.number", field=field, low=low, high=high)
+    return number
+
+
+def parse_date(raw: str | None, field: str) -> dt.date | None:
+    text = (raw or "").strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise FormError("errors.date", field=field) from None
+
+
+def parse_time(raw: str | None, field: str) -> dt.time:
+    text = (raw or "").strip()
+    try:
+        return dt.time.fromisoformat(text).replace(second=0, microsecond=0)
+    except ValueError:
+        raise FormError("errors.time", field=field) from None
+
+
+def one_of(raw: str | None, allowed: tuple[str, ...], field: str) -> str:
+    if raw not in allowed:
+        raise FormError("errors.choice", field=field)
+    return raw

@@ -1,0 +1,71 @@
+"""Queueing cards for people and channels other than the one speaking now.
+
+Replies to a person's own action are returned to the adapter at once and never queued: an
+outbox row dated at someone's submission would be a clue to what they submitted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.calendar import quiet_until, zone
+from dialogs.cards import Card
+from storage import outbox, teams
+from storage.models import Member, Team
+
+
+async def to_member(
+    session: AsyncSession,
+    team: Team,
+    member: Member,
+    card: Card,
+    *,
+    key: str,
+    now: dt.datetime,
+    respect_quiet_hours: bool = True,
+) -> bool:
+    if member.unreachable or not member.active:
+        return False
+    not_before = now
+    if respect_quiet_hours:
+        start = member.quiet_start if member.quiet_start is not None else team.quiet_start
+        end = member.quiet_end if member.quiet_end is not None else team.quiet_end
+        not_before = quiet_until(now, zone(member.timezone, team.timezone), start, end)
+    return await outbox.enqueue(
+        session,
+        idem_key=key,
+        envelope=outbox.Envelope(member.platform, member.workspace, "direct", member.user_ref),
+        payload=card.model_dump(mode="json"),
+        not_before=not_before,
+        team_id=team.id,
+        member_id=member.id,
+    )
+
+
+async def to_channels(
+    session: AsyncSession,
+    team: Team,
+    card: Card,
+    *,
+    key: str,
+    now: dt.datetime,
+    channel_id: int | None = None,
+) -> int:
+    """Post to every channel linked to the team (or one of them); returns how many queued."""
+    queued = 0
+    for channel in await teams.channels_of(session, team.id):
+        if channel_id is not None and channel.id != channel_id:
+            continue
+        queued += await outbox.enqueue(
+            session,
+            idem_key=f"{key}:ch{channel.id}",
+            envelope=outbox.Envelope(
+                channel.platform, channel.workspace, "channel", channel.channel_ref
+            ),
+            payload=card.model_dump(mode="json"),
+            not_before=now,
+            team_id=team.id,
+        )
+    return queued

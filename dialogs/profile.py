@@ -1,0 +1,69 @@
+"""Onboarding and the member's profile: sector, position, language, zone, pause, quiet hours."""
+
+from __future__ import annotations
+
+from dialogs.calendar import is_zone
+from dialogs.cards import Card, Form, Paragraph, TextInput
+from dialogs.forms import FormError, choice, hours, one_of, parse_date, parse_int
+from dialogs.i18n import LANGUAGES, Tr
+from dialogs.turn import Turn
+from storage.models import Member, Team
+
+SECTORS = ("public", "community", "other")
+POSITIONS = ("front_line", "manager", "coordinator")
+
+
+def profile_card(tr: Tr, team: Team, member: Member, *, welcome: bool = False) -> Card:
+    blocks: list[Paragraph | TextInput] = []
+    if welcome:
+        blocks += [
+            Paragraph(text=tr("welcome.intro", team=team.name)),
+            Paragraph(text=tr("welcome.stored")),
+            Paragraph(text=tr("welcome.never_stored")),
+            Paragraph(text=tr("welcome.who_sees", k=team.k)),
+            Paragraph(text=tr("welcome.clients")),
+            Paragraph(text=tr("welcome.set_profile")),
+        ]
+    fields = [
+        choice("sector", tr("profile.sector"), [(s, tr(f"sector.{s}")) for s in SECTORS],
+               member.sector),
+        choice("position", tr("profile.position"), [(p, tr(f"position.{p}")) for p in POSITIONS],
+               member.position),
+        choice("language", tr("profile.language"), [(lang, tr(f"language.{lang}")) for lang in LANGUAGES],
+               member.language or team.language),
+        TextInput(name="timezone", label=tr("profile.timezone"), max_length=64, multiline=False,
+                  required=True, default=member.timezone or team.timezone),
+        TextInput(name="paused_until", label=tr("profile.paused_until"), max_length=10,
+                  multiline=False, default=member.paused_until.isoformat()
+                  if member.paused_until else "", placeholder="2026-12-31"),
+        choice("quiet_start", tr("profile.quiet_start"), hours(tr),
+               str(member.quiet_start if member.quiet_start is not None else team.quiet_start)),
+        choice("quiet_end", tr("profile.quiet_end"), hours(tr),
+               str(member.quiet_end if member.quiet_end is not None else team.quiet_end)),
+    ]
+    return Card(
+        title=tr("welcome.title" if welcome else "profile.title", team=team.name),
+        blocks=[*blocks, *fields],
+        form=Form(action="profile.save", submit_label=tr("common.save"),
+                  context={"team": team.slug}),
+    )
+
+
+def apply_profile(turn: Turn, member: Member, values: dict[str, str]) -> None:
+    """Validate everything before changing anything, so a bad field changes nothing."""
+    tr = turn.tr
+    sector = one_of(values.get("sector"), SECTORS, tr("profile.sector"))
+    position = one_of(values.get("position"), POSITIONS, tr("profile.position"))
+    language = one_of(values.get("language"), LANGUAGES, tr("profile.language"))
+    timezone = (values.get("timezone") or "").strip()
+    if not is_zone(timezone):
+        raise FormError("errors.timezone", value=timezone)
+    paused = parse_date(values.get("paused_until"), tr("profile.paused_until"))
+    if paused is not None and paused < turn.today:
+        raise FormError("errors.past_date", field=tr("profile.paused_until"))
+    quiet_start = parse_int(values.get("quiet_start"), 0, 23, tr("profile.quiet_start"))
+    quiet_end = parse_int(values.get("quiet_end"), 0, 23, tr("profile.quiet_end"))
+    member.sector, member.position, member.language = sector, position, language
+    member.timezone, member.paused_until = timezone, paused
+    member.quiet_start, member.quiet_end = quiet_start, quiet_end
+    member.onboarded = True

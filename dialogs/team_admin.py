@@ -1,0 +1,161 @@
+"""Coordinator forms: set a team up in a channel, its settings and its calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.calendar import is_zone
+from dialogs.cards import Card, Form, Paragraph, TextInput
+from dialogs.events import Actor, Place
+from dialogs.forms import FormError, choice, hours, one_of, parse_int, weekdays
+from dialogs.i18n import LANGUAGES, Tr, language_of
+from dialogs.texts import clean
+from storage import teams
+from storage.models import Member, Team
+
+YES_NO = ("yes", "no")
+
+
+def _yes_no(tr: Tr, name: str, label: str, value: bool) -> object:
+    return choice(name, label, [("yes", tr("common.yes")), ("no", tr("common.no"))],
+                  "yes" if value else "no")
+
+
+def setup_card(tr: Tr, place: Place) -> Card:
+    return Card(
+        title=tr("setup.title"),
+        blocks=[
+            Paragraph(text=tr("setup.intro", channel=place.name or place.channel_ref)),
+            TextInput(name="name", label=tr("setup.name_label"), max_length=120, multiline=False,
+                      required=True, default=place.name),
+            choice("language", tr("profile.language"),
+                   [(lang, tr(f"language.{lang}")) for lang in LANGUAGES], tr.language),
+            TextInput(name="timezone", label=tr("profile.timezone"), max_length=64,
+                      multiline=False, required=True, default="America/Toronto"),
+            choice("checkin_weekday", tr("schedule.checkin_weekday"), weekdays(tr), "1"),
+            choice("checkin_hour", tr("schedule.checkin_hour"), hours(tr), "10"),
+            choice("checkin_every_weeks", tr("schedule.checkin_every_weeks"),
+                   [(str(n), tr("schedule.every_weeks", n=n)) for n in (1, 2, 3, 4)], "2"),
+            TextInput(name="k", label=tr("settings.k_label"), max_length=2, multiline=False,
+                      required=True, default="5"),
+        ],
+        form=Form(action="setup.save", submit_label=tr("setup.submit"),
+                  context={"channel": place.channel_ref}),
+    )
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:48] or "team"
+
+
+async def create_team(session: AsyncSession, actor: Actor, place: Place, values: dict[str, str],
+                      tr: Tr, now: dt.datetime) -> tuple[Team, Member]:
+    name = clean(values.get("name"), max_length=120)
+    language = one_of(values.get("language"), LANGUAGES, tr("profile.language"))
+    timezone = (values.get("timezone") or "").strip()
+    if not is_zone(timezone):
+        raise FormError("errors.timezone", value=timezone)
+    weekday = parse_int(values.get("checkin_weekday"), 0, 6, tr("schedule.checkin_weekday"))
+    hour = parse_int(values.get("checkin_hour"), 0, 23, tr("schedule.checkin_hour"))
+    every = parse_int(values.get("checkin_every_weeks"), 1, 4, tr("schedule.checkin_every_weeks"))
+    k = parse_int(values.get("k"), 3, 50, tr("settings.k_label"))
+    if await teams.channel_at(session, place.platform, place.workspace, place.channel_ref):
+        raise FormError("errors.already_linked")
+    team = await teams.create_team(
+        session, slug=await teams.unique_slug(session, slugify(name)), name=name, now=now,
+        language=language, timezone=timezone, checkin_weekday=weekday, checkin_hour=hour,
+        checkin_every_weeks=every, k=k,
+    )
+    await teams.link_channel(session, team, place.platform, place.workspace, place.channel_ref,
+                             place.name)
+    coordinator = Member(
+        team_id=team.id, platform=actor.platform, workspace=actor.workspace,
+        user_ref=actor.user_ref, display_name=actor.display_name, position="coordinator",
+        language=language_of(actor.locale, language), timezone=actor.timezone or timezone,
+        is_coordinator=True, active=True, onboarded=False,
+    )
+    session.add(coordinator)
+    await session.flush()
+    return team, coordinator
+
+
+def settings_card(tr: Tr, team: Team) -> Card:
+    return Card(
+        title=tr("settings.title", team=team.name),
+        blocks=[
+            Paragraph(text=tr("settings.intro")),
+            TextInput(name="k", label=tr("settings.k_label"), max_length=2, multiline=False,
+                      required=True, default=str(team.k)),
+            choice("language", tr("settings.language"),
+                   [(lang, tr(f"language.{lang}")) for lang in LANGUAGES], team.language),
+            TextInput(name="timezone", label=tr("profile.timezone"), max_length=64,
+                      multiline=False, required=True, default=team.timezone),
+            _yes_no(tr, "review_tensions", tr("settings.review_tensions"), team.review_tensions),
+            _yes_no(tr, "review_open_answers", tr("settings.review_open_answers"),
+                    team.review_open_answers),
+            _yes_no(tr, "open_question", tr("settings.open_question"), team.open_question),
+            TextInput(name="tension_weekly_limit", label=tr("settings.tension_limit"),
+                      max_length=2, multiline=False, required=True,
+                      default=str(team.tension_weekly_limit)),
+        ],  # type: ignore[list-item]
+        form=Form(action="settings.save", submit_label=tr("common.save"),
+                  context={"team": team.slug}),
+    )
+
+
+def apply_settings(team: Team, values: dict[str, str], tr: Tr) -> None:
+    k = parse_int(values.get("k"), 3, 50, tr("settings.k_label"))
+    language = one_of(values.get("language"), LANGUAGES, tr("settings.language"))
+    timezone = (values.get("timezone") or "").strip()
+    if not is_zone(timezone):
+        raise FormError("errors.timezone", value=timezone)
+    flags = {
+        name: one_of(values.get(name), YES_NO, tr(f"settings.{name}")) == "yes"
+        for name in ("review_tensions", "review_open_answers", "open_question")
+    }
+    limit = parse_int(values.get("tension_weekly_limit"), 1, 50, tr("settings.tension_limit"))
+    team.k, team.language, team.timezone = k, language, timezone
+    team.review_tensions = flags["review_tensions"]
+    team.review_open_answers = flags["review_open_answers"]
+    team.open_question = flags["open_question"]
+    team.tension_weekly_limit = limit
+
+
+SCHEDULE_FIELDS: dict[str, tuple[int, int]] = {
+    "checkin_weekday": (0, 6), "checkin_hour": (0, 23), "checkin_every_weeks": (1, 8),
+    "response_window_hours": (4, 336), "reminder_after_hours": (1, 335),
+    "batch_weekday": (0, 6), "batch_hour": (0, 23),
+    "success_weekday": (0, 6), "success_hour": (0, 23), "success_every_weeks": (0, 8),
+    "tension_prompt_every_weeks": (0, 8), "quiet_start": (0, 23), "quiet_end": (0, 23),
+}
+
+
+def schedule_card(tr: Tr, team: Team) -> Card:
+    blocks: list[object] = [Paragraph(text=tr("schedule.intro", zone=team.timezone))]
+    for name, (low, high) in SCHEDULE_FIELDS.items():
+        label = tr(f"schedule.{name}")
+        current = str(getattr(team, name))
+        if name.endswith("weekday"):
+            blocks.append(choice(name, label, weekdays(tr), current))
+        elif name.endswith("hour") or name.startswith("quiet"):
+            blocks.append(choice(name, label, hours(tr), current))
+        else:
+            blocks.append(TextInput(name=name, label=tr("schedule.range", label=label, low=low, high=high),
+                                    max_length=3, multiline=False, required=True, default=current))
+    return Card(title=tr("schedule.title", team=team.name), blocks=blocks,  # type: ignore[arg-type]
+                form=Form(action="schedule.save", submit_label=tr("common.save"),
+                          context={"team": team.slug}))
+
+
+def apply_schedule(team: Team, values: dict[str, str], tr: Tr) -> None:
+    parsed = {name: parse_int(values.get(name), low, high, tr(f"schedule.{name}"))
+              for name, (low, high) in SCHEDULE_FIELDS.items()}
+    if parsed["reminder_after_hours"] >= parsed["response_window_hours"]:
+        raise FormError("errors.reminder_after_close")
+    for name, value in parsed.items():
+        setattr(team, name, value)

@@ -1,0 +1,46 @@
+"""Alembic environment.
+
+`storage.migrate.upgrade` hands over a live connection (config.attributes["connection"]) so an
+upgrade can run inside an already running event loop; run by hand, this file opens its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from storage.database import DEFAULT_URL, make_engine
+from storage.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_with(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_standalone() -> None:
+    url = config.get_main_option("sqlalchemy.url") or os.environ.get(
+        "PASSERELLE_DATABASE_URL", DEFAULT_URL
+    )
+    engine = make_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(run_with)
+    await engine.dispose()
+
+
+shared = config.attributes.get("connection")
+if shared is not None:
+    run_with(shared)
+else:
+    asyncio.run(run_standalone())

@@ -1,0 +1,363 @@
+"""Tables. Read `docs/privacy.md` first: several shapes here exist only to keep people unlinkable.
+
+Rules the tables below keep:
+- `answers`, `open_answers`, `tensions`, `successes` (unless named) and `pre_reflections`
+  carry no member reference and no time finer than a day.
+- Their primary keys are random UUIDs, and on SQLite they are `WITHOUT ROWID` tables, so neither
+  an id nor a hidden rowid orders them by insertion.
+- `participation` (who was asked / who answered) is updated for every member of a round at once,
+  so no row's version tells when that member answered; per-member statuses are erased at close.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+UNORDERED = {"sqlite_with_rowid": False}
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes on both dialects (SQLite keeps naive text, read back as UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=dt.UTC)
+
+
+def new_uuid() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Team(Base):
+    """A partnership team: one anonymity pool, whatever platforms its members use."""
+
+    __tablename__ = "teams"
+    __table_args__ = (CheckConstraint("k >= 3", name="k_floor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(2), default="fr")
+    timezone: Mapped[str] = mapped_column(String(64), default="America/Toronto")
+    k: Mapped[int] = mapped_column(Integer, default=5)
+    # Check-in cadence: every `checkin_every_weeks` weeks counted from `anchor_on`.
+    checkin_weekday: Mapped[int] = mapped_column(Integer, default=1)
+    checkin_hour: Mapped[int] = mapped_column(Integer, default=10)
+    checkin_every_weeks: Mapped[int] = mapped_column(Integer, default=2)
+    anchor_on: Mapped[dt.date] = mapped_column(Date)
+    response_window_hours: Mapped[int] = mapped_column(Integer, default=72)
+    reminder_after_hours: Mapped[int] = mapped_column(Integer, default=48)
+    items_per_round: Mapped[int] = mapped_column(Integer, default=5)
+    open_question: Mapped[bool] = mapped_column(Boolean, default=True)
+    diagnostic_every_rounds: Mapped[int] = mapped_column(Integer, default=6)
+    # Batch publication of tensions, anonymous successes: a fixed weekly time, never at writing.
+    batch_weekday: Mapped[int] = mapped_column(Integer, default=3)
+    batch_hour: Mapped[int] = mapped_column(Integer, default=15)
+    review_tensions: Mapped[bool] = mapped_column(Boolean, default=False)
+    review_open_answers: Mapped[bool] = mapped_column(Boolean, default=False)
+    tension_weekly_limit: Mapped[int] = mapped_column(Integer, default=5)
+    success_weekday: Mapped[int] = mapped_column(Integer, default=4)
+    success_hour: Mapped[int] = mapped_column(Integer, default=11)
+    success_every_weeks: Mapped[int] = mapped_column(Integer, default=2)
+    tension_prompt_every_weeks: Mapped[int] = mapped_column(Integer, default=4)
+    quiet_start: Mapped[int] = mapped_column(Integer, default=20)
+    quiet_end: Mapped[int] = mapped_column(Integer, default=8)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class TeamChannel(Base):
+    """A channel linked to a team (a Slack channel, a Teams channel, the sandbox channel)."""
+
+    __tablename__ = "team_channels"
+    __table_args__ = (UniqueConstraint("platform", "workspace", "channel_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(64), default="")
+    channel_ref: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Member(Base):
+    """A person's membership of one team, with the 2x2 segmentation and their preferences."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("team_id", "platform", "workspace", "user_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(64), default="")
+    user_ref: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    sector: Mapped[str | None] = mapped_column(String(16))
+    position: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(2))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    is_coordinator: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    onboarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_until: Mapped[dt.date | None] = mapped_column(Date)
+    quiet_start: Mapped[int | None] = mapped_column(Integer)
+    quiet_end: Mapped[int | None] = mapped_column(Integer)
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Round(Base):
+    """A check-in (or six-conditions diagnostic) round of a team."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (
+        UniqueConstraint("team_id", "seq"),
+        UniqueConstraint("team_id", "occurrence"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16), default="checkin")
+    # What scheduled it: a local date for the calendar, "manual:<date>" for `checkin now`.
+    occurrence: Mapped[str] = mapped_column(String(64))
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    remind_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    closes_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    reminded: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    items: Mapped[list[str]] = mapped_column(JSON)
+    open_question_id: Mapped[str | None] = mapped_column(String(16))
+    # Filled at close, when per-member statuses are erased from the ledger.
+    asked_count: Mapped[int | None] = mapped_column(Integer)
+    answered_count: Mapped[int | None] = mapped_column(Integer)
+    skipped_count: Mapped[int | None] = mapped_column(Integer)
+
+
+class Participation(Base):
+    """The participation ledger: who was asked and who answered, never what.
+
+    No timestamps. Every write touches every row of the round (see `storage.rounds`), and the
+    per-member status is erased when the round closes.
+    """
+
+    __tablename__ = "participation"
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="asked")
+
+
+class Answer(Base):
+    """One 1-5 value. No member, no time but the round's day, no id that orders it."""
+
+    __tablename__ = "answers"
+    __table_args__ = (Index("answers_by_round", "round_id", "dimension"), UNORDERED)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uuid)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    # Groups one respondent's items within one round only (fresh every round), so respondents
+    # can be counted per cell; never reused across rounds.
+    ballot: Mapped[str] = mapped_column(String(32))
+    item_id: Mapped[str] = mapped_column(String(16))
+    dimension: Mapped[str] = mapped_column(String(40))
+    value: Mapped[int | None] = mapped_column(Integer)  # None: "prefer not to answer"
+    # Generalised at the source: left empty when the member's group is smaller than k.
+    sector: Mapped[str | None] = mapped_column(String(16))
+    position: Mapped[str | None] = mapped_column(String(16))
+    day: Mapped[dt.date] = mapped_column(Date)
+
+
+class OpenAnswer(Base):
+    """An answer to a round's open question: text only, no sector, no ballot."""
+
+    __tablename__ = "open_answers"
+    __table_args__ = (UNORDERED,)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uuid)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="visible")
+    day: Mapped[dt.date] = mapped_column(Date)
+
+
+class Tension(Base):
+    """An anonymous tension. No author; `followup_hash` is the hash of a code only the author saw."""
+
+    __tablename__ = "tensions"
+    __table_args__ = (UNORDERED,)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uuid)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    theme: Mapped[str] = mapped_column(String(32), default="other")
+    prompt_id: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="approved")
+    created_on: Mapped[dt.date] = mapped_column(Date)
+    published_on: Mapped[dt.date | None] = mapped_column(Date)
+    followup_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Same team + same text + same theme = the same tension (a double click, a retry).
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class TensionReply(Base):
+    """A coordinator's answer to a tension, readable with the follow-up code."""
+
+    __tablename__ = "tension_replies"
+    __table_args__ = (UNORDERED,)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uuid)
+    tension_id: Mapped[str] = mapped_column(
+        ForeignKey("tensions.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    created_on: Mapped[dt.date] = mapped_column(Date)
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class TensionCounter(Base):
+    """Per-member weekly tension count for rate limiting, kept apart from tension content.
+
+    Every increment rewrites the whole team's rows for the week, so no row version dates one
+    member's tension.
+    """
+
+    __tablename__ = "tension_counters"
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    week: Mapped[str] = mapped_column(String(8), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Success(Base):
+    """A shared success. `author_name` is kept only when the author chose to be named."""
+
+    __tablename__ = "successes"
+    __table_args__ = (UNORDERED,)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uuid)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    consent: Mapped[str] = mapped_column(String(16))  # named | anonymous | summary_only
+    author_name: Mapped[str | None] = mapped_column(String(200))
+    prompt_id: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_on: Mapped[dt.date] = mapped_column(Date)
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ReflexiveSchedule(Base):
+    """A coordinator's reflexive-space prompt: once or recurring, at a local time."""
+
+    __tablename__ = "reflexive_schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    prompt_id: Mapped[str | None] = mapped_column(String(16))
+    custom_text: Mapped[str | None] = mapped_column(Text)
+    first_local: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False))
+    recurrence: Mapped[str] = mapped_column(String(16), default="once")
+    lead_hours: Mapped[int] = mapped_column(Integer, default=24)
+    channel_id: Mapped[int | None] = mapped_column(
+        ForeignKey("team_channels.id", ondelete="SET NULL")
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ReflexiveOccurrence(Base):
+    __tablename__ = "reflexive_occurrences"
+    __table_args__ = (UniqueConstraint("schedule_id", "occurs_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(
+        ForeignKey("reflexive_schedules.id", ondelete="CASCADE")
+    )
+    occurs_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    invited: Mapped[bool] = mapped_column(Boolean, default=False)
+    posted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PreReflection(Base):
+    """A member's short pre-reflection, posted anonymously before the meeting."""
+
+    __tablename__ = "pre_reflections"
+    __table_args__ = (UNORDERED,)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uuid)
+    occurrence_id: Mapped[int] = mapped_column(
+        ForeignKey("reflexive_occurrences.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    day: Mapped[dt.date] = mapped_column(Date)
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class OutboxMessage(Base):
+    """One message to send. The unique `idem_key` makes a duplicated trigger harmless."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("outbox_due", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idem_key: Mapped[str] = mapped_column(String(200), unique=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(64), default="")
+    kind: Mapped[str] = mapped_column(String(16))  # direct | channel
+    address: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    not_before: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)

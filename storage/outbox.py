@@ -1,0 +1,138 @@
+"""The outbox: every send is a row with a unique idempotency key, claimed atomically.
+
+Claiming is one statement: `FOR UPDATE SKIP LOCKED` on PostgreSQL so concurrent workers take
+disjoint rows; on SQLite the conditional `UPDATE ... RETURNING` runs under the database's single
+write lock. A claim is a lease: if its worker dies, the row becomes claimable again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxMessage
+from storage.upsert import insert_ignore
+
+PENDING, SENDING, SENT, FAILED, UNREACHABLE = "pending", "sending", "sent", "failed", "unreachable"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Where a message goes, as the adapters address it."""
+
+    platform: str
+    workspace: str
+    kind: str  # "direct" | "channel"
+    address: str
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    idem_key: str,
+    envelope: Envelope,
+    payload: dict[str, Any],
+    not_before: dt.datetime,
+    team_id: int | None = None,
+    member_id: int | None = None,
+) -> bool:
+    """Queue a message once; a second call with the same key does nothing. True when queued."""
+    return await insert_ignore(
+        session,
+        OutboxMessage.__table__,  # type: ignore[arg-type]
+        {
+            "idem_key": idem_key,
+            "team_id": team_id,
+            "member_id": member_id,
+            "platform": envelope.platform,
+            "workspace": envelope.workspace,
+            "kind": envelope.kind,
+            "address": envelope.address,
+            "payload": payload,
+            "not_before": not_before,
+            "status": PENDING,
+            "attempts": 0,
+        },
+        ["idem_key"],
+    )
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    worker: str,
+    now: dt.datetime,
+    lease: dt.timedelta,
+    limit: int,
+    platforms: Sequence[str] | None = None,
+) -> list[OutboxMessage]:
+    """Claim up to `limit` due messages for `worker`; call inside a transaction and commit."""
+    due = or_(
+        and_(OutboxMessage.status == PENDING, OutboxMessage.not_before <= now),
+        and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_until < now),
+    )
+    candidates = select(OutboxMessage.id).where(due)
+    if platforms is not None:
+        candidates = candidates.where(OutboxMessage.platform.in_(platforms))
+    candidates = candidates.order_by(OutboxMessage.not_before, OutboxMessage.id).limit(limit)
+    if session.bind.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    statement = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(candidates.scalar_subquery()), due)
+        .values(
+            status=SENDING,
+            claimed_by=worker,
+            claimed_until=now + lease,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )
+    rows = (await session.scalars(statement)).all()
+    return sorted(rows, key=lambda m: (m.not_before, m.id))
+
+
+async def mark_sent(session: AsyncSession, message_id: int, worker: str, now: dt.datetime) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker)
+        .values(status=SENT, sent_at=now, claimed_until=None, last_error=None)
+    )
+
+
+async def mark_retry(
+    session: AsyncSession, message_id: int, worker: str, error: str, retry_at: dt.datetime
+) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker)
+        .values(status=PENDING, not_before=retry_at, claimed_until=None, last_error=error[:2000])
+    )
+
+
+async def mark_failed(
+    session: AsyncSession, message_id: int, worker: str, error: str, *, status: str = FAILED
+) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker)
+        .values(status=status, claimed_until=None, last_error=error[:2000])
+    )
+
+
+async def forget(session: AsyncSession, key_prefix: str) -> None:
+    """Delete messages whose key starts with `key_prefix` (a closed round's reminders)."""
+    await session.execute(delete(OutboxMessage).where(OutboxMessage.idem_key.startswith(key_prefix)))
+
+
+async def counts(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    )
+    return {status: n for status, n in rows.all()}

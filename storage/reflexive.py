@@ -1,0 +1,109 @@
+"""Reflexive-space schedules, their occurrences and anonymous pre-reflections."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import PreReflection, ReflexiveOccurrence, ReflexiveSchedule, new_uuid
+from storage.tensions import digest
+from storage.upsert import insert_ignore
+
+
+async def add_schedule(
+    session: AsyncSession,
+    *,
+    team_id: int,
+    prompt_id: str | None,
+    custom_text: str | None,
+    first_local: dt.datetime,
+    recurrence: str,
+    lead_hours: int,
+    channel_id: int | None,
+) -> ReflexiveSchedule | None:
+    """Store a schedule once; None when the same one exists (a double submit)."""
+    key = digest(
+        "reflexive", team_id, prompt_id or "", custom_text or "", first_local.isoformat(),
+        recurrence, channel_id or "",
+    )
+    inserted = await insert_ignore(
+        session,
+        ReflexiveSchedule.__table__,  # type: ignore[arg-type]
+        {
+            "team_id": team_id,
+            "prompt_id": prompt_id,
+            "custom_text": custom_text,
+            "first_local": first_local,
+            "recurrence": recurrence,
+            "lead_hours": lead_hours,
+            "channel_id": channel_id,
+            "active": True,
+            "dedupe_key": key,
+        },
+        ["dedupe_key"],
+    )
+    if not inserted:
+        return None
+    return await session.scalar(select(ReflexiveSchedule).where(ReflexiveSchedule.dedupe_key == key))
+
+
+async def schedules_of(session: AsyncSession, team_id: int) -> Sequence[ReflexiveSchedule]:
+    return (
+        await session.scalars(
+            select(ReflexiveSchedule)
+            .where(ReflexiveSchedule.team_id == team_id, ReflexiveSchedule.active.is_(True))
+            .order_by(ReflexiveSchedule.id)
+        )
+    ).all()
+
+
+async def occurrence(
+    session: AsyncSession, schedule_id: int, occurs_at: dt.datetime
+) -> ReflexiveOccurrence:
+    """The occurrence row for this schedule and time, created on first use."""
+    await insert_ignore(
+        session,
+        ReflexiveOccurrence.__table__,  # type: ignore[arg-type]
+        {"schedule_id": schedule_id, "occurs_at": occurs_at, "invited": False, "posted": False},
+        ["schedule_id", "occurs_at"],
+    )
+    found = await session.scalar(
+        select(ReflexiveOccurrence).where(
+            ReflexiveOccurrence.schedule_id == schedule_id,
+            ReflexiveOccurrence.occurs_at == occurs_at,
+        )
+    )
+    assert found is not None
+    return found
+
+
+async def occurrence_by_id(session: AsyncSession, occurrence_id: int) -> ReflexiveOccurrence | None:
+    return await session.get(ReflexiveOccurrence, occurrence_id)
+
+
+async def add_pre_reflection(
+    session: AsyncSession, occurrence_id: int, text: str, today: dt.date
+) -> bool:
+    return await insert_ignore(
+        session,
+        PreReflection.__table__,  # type: ignore[arg-type]
+        {
+            "id": new_uuid(),
+            "occurrence_id": occurrence_id,
+            "text": text,
+            "day": today,
+            "dedupe_key": digest("pre", occurrence_id, text.strip()),
+        },
+        ["dedupe_key"],
+    )
+
+
+async def pre_reflections(session: AsyncSession, occurrence_id: int) -> Sequence[PreReflection]:
+    return (
+        await session.scalars(
+            select(PreReflection).where(PreReflection.occurrence_id == occurrence_id)
+        )
+    ).all()

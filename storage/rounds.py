@@ -1,0 +1,282 @@
+"""Check-in rounds, the participation ledger and the ballot box.
+
+Unlinkability, concretely:
+- a ballot is written with the round's opening day, random ids and no member;
+- every ledger write rewrites all of the round's rows in the same statement, so the row
+  versions carry no per-member time or order;
+- at close the ledger's per-member statuses are replaced by counts, and the round's answers are
+  re-inserted in random order under fresh ids, so nothing physical orders them by submission.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Answer, OpenAnswer, Participation, Round, new_uuid
+from storage.upsert import insert_ignore
+
+ASKED, ANSWERED, SKIPPED = "asked", "answered", "skipped"
+
+
+@dataclass(frozen=True)
+class ItemValue:
+    item_id: str
+    dimension: str
+    value: int | None  # None: "prefer not to answer"
+
+
+async def open_round(
+    session: AsyncSession,
+    *,
+    team_id: int,
+    occurrence: str,
+    kind: str,
+    items: list[str],
+    open_question_id: str | None,
+    opened_at: dt.datetime,
+    opened_on: dt.date,
+    remind_at: dt.datetime,
+    closes_at: dt.datetime,
+    member_ids: Iterable[int],
+) -> Round | None:
+    """Open a round and ask `member_ids`; None when this occurrence already has its round."""
+    existing = await session.scalar(
+        select(Round).where(Round.team_id == team_id, Round.occurrence == occurrence)
+    )
+    if existing is not None:
+        return None
+    seq = (await session.scalar(select(func.max(Round.seq)).where(Round.team_id == team_id))) or 0
+    inserted = await insert_ignore(
+        session,
+        Round.__table__,  # type: ignore[arg-type]
+        {
+            "team_id": team_id,
+            "seq": seq + 1,
+            "kind": kind,
+            "occurrence": occurrence,
+            "opened_on": opened_on,
+            "opened_at": opened_at,
+            "remind_at": remind_at,
+            "closes_at": closes_at,
+            "reminded": False,
+            "closed": False,
+            "items": items,
+            "open_question_id": open_question_id,
+        },
+        ["team_id", "occurrence"],
+    )
+    if not inserted:
+        return None
+    round_ = await session.scalar(
+        select(Round).where(Round.team_id == team_id, Round.occurrence == occurrence)
+    )
+    assert round_ is not None
+    session.add_all(
+        Participation(round_id=round_.id, member_id=m, status=ASKED) for m in member_ids
+    )
+    await session.flush()
+    return round_
+
+
+async def open_round_of(session: AsyncSession, team_id: int) -> Round | None:
+    return await session.scalar(
+        select(Round)
+        .where(Round.team_id == team_id, Round.closed.is_(False))
+        .order_by(Round.seq.desc())
+    )
+
+
+async def round_by_id(session: AsyncSession, round_id: int) -> Round | None:
+    return await session.get(Round, round_id)
+
+
+async def rounds_of(session: AsyncSession, team_id: int) -> Sequence[Round]:
+    return (
+        await session.scalars(select(Round).where(Round.team_id == team_id).order_by(Round.seq))
+    ).all()
+
+
+async def status_of(session: AsyncSession, round_id: int, member_id: int) -> str | None:
+    return await session.scalar(
+        select(Participation.status).where(
+            Participation.round_id == round_id, Participation.member_id == member_id
+        )
+    )
+
+
+async def members_with_status(session: AsyncSession, round_id: int, status: str) -> list[int]:
+    rows = await session.scalars(
+        select(Participation.member_id).where(
+            Participation.round_id == round_id, Participation.status == status
+        )
+    )
+    return list(rows.all())
+
+
+async def ask_late_joiner(session: AsyncSession, round_id: int, member_id: int) -> bool:
+    return await insert_ignore(
+        session,
+        Participation.__table__,  # type: ignore[arg-type]
+        {"round_id": round_id, "member_id": member_id, "status": ASKED},
+        ["round_id", "member_id"],
+    )
+
+
+async def _mark(session: AsyncSession, round_id: int, member_id: int, status: str) -> bool:
+    """Move one member from asked to `status`, rewriting every row of the round alike.
+
+    The guard UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite), so a double
+    submission waits and then finds the member no longer 'asked'.
+    """
+    guard = await session.execute(
+        update(Participation)
+        .where(
+            Participation.round_id == round_id,
+            Participation.member_id == member_id,
+            Participation.status == ASKED,
+        )
+        .values(status=status)
+    )
+    if not getattr(guard, "rowcount", 0):
+        return False
+    await session.execute(
+        update(Participation)
+        .where(Participation.round_id == round_id)
+        .values(status=case((Participation.status == status, status), else_=Participation.status))
+    )
+    return True
+
+
+async def record_ballot(
+    session: AsyncSession,
+    *,
+    round_: Round,
+    member_id: int,
+    values: Sequence[ItemValue],
+    sector: str | None,
+    position: str | None,
+    open_text: str | None,
+) -> bool:
+    """Record one member's answers once. False when they had already answered or skipped."""
+    if not await _mark(session, round_.id, member_id, ANSWERED):
+        return False
+    ballot = new_uuid()
+    session.add_all(
+        Answer(
+            id=new_uuid(),
+            round_id=round_.id,
+            ballot=ballot,
+            item_id=v.item_id,
+            dimension=v.dimension,
+            value=v.value,
+            sector=sector,
+            position=position,
+            day=round_.opened_on,
+        )
+        for v in values
+    )
+    if open_text and round_.open_question_id:
+        session.add(
+            OpenAnswer(
+                id=new_uuid(),
+                round_id=round_.id,
+                question_id=round_.open_question_id,
+                text=open_text,
+                status="visible",
+                day=round_.opened_on,
+            )
+        )
+    await session.flush()
+    return True
+
+
+async def skip(session: AsyncSession, round_id: int, member_id: int) -> bool:
+    return await _mark(session, round_id, member_id, SKIPPED)
+
+
+async def close_round(session: AsyncSession, round_: Round, *, hide_open_answers: bool) -> None:
+    """Count the ledger, erase its per-member statuses, and reshuffle the ballot box."""
+    counts = dict(
+        (
+            await session.execute(
+                select(Participation.status, func.count())
+                .where(Participation.round_id == round_.id)
+                .group_by(Participation.status)
+            )
+        ).all()
+    )
+    round_.answered_count = counts.get(ANSWERED, 0)
+    round_.skipped_count = counts.get(SKIPPED, 0)
+    round_.asked_count = sum(counts.values())
+    round_.closed = True
+    await session.execute(delete(Participation).where(Participation.round_id == round_.id))
+    await _reshuffle_answers(session, round_.id)
+    await _reshuffle_open_answers(session, round_.id, hide=hide_open_answers)
+    await session.flush()
+
+
+async def _reshuffle_answers(session: AsyncSession, round_id: int) -> None:
+    rows = (await session.execute(select(Answer).where(Answer.round_id == round_id))).scalars()
+    answers = [
+        (a.ballot, a.item_id, a.dimension, a.value, a.sector, a.position, a.day) for a in rows
+    ]
+    await session.execute(delete(Answer).where(Answer.round_id == round_id))
+    fresh_ballots = {old: new_uuid() for old in {a[0] for a in answers}}
+    random.SystemRandom().shuffle(answers)
+    session.add_all(
+        Answer(
+            id=new_uuid(),
+            round_id=round_id,
+            ballot=fresh_ballots[ballot],
+            item_id=item,
+            dimension=dimension,
+            value=value,
+            sector=sector,
+            position=position,
+            day=day,
+        )
+        for ballot, item, dimension, value, sector, position, day in answers
+    )
+    await session.flush()
+
+
+async def _reshuffle_open_answers(session: AsyncSession, round_id: int, *, hide: bool) -> None:
+    rows = (
+        await session.execute(select(OpenAnswer).where(OpenAnswer.round_id == round_id))
+    ).scalars()
+    texts = [(o.question_id, o.text, o.day) for o in rows]
+    await session.execute(delete(OpenAnswer).where(OpenAnswer.round_id == round_id))
+    random.SystemRandom().shuffle(texts)
+    status = "pending_review" if hide else "visible"
+    session.add_all(
+        OpenAnswer(id=new_uuid(), round_id=round_id, question_id=q, text=t, status=status, day=d)
+        for q, t, d in texts
+    )
+    await session.flush()
+
+
+async def past_items(session: AsyncSession, team_id: int, limit: int = 12) -> list[list[str]]:
+    """Items of the team's most recent rounds, newest first (for rotation)."""
+    rows = await session.scalars(
+        select(Round.items).where(Round.team_id == team_id).order_by(Round.seq.desc()).limit(limit)
+    )
+    return [list(items) for items in rows.all()]
+
+
+async def rounds_due(
+    session: AsyncSession, now: dt.datetime, *, reminder: bool
+) -> Sequence[Round]:
+    """Open rounds whose reminder (or close) time has come."""
+    if reminder:
+        query = select(Round).where(
+            Round.closed.is_(False), Round.reminded.is_(False), Round.remind_at <= now
+        )
+    else:
+        query = select(Round).where(Round.closed.is_(False), Round.closes_at <= now)
+    return (await session.scalars(query)).all()
