@@ -20,11 +20,17 @@ from storage.database import Database
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="passerelle", description=(
-        "Passerelle: check-ins, anonymous tensions, successes and reflexive prompts for "
-        "mixed partnership teams."))
+    root = argparse.ArgumentParser(
+        prog="passerelle",
+        description=(
+            "Passerelle: check-ins, anonymous tensions, successes and reflexive prompts for "
+            "mixed partnership teams."
+        ),
+    )
     commands = root.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="serve HTTP (sandbox, Slack, Teams), the calendar and the outbox")
+    commands.add_parser(
+        "serve", help="serve HTTP (sandbox, Slack, Teams), the calendar and the outbox"
+    )
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"], help="apply migrations")
     commands.add_parser("demo", help="seed the demo partnership for the sandbox (once)")
@@ -70,7 +76,9 @@ async def run_job(settings: Settings, job: str, team: str, lang: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if args.command == "db":
         asyncio.run(upgrade(settings))
         print("database is up to date")

@@ -43,22 +43,33 @@ async def seed(engine: Engine) -> bool:
         if await teams.team_by_slug(session, DEMO_SLUG) is not None:
             return False
         team = await teams.create_team(
-            session, slug=DEMO_SLUG, name="Équipe mixte Passerelle (démo)", now=engine.clock(),
-            language="fr", timezone="America/Toronto",
+            session,
+            slug=DEMO_SLUG,
+            name="Équipe mixte Passerelle (démo)",
+            now=engine.clock(),
+            language="fr",
+            timezone="America/Toronto",
             # k = 3 (the floor) so a handful of demo answers shows results; real teams keep 5.
             k=3,
             # People try the demo at any hour; real teams keep quiet hours (20 h to 8 h).
-            quiet_start=0, quiet_end=0,
+            quiet_start=0,
+            quiet_end=0,
         )
-        await teams.link_channel(session, team, DEMO_CHANNEL.platform, DEMO_CHANNEL.workspace,
-                                 DEMO_CHANNEL.channel_ref, DEMO_CHANNEL.name)
+        await teams.link_channel(
+            session,
+            team,
+            DEMO_CHANNEL.platform,
+            DEMO_CHANNEL.workspace,
+            DEMO_CHANNEL.channel_ref,
+            DEMO_CHANNEL.name,
+        )
     for persona in PERSONAS:
         await engine.handle(MemberJoined(actor=actor_of(persona), place=DEMO_CHANNEL))
     async with engine.database.session() as session, session.begin():
-        team = await teams.team_by_slug(session, DEMO_SLUG)
-        assert team is not None
+        seeded = await teams.team_by_slug(session, DEMO_SLUG)
+        assert seeded is not None
         for persona in PERSONAS:
-            member = await teams.member_in(session, team.id, "sandbox", "", persona.user_ref)
+            member = await teams.member_in(session, seeded.id, "sandbox", "", persona.user_ref)
             assert member is not None
             member.is_coordinator = persona.coordinator
             # Pre-filled so results show at once; the welcome card still asks each to confirm.

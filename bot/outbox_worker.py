@@ -25,9 +25,16 @@ def worker_name() -> str:
 
 
 class OutboxWorker:
-    def __init__(self, database: Database, senders: Mapping[str, Sender], *,
-                 clock: Callable[[], dt.datetime] | None = None, name: str | None = None,
-                 batch: int = 50, lease: dt.timedelta = dt.timedelta(minutes=2)) -> None:
+    def __init__(
+        self,
+        database: Database,
+        senders: Mapping[str, Sender],
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+        name: str | None = None,
+        batch: int = 50,
+        lease: dt.timedelta = dt.timedelta(minutes=2),
+    ) -> None:
         self.database = database
         self.senders = dict(senders)
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
@@ -39,14 +46,27 @@ class OutboxWorker:
     async def drain_once(self) -> int:
         """Claim and send one batch of due messages; returns how many were handled."""
         async with self.database.session() as session, session.begin():
-            claimed = await outbox.claim(session, worker=self.name, now=self.clock(),
-                                         lease=self.lease, limit=self.batch,
-                                         platforms=list(self.senders))
+            claimed = await outbox.claim(
+                session,
+                worker=self.name,
+                now=self.clock(),
+                lease=self.lease,
+                limit=self.batch,
+                platforms=list(self.senders),
+            )
         for message in claimed:
-            await self._deliver(message.id, message.attempts, Delivery(
-                platform=message.platform, workspace=message.workspace, kind=message.kind,
-                address=message.address, card=Card.model_validate(message.payload),
-            ), message.member_id)
+            await self._deliver(
+                message.id,
+                message.attempts,
+                Delivery(
+                    platform=message.platform,
+                    workspace=message.workspace,
+                    kind=message.kind,
+                    address=message.address,
+                    card=Card.model_validate(message.payload),
+                ),
+                message.member_id,
+            )
         return len(claimed)
 
     async def drain(self) -> int:
@@ -67,8 +87,9 @@ class OutboxWorker:
                 log.exception("outbox worker pass failed")
                 await asyncio.sleep(interval)
 
-    async def _deliver(self, message_id: int, attempts: int, delivery: Delivery,
-                       member_id: int | None) -> None:
+    async def _deliver(
+        self, message_id: int, attempts: int, delivery: Delivery, member_id: int | None
+    ) -> None:
         sender = self.senders[delivery.platform]
         try:
             await sender.send(delivery)
@@ -83,12 +104,14 @@ class OutboxWorker:
             await outbox.mark_sent(session, message_id, self.name, self.clock())
         self.sent += 1
 
-    async def _failed(self, message_id: int, attempts: int, failure: DeliveryFailed,
-                      member_id: int | None) -> None:
+    async def _failed(
+        self, message_id: int, attempts: int, failure: DeliveryFailed, member_id: int | None
+    ) -> None:
         async with self.database.session() as session, session.begin():
             if failure.unreachable:
-                await outbox.mark_failed(session, message_id, self.name, str(failure),
-                                         status=outbox.UNREACHABLE)
+                await outbox.mark_failed(
+                    session, message_id, self.name, str(failure), status=outbox.UNREACHABLE
+                )
                 if member_id is not None and (member := await session.get(Member, member_id)):
                     member.unreachable = True
                 return
@@ -96,6 +119,11 @@ class OutboxWorker:
                 await outbox.mark_failed(session, message_id, self.name, str(failure))
                 return
             # Exponential backoff with jitter, or what the platform asked for.
-            delay = failure.retry_after or min(600.0, 2 ** attempts) * random.uniform(0.5, 1.5)
-            await outbox.mark_retry(session, message_id, self.name, str(failure),
-                                    self.clock() + dt.timedelta(seconds=delay))
+            delay = failure.retry_after or min(600.0, 2**attempts) * random.uniform(0.5, 1.5)
+            await outbox.mark_retry(
+                session,
+                message_id,
+                self.name,
+                str(failure),
+                self.clock() + dt.timedelta(seconds=delay),
+            )

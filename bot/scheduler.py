@@ -48,8 +48,14 @@ class Calendar:
             all_teams = list(await teams.all_teams(session))
         for team in all_teams:
             self._plan(team)
-        self.scheduler.add_job(self._tick, IntervalTrigger(seconds=self.tick_seconds),
-                               id="tick", coalesce=True, max_instances=1, replace_existing=True)
+        self.scheduler.add_job(
+            self._tick,
+            IntervalTrigger(seconds=self.tick_seconds),
+            id="tick",
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
         self.scheduler.start()
 
     def shutdown(self) -> None:
@@ -57,8 +63,9 @@ class Calendar:
             self.scheduler.shutdown(wait=False)
 
     def reload_soon(self, team_id: int) -> None:
-        self.scheduler.add_job(self._reload, args=[team_id], id=f"reload:{team_id}",
-                               replace_existing=True)
+        self.scheduler.add_job(
+            self._reload, args=[team_id], id=f"reload:{team_id}", replace_existing=True
+        )
 
     async def _reload(self, team_id: int) -> None:
         async with self.engine.database.session() as session:
@@ -72,8 +79,14 @@ class Calendar:
                 job.remove()
         for name, trigger in team_triggers(team).items():
             self.scheduler.add_job(
-                self._fire, trigger, args=[team.slug, name], id=f"team:{team.id}:{name}",
-                coalesce=True, misfire_grace_time=3600, max_instances=1, replace_existing=True,
+                self._fire,
+                trigger,
+                args=[team.slug, name],
+                id=f"team:{team.id}:{name}",
+                coalesce=True,
+                misfire_grace_time=3600,
+                max_instances=1,
+                replace_existing=True,
             )
 
     async def _fire(self, team_slug: str, name: str) -> None:
@@ -86,7 +99,8 @@ class Calendar:
     async def _tick(self) -> None:
         try:
             for result in await self.engine.jobs.tick():
-                log.info("tick %s for %s: %s (%d)", result.job, result.team, result.message,
-                         result.count)
+                log.info(
+                    "tick %s for %s: %s (%d)", result.job, result.team, result.message, result.count
+                )
         except Exception:
             log.exception("tick failed")

@@ -33,8 +33,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def build_app(settings: Settings, database: Database | None = None,
-              engine: Engine | None = None) -> web.Application:
+def build_app(
+    settings: Settings, database: Database | None = None, engine: Engine | None = None
+) -> web.Application:
     database = database or Database(settings.database_url)
     engine = engine or Engine(database)
     transcripts = Transcripts()
@@ -46,7 +47,7 @@ def build_app(settings: Settings, database: Database | None = None,
     app.router.add_get("/metrics", metrics)
     if settings.sandbox_enabled and is_loopback(settings.host):
         app.router.add_routes(Sandbox(engine, transcripts, after_action=worker.drain).routes())
-        app.router.add_get("/", lambda _: web.HTTPFound("/sandbox"))
+        app.router.add_get("/", to_sandbox)
     elif settings.sandbox_enabled:
         log.warning("sandbox not served: %s is not a loopback address", settings.host)
     app.cleanup_ctx.append(_background(settings, engine, worker))
@@ -72,6 +73,10 @@ def _background(settings: Settings, engine: Engine, worker: OutboxWorker):  # ty
     return context
 
 
+async def to_sandbox(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/sandbox")
+
+
 async def healthz(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     try:
@@ -88,11 +93,19 @@ async def metrics(request: web.Request) -> web.Response:
     async with engine.database.session() as session:
         by_status = await outbox.counts(session)
         team_count = len(await teams.all_teams(session))
-    lines = ["# HELP passerelle_outbox_messages Outbox messages by status.",
-             "# TYPE passerelle_outbox_messages gauge"]
-    lines += [f'passerelle_outbox_messages{{status="{s}"}} {n}' for s, n in sorted(by_status.items())]
-    lines += ["# HELP passerelle_teams Partnership teams.", "# TYPE passerelle_teams gauge",
-              f"passerelle_teams {team_count}",
-              "# HELP passerelle_sent_total Messages sent by this process.",
-              "# TYPE passerelle_sent_total counter", f"passerelle_sent_total {worker.sent}"]
+    lines = [
+        "# HELP passerelle_outbox_messages Outbox messages by status.",
+        "# TYPE passerelle_outbox_messages gauge",
+    ]
+    lines += [
+        f'passerelle_outbox_messages{{status="{s}"}} {n}' for s, n in sorted(by_status.items())
+    ]
+    lines += [
+        "# HELP passerelle_teams Partnership teams.",
+        "# TYPE passerelle_teams gauge",
+        f"passerelle_teams {team_count}",
+        "# HELP passerelle_sent_total Messages sent by this process.",
+        "# TYPE passerelle_sent_total counter",
+        f"passerelle_sent_total {worker.sent}",
+    ]
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")

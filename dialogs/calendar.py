@@ -37,7 +37,7 @@ def next_weekly(weekday: int, hour: int, tz: ZoneInfo, after: dt.datetime) -> dt
     """The first weekly occurrence strictly after `after`, as an aware datetime in `tz`."""
     fire = weekly(weekday, hour, tz).get_next_fire_time(None, after + dt.timedelta(seconds=1))
     assert fire is not None
-    return fire  # type: ignore[no-any-return]
+    return fire
 
 
 def weeks_since(anchor: dt.date, day: dt.date) -> int:

@@ -7,6 +7,7 @@ the outbox can store them as JSON and read them back unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
@@ -85,9 +86,9 @@ class Form(BaseModel):
 
 class Card(BaseModel):
     title: str
-    blocks: list[Block] = Field(default_factory=list)
+    blocks: Sequence[Block] = Field(default_factory=list)
     form: Form | None = None
-    buttons: list[Button] = Field(default_factory=list)
+    buttons: Sequence[Button] = Field(default_factory=list)
 
     def inputs(self) -> list[ScaleInput | ChoiceInput | TextInput]:
         return [b for b in self.blocks if not isinstance(b, Paragraph)]

@@ -40,8 +40,8 @@ def draw_items(bank: ContentBank, team: Team, seq: int, history: list[list[str]]
         for d in bank.diagnostic_items:
             by_condition.setdefault(d.condition, []).append(d.id)
         turn = seq // team.diagnostic_every_rounds
-        items = [ids[turn % len(ids)] for ids in by_condition.values()]
-        return Draw("diagnostic", items, None)
+        diagnostic = [ids[turn % len(ids)] for ids in by_condition.values()]
+        return Draw("diagnostic", diagnostic, None)
     last_seen: dict[str, int] = {}
     for age, past in enumerate(history):
         for item in past:
@@ -62,10 +62,16 @@ def draw_items(bank: ContentBank, team: Team, seq: int, history: list[list[str]]
     return Draw("checkin", items, open_id)
 
 
-def round_card(tr: Tr, bank: ContentBank, team: Team, round_: Round, *, reminder: bool = False) -> Card:
+def round_card(
+    tr: Tr, bank: ContentBank, team: Team, round_: Round, *, reminder: bool = False
+) -> Card:
     closes = round_.closes_at.astimezone(zone(team.timezone))
-    intro = tr("checkin.reminder" if reminder else "checkin.intro", team=team.name,
-               count=len(round_.items), closes=tr("common.datetime", when=closes))
+    intro = tr(
+        "checkin.reminder" if reminder else "checkin.intro",
+        team=team.name,
+        count=len(round_.items),
+        closes=tr("common.datetime", when=closes),
+    )
     blocks: list[Paragraph | ScaleInput | TextInput] = [
         Paragraph(text=intro),
         Paragraph(text=tr("checkin.anonymity", k=team.k)),
@@ -83,8 +89,12 @@ def round_card(tr: Tr, bank: ContentBank, team: Team, round_: Round, *, reminder
     if round_.open_question_id:
         question = bank.any_item_text(round_.open_question_id).get(tr.language)
         blocks.append(
-            TextInput(name="open", label=tr("checkin.open_label", question=question),
-                      max_length=OPEN_TEXT_LIMIT, placeholder=tr("checkin.open_hint"))
+            TextInput(
+                name="open",
+                label=tr("checkin.open_label", question=question),
+                max_length=OPEN_TEXT_LIMIT,
+                placeholder=tr("checkin.open_hint"),
+            )
         )
     context = {"team": team.slug, "round": str(round_.id)}
     return Card(
@@ -95,8 +105,9 @@ def round_card(tr: Tr, bank: ContentBank, team: Team, round_: Round, *, reminder
     )
 
 
-def parse_ballot(bank: ContentBank, round_: Round, values: dict[str, str], tr: Tr
-                 ) -> tuple[list[rounds.ItemValue], str]:
+def parse_ballot(
+    bank: ContentBank, round_: Round, values: dict[str, str], tr: Tr
+) -> tuple[list[rounds.ItemValue], str]:
     parsed: list[rounds.ItemValue] = []
     for item_id in round_.items:
         raw = (values.get(f"item:{item_id}") or "").strip()
@@ -105,22 +116,36 @@ def parse_ballot(bank: ContentBank, round_: Round, values: dict[str, str], tr: T
         elif raw in {"1", "2", "3", "4", "5"}:
             value = int(raw)
         else:
-            raise FormError("errors.scale_missing",
-                            item=bank.any_item_text(item_id).get(tr.language))
+            raise FormError(
+                "errors.scale_missing", item=bank.any_item_text(item_id).get(tr.language)
+            )
         parsed.append(rounds.ItemValue(item_id, bank.dimension_of(item_id), value))
     open_text = clean(values.get("open"), max_length=OPEN_TEXT_LIMIT, required=False)
     return parsed, open_text
 
 
-async def submit(session: AsyncSession, bank: ContentBank, team: Team, member: Member,
-                 round_: Round, values: dict[str, str], tr: Tr, now: dt.datetime) -> Card:
+async def submit(
+    session: AsyncSession,
+    bank: ContentBank,
+    team: Team,
+    member: Member,
+    round_: Round,
+    values: dict[str, str],
+    tr: Tr,
+    now: dt.datetime,
+) -> Card:
     if round_.closed or round_.closes_at <= now:
         return Card(title=tr("checkin.closed_title"), blocks=[Paragraph(text=tr("checkin.closed"))])
     status = await rounds.status_of(session, round_.id, member.id)
     if status is None:
-        return Card(title=tr("checkin.not_asked_title"), blocks=[Paragraph(text=tr("checkin.not_asked"))])
+        return Card(
+            title=tr("checkin.not_asked_title"), blocks=[Paragraph(text=tr("checkin.not_asked"))]
+        )
     if status != rounds.ASKED:
-        return Card(title=tr("checkin.already_title"), blocks=[Paragraph(text=tr(f"checkin.already_{status}"))])
+        return Card(
+            title=tr("checkin.already_title"),
+            blocks=[Paragraph(text=tr(f"checkin.already_{status}"))],
+        )
     card = refill(round_card(tr, bank, team, round_), values)
     try:
         parsed, open_text = parse_ballot(bank, round_, values, tr)
@@ -129,13 +154,22 @@ async def submit(session: AsyncSession, bank: ContentBank, team: Team, member: M
     scheme = recording_scheme(await teams.group_sizes(session, team.id), team.k)
     sector, position = scheme.apply(member.sector, member.position)
     recorded = await rounds.record_ballot(
-        session, round_=round_, member_id=member.id, values=parsed,
-        sector=sector, position=position, open_text=open_text or None,
+        session,
+        round_=round_,
+        member_id=member.id,
+        values=parsed,
+        sector=sector,
+        position=position,
+        open_text=open_text or None,
     )
     if not recorded:
-        return Card(title=tr("checkin.already_title"), blocks=[Paragraph(text=tr("checkin.already_answered"))])
-    return Card(title=tr("checkin.thanks_title"),
-                blocks=[Paragraph(text=tr("checkin.thanks", k=team.k))])
+        return Card(
+            title=tr("checkin.already_title"),
+            blocks=[Paragraph(text=tr("checkin.already_answered"))],
+        )
+    return Card(
+        title=tr("checkin.thanks_title"), blocks=[Paragraph(text=tr("checkin.thanks", k=team.k))]
+    )
 
 
 class BallotRejected(Exception):
@@ -144,22 +178,30 @@ class BallotRejected(Exception):
         self.card, self.key, self.params = card, key, params
 
 
-async def start_round(session: AsyncSession, bank: ContentBank, team: Team, *, occurrence: str,
-                      now: dt.datetime) -> Round | None:
+async def start_round(
+    session: AsyncSession, bank: ContentBank, team: Team, *, occurrence: str, now: dt.datetime
+) -> Round | None:
     """Open a round and queue each member's card; None if this occurrence already ran or a
     round is still open."""
     if await rounds.open_round_of(session, team.id) is not None:
         return None
     members = [
-        m for m in await teams.active_members(session, team.id)
-        if m.paused_until is None or m.paused_until < now.astimezone(zone(m.timezone, team.timezone)).date()
+        m
+        for m in await teams.active_members(session, team.id)
+        if m.paused_until is None
+        or m.paused_until < now.astimezone(zone(m.timezone, team.timezone)).date()
     ]
     history = await rounds.past_items(session, team.id)
     seq = len(await rounds.rounds_of(session, team.id)) + 1
     draw = draw_items(bank, team, seq, history)
     round_ = await rounds.open_round(
-        session, team_id=team.id, occurrence=occurrence, kind=draw.kind, items=draw.items,
-        open_question_id=draw.open_question_id, opened_at=now,
+        session,
+        team_id=team.id,
+        occurrence=occurrence,
+        kind=draw.kind,
+        items=draw.items,
+        open_question_id=draw.open_question_id,
+        opened_at=now,
         opened_on=now.astimezone(zone(team.timezone)).date(),
         remind_at=now + dt.timedelta(hours=team.reminder_after_hours),
         closes_at=now + dt.timedelta(hours=team.response_window_hours),
@@ -169,12 +211,15 @@ async def start_round(session: AsyncSession, bank: ContentBank, team: Team, *, o
         return None
     for member in members:
         card = round_card(Tr(member.language or team.language), bank, team, round_)
-        await outbound.to_member(session, team, member, card, key=f"checkin:{round_.id}:{member.id}", now=now)
+        await outbound.to_member(
+            session, team, member, card, key=f"checkin:{round_.id}:{member.id}", now=now
+        )
     return round_
 
 
-async def remind(session: AsyncSession, bank: ContentBank, team: Team, round_: Round,
-                 now: dt.datetime) -> int:
+async def remind(
+    session: AsyncSession, bank: ContentBank, team: Team, round_: Round, now: dt.datetime
+) -> int:
     """The round's one reminder, to those the ledger says have not answered."""
     if round_.reminded or round_.closed:
         return 0
@@ -182,9 +227,12 @@ async def remind(session: AsyncSession, bank: ContentBank, team: Team, round_: R
     sent = 0
     for member in await teams.active_members(session, team.id):
         if member.id in waiting:
-            card = round_card(Tr(member.language or team.language), bank, team, round_, reminder=True)
-            sent += await outbound.to_member(session, team, member, card,
-                                             key=f"remind:{round_.id}:{member.id}", now=now)
+            card = round_card(
+                Tr(member.language or team.language), bank, team, round_, reminder=True
+            )
+            sent += await outbound.to_member(
+                session, team, member, card, key=f"remind:{round_.id}:{member.id}", now=now
+            )
     round_.reminded = True
     return sent
 
@@ -196,12 +244,15 @@ async def close(session: AsyncSession, team: Team, round_: Round) -> None:
     await outbox.forget(session, f"remind:{round_.id}:")
 
 
-async def late_joiner(session: AsyncSession, bank: ContentBank, team: Team, member: Member,
-                      now: dt.datetime) -> None:
+async def late_joiner(
+    session: AsyncSession, bank: ContentBank, team: Team, member: Member, now: dt.datetime
+) -> None:
     """Someone joining while a round is open is asked too."""
     round_ = await rounds.open_round_of(session, team.id)
     if round_ is None or round_.closes_at <= now:
         return
     if await rounds.ask_late_joiner(session, round_.id, member.id):
         card = round_card(Tr(member.language or team.language), bank, team, round_)
-        await outbound.to_member(session, team, member, card, key=f"checkin:{round_.id}:{member.id}", now=now)
+        await outbound.to_member(
+            session, team, member, card, key=f"checkin:{round_.id}:{member.id}", now=now
+        )

@@ -10,22 +10,35 @@ from dialogs.cards import Card, Paragraph
 from dialogs.i18n import Tr
 
 WORDS = {
-    "help": "help", "aide": "help",
-    "checkin": "checkin", "check-in": "checkin", "bilan": "checkin",
+    "help": "help",
+    "aide": "help",
+    "checkin": "checkin",
+    "check-in": "checkin",
+    "bilan": "checkin",
     "tension": "tension",
-    "success": "success", "reussite": "success",
-    "profile": "profile", "profil": "profile",
-    "summary": "summary", "sommaire": "summary",
-    "setup": "setup", "configurer": "setup",
-    "reflexive": "reflexive", "reflexif": "reflexive",
-    "schedule": "schedule", "horaire": "schedule",
-    "settings": "settings", "parametres": "settings",
+    "success": "success",
+    "reussite": "success",
+    "profile": "profile",
+    "profil": "profile",
+    "summary": "summary",
+    "sommaire": "summary",
+    "setup": "setup",
+    "configurer": "setup",
+    "reflexive": "reflexive",
+    "reflexif": "reflexive",
+    "schedule": "schedule",
+    "horaire": "schedule",
+    "settings": "settings",
+    "parametres": "settings",
 }
 ARGUMENTS = {
-    "now": "now", "maintenant": "now",
-    "skip": "skip", "passer": "skip",
+    "now": "now",
+    "maintenant": "now",
+    "skip": "skip",
+    "passer": "skip",
     "pause": "pause",
-    "resume": "resume", "reprendre": "resume",
+    "resume": "resume",
+    "reprendre": "resume",
 }
 MEMBER_COMMANDS = ("help", "checkin", "tension", "success", "profile")
 READER_COMMANDS = ("summary",)
@@ -58,8 +71,15 @@ def parse(text: str) -> Command:
     return Command(WORDS.get(fold(parts[0]), ""), parts[0], parts[1:])
 
 
-def help_card(tr: Tr, *, member: bool, reader: bool, coordinator: bool, team_name: str | None,
-              unknown: str = "") -> Card:
+def help_card(
+    tr: Tr,
+    *,
+    member: bool,
+    reader: bool,
+    coordinator: bool,
+    team_name: str | None,
+    unknown: str = "",
+) -> Card:
     blocks: list[Paragraph] = []
     if unknown:
         blocks.append(Paragraph(text=tr("help.unknown", word=unknown)))

@@ -29,10 +29,11 @@ from dialogs.i18n import Tr, language_of
 from dialogs.jobs import Jobs
 from dialogs.texts import TextRejected
 from dialogs.turn import Turn, resolve
+from storage import reflexive as reflexive_store
 from storage import rounds, teams
 from storage import tensions as tension_store
 from storage.database import Database
-from storage.models import Member
+from storage.models import Member, ReflexiveSchedule
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -44,8 +45,9 @@ def utcnow() -> dt.datetime:
 
 
 class Engine:
-    def __init__(self, database: Database, bank: ContentBank | None = None,
-                 clock: Clock = utcnow) -> None:
+    def __init__(
+        self, database: Database, bank: ContentBank | None = None, clock: Clock = utcnow
+    ) -> None:
         self.database = database
         self.bank = bank or default_bank()
         self.clock = clock
@@ -83,8 +85,12 @@ class Engine:
                 log.exception("event %s failed", type(event).__name__)
                 await session.rollback()
                 tr = turn.tr
-                return [Card(title=tr("errors.internal_title"),
-                             blocks=[Paragraph(text=tr("errors.internal"))])]
+                return [
+                    Card(
+                        title=tr("errors.internal_title"),
+                        blocks=[Paragraph(text=tr("errors.internal"))],
+                    )
+                ]
 
     async def _dispatch(self, turn: Turn, event: InboundEvent) -> list[Card]:
         if isinstance(event, CommandReceived):
@@ -100,8 +106,13 @@ class Engine:
         raise TypeError(f"unknown event {event!r}")
 
     # ----------------------------------------------------------------- commands
-    async def _command(self, turn: Turn, command: Command, team_hint: str | None,
-                       context: dict[str, str] | None = None) -> list[Card]:
+    async def _command(
+        self,
+        turn: Turn,
+        command: Command,
+        team_hint: str | None,
+        context: dict[str, str] | None = None,
+    ) -> list[Card]:
         ambiguous = await resolve(turn, team_hint)
         if ambiguous:
             return [self._pick_team(turn, command, ambiguous)]
@@ -109,10 +120,16 @@ class Engine:
         if command.name == "setup":
             return await self._setup(turn)
         if team is None or member is None or command.name in ("", "help"):
-            return [help_card(tr, member=member is not None, reader=turn.is_reader,
-                              coordinator=turn.is_coordinator,
-                              team_name=team.name if team else None,
-                              unknown=command.word if not command.name else "")]
+            return [
+                help_card(
+                    tr,
+                    member=member is not None,
+                    reader=turn.is_reader,
+                    coordinator=turn.is_coordinator,
+                    team_name=team.name if team else None,
+                    unknown=command.word if not command.name else "",
+                )
+            ]
         bank, session, now = self.bank, turn.session, turn.now
         if command.name == "profile":
             return [profile.profile_card(tr, team, member)]
@@ -121,7 +138,9 @@ class Engine:
         if command.name == "tension":
             if command.args:
                 return [await tensions.followup_card(session, bank, " ".join(command.args), tr)]
-            return [tensions.form_card(tr, bank, team, prompt_id=(context or {}).get("prompt") or None)]
+            return [
+                tensions.form_card(tr, bank, team, prompt_id=(context or {}).get("prompt") or None)
+            ]
         if command.name == "success":
             prompt = (context or {}).get("prompt") or None
             return [successes.form_card(tr, bank, team, prompt_id=prompt)]
@@ -152,10 +171,17 @@ class Engine:
             return [profile.profile_card(tr, team, member)]
         if argument == "resume":
             member.paused_until = None
-            return [Card(title=tr("checkin.resumed_title"), blocks=[Paragraph(text=tr("checkin.resumed"))])]
+            return [
+                Card(
+                    title=tr("checkin.resumed_title"),
+                    blocks=[Paragraph(text=tr("checkin.resumed"))],
+                )
+            ]
         round_ = await rounds.open_round_of(session, team.id)
         if round_ is None or round_.closes_at <= now:
-            return [Card(title=tr("checkin.none_title"), blocks=[Paragraph(text=tr("checkin.none"))])]
+            return [
+                Card(title=tr("checkin.none_title"), blocks=[Paragraph(text=tr("checkin.none"))])
+            ]
         if argument == "skip":
             return [await self._skip(turn, round_.id)]
         status = await rounds.status_of(session, round_.id, member.id)
@@ -177,9 +203,14 @@ class Engine:
     def _pick_team(self, turn: Turn, command: Command, choices: list[Any]) -> Card:
         tr = turn.tr
         text = " ".join([command.word, *command.args]).strip() or "help"
-        return Card(title=tr("teams.pick_title"), blocks=[Paragraph(text=tr("teams.pick"))],
-                    buttons=[Button(label=t.name, action="command",
-                                    context={"team": t.slug, "text": text}) for t in choices])
+        return Card(
+            title=tr("teams.pick_title"),
+            blocks=[Paragraph(text=tr("teams.pick"))],
+            buttons=[
+                Button(label=t.name, action="command", context={"team": t.slug, "text": text})
+                for t in choices
+            ],
+        )
 
     @staticmethod
     def _refused(tr: Tr, key: str) -> Card:
@@ -215,10 +246,16 @@ class Engine:
         elif action in ("tension.preview", "tension.confirm"):
             card = tensions.form_card(tr, bank, team, prompt_id=event.context.get("prompt") or None)
         elif action == "tension.reply":
-            tension = await tension_store.tension_by_id(turn.session, event.context.get("tension", ""))
-            card = tensions.reply_form(tr, team, tension) if tension else Card(title=tr("reply.title"))
+            tension = await tension_store.tension_by_id(
+                turn.session, event.context.get("tension", "")
+            )
+            card = (
+                tensions.reply_form(tr, team, tension) if tension else Card(title=tr("reply.title"))
+            )
         elif action == "success.submit":
-            card = successes.form_card(tr, bank, team, prompt_id=event.context.get("prompt") or None)
+            card = successes.form_card(
+                tr, bank, team, prompt_id=event.context.get("prompt") or None
+            )
         elif action == "reflexive.save":
             card = await reflexive.schedule_form(turn.session, tr, bank, team, turn.now)
         elif action == "reflexive.pre":
@@ -232,20 +269,23 @@ class Engine:
         return refill(card, values)
 
     async def _invitation_again(self, turn: Turn, event: FormSubmitted) -> Card:
-        from storage import reflexive as reflexive_store
-
         assert turn.team is not None
         occurrence = await reflexive_store.occurrence_by_id(
-            turn.session, _int(event.context.get("occurrence")))
+            turn.session, _int(event.context.get("occurrence"))
+        )
         if occurrence is None:
             return Card(title=turn.tr("reflexive.invite_title"))
-        schedule = await turn.session.get(reflexive_store.ReflexiveSchedule, occurrence.schedule_id)
+        schedule = await turn.session.get(ReflexiveSchedule, occurrence.schedule_id)
         assert schedule is not None
         return reflexive.invitation_card(turn.tr, self.bank, turn.team, schedule, occurrence)
 
     async def _form_command(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        return await self._command(turn, parse(event.context.get("text", "help")),
-                                   team_hint=event.context.get("team"), context=event.context)
+        return await self._command(
+            turn,
+            parse(event.context.get("text", "help")),
+            team_hint=event.context.get("team"),
+            context=event.context,
+        )
 
     async def _profile_save(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         assert turn.member is not None and turn.team is not None
@@ -258,8 +298,18 @@ class Engine:
         round_ = await rounds.round_by_id(turn.session, _int(event.context.get("round")))
         if round_ is None or round_.team_id != turn.team.id:
             return [self._refused(turn.tr, "errors.stale_button")]
-        return [await checkins.submit(turn.session, self.bank, turn.team, turn.member, round_,
-                                      event.values, turn.tr, turn.now)]
+        return [
+            await checkins.submit(
+                turn.session,
+                self.bank,
+                turn.team,
+                turn.member,
+                round_,
+                event.values,
+                turn.tr,
+                turn.now,
+            )
+        ]
 
     async def _checkin_skip(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         return [await self._skip(turn, _int(event.context.get("round")))]
@@ -271,31 +321,70 @@ class Engine:
         if round_ is None or round_.closed or (turn.team and round_.team_id != turn.team.id):
             return self._refused(tr, "checkin.closed")
         if await rounds.skip(turn.session, round_.id, turn.member.id):
-            return Card(title=tr("checkin.skipped_title"), blocks=[Paragraph(text=tr("checkin.skipped"))])
-        return Card(title=tr("checkin.already_title"), blocks=[Paragraph(text=tr("checkin.already_answered"))])
+            return Card(
+                title=tr("checkin.skipped_title"), blocks=[Paragraph(text=tr("checkin.skipped"))]
+            )
+        return Card(
+            title=tr("checkin.already_title"),
+            blocks=[Paragraph(text=tr("checkin.already_answered"))],
+        )
 
     async def _tension_preview(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         assert turn.team is not None and turn.member is not None
         text, theme = tensions.read_draft(self.bank, event.values, turn.tr)
-        return [await tensions.preview_card(turn.session, turn.tr, self.bank, turn.team, turn.member,
-                                            text, theme, event.context.get("prompt", ""), turn.now)]
+        return [
+            await tensions.preview_card(
+                turn.session,
+                turn.tr,
+                self.bank,
+                turn.team,
+                turn.member,
+                text,
+                theme,
+                event.context.get("prompt", ""),
+                turn.now,
+            )
+        ]
 
     async def _tension_edit(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         assert turn.team is not None
         context = event.context
-        return [tensions.form_card(turn.tr, self.bank, turn.team,
-                                   prompt_id=context.get("prompt") or None,
-                                   text=context.get("text", ""), theme=context.get("theme", "other"))]
+        return [
+            tensions.form_card(
+                turn.tr,
+                self.bank,
+                turn.team,
+                prompt_id=context.get("prompt") or None,
+                text=context.get("text", ""),
+                theme=context.get("theme", "other"),
+            )
+        ]
 
     async def _tension_cancel(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         tr = turn.tr
-        return [Card(title=tr("tension.cancelled_title"), blocks=[Paragraph(text=tr("tension.cancelled"))])]
+        return [
+            Card(
+                title=tr("tension.cancelled_title"),
+                blocks=[Paragraph(text=tr("tension.cancelled"))],
+            )
+        ]
 
     async def _tension_confirm(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         assert turn.team is not None and turn.member is not None
         text, theme = tensions.read_draft(self.bank, event.context, turn.tr)
-        return [await tensions.confirm(turn.session, self.bank, turn.team, turn.member, text, theme,
-                                       event.context.get("prompt") or None, turn.tr, turn.now)]
+        return [
+            await tensions.confirm(
+                turn.session,
+                self.bank,
+                turn.team,
+                turn.member,
+                text,
+                theme,
+                event.context.get("prompt") or None,
+                turn.tr,
+                turn.now,
+            )
+        ]
 
     async def _tension_review(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         tr, team = turn.tr, turn.team
@@ -305,10 +394,18 @@ class Engine:
         tension = await tension_store.tension_by_id(turn.session, event.context.get("tension", ""))
         if tension is None or tension.team_id != team.id:
             return [self._refused(tr, "errors.stale_button")]
-        new = tension_store.APPROVED if event.action == "tension.approve" else tension_store.REJECTED
-        if not await tension_store.set_status(turn.session, tension.id, tension_store.PENDING_REVIEW, new):
-            return [Card(title=tr("review.done_title"), blocks=[Paragraph(text=tr("review.already"))])]
-        return [Card(title=tr("review.done_title"), blocks=[Paragraph(text=tr(f"review.done_{new}"))])]
+        new = (
+            tension_store.APPROVED if event.action == "tension.approve" else tension_store.REJECTED
+        )
+        if not await tension_store.set_status(
+            turn.session, tension.id, tension_store.PENDING_REVIEW, new
+        ):
+            return [
+                Card(title=tr("review.done_title"), blocks=[Paragraph(text=tr("review.already"))])
+            ]
+        return [
+            Card(title=tr("review.done_title"), blocks=[Paragraph(text=tr(f"review.done_{new}"))])
+        ]
 
     async def _tension_reply_form(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         tr, team = turn.tr, turn.team
@@ -332,28 +429,46 @@ class Engine:
 
     async def _success_submit(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         assert turn.team is not None and turn.member is not None
-        return [await successes.submit(turn.session, self.bank, turn.team, turn.member, event.values,
-                                       event.context.get("prompt") or None, turn.tr, turn.now)]
+        return [
+            await successes.submit(
+                turn.session,
+                self.bank,
+                turn.team,
+                turn.member,
+                event.values,
+                event.context.get("prompt") or None,
+                turn.tr,
+                turn.now,
+            )
+        ]
 
     async def _reflexive_save(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         assert turn.team is not None
         if not turn.is_coordinator:
             return [self._refused(turn.tr, "errors.coordinators_only")]
-        return [await reflexive.save_schedule(turn.session, self.bank, turn.team, event.values,
-                                              turn.tr, turn.now)]
+        return [
+            await reflexive.save_schedule(
+                turn.session, self.bank, turn.team, event.values, turn.tr, turn.now
+            )
+        ]
 
     async def _reflexive_pre(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        from storage import reflexive as reflexive_store
-
         assert turn.team is not None
         occurrence = await reflexive_store.occurrence_by_id(
-            turn.session, _int(event.context.get("occurrence")))
-        schedule = occurrence and await turn.session.get(
-            reflexive_store.ReflexiveSchedule, occurrence.schedule_id)
+            turn.session, _int(event.context.get("occurrence"))
+        )
+        schedule = (
+            await turn.session.get(ReflexiveSchedule, occurrence.schedule_id)
+            if occurrence is not None
+            else None
+        )
         if occurrence is None or schedule is None or schedule.team_id != turn.team.id:
             return [self._refused(turn.tr, "errors.stale_button")]
-        return [await reflexive.save_pre_reflection(turn.session, occurrence, event.values,
-                                                    turn.tr, turn.now)]
+        return [
+            await reflexive.save_pre_reflection(
+                turn.session, occurrence, event.values, turn.tr, turn.now
+            )
+        ]
 
     async def _settings_save(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         tr, team = turn.tr, turn.team
@@ -362,7 +477,9 @@ class Engine:
             return [self._refused(tr, "errors.coordinators_only")]
         team_admin.apply_settings(team, event.values, tr)
         self._calendar_changed(team.id)
-        return [Card(title=tr("settings.saved_title"), blocks=[Paragraph(text=tr("settings.saved"))])]
+        return [
+            Card(title=tr("settings.saved_title"), blocks=[Paragraph(text=tr("settings.saved"))])
+        ]
 
     async def _schedule_save(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         tr, team = turn.tr, turn.team
@@ -371,18 +488,25 @@ class Engine:
             return [self._refused(tr, "errors.coordinators_only")]
         team_admin.apply_schedule(team, event.values, tr)
         self._calendar_changed(team.id)
-        return [Card(title=tr("settings.saved_title"), blocks=[Paragraph(text=tr("schedule.saved"))])]
+        return [
+            Card(title=tr("settings.saved_title"), blocks=[Paragraph(text=tr("schedule.saved"))])
+        ]
 
     async def _setup_save(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         tr = turn.tr
         if turn.place is None:
             return [self._refused(tr, "setup.in_channel")]
         team, coordinator = await team_admin.create_team(
-            turn.session, turn.actor, turn.place, event.values, tr, turn.now)
+            turn.session, turn.actor, turn.place, event.values, tr, turn.now
+        )
         await self._welcome(turn, team, coordinator)
         self._calendar_changed(team.id)
-        return [Card(title=tr("setup.done_title"),
-                     blocks=[Paragraph(text=tr("setup.done", team=team.name, k=team.k))])]
+        return [
+            Card(
+                title=tr("setup.done_title"),
+                blocks=[Paragraph(text=tr("setup.done", team=team.name, k=team.k))],
+            )
+        ]
 
     def _calendar_changed(self, team_id: int) -> None:
         for listener in self.on_schedule_change:
@@ -391,18 +515,28 @@ class Engine:
     # ----------------------------------------------------------------- membership
     async def _joined(self, turn: Turn, event: MemberJoined) -> list[Card]:
         session, actor = turn.session, turn.actor
-        channel = await teams.channel_at(session, event.place.platform, event.place.workspace,
-                                         event.place.channel_ref)
+        channel = await teams.channel_at(
+            session, event.place.platform, event.place.workspace, event.place.channel_ref
+        )
         if channel is None:
             return []
         team = await teams.team_by_id(session, channel.team_id)
         assert team is not None
-        member = await teams.member_in(session, team.id, actor.platform, actor.workspace, actor.user_ref)
+        member = await teams.member_in(
+            session, team.id, actor.platform, actor.workspace, actor.user_ref
+        )
         if member is None:
-            member = Member(team_id=team.id, platform=actor.platform, workspace=actor.workspace,
-                            user_ref=actor.user_ref, display_name=actor.display_name,
-                            language=language_of(actor.locale, team.language) if actor.locale else None,
-                            timezone=actor.timezone, active=True, onboarded=False)
+            member = Member(
+                team_id=team.id,
+                platform=actor.platform,
+                workspace=actor.workspace,
+                user_ref=actor.user_ref,
+                display_name=actor.display_name,
+                language=language_of(actor.locale, team.language) if actor.locale else None,
+                timezone=actor.timezone,
+                active=True,
+                onboarded=False,
+            )
             session.add(member)
             await session.flush()
         else:
@@ -418,8 +552,15 @@ class Engine:
             return
         tr = Tr(member.language or team.language)
         card = profile.profile_card(tr, team, member, welcome=True)
-        await outbound.to_member(turn.session, team, member, card, key=f"welcome:{member.id}",
-                                 now=turn.now, respect_quiet_hours=False)
+        await outbound.to_member(
+            turn.session,
+            team,
+            member,
+            card,
+            key=f"welcome:{member.id}",
+            now=turn.now,
+            respect_quiet_hours=False,
+        )
 
     async def _left(self, turn: Turn) -> list[Card]:
         await resolve(turn)
@@ -431,8 +572,12 @@ class Engine:
         await resolve(turn)
         tr = turn.tr
         if turn.team is not None:
-            return [Card(title=tr("setup.linked_title"),
-                         blocks=[Paragraph(text=tr("setup.linked", team=turn.team.name))])]
+            return [
+                Card(
+                    title=tr("setup.linked_title"),
+                    blocks=[Paragraph(text=tr("setup.linked", team=turn.team.name))],
+                )
+            ]
         assert turn.place is not None
         return [team_admin.setup_card(tr, turn.place)]
 
@@ -465,9 +610,18 @@ async def directory(engine: Engine, platform: str, workspace: str = "") -> list[
         for team in await teams.all_teams(session):
             for m in await teams.active_members(session, team.id):
                 if m.platform == platform and m.workspace == workspace:
-                    people.append(Person(m.user_ref, m.display_name, team.slug, team.name,
-                                         m.sector, m.position, m.language or team.language,
-                                         m.is_coordinator))
+                    people.append(
+                        Person(
+                            m.user_ref,
+                            m.display_name,
+                            team.slug,
+                            team.name,
+                            m.sector,
+                            m.position,
+                            m.language or team.language,
+                            m.is_coordinator,
+                        )
+                    )
     return people
 
 
@@ -477,5 +631,8 @@ async def team_channels(engine: Engine, team_slug: str, platform: str) -> list[t
         team = await teams.team_by_slug(session, team_slug)
         if team is None:
             return []
-        return [(c.channel_ref, c.name) for c in await teams.channels_of(session, team.id)
-                if c.platform == platform]
+        return [
+            (c.channel_ref, c.name)
+            for c in await teams.channels_of(session, team.id)
+            if c.platform == platform
+        ]

@@ -33,8 +33,14 @@ def refill(card: Card, values: dict[str, str]) -> Card:
     return card.model_copy(update={"blocks": blocks})
 
 
-def choice(name: str, label: str, options: list[tuple[str, str]], default: str | None,
-           *, required: bool = True) -> ChoiceInput:
+def choice(
+    name: str,
+    label: str,
+    options: list[tuple[str, str]],
+    default: str | None,
+    *,
+    required: bool = True,
+) -> ChoiceInput:
     return ChoiceInput(
         name=name,
         label=label,

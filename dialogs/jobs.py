@@ -25,8 +25,15 @@ from storage.models import Team
 log = logging.getLogger(__name__)
 
 JOB_NAMES = (
-    "checkin", "reminders", "close", "batch", "success", "tension-prompt",
-    "reflexive-invite", "reflexive", "summary",
+    "checkin",
+    "reminders",
+    "close",
+    "batch",
+    "success",
+    "tension-prompt",
+    "reflexive-invite",
+    "reflexive",
+    "summary",
 )
 # Jobs the calendar fires at a team's weekly local time (the others run from the minute tick).
 WEEKLY_JOBS = ("checkin", "batch", "success", "tension-prompt")
@@ -49,12 +56,19 @@ class UnknownTeam(ValueError):
 
 
 class Jobs:
-    def __init__(self, database: Database, bank: ContentBank,
-                 clock: Callable[[], dt.datetime]) -> None:
+    def __init__(
+        self, database: Database, bank: ContentBank, clock: Callable[[], dt.datetime]
+    ) -> None:
         self.database, self.bank, self.clock = database, bank, clock
 
-    async def run(self, name: str, team_slug: str, *, forced: bool = True,
-                  fire_time: dt.datetime | None = None) -> JobResult:
+    async def run(
+        self,
+        name: str,
+        team_slug: str,
+        *,
+        forced: bool = True,
+        fire_time: dt.datetime | None = None,
+    ) -> JobResult:
         """Run one job for one team in its own transaction."""
         if name not in JOB_NAMES:
             raise UnknownJob(name)
@@ -66,8 +80,15 @@ class Jobs:
             key, count = await self._run(session, team, name, now, forced, fire_time or now)
         return JobResult(name, team_slug, key, count)
 
-    async def _run(self, session: AsyncSession, team: Team, name: str, now: dt.datetime,
-                   forced: bool, fire_time: dt.datetime) -> tuple[str, int]:
+    async def _run(
+        self,
+        session: AsyncSession,
+        team: Team,
+        name: str,
+        now: dt.datetime,
+        forced: bool,
+        fire_time: dt.datetime,
+    ) -> tuple[str, int]:
         if name == "checkin":
             return await self._checkin(session, team, now, forced, fire_time)
         if name == "reminders":
@@ -86,29 +107,42 @@ class Jobs:
             return await self.reflexive_invites(session, team, now, forced)
         if name == "reflexive":
             return await self.reflexive_posts(session, team, now, forced)
-        sent = await summary.send_to_readers(session, self.bank, team, now,
-                                             occasion=f"manual:{now:%Y%m%dT%H%M}")
+        sent = await summary.send_to_readers(
+            session, self.bank, team, now, occasion=f"manual:{now:%Y%m%dT%H%M}"
+        )
         return "jobs.summary", sent
 
     # -------------------------------------------------------------- check-ins
-    async def checkin(self, session: AsyncSession, team: Team, now: dt.datetime,
-                      *, forced: bool) -> str:
+    async def checkin(
+        self, session: AsyncSession, team: Team, now: dt.datetime, *, forced: bool
+    ) -> str:
         key, _ = await self._checkin(session, team, now, forced, now)
         return key
 
-    async def _checkin(self, session: AsyncSession, team: Team, now: dt.datetime, forced: bool,
-                       fire_time: dt.datetime) -> tuple[str, int]:
+    async def _checkin(
+        self,
+        session: AsyncSession,
+        team: Team,
+        now: dt.datetime,
+        forced: bool,
+        fire_time: dt.datetime,
+    ) -> tuple[str, int]:
         local = fire_time.astimezone(zone(team.timezone))
         if not forced and not in_cadence(team.anchor_on, local.date(), team.checkin_every_weeks):
             return "jobs.checkin_off_week", 0
         occurrence = f"now:{local:%Y-%m-%dT%H:%M}" if forced else local.date().isoformat()
-        round_ = await checkins.start_round(session, self.bank, team, occurrence=occurrence, now=now)
+        round_ = await checkins.start_round(
+            session, self.bank, team, occurrence=occurrence, now=now
+        )
         if round_ is None:
             return "jobs.checkin_exists", 0
-        return "jobs.checkin", len(await rounds.members_with_status(session, round_.id, rounds.ASKED))
+        return "jobs.checkin", len(
+            await rounds.members_with_status(session, round_.id, rounds.ASKED)
+        )
 
-    async def reminders(self, session: AsyncSession, team: Team, now: dt.datetime,
-                        forced: bool) -> tuple[str, int]:
+    async def reminders(
+        self, session: AsyncSession, team: Team, now: dt.datetime, forced: bool
+    ) -> tuple[str, int]:
         round_ = await rounds.open_round_of(session, team.id)
         if round_ is None or (not forced and round_.remind_at > now):
             return "jobs.no_open_round", 0
@@ -116,19 +150,27 @@ class Jobs:
             return "jobs.reminded_already", 0
         return "jobs.reminders", await checkins.remind(session, self.bank, team, round_, now)
 
-    async def close(self, session: AsyncSession, team: Team, now: dt.datetime,
-                    forced: bool) -> tuple[str, int]:
+    async def close(
+        self, session: AsyncSession, team: Team, now: dt.datetime, forced: bool
+    ) -> tuple[str, int]:
         round_ = await rounds.open_round_of(session, team.id)
         if round_ is None or (not forced and round_.closes_at > now):
             return "jobs.no_open_round", 0
         await checkins.close(session, team, round_)
-        sent = await summary.send_to_readers(session, self.bank, team, now,
-                                             occasion=f"round{round_.seq}")
+        sent = await summary.send_to_readers(
+            session, self.bank, team, now, occasion=f"round{round_.seq}"
+        )
         return "jobs.closed", sent
 
     # -------------------------------------------------------------- prompts
-    async def _success_reminder(self, session: AsyncSession, team: Team, now: dt.datetime,
-                                forced: bool, fire_time: dt.datetime) -> tuple[str, int]:
+    async def _success_reminder(
+        self,
+        session: AsyncSession,
+        team: Team,
+        now: dt.datetime,
+        forced: bool,
+        fire_time: dt.datetime,
+    ) -> tuple[str, int]:
         local = fire_time.astimezone(zone(team.timezone))
         if not forced and not in_cadence(team.anchor_on, local.date(), team.success_every_weeks):
             return "jobs.off_week", 0
@@ -140,16 +182,28 @@ class Jobs:
             tr = Tr(member.language or team.language)
             card = successes.form_card(tr, self.bank, team, prompt_id=prompt.id)
             card = card.model_copy(update={"title": tr("success.reminder_title")})
-            sent += await outbound.to_member(session, team, member, card,
-                                             key=f"success-reminder:{team.id}:{occasion}:{member.id}",
-                                             now=now)
+            sent += await outbound.to_member(
+                session,
+                team,
+                member,
+                card,
+                key=f"success-reminder:{team.id}:{occasion}:{member.id}",
+                now=now,
+            )
         return "jobs.sent", sent
 
-    async def _tension_prompt(self, session: AsyncSession, team: Team, now: dt.datetime,
-                              forced: bool, fire_time: dt.datetime) -> tuple[str, int]:
+    async def _tension_prompt(
+        self,
+        session: AsyncSession,
+        team: Team,
+        now: dt.datetime,
+        forced: bool,
+        fire_time: dt.datetime,
+    ) -> tuple[str, int]:
         local = fire_time.astimezone(zone(team.timezone))
-        if not forced and not in_cadence(team.anchor_on, local.date(),
-                                         team.tension_prompt_every_weeks):
+        if not forced and not in_cadence(
+            team.anchor_on, local.date(), team.tension_prompt_every_weeks
+        ):
             return "jobs.off_week", 0
         week = local.isocalendar()[1]
         prompt = self.bank.tension_prompts[week % len(self.bank.tension_prompts)]
@@ -159,14 +213,20 @@ class Jobs:
         for member in await teams.active_members(session, team.id):
             tr = Tr(member.language or team.language)
             card = tensions.prompt_card(tr, self.bank, team, prompt.id, success.id)
-            sent += await outbound.to_member(session, team, member, card,
-                                             key=f"tension-prompt:{team.id}:{occasion}:{member.id}",
-                                             now=now)
+            sent += await outbound.to_member(
+                session,
+                team,
+                member,
+                card,
+                key=f"tension-prompt:{team.id}:{occasion}:{member.id}",
+                now=now,
+            )
         return "jobs.sent", sent
 
     # -------------------------------------------------------------- reflexive spaces
-    async def reflexive_invites(self, session: AsyncSession, team: Team, now: dt.datetime,
-                                forced: bool) -> tuple[str, int]:
+    async def reflexive_invites(
+        self, session: AsyncSession, team: Team, now: dt.datetime, forced: bool
+    ) -> tuple[str, int]:
         """Invite pre-reflections for occurrences whose lead time has begun (or the next one)."""
         sent = 0
         found = False
@@ -179,8 +239,9 @@ class Jobs:
                 sent += await reflexive.invite(session, self.bank, team, schedule, upcoming, now)
         return ("jobs.sent" if found else "jobs.no_reflexive"), sent
 
-    async def reflexive_posts(self, session: AsyncSession, team: Team, now: dt.datetime,
-                              forced: bool) -> tuple[str, int]:
+    async def reflexive_posts(
+        self, session: AsyncSession, team: Team, now: dt.datetime, forced: bool
+    ) -> tuple[str, int]:
         """Post the prompts whose time has come (forced: each schedule's next one, now)."""
         posted = 0
         for schedule in await reflexive_store.schedules_of(session, team.id):
@@ -202,8 +263,10 @@ class Jobs:
         async with self.database.session() as session, session.begin():
             for team in await teams.all_teams(session):
                 for name, step in (
-                    ("reminders", self.reminders), ("close", self.close),
-                    ("reflexive-invite", self.reflexive_invites), ("reflexive", self.reflexive_posts),
+                    ("reminders", self.reminders),
+                    ("close", self.close),
+                    ("reflexive-invite", self.reflexive_invites),
+                    ("reflexive", self.reflexive_posts),
                 ):
                     key, count = await step(session, team, now, False)
                     if count:

@@ -22,8 +22,9 @@ class Delivery:
 class DeliveryFailed(Exception):
     """A send failed. `retry_after` (seconds) asks for a later try; `unreachable` gives up."""
 
-    def __init__(self, reason: str, *, retry_after: float | None = None,
-                 unreachable: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, retry_after: float | None = None, unreachable: bool = False
+    ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
         self.unreachable = unreachable

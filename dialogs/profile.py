@@ -25,27 +25,56 @@ def profile_card(tr: Tr, team: Team, member: Member, *, welcome: bool = False) -
             Paragraph(text=tr("welcome.set_profile")),
         ]
     fields = [
-        choice("sector", tr("profile.sector"), [(s, tr(f"sector.{s}")) for s in SECTORS],
-               member.sector),
-        choice("position", tr("profile.position"), [(p, tr(f"position.{p}")) for p in POSITIONS],
-               member.position),
-        choice("language", tr("profile.language"), [(lang, tr(f"language.{lang}")) for lang in LANGUAGES],
-               member.language or team.language),
-        TextInput(name="timezone", label=tr("profile.timezone"), max_length=64, multiline=False,
-                  required=True, default=member.timezone or team.timezone),
-        TextInput(name="paused_until", label=tr("profile.paused_until"), max_length=10,
-                  multiline=False, default=member.paused_until.isoformat()
-                  if member.paused_until else "", placeholder="2026-12-31"),
-        choice("quiet_start", tr("profile.quiet_start"), hours(tr),
-               str(member.quiet_start if member.quiet_start is not None else team.quiet_start)),
-        choice("quiet_end", tr("profile.quiet_end"), hours(tr),
-               str(member.quiet_end if member.quiet_end is not None else team.quiet_end)),
+        choice(
+            "sector", tr("profile.sector"), [(s, tr(f"sector.{s}")) for s in SECTORS], member.sector
+        ),
+        choice(
+            "position",
+            tr("profile.position"),
+            [(p, tr(f"position.{p}")) for p in POSITIONS],
+            member.position,
+        ),
+        choice(
+            "language",
+            tr("profile.language"),
+            [(lang, tr(f"language.{lang}")) for lang in LANGUAGES],
+            member.language or team.language,
+        ),
+        TextInput(
+            name="timezone",
+            label=tr("profile.timezone"),
+            max_length=64,
+            multiline=False,
+            required=True,
+            default=member.timezone or team.timezone,
+        ),
+        TextInput(
+            name="paused_until",
+            label=tr("profile.paused_until"),
+            max_length=10,
+            multiline=False,
+            default=member.paused_until.isoformat() if member.paused_until else "",
+            placeholder="2026-12-31",
+        ),
+        choice(
+            "quiet_start",
+            tr("profile.quiet_start"),
+            hours(tr),
+            str(member.quiet_start if member.quiet_start is not None else team.quiet_start),
+        ),
+        choice(
+            "quiet_end",
+            tr("profile.quiet_end"),
+            hours(tr),
+            str(member.quiet_end if member.quiet_end is not None else team.quiet_end),
+        ),
     ]
     return Card(
         title=tr("welcome.title" if welcome else "profile.title", team=team.name),
         blocks=[*blocks, *fields],
-        form=Form(action="profile.save", submit_label=tr("common.save"),
-                  context={"team": team.slug}),
+        form=Form(
+            action="profile.save", submit_label=tr("common.save"), context={"team": team.slug}
+        ),
     )
 
 

@@ -25,8 +25,9 @@ PROMPT_LIMIT = 600
 PRE_REFLECTION_LIMIT = 600
 
 
-async def schedule_form(session: AsyncSession, tr: Tr, bank: ContentBank, team: Team,
-                        now: dt.datetime) -> Card:
+async def schedule_form(
+    session: AsyncSession, tr: Tr, bank: ContentBank, team: Team, now: dt.datetime
+) -> Card:
     prompts = [(p.id, f"{p.id} · {p.text.get(tr.language)}") for p in bank.reflexive_prompts]
     channels = [("all", tr("reflexive.all_channels"))] + [
         (str(c.id), f"{c.name or c.channel_ref} ({tr(f'platform.{c.platform}')})")
@@ -37,26 +38,57 @@ async def schedule_form(session: AsyncSession, tr: Tr, bank: ContentBank, team: 
         title=tr("reflexive.title"),
         blocks=[
             Paragraph(text=tr("reflexive.intro", zone=team.timezone)),
-            choice("prompt", tr("reflexive.prompt_label"),
-                   [*prompts, (CUSTOM, tr("reflexive.custom_option"))], prompts[0][0]),
+            choice(
+                "prompt",
+                tr("reflexive.prompt_label"),
+                [*prompts, (CUSTOM, tr("reflexive.custom_option"))],
+                prompts[0][0],
+            ),
             TextInput(name="custom", label=tr("reflexive.custom_label"), max_length=PROMPT_LIMIT),
-            TextInput(name="date", label=tr("reflexive.date_label"), max_length=10,
-                      multiline=False, required=True, default=tomorrow.isoformat()),
-            TextInput(name="time", label=tr("reflexive.time_label"), max_length=5,
-                      multiline=False, required=True, default="13:30"),
-            choice("recurrence", tr("reflexive.recurrence_label"),
-                   [(r, tr(f"recurrence.{r}")) for r in RECURRENCES], "once"),
-            choice("lead", tr("reflexive.lead_label"),
-                   [(h, tr("reflexive.lead_hours", hours=h)) for h in LEADS], "24"),
+            TextInput(
+                name="date",
+                label=tr("reflexive.date_label"),
+                max_length=10,
+                multiline=False,
+                required=True,
+                default=tomorrow.isoformat(),
+            ),
+            TextInput(
+                name="time",
+                label=tr("reflexive.time_label"),
+                max_length=5,
+                multiline=False,
+                required=True,
+                default="13:30",
+            ),
+            choice(
+                "recurrence",
+                tr("reflexive.recurrence_label"),
+                [(r, tr(f"recurrence.{r}")) for r in RECURRENCES],
+                "once",
+            ),
+            choice(
+                "lead",
+                tr("reflexive.lead_label"),
+                [(h, tr("reflexive.lead_hours", hours=h)) for h in LEADS],
+                "24",
+            ),
             choice("channel", tr("reflexive.channel_label"), channels, "all"),
         ],
-        form=Form(action="reflexive.save", submit_label=tr("common.save"),
-                  context={"team": team.slug}),
+        form=Form(
+            action="reflexive.save", submit_label=tr("common.save"), context={"team": team.slug}
+        ),
     )
 
 
-async def save_schedule(session: AsyncSession, bank: ContentBank, team: Team,
-                        values: dict[str, str], tr: Tr, now: dt.datetime) -> Card:
+async def save_schedule(
+    session: AsyncSession,
+    bank: ContentBank,
+    team: Team,
+    values: dict[str, str],
+    tr: Tr,
+    now: dt.datetime,
+) -> Card:
     prompt = values.get("prompt") or ""
     custom = clean(values.get("custom"), max_length=PROMPT_LIMIT, required=False)
     if prompt == CUSTOM:
@@ -81,17 +113,34 @@ async def save_schedule(session: AsyncSession, bank: ContentBank, team: Team,
     if local_to_utc(first_local, tz) <= now:
         raise FormError("errors.past_date", field=tr("reflexive.date_label"))
     schedule = await store.add_schedule(
-        session, team_id=team.id, prompt_id=prompt_id, custom_text=custom or None,
-        first_local=first_local, recurrence=recurrence, lead_hours=lead,
+        session,
+        team_id=team.id,
+        prompt_id=prompt_id,
+        custom_text=custom or None,
+        first_local=first_local,
+        recurrence=recurrence,
+        lead_hours=lead,
         channel_id=channel_ids.get(channel_raw),
     )
     if schedule is None:
-        return Card(title=tr("reflexive.duplicate_title"), blocks=[Paragraph(text=tr("reflexive.duplicate"))])
+        return Card(
+            title=tr("reflexive.duplicate_title"),
+            blocks=[Paragraph(text=tr("reflexive.duplicate"))],
+        )
     first = local_to_utc(first_local, tz).astimezone(tz)
-    return Card(title=tr("reflexive.saved_title"), blocks=[
-        Paragraph(text=tr("reflexive.saved", when=tr("common.datetime", when=first),
-                          recurrence=tr(f"recurrence.{recurrence}"), lead=lead)),
-    ])
+    return Card(
+        title=tr("reflexive.saved_title"),
+        blocks=[
+            Paragraph(
+                text=tr(
+                    "reflexive.saved",
+                    when=tr("common.datetime", when=first),
+                    recurrence=tr(f"recurrence.{recurrence}"),
+                    lead=lead,
+                )
+            ),
+        ],
+    )
 
 
 def prompt_text(bank: ContentBank, schedule: ReflexiveSchedule, language: str) -> str:
@@ -100,55 +149,106 @@ def prompt_text(bank: ContentBank, schedule: ReflexiveSchedule, language: str) -
     return schedule.custom_text or ""
 
 
-def invitation_card(tr: Tr, bank: ContentBank, team: Team, schedule: ReflexiveSchedule,
-                    occurrence: ReflexiveOccurrence) -> Card:
+def invitation_card(
+    tr: Tr,
+    bank: ContentBank,
+    team: Team,
+    schedule: ReflexiveSchedule,
+    occurrence: ReflexiveOccurrence,
+) -> Card:
     when = occurrence.occurs_at.astimezone(zone(team.timezone))
     return Card(
         title=tr("reflexive.invite_title"),
         blocks=[
             Paragraph(text=tr("reflexive.invite", when=tr("common.datetime", when=when))),
-            Paragraph(text=prompt_text(bank, schedule, tr.language), from_user=schedule.prompt_id is None),
+            Paragraph(
+                text=prompt_text(bank, schedule, tr.language), from_user=schedule.prompt_id is None
+            ),
             Paragraph(text=tr("reflexive.invite_anonymous")),
             Paragraph(text=tr("common.no_client_details")),
-            TextInput(name="text", label=tr("reflexive.pre_label"),
-                      max_length=PRE_REFLECTION_LIMIT, required=True),
+            TextInput(
+                name="text",
+                label=tr("reflexive.pre_label"),
+                max_length=PRE_REFLECTION_LIMIT,
+                required=True,
+            ),
         ],
-        form=Form(action="reflexive.pre", submit_label=tr("reflexive.pre_submit"),
-                  context={"team": team.slug, "occurrence": str(occurrence.id)}),
+        form=Form(
+            action="reflexive.pre",
+            submit_label=tr("reflexive.pre_submit"),
+            context={"team": team.slug, "occurrence": str(occurrence.id)},
+        ),
     )
 
 
-async def save_pre_reflection(session: AsyncSession, occurrence: ReflexiveOccurrence,
-                              values: dict[str, str], tr: Tr, now: dt.datetime) -> Card:
+async def save_pre_reflection(
+    session: AsyncSession,
+    occurrence: ReflexiveOccurrence,
+    values: dict[str, str],
+    tr: Tr,
+    now: dt.datetime,
+) -> Card:
     if occurrence.posted or occurrence.occurs_at <= now:
-        return Card(title=tr("reflexive.pre_closed_title"), blocks=[Paragraph(text=tr("reflexive.pre_closed"))])
+        return Card(
+            title=tr("reflexive.pre_closed_title"),
+            blocks=[Paragraph(text=tr("reflexive.pre_closed"))],
+        )
     text = clean(values.get("text"), max_length=PRE_REFLECTION_LIMIT)
-    if not await store.add_pre_reflection(session, occurrence.id, text, occurrence.occurs_at.date()):
-        return Card(title=tr("reflexive.pre_duplicate_title"), blocks=[Paragraph(text=tr("reflexive.pre_duplicate"))])
-    return Card(title=tr("reflexive.pre_thanks_title"), blocks=[Paragraph(text=tr("reflexive.pre_thanks"))])
+    if not await store.add_pre_reflection(
+        session, occurrence.id, text, occurrence.occurs_at.date()
+    ):
+        return Card(
+            title=tr("reflexive.pre_duplicate_title"),
+            blocks=[Paragraph(text=tr("reflexive.pre_duplicate"))],
+        )
+    return Card(
+        title=tr("reflexive.pre_thanks_title"), blocks=[Paragraph(text=tr("reflexive.pre_thanks"))]
+    )
 
 
-def next_occurrence(schedule: ReflexiveSchedule, team: Team, after: dt.datetime) -> dt.datetime | None:
+def next_occurrence(
+    schedule: ReflexiveSchedule, team: Team, after: dt.datetime
+) -> dt.datetime | None:
     found = recurrences(schedule.first_local, schedule.recurrence, zone(team.timezone), after)
     return found[0] if found else None
 
 
-async def invite(session: AsyncSession, bank: ContentBank, team: Team, schedule: ReflexiveSchedule,
-                 occurs_at: dt.datetime, now: dt.datetime) -> int:
+async def invite(
+    session: AsyncSession,
+    bank: ContentBank,
+    team: Team,
+    schedule: ReflexiveSchedule,
+    occurs_at: dt.datetime,
+    now: dt.datetime,
+) -> int:
     occurrence = await store.occurrence(session, schedule.id, occurs_at)
     if occurrence.invited:
         return 0
     sent = 0
     for member in await teams.active_members(session, team.id):
-        card = invitation_card(Tr(member.language or team.language), bank, team, schedule, occurrence)
-        sent += await outbound.to_member(session, team, member, card,
-                                         key=f"reflexive-invite:{occurrence.id}:{member.id}", now=now)
+        card = invitation_card(
+            Tr(member.language or team.language), bank, team, schedule, occurrence
+        )
+        sent += await outbound.to_member(
+            session,
+            team,
+            member,
+            card,
+            key=f"reflexive-invite:{occurrence.id}:{member.id}",
+            now=now,
+        )
     occurrence.invited = True
     return sent
 
 
-async def post(session: AsyncSession, bank: ContentBank, team: Team, schedule: ReflexiveSchedule,
-               occurs_at: dt.datetime, now: dt.datetime) -> bool:
+async def post(
+    session: AsyncSession,
+    bank: ContentBank,
+    team: Team,
+    schedule: ReflexiveSchedule,
+    occurs_at: dt.datetime,
+    now: dt.datetime,
+) -> bool:
     occurrence = await store.occurrence(session, schedule.id, occurs_at)
     if occurrence.posted:
         return False
@@ -157,14 +257,22 @@ async def post(session: AsyncSession, bank: ContentBank, team: Team, schedule: R
     random.SystemRandom().shuffle(notes)
     blocks = [
         Paragraph(text=tr("reflexive.post_intro")),
-        Paragraph(text=prompt_text(bank, schedule, tr.language), from_user=schedule.prompt_id is None),
+        Paragraph(
+            text=prompt_text(bank, schedule, tr.language), from_user=schedule.prompt_id is None
+        ),
     ]
     if notes:
         blocks.append(Paragraph(text=tr("reflexive.post_notes", count=len(notes))))
         blocks += [Paragraph(text=note, from_user=True) for note in notes]
     blocks.append(Paragraph(text=tr("reflexive.post_outro")))
     card = Card(title=tr("reflexive.post_title", team=team.name), blocks=blocks)
-    await outbound.to_channels(session, team, card, key=f"reflexive:{occurrence.id}", now=now,
-                               channel_id=schedule.channel_id)
+    await outbound.to_channels(
+        session,
+        team,
+        card,
+        key=f"reflexive:{occurrence.id}",
+        now=now,
+        channel_id=schedule.channel_id,
+    )
     occurrence.posted = True
     return True

@@ -21,23 +21,38 @@ from storage.tensions import digest
 TEXT_LIMIT = 800
 
 
-def form_card(tr: Tr, bank: ContentBank, team: Team, *, prompt_id: str | None = None,
-              text: str = "", consent: str = store.ANONYMOUS) -> Card:
+def form_card(
+    tr: Tr,
+    bank: ContentBank,
+    team: Team,
+    *,
+    prompt_id: str | None = None,
+    text: str = "",
+    consent: str = store.ANONYMOUS,
+) -> Card:
     blocks: list[Paragraph | TextInput] = []
     if prompt_id:
         blocks.append(Paragraph(text=bank.success_prompt(prompt_id).text.get(tr.language)))
     blocks += [
         Paragraph(text=tr("success.intro")),
         Paragraph(text=tr("common.no_client_details")),
-        TextInput(name="text", label=tr("success.text_label"), max_length=TEXT_LIMIT,
-                  required=True, default=text),
+        TextInput(
+            name="text",
+            label=tr("success.text_label"),
+            max_length=TEXT_LIMIT,
+            required=True,
+            default=text,
+        ),
     ]
     consents = [(c, tr(f"success.consent_{c}")) for c in store.CONSENTS]
     return Card(
         title=tr("success.title"),
         blocks=[*blocks, choice("consent", tr("success.consent_label"), consents, consent)],
-        form=Form(action="success.submit", submit_label=tr("success.submit"),
-                  context={"team": team.slug, "prompt": prompt_id or ""}),
+        form=Form(
+            action="success.submit",
+            submit_label=tr("success.submit"),
+            context={"team": team.slug, "prompt": prompt_id or ""},
+        ),
     )
 
 
@@ -50,28 +65,48 @@ def channel_card(tr: Tr, team: Team, successes: list[Success]) -> Card:
     return Card(title=tr("batch.successes_title", team=team.name), blocks=blocks)
 
 
-async def submit(session: AsyncSession, bank: ContentBank, team: Team, member: Member,
-                 values: dict[str, str], prompt_id: str | None, tr: Tr, now: dt.datetime) -> Card:
+async def submit(
+    session: AsyncSession,
+    bank: ContentBank,
+    team: Team,
+    member: Member,
+    values: dict[str, str],
+    prompt_id: str | None,
+    tr: Tr,
+    now: dt.datetime,
+) -> Card:
     text = clean(values.get("text"), max_length=TEXT_LIMIT)
     consent = one_of(values.get("consent"), store.CONSENTS, tr("success.consent_label"))
     success = await store.add_success(
-        session, team_id=team.id, text=text, consent=consent,
+        session,
+        team_id=team.id,
+        text=text,
+        consent=consent,
         author_name=member.display_name if consent == store.NAMED else None,
-        prompt_id=prompt_id or None, today=now.date(),
+        prompt_id=prompt_id or None,
+        today=now.date(),
     )
     if success is None:
-        return Card(title=tr("success.duplicate_title"), blocks=[Paragraph(text=tr("success.duplicate"))])
+        return Card(
+            title=tr("success.duplicate_title"), blocks=[Paragraph(text=tr("success.duplicate"))]
+        )
     if consent == store.NAMED:
         # Named by choice: nothing to hide, so it is shared at once.
         card = channel_card(Tr(team.language), team, [success])
         await outbound.to_channels(session, team, card, key=f"success:{success.id}", now=now)
         success.status = "published"
-        return Card(title=tr("success.thanks_title"), blocks=[Paragraph(text=tr("success.thanks_named"))])
+        return Card(
+            title=tr("success.thanks_title"), blocks=[Paragraph(text=tr("success.thanks_named"))]
+        )
     if consent == store.ANONYMOUS:
         when = tr("common.datetime", when=next_batch(team, now))
-        return Card(title=tr("success.thanks_title"),
-                    blocks=[Paragraph(text=tr("success.thanks_anonymous", when=when))])
-    return Card(title=tr("success.thanks_title"), blocks=[Paragraph(text=tr("success.thanks_summary"))])
+        return Card(
+            title=tr("success.thanks_title"),
+            blocks=[Paragraph(text=tr("success.thanks_anonymous", when=when))],
+        )
+    return Card(
+        title=tr("success.thanks_title"), blocks=[Paragraph(text=tr("success.thanks_summary"))]
+    )
 
 
 async def publish_batch(session: AsyncSession, team: Team, now: dt.datetime) -> int:

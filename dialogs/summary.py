@@ -28,8 +28,16 @@ async def summary_card(session: AsyncSession, bank: ContentBank, team: Team, tr:
         blocks.append(Paragraph(text=tr("summary.no_round")))
     else:
         answered = round_.answered_count or 0
-        blocks.append(Paragraph(text=tr("summary.participation", seq=round_.seq,
-                                        answered=answered, asked=round_.asked_count or 0)))
+        blocks.append(
+            Paragraph(
+                text=tr(
+                    "summary.participation",
+                    seq=round_.seq,
+                    answered=answered,
+                    asked=round_.asked_count or 0,
+                )
+            )
+        )
         if answered < k:
             blocks.append(Paragraph(text=tr("summary.not_enough", k=k)))
         else:
@@ -38,12 +46,22 @@ async def summary_card(session: AsyncSession, bank: ContentBank, team: Team, tr:
                 dist = distributions[dimension]
                 label = _dimension_label(bank, dimension, tr)
                 if dist.answered < k or dist.mean is None:
-                    blocks.append(Paragraph(text=tr("summary.dimension_hidden", dimension=label, k=k)))
+                    blocks.append(
+                        Paragraph(text=tr("summary.dimension_hidden", dimension=label, k=k))
+                    )
                     continue
                 spread = " · ".join(f"{v}: {dist.counts.get(v, 0)}" for v in range(1, 6))
-                blocks.append(Paragraph(text=tr("summary.dimension", dimension=label,
-                                                mean=f"{dist.mean:.1f}", spread=spread,
-                                                n=dist.answered)))
+                blocks.append(
+                    Paragraph(
+                        text=tr(
+                            "summary.dimension",
+                            dimension=label,
+                            mean=f"{dist.mean:.1f}",
+                            spread=spread,
+                            n=dist.answered,
+                        )
+                    )
+                )
             texts = await aggregates.visible_open_answers(session, round_.id)
             if texts:
                 blocks.append(Paragraph(text=tr("summary.open_answers", count=len(texts))))
@@ -51,10 +69,22 @@ async def summary_card(session: AsyncSession, bank: ContentBank, team: Team, tr:
     themes = await aggregates.tension_themes(session, team.id)
     raised = sum(sum(by_theme.values()) for by_theme in themes.values())
     published = themes.get("published", {})
-    theme_list = ", ".join(f"{bank.theme(th).label.get(tr.language)} ({n})"
-                           for th, n in sorted(published.items())) or "—"
-    blocks.append(Paragraph(text=tr("summary.tensions", raised=raised,
-                                    published=sum(published.values()), themes=theme_list)))
+    theme_list = (
+        ", ".join(
+            f"{bank.theme(th).label.get(tr.language)} ({n})" for th, n in sorted(published.items())
+        )
+        or "—"
+    )
+    blocks.append(
+        Paragraph(
+            text=tr(
+                "summary.tensions",
+                raised=raised,
+                published=sum(published.values()),
+                themes=theme_list,
+            )
+        )
+    )
     successes = await aggregates.success_counts(session, team.id)
     blocks.append(Paragraph(text=tr("summary.successes", count=sum(successes.values()))))
     return Card(title=tr("summary.title", team=team.name), blocks=blocks)
@@ -70,8 +100,9 @@ def _dimension_label(bank: ContentBank, dimension: str, tr: Tr) -> str:
     return tr(f"dimension.{dimension}")
 
 
-async def send_to_readers(session: AsyncSession, bank: ContentBank, team: Team, now: dt.datetime,
-                          occasion: str) -> int:
+async def send_to_readers(
+    session: AsyncSession, bank: ContentBank, team: Team, now: dt.datetime, occasion: str
+) -> int:
     """Every manager and coordinator, of both sectors, at the same moment, in their language.
 
     Quiet hours are not applied here on purpose: symmetry between sectors comes first.
@@ -80,7 +111,13 @@ async def send_to_readers(session: AsyncSession, bank: ContentBank, team: Team, 
     for member in await teams.active_members(session, team.id):
         if member.is_coordinator or member.position in ("manager", "coordinator"):
             card = await summary_card(session, bank, team, Tr(member.language or team.language))
-            sent += await outbound.to_member(session, team, member, card,
-                                             key=f"summary:{team.id}:{occasion}:{member.id}",
-                                             now=now, respect_quiet_hours=False)
+            sent += await outbound.to_member(
+                session,
+                team,
+                member,
+                card,
+                key=f"summary:{team.id}:{occasion}:{member.id}",
+                now=now,
+                respect_quiet_hours=False,
+            )
     return sent

@@ -21,8 +21,9 @@ YES_NO = ("yes", "no")
 
 
 def _yes_no(tr: Tr, name: str, label: str, value: bool) -> object:
-    return choice(name, label, [("yes", tr("common.yes")), ("no", tr("common.no"))],
-                  "yes" if value else "no")
+    return choice(
+        name, label, [("yes", tr("common.yes")), ("no", tr("common.no"))], "yes" if value else "no"
+    )
 
 
 def setup_card(tr: Tr, place: Place) -> Card:
@@ -30,21 +31,50 @@ def setup_card(tr: Tr, place: Place) -> Card:
         title=tr("setup.title"),
         blocks=[
             Paragraph(text=tr("setup.intro", channel=place.name or place.channel_ref)),
-            TextInput(name="name", label=tr("setup.name_label"), max_length=120, multiline=False,
-                      required=True, default=place.name),
-            choice("language", tr("profile.language"),
-                   [(lang, tr(f"language.{lang}")) for lang in LANGUAGES], tr.language),
-            TextInput(name="timezone", label=tr("profile.timezone"), max_length=64,
-                      multiline=False, required=True, default="America/Toronto"),
+            TextInput(
+                name="name",
+                label=tr("setup.name_label"),
+                max_length=120,
+                multiline=False,
+                required=True,
+                default=place.name,
+            ),
+            choice(
+                "language",
+                tr("profile.language"),
+                [(lang, tr(f"language.{lang}")) for lang in LANGUAGES],
+                tr.language,
+            ),
+            TextInput(
+                name="timezone",
+                label=tr("profile.timezone"),
+                max_length=64,
+                multiline=False,
+                required=True,
+                default="America/Toronto",
+            ),
             choice("checkin_weekday", tr("schedule.checkin_weekday"), weekdays(tr), "1"),
             choice("checkin_hour", tr("schedule.checkin_hour"), hours(tr), "10"),
-            choice("checkin_every_weeks", tr("schedule.checkin_every_weeks"),
-                   [(str(n), tr("schedule.every_weeks", n=n)) for n in (1, 2, 3, 4)], "2"),
-            TextInput(name="k", label=tr("settings.k_label"), max_length=2, multiline=False,
-                      required=True, default="5"),
+            choice(
+                "checkin_every_weeks",
+                tr("schedule.checkin_every_weeks"),
+                [(str(n), tr("schedule.every_weeks", n=n)) for n in (1, 2, 3, 4)],
+                "2",
+            ),
+            TextInput(
+                name="k",
+                label=tr("settings.k_label"),
+                max_length=2,
+                multiline=False,
+                required=True,
+                default="5",
+            ),
         ],
-        form=Form(action="setup.save", submit_label=tr("setup.submit"),
-                  context={"channel": place.channel_ref}),
+        form=Form(
+            action="setup.save",
+            submit_label=tr("setup.submit"),
+            context={"channel": place.channel_ref},
+        ),
     )
 
 
@@ -53,8 +83,14 @@ def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:48] or "team"
 
 
-async def create_team(session: AsyncSession, actor: Actor, place: Place, values: dict[str, str],
-                      tr: Tr, now: dt.datetime) -> tuple[Team, Member]:
+async def create_team(
+    session: AsyncSession,
+    actor: Actor,
+    place: Place,
+    values: dict[str, str],
+    tr: Tr,
+    now: dt.datetime,
+) -> tuple[Team, Member]:
     name = clean(values.get("name"), max_length=120)
     language = one_of(values.get("language"), LANGUAGES, tr("profile.language"))
     timezone = (values.get("timezone") or "").strip()
@@ -67,17 +103,32 @@ async def create_team(session: AsyncSession, actor: Actor, place: Place, values:
     if await teams.channel_at(session, place.platform, place.workspace, place.channel_ref):
         raise FormError("errors.already_linked")
     team = await teams.create_team(
-        session, slug=await teams.unique_slug(session, slugify(name)), name=name, now=now,
-        language=language, timezone=timezone, checkin_weekday=weekday, checkin_hour=hour,
-        checkin_every_weeks=every, k=k,
+        session,
+        slug=await teams.unique_slug(session, slugify(name)),
+        name=name,
+        now=now,
+        language=language,
+        timezone=timezone,
+        checkin_weekday=weekday,
+        checkin_hour=hour,
+        checkin_every_weeks=every,
+        k=k,
     )
-    await teams.link_channel(session, team, place.platform, place.workspace, place.channel_ref,
-                             place.name)
+    await teams.link_channel(
+        session, team, place.platform, place.workspace, place.channel_ref, place.name
+    )
     coordinator = Member(
-        team_id=team.id, platform=actor.platform, workspace=actor.workspace,
-        user_ref=actor.user_ref, display_name=actor.display_name, position="coordinator",
-        language=language_of(actor.locale, language), timezone=actor.timezone or timezone,
-        is_coordinator=True, active=True, onboarded=False,
+        team_id=team.id,
+        platform=actor.platform,
+        workspace=actor.workspace,
+        user_ref=actor.user_ref,
+        display_name=actor.display_name,
+        position="coordinator",
+        language=language_of(actor.locale, language),
+        timezone=actor.timezone or timezone,
+        is_coordinator=True,
+        active=True,
+        onboarded=False,
     )
     session.add(coordinator)
     await session.flush()
@@ -89,22 +140,48 @@ def settings_card(tr: Tr, team: Team) -> Card:
         title=tr("settings.title", team=team.name),
         blocks=[
             Paragraph(text=tr("settings.intro")),
-            TextInput(name="k", label=tr("settings.k_label"), max_length=2, multiline=False,
-                      required=True, default=str(team.k)),
-            choice("language", tr("settings.language"),
-                   [(lang, tr(f"language.{lang}")) for lang in LANGUAGES], team.language),
-            TextInput(name="timezone", label=tr("profile.timezone"), max_length=64,
-                      multiline=False, required=True, default=team.timezone),
+            TextInput(
+                name="k",
+                label=tr("settings.k_label"),
+                max_length=2,
+                multiline=False,
+                required=True,
+                default=str(team.k),
+            ),
+            choice(
+                "language",
+                tr("settings.language"),
+                [(lang, tr(f"language.{lang}")) for lang in LANGUAGES],
+                team.language,
+            ),
+            TextInput(
+                name="timezone",
+                label=tr("profile.timezone"),
+                max_length=64,
+                multiline=False,
+                required=True,
+                default=team.timezone,
+            ),
             _yes_no(tr, "review_tensions", tr("settings.review_tensions"), team.review_tensions),
-            _yes_no(tr, "review_open_answers", tr("settings.review_open_answers"),
-                    team.review_open_answers),
+            _yes_no(
+                tr,
+                "review_open_answers",
+                tr("settings.review_open_answers"),
+                team.review_open_answers,
+            ),
             _yes_no(tr, "open_question", tr("settings.open_question"), team.open_question),
-            TextInput(name="tension_weekly_limit", label=tr("settings.tension_limit"),
-                      max_length=2, multiline=False, required=True,
-                      default=str(team.tension_weekly_limit)),
-        ],  # type: ignore[list-item]
-        form=Form(action="settings.save", submit_label=tr("common.save"),
-                  context={"team": team.slug}),
+            TextInput(
+                name="tension_weekly_limit",
+                label=tr("settings.tension_limit"),
+                max_length=2,
+                multiline=False,
+                required=True,
+                default=str(team.tension_weekly_limit),
+            ),
+        ],
+        form=Form(
+            action="settings.save", submit_label=tr("common.save"), context={"team": team.slug}
+        ),
     )
 
 
@@ -127,11 +204,19 @@ def apply_settings(team: Team, values: dict[str, str], tr: Tr) -> None:
 
 
 SCHEDULE_FIELDS: dict[str, tuple[int, int]] = {
-    "checkin_weekday": (0, 6), "checkin_hour": (0, 23), "checkin_every_weeks": (1, 8),
-    "response_window_hours": (4, 336), "reminder_after_hours": (1, 335),
-    "batch_weekday": (0, 6), "batch_hour": (0, 23),
-    "success_weekday": (0, 6), "success_hour": (0, 23), "success_every_weeks": (0, 8),
-    "tension_prompt_every_weeks": (0, 8), "quiet_start": (0, 23), "quiet_end": (0, 23),
+    "checkin_weekday": (0, 6),
+    "checkin_hour": (0, 23),
+    "checkin_every_weeks": (1, 8),
+    "response_window_hours": (4, 336),
+    "reminder_after_hours": (1, 335),
+    "batch_weekday": (0, 6),
+    "batch_hour": (0, 23),
+    "success_weekday": (0, 6),
+    "success_hour": (0, 23),
+    "success_every_weeks": (0, 8),
+    "tension_prompt_every_weeks": (0, 8),
+    "quiet_start": (0, 23),
+    "quiet_end": (0, 23),
 }
 
 
@@ -145,16 +230,30 @@ def schedule_card(tr: Tr, team: Team) -> Card:
         elif name.endswith("hour") or name.startswith("quiet"):
             blocks.append(choice(name, label, hours(tr), current))
         else:
-            blocks.append(TextInput(name=name, label=tr("schedule.range", label=label, low=low, high=high),
-                                    max_length=3, multiline=False, required=True, default=current))
-    return Card(title=tr("schedule.title", team=team.name), blocks=blocks,  # type: ignore[arg-type]
-                form=Form(action="schedule.save", submit_label=tr("common.save"),
-                          context={"team": team.slug}))
+            blocks.append(
+                TextInput(
+                    name=name,
+                    label=tr("schedule.range", label=label, low=low, high=high),
+                    max_length=3,
+                    multiline=False,
+                    required=True,
+                    default=current,
+                )
+            )
+    return Card(
+        title=tr("schedule.title", team=team.name),
+        blocks=blocks,
+        form=Form(
+            action="schedule.save", submit_label=tr("common.save"), context={"team": team.slug}
+        ),
+    )
 
 
 def apply_schedule(team: Team, values: dict[str, str], tr: Tr) -> None:
-    parsed = {name: parse_int(values.get(name), low, high, tr(f"schedule.{name}"))
-              for name, (low, high) in SCHEDULE_FIELDS.items()}
+    parsed = {
+        name: parse_int(values.get(name), low, high, tr(f"schedule.{name}"))
+        for name, (low, high) in SCHEDULE_FIELDS.items()
+    }
     if parsed["reminder_after_hours"] >= parsed["response_window_hours"]:
         raise FormError("errors.reminder_after_close")
     for name, value in parsed.items():

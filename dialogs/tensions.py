@@ -35,24 +35,37 @@ def normalise_code(code: str) -> str:
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
 
 
-def form_card(tr: Tr, bank: ContentBank, team: Team, *, prompt_id: str | None = None,
-              text: str = "", theme: str = "other") -> Card:
+def form_card(
+    tr: Tr,
+    bank: ContentBank,
+    team: Team,
+    *,
+    prompt_id: str | None = None,
+    text: str = "",
+    theme: str = "other",
+) -> Card:
     blocks: list[Paragraph | TextInput] = []
     if prompt_id:
         blocks.append(Paragraph(text=bank.tension_prompt(prompt_id).text.get(tr.language)))
     blocks += [
         Paragraph(text=tr("tension.intro")),
         Paragraph(text=tr("common.no_client_details")),
-        TextInput(name="text", label=tr("tension.text_label"), max_length=TEXT_LIMIT,
-                  required=True, default=text),
+        TextInput(
+            name="text",
+            label=tr("tension.text_label"),
+            max_length=TEXT_LIMIT,
+            required=True,
+            default=text,
+        ),
     ]
     themes = [(th.id, th.label.get(tr.language)) for th in bank.tension_themes]
     context = {"team": team.slug, "prompt": prompt_id or ""}
     return Card(
         title=tr("tension.title"),
         blocks=[*blocks, choice("theme", tr("tension.theme_label"), themes, theme)],
-        form=Form(action="tension.preview", submit_label=tr("tension.preview_button"),
-                  context=context),
+        form=Form(
+            action="tension.preview", submit_label=tr("tension.preview_button"), context=context
+        ),
     )
 
 
@@ -60,7 +73,11 @@ async def audience(session: AsyncSession, team: Team, tr: Tr) -> str:
     channels = await teams.channels_of(session, team.id)
     members = await teams.active_members(session, team.id)
     places = ", ".join(
-        tr("tension.channel_on", name=c.name or c.channel_ref, platform=tr(f"platform.{c.platform}"))
+        tr(
+            "tension.channel_on",
+            name=c.name or c.channel_ref,
+            platform=tr(f"platform.{c.platform}"),
+        )
         for c in channels
     ) or tr("tension.no_channel")
     return tr("tension.audience", count=len(members), places=places)
@@ -70,24 +87,39 @@ def next_batch(team: Team, now: dt.datetime) -> dt.datetime:
     return next_weekly(team.batch_weekday, team.batch_hour, zone(team.timezone), now)
 
 
-async def preview_card(session: AsyncSession, tr: Tr, bank: ContentBank, team: Team,
-                       member: Member, text: str, theme: str, prompt_id: str,
-                       now: dt.datetime) -> Card:
+async def preview_card(
+    session: AsyncSession,
+    tr: Tr,
+    bank: ContentBank,
+    team: Team,
+    member: Member,
+    text: str,
+    theme: str,
+    prompt_id: str,
+    now: dt.datetime,
+) -> Card:
     when = next_batch(team, now)
     own = when.astimezone(zone(member.timezone, team.timezone))
-    coordinators = [m.display_name for m in await teams.active_members(session, team.id)
-                    if m.is_coordinator]
+    coordinators = [
+        m.display_name for m in await teams.active_members(session, team.id) if m.is_coordinator
+    ]
     blocks = [
         Paragraph(text=tr("tension.preview_intro")),
         Paragraph(text=text, from_user=True),
         Paragraph(text=tr("tension.preview_theme", theme=bank.theme(theme).label.get(tr.language))),
         Paragraph(text=await audience(session, team, tr)),
-        Paragraph(text=tr("tension.preview_when", when=tr("common.datetime", when=own),
-                          zone=own.tzname() or "")),
+        Paragraph(
+            text=tr(
+                "tension.preview_when",
+                when=tr("common.datetime", when=own),
+                zone=own.tzname() or "",
+            )
+        ),
     ]
     if team.review_tensions:
-        blocks.append(Paragraph(text=tr("tension.preview_review",
-                                        names=", ".join(coordinators) or "—")))
+        blocks.append(
+            Paragraph(text=tr("tension.preview_review", names=", ".join(coordinators) or "—"))
+        )
     blocks.append(Paragraph(text=tr("tension.preview_summary")))
     blocks.append(Paragraph(text=tr("tension.preview_never")))
     context = {"team": team.slug, "text": text, "theme": theme, "prompt": prompt_id}
@@ -95,37 +127,61 @@ async def preview_card(session: AsyncSession, tr: Tr, bank: ContentBank, team: T
         title=tr("tension.preview_title"),
         blocks=blocks,
         buttons=[
-            Button(label=tr("tension.confirm"), action="tension.confirm", context=context,
-                   style="primary"),
+            Button(
+                label=tr("tension.confirm"),
+                action="tension.confirm",
+                context=context,
+                style="primary",
+            ),
             Button(label=tr("tension.edit"), action="tension.edit", context=context),
-            Button(label=tr("tension.cancel"), action="tension.cancel", context=context,
-                   style="danger"),
+            Button(
+                label=tr("tension.cancel"), action="tension.cancel", context=context, style="danger"
+            ),
         ],
     )
 
 
 def read_draft(bank: ContentBank, values: dict[str, str], tr: Tr) -> tuple[str, str]:
     text = clean(values.get("text"), max_length=TEXT_LIMIT)
-    theme = one_of(values.get("theme"), tuple(th.id for th in bank.tension_themes),
-                   tr("tension.theme_label"))
+    theme = one_of(
+        values.get("theme"), tuple(th.id for th in bank.tension_themes), tr("tension.theme_label")
+    )
     return text, theme
 
 
-async def confirm(session: AsyncSession, bank: ContentBank, team: Team, member: Member,
-                  text: str, theme: str, prompt_id: str | None, tr: Tr, now: dt.datetime) -> Card:
+async def confirm(
+    session: AsyncSession,
+    bank: ContentBank,
+    team: Team,
+    member: Member,
+    text: str,
+    theme: str,
+    prompt_id: str | None,
+    tr: Tr,
+    now: dt.datetime,
+) -> Card:
     week = week_key(now, zone(team.timezone))
     if await store.count_this_week(session, team.id, member.id, week) >= team.tension_weekly_limit:
         kept = form_card(tr, bank, team, prompt_id=prompt_id, text=text, theme=theme)
         notice = Paragraph(text=tr("tension.limit", limit=team.tension_weekly_limit))
-        return kept.model_copy(update={"title": tr("tension.limit_title"),
-                                       "blocks": [notice, *kept.blocks]})
+        return kept.model_copy(
+            update={"title": tr("tension.limit_title"), "blocks": [notice, *kept.blocks]}
+        )
     code = new_code()
     tension_id = await store.add_tension(
-        session, team_id=team.id, text=text, theme=theme, prompt_id=prompt_id,
-        followup_code=normalise_code(code), needs_review=team.review_tensions, today=now.date(),
+        session,
+        team_id=team.id,
+        text=text,
+        theme=theme,
+        prompt_id=prompt_id,
+        followup_code=normalise_code(code),
+        needs_review=team.review_tensions,
+        today=now.date(),
     )
     if tension_id is None:
-        return Card(title=tr("tension.duplicate_title"), blocks=[Paragraph(text=tr("tension.duplicate"))])
+        return Card(
+            title=tr("tension.duplicate_title"), blocks=[Paragraph(text=tr("tension.duplicate"))]
+        )
     members = await teams.active_members(session, team.id)
     await store.bump_counter(session, team.id, member.id, [m.id for m in members], week)
     if team.review_tensions:
@@ -141,9 +197,16 @@ async def confirm(session: AsyncSession, bank: ContentBank, team: Team, member: 
     )
 
 
-async def ask_review(session: AsyncSession, bank: ContentBank, team: Team,
-                     members: Sequence[Member], tension_id: str, text: str, theme: str,
-                     now: dt.datetime) -> None:
+async def ask_review(
+    session: AsyncSession,
+    bank: ContentBank,
+    team: Team,
+    members: Sequence[Member],
+    tension_id: str,
+    text: str,
+    theme: str,
+    now: dt.datetime,
+) -> None:
     for coordinator in (m for m in members if m.is_coordinator):
         tr = Tr(coordinator.language or team.language)
         card = Card(
@@ -151,19 +214,34 @@ async def ask_review(session: AsyncSession, bank: ContentBank, team: Team,
             blocks=[
                 Paragraph(text=tr("review.intro")),
                 Paragraph(text=text, from_user=True),
-                Paragraph(text=tr("tension.preview_theme",
-                                  theme=bank.theme(theme).label.get(tr.language))),
+                Paragraph(
+                    text=tr("tension.preview_theme", theme=bank.theme(theme).label.get(tr.language))
+                ),
             ],
             buttons=[
-                Button(label=tr("review.approve"), action="tension.approve", style="primary",
-                       context={"team": team.slug, "tension": tension_id}),
-                Button(label=tr("review.reject"), action="tension.reject", style="danger",
-                       context={"team": team.slug, "tension": tension_id}),
+                Button(
+                    label=tr("review.approve"),
+                    action="tension.approve",
+                    style="primary",
+                    context={"team": team.slug, "tension": tension_id},
+                ),
+                Button(
+                    label=tr("review.reject"),
+                    action="tension.reject",
+                    style="danger",
+                    context={"team": team.slug, "tension": tension_id},
+                ),
             ],
         )
-        await outbound.to_member(session, team, coordinator, card,
-                                 key=f"review:{tension_id}:{coordinator.id}", now=now,
-                                 respect_quiet_hours=False)
+        await outbound.to_member(
+            session,
+            team,
+            coordinator,
+            card,
+            key=f"review:{tension_id}:{coordinator.id}",
+            now=now,
+            respect_quiet_hours=False,
+        )
 
 
 def published_card(tr: Tr, bank: ContentBank, team: Team, tensions: Sequence[Tension]) -> Card:
@@ -173,15 +251,20 @@ def published_card(tr: Tr, bank: ContentBank, team: Team, tensions: Sequence[Ten
         theme = bank.theme(tension.theme).label.get(tr.language)
         blocks.append(Paragraph(text=tr("batch.tension_head", number=number, theme=theme)))
         blocks.append(Paragraph(text=tension.text, from_user=True))
-        buttons.append(Button(label=tr("batch.reply_button", number=number),
-                              action="tension.reply_form",
-                              context={"team": team.slug, "tension": tension.id}))
+        buttons.append(
+            Button(
+                label=tr("batch.reply_button", number=number),
+                action="tension.reply_form",
+                context={"team": team.slug, "tension": tension.id},
+            )
+        )
     blocks.append(Paragraph(text=tr("batch.tensions_outro")))
     return Card(title=tr("batch.tensions_title", team=team.name), blocks=blocks, buttons=buttons)
 
 
-async def publish_batch(session: AsyncSession, bank: ContentBank, team: Team,
-                        now: dt.datetime) -> int:
+async def publish_batch(
+    session: AsyncSession, bank: ContentBank, team: Team, now: dt.datetime
+) -> int:
     """Post approved tensions to the team's channels, in random order."""
     ready = list(await store.tensions_with_status(session, team.id, store.APPROVED))
     if not ready:
@@ -199,30 +282,49 @@ def reply_form(tr: Tr, team: Team, tension: Tension) -> Card:
         title=tr("reply.title"),
         blocks=[
             Paragraph(text=tension.text, from_user=True),
-            TextInput(name="text", label=tr("reply.text_label"), max_length=REPLY_LIMIT,
-                      required=True),
-            choice("post", tr("reply.post_label"),
-                   [("yes", tr("common.yes")), ("no", tr("common.no"))], "yes"),
+            TextInput(
+                name="text", label=tr("reply.text_label"), max_length=REPLY_LIMIT, required=True
+            ),
+            choice(
+                "post",
+                tr("reply.post_label"),
+                [("yes", tr("common.yes")), ("no", tr("common.no"))],
+                "yes",
+            ),
         ],
-        form=Form(action="tension.reply", submit_label=tr("reply.submit"),
-                  context={"team": team.slug, "tension": tension.id}),
+        form=Form(
+            action="tension.reply",
+            submit_label=tr("reply.submit"),
+            context={"team": team.slug, "tension": tension.id},
+        ),
     )
 
 
-async def save_reply(session: AsyncSession, team: Team, tension: Tension, values: dict[str, str],
-                     tr: Tr, now: dt.datetime) -> Card:
+async def save_reply(
+    session: AsyncSession,
+    team: Team,
+    tension: Tension,
+    values: dict[str, str],
+    tr: Tr,
+    now: dt.datetime,
+) -> Card:
     text = clean(values.get("text"), max_length=REPLY_LIMIT)
     post = one_of(values.get("post"), ("yes", "no"), tr("reply.post_label"))
     if not await store.add_reply(session, tension.id, text, now.date()):
-        return Card(title=tr("reply.duplicate_title"), blocks=[Paragraph(text=tr("reply.duplicate"))])
+        return Card(
+            title=tr("reply.duplicate_title"), blocks=[Paragraph(text=tr("reply.duplicate"))]
+        )
     if post == "yes":
         channel_tr = Tr(team.language)
-        card = Card(title=channel_tr("reply.posted_title"), blocks=[
-            Paragraph(text=channel_tr("reply.posted_intro")),
-            Paragraph(text=tension.text, from_user=True),
-            Paragraph(text=channel_tr("reply.posted_answer")),
-            Paragraph(text=text, from_user=True),
-        ])
+        card = Card(
+            title=channel_tr("reply.posted_title"),
+            blocks=[
+                Paragraph(text=channel_tr("reply.posted_intro")),
+                Paragraph(text=tension.text, from_user=True),
+                Paragraph(text=channel_tr("reply.posted_answer")),
+                Paragraph(text=text, from_user=True),
+            ],
+        )
         key = store.digest("reply", tension.id, text)
         await outbound.to_channels(session, team, card, key=f"reply:{key}", now=now)
     return Card(title=tr("reply.saved_title"), blocks=[Paragraph(text=tr("reply.saved"))])
@@ -231,16 +333,25 @@ async def save_reply(session: AsyncSession, team: Team, tension: Tension, values
 async def followup_card(session: AsyncSession, bank: ContentBank, code: str, tr: Tr) -> Card:
     tension = await store.tension_by_code(session, normalise_code(code))
     if tension is None:
-        return Card(title=tr("followup.unknown_title"), blocks=[Paragraph(text=tr("followup.unknown"))])
+        return Card(
+            title=tr("followup.unknown_title"), blocks=[Paragraph(text=tr("followup.unknown"))]
+        )
     replies = await store.replies_to(session, tension.id)
     blocks = [
         Paragraph(text=tension.text, from_user=True),
-        Paragraph(text=tr("followup.status", status=tr(f"tension_status.{tension.status}"),
-                          theme=bank.theme(tension.theme).label.get(tr.language))),
+        Paragraph(
+            text=tr(
+                "followup.status",
+                status=tr(f"tension_status.{tension.status}"),
+                theme=bank.theme(tension.theme).label.get(tr.language),
+            )
+        ),
     ]
     if replies:
         for reply in replies:
-            blocks.append(Paragraph(text=tr("followup.reply_head", day=reply.created_on.isoformat())))
+            blocks.append(
+                Paragraph(text=tr("followup.reply_head", day=reply.created_on.isoformat()))
+            )
             blocks.append(Paragraph(text=reply.text, from_user=True))
     else:
         blocks.append(Paragraph(text=tr("followup.no_reply")))
@@ -250,10 +361,20 @@ async def followup_card(session: AsyncSession, bank: ContentBank, code: str, tr:
 def prompt_card(tr: Tr, bank: ContentBank, team: Team, prompt_id: str, success_id: str) -> Card:
     """The periodic anonymous prompt, always paired with a success prompt."""
     card = form_card(tr, bank, team, prompt_id=prompt_id)
-    pairing = Paragraph(text=tr("tension.paired_success",
-                                prompt=bank.success_prompt(success_id).text.get(tr.language)))
-    return card.model_copy(update={
-        "blocks": [*card.blocks, pairing],
-        "buttons": [Button(label=tr("success.share_button"), action="command",
-                           context={"team": team.slug, "text": "success", "prompt": success_id})],
-    })
+    pairing = Paragraph(
+        text=tr(
+            "tension.paired_success", prompt=bank.success_prompt(success_id).text.get(tr.language)
+        )
+    )
+    return card.model_copy(
+        update={
+            "blocks": [*card.blocks, pairing],
+            "buttons": [
+                Button(
+                    label=tr("success.share_button"),
+                    action="command",
+                    context={"team": team.slug, "text": "success", "prompt": success_id},
+                )
+            ],
+        }
+    )

@@ -29,18 +29,16 @@ class Distribution:
         return sum(v * n for v, n in self.counts.items()) / self.answered
 
 
-async def dimension_distributions(
-    session: AsyncSession, round_id: int
-) -> dict[str, Distribution]:
+async def dimension_distributions(session: AsyncSession, round_id: int) -> dict[str, Distribution]:
     """Per dimension: distinct respondents (ballots) and the count of each value."""
-    respondents = dict(
+    respondents: dict[str, int] = dict(
         (
             await session.execute(
                 select(Answer.dimension, func.count(func.distinct(Answer.ballot)))
                 .where(Answer.round_id == round_id)
                 .group_by(Answer.dimension)
             )
-        ).all()
+        ).tuples()
     )
     counts: dict[str, dict[int, int]] = {d: {} for d in respondents}
     rows = await session.execute(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -62,7 +62,7 @@ def new_uuid() -> str:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[str]: JSON}
 
 
 class Team(Base):
@@ -223,7 +223,7 @@ class OpenAnswer(Base):
 
 
 class Tension(Base):
-    """An anonymous tension. No author; `followup_hash` is the hash of a code only the author saw."""
+    """An anonymous tension: no author. `followup_hash` hashes a code only the author saw."""
 
     __tablename__ = "tensions"
     __table_args__ = (UNORDERED,)

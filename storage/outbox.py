@@ -128,7 +128,9 @@ async def mark_failed(
 
 async def forget(session: AsyncSession, key_prefix: str) -> None:
     """Delete messages whose key starts with `key_prefix` (a closed round's reminders)."""
-    await session.execute(delete(OutboxMessage).where(OutboxMessage.idem_key.startswith(key_prefix)))
+    await session.execute(
+        delete(OutboxMessage).where(OutboxMessage.idem_key.startswith(key_prefix))
+    )
 
 
 async def counts(session: AsyncSession) -> dict[str, int]:

@@ -26,8 +26,13 @@ async def add_schedule(
 ) -> ReflexiveSchedule | None:
     """Store a schedule once; None when the same one exists (a double submit)."""
     key = digest(
-        "reflexive", team_id, prompt_id or "", custom_text or "", first_local.isoformat(),
-        recurrence, channel_id or "",
+        "reflexive",
+        team_id,
+        prompt_id or "",
+        custom_text or "",
+        first_local.isoformat(),
+        recurrence,
+        channel_id or "",
     )
     inserted = await insert_ignore(
         session,
@@ -47,7 +52,9 @@ async def add_schedule(
     )
     if not inserted:
         return None
-    return await session.scalar(select(ReflexiveSchedule).where(ReflexiveSchedule.dedupe_key == key))
+    return await session.scalar(
+        select(ReflexiveSchedule).where(ReflexiveSchedule.dedupe_key == key)
+    )
 
 
 async def schedules_of(session: AsyncSession, team_id: int) -> Sequence[ReflexiveSchedule]:

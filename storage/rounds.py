@@ -202,14 +202,14 @@ async def skip(session: AsyncSession, round_id: int, member_id: int) -> bool:
 
 async def close_round(session: AsyncSession, round_: Round, *, hide_open_answers: bool) -> None:
     """Count the ledger, erase its per-member statuses, and reshuffle the ballot box."""
-    counts = dict(
+    counts: dict[str, int] = dict(
         (
             await session.execute(
                 select(Participation.status, func.count())
                 .where(Participation.round_id == round_.id)
                 .group_by(Participation.status)
             )
-        ).all()
+        ).tuples()
     )
     round_.answered_count = counts.get(ANSWERED, 0)
     round_.skipped_count = counts.get(SKIPPED, 0)
@@ -269,9 +269,7 @@ async def past_items(session: AsyncSession, team_id: int, limit: int = 12) -> li
     return [list(items) for items in rows.all()]
 
 
-async def rounds_due(
-    session: AsyncSession, now: dt.datetime, *, reminder: bool
-) -> Sequence[Round]:
+async def rounds_due(session: AsyncSession, now: dt.datetime, *, reminder: bool) -> Sequence[Round]:
     """Open rounds whose reminder (or close) time has come."""
     if reminder:
         query = select(Round).where(

@@ -113,9 +113,7 @@ async def active_members(session: AsyncSession, team_id: int) -> Sequence[Member
 async def group_sizes(session: AsyncSession, team_id: int) -> dict[tuple[str, str], int]:
     """Active members per (sector, position); '' stands for not set."""
     rows = await session.execute(
-        select(
-            func.coalesce(Member.sector, ""), func.coalesce(Member.position, ""), func.count()
-        )
+        select(func.coalesce(Member.sector, ""), func.coalesce(Member.position, ""), func.count())
         .where(Member.team_id == team_id, Member.active.is_(True))
         .group_by(Member.sector, Member.position)
     )

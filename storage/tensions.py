@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Tension, TensionCounter, TensionReply, new_uuid
 from storage.upsert import insert_ignore
 
-PENDING_REVIEW, APPROVED, PUBLISHED, REJECTED = "pending_review", "approved", "published", "rejected"
+PENDING_REVIEW, APPROVED, PUBLISHED, REJECTED = (
+    "pending_review",
+    "approved",
+    "published",
+    "rejected",
+)
 
 
 def digest(*parts: object) -> str:
@@ -38,8 +43,7 @@ async def bump_counter(
         update(TensionCounter)
         .where(TensionCounter.team_id == team_id, TensionCounter.week == week)
         .values(
-            count=TensionCounter.count
-            + case((TensionCounter.member_id == member_id, 1), else_=0)
+            count=TensionCounter.count + case((TensionCounter.member_id == member_id, 1), else_=0)
         )
     )
     count = await session.scalar(

@@ -18,9 +18,15 @@ async def seeded(engine: Engine) -> None:
     """The demo team with everyone onboarded through the welcome form."""
     assert await seed(engine)
     for persona in PERSONAS:
-        values = {"sector": persona.sector, "position": persona.position,
-                  "language": persona.language, "timezone": persona.timezone,
-                  "paused_until": "", "quiet_start": "20", "quiet_end": "8"}
+        values = {
+            "sector": persona.sector,
+            "position": persona.position,
+            "language": persona.language,
+            "timezone": persona.timezone,
+            "paused_until": "",
+            "quiet_start": "20",
+            "quiet_end": "8",
+        }
         cards = await submit(engine, persona.user_ref, "profile.save", {"team": "demo"}, values)
         assert "⚠" not in " ".join(b.text for c in cards for b in c.blocks if hasattr(b, "text"))
 
@@ -30,13 +36,19 @@ async def say(engine: Engine, user_ref: str, text: str, *, in_channel: bool = Fa
     return await engine.handle(CommandReceived(actor(user_ref), text, place))
 
 
-async def submit(engine: Engine, user_ref: str, action: str, context: dict[str, str],
-                 values: dict[str, str] | None = None) -> list[Card]:
+async def submit(
+    engine: Engine,
+    user_ref: str,
+    action: str,
+    context: dict[str, str],
+    values: dict[str, str] | None = None,
+) -> list[Card]:
     return await engine.handle(FormSubmitted(actor(user_ref), action, context, values or {}))
 
 
-async def submit_card(engine: Engine, user_ref: str, card: Card,
-                      values: dict[str, str]) -> list[Card]:
+async def submit_card(
+    engine: Engine, user_ref: str, card: Card, values: dict[str, str]
+) -> list[Card]:
     assert card.form is not None, card.title
     return await submit(engine, user_ref, card.form.action, card.form.context, values)
 
@@ -50,5 +62,6 @@ def field_names(card: Card) -> list[str]:
 
 
 def text_of(cards: list[Card]) -> str:
-    return "\n".join([c.title for c in cards] + [b.text for c in cards for b in c.blocks
-                                                 if hasattr(b, "text")])
+    return "\n".join(
+        [c.title for c in cards] + [b.text for c in cards for b in c.blocks if hasattr(b, "text")]
+    )

@@ -23,8 +23,9 @@ async def test_checkin_round_answered_by_several(engine, worker, sender, clock):
         values["open"] = "Plus de temps ensemble @channel"
         replies = await submit_card(engine, who, their_card, values)
         assert replies[0].title in ("Merci!", "Thank you!"), text_of(replies)
-    again = await submit_card(engine, "camille", sender.to("camille")[-1].card,
-                              {n: "3" for n in items})
+    again = await submit_card(
+        engine, "camille", sender.to("camille")[-1].card, {n: "3" for n in items}
+    )
     assert "déjà répondu" in text_of(again)
     await say(engine, "jonathan", "checkin skip")
     # One reminder, only to those who neither answered nor skipped.
@@ -32,8 +33,11 @@ async def test_checkin_round_answered_by_several(engine, worker, sender, clock):
     await worker.drain()
 
     def reminded() -> set[str]:
-        return {d.address for d in sender.deliveries
-                if "rappel" in text_of([d.card]).lower() or "reminder" in text_of([d.card]).lower()}
+        return {
+            d.address
+            for d in sender.deliveries
+            if "rappel" in text_of([d.card]).lower() or "reminder" in text_of([d.card]).lower()
+        }
 
     # Daniel is in Vancouver, where it is 7:00: his reminder waits for the end of quiet hours.
     assert reminded() == {"marc-andre", "aisha", "emilie"}
@@ -52,8 +56,14 @@ async def test_checkin_round_answered_by_several(engine, worker, sender, clock):
 async def test_tension_preview_confirm_batch_and_followup(engine, worker, sender, clock):
     await seeded(engine)
     form = (await say(engine, "sophie", "tension"))[0]
-    preview = (await submit_card(engine, "sophie", form,
-                                 {"text": "Les décisions arrivent sans nous <!here>", "theme": "decisions"}))[0]
+    preview = (
+        await submit_card(
+            engine,
+            "sophie",
+            form,
+            {"text": "Les décisions arrivent sans nous <!here>", "theme": "decisions"},
+        )
+    )[0]
     shown = text_of([preview])
     assert "9 membres" in shown and "equipe-mixte" in shown and "jeudi" in shown
     confirm = next(b for b in preview.buttons if b.action == "tension.confirm")
@@ -81,7 +91,9 @@ async def test_tension_preview_confirm_batch_and_followup(engine, worker, sender
 async def test_success_and_reflexive_prompt(engine, worker, sender, clock):
     await seeded(engine)
     form = (await say(engine, "aisha", "success"))[0]
-    await submit_card(engine, "aisha", form, {"text": "Access unblocked for a family", "consent": "anonymous"})
+    await submit_card(
+        engine, "aisha", form, {"text": "Access unblocked for a family", "consent": "anonymous"}
+    )
     form = (await say(engine, "luc", "réussite"))[0]
     await submit_card(engine, "luc", form, {"text": "Belle rencontre", "consent": "named"})
     await worker.drain()
@@ -92,9 +104,20 @@ async def test_success_and_reflexive_prompt(engine, worker, sender, clock):
     channel = text_of([d.card for d in sender.to("equipe", "channel")])
     assert "Access unblocked" in channel
     form = (await say(engine, "emilie", "reflexif"))[0]
-    saved = await submit_card(engine, "emilie", form, {
-        "prompt": "X1", "custom": "", "date": "2026-12-03", "time": "13:30",
-        "recurrence": "weekly", "lead": "24", "channel": "all"})
+    saved = await submit_card(
+        engine,
+        "emilie",
+        form,
+        {
+            "prompt": "X1",
+            "custom": "",
+            "date": "2026-12-03",
+            "time": "13:30",
+            "recurrence": "weekly",
+            "lead": "24",
+            "channel": "all",
+        },
+    )
     assert "3 décembre 2026" in text_of(saved), text_of(saved)
     await engine.jobs.run("reflexive-invite", "demo")
     await worker.drain()

@@ -26,8 +26,9 @@ AfterAction = Callable[[], Awaitable[object]]
 
 
 class Sandbox:
-    def __init__(self, engine: Engine, transcripts: Transcripts,
-                 after_action: AfterAction | None = None) -> None:
+    def __init__(
+        self, engine: Engine, transcripts: Transcripts, after_action: AfterAction | None = None
+    ) -> None:
         self.engine = engine
         self.transcripts = transcripts
         self.after_action = after_action
@@ -63,8 +64,11 @@ class Sandbox:
         if not action:
             raise web.HTTPBadRequest(text="missing action")
         context = {k[4:]: str(v) for k, v in form.items() if k.startswith("ctx.")}
-        values = {k: str(v) for k, v in form.items()
-                  if k not in ("as", "action", "lang") and not k.startswith("ctx.")}
+        values = {
+            k: str(v)
+            for k, v in form.items()
+            if k not in ("as", "action", "lang") and not k.startswith("ctx.")
+        }
         event = FormSubmitted(self._actor(person), action, context, values)
         for card in await self.engine.handle(event):
             self.transcripts.add("direct", person.user_ref, card=card)
@@ -94,11 +98,15 @@ class Sandbox:
         wanted = request.query.get("as", "")
         person = next((p for p in people if p.user_ref == wanted), people[0] if people else None)
         tr = Tr(language_of(request.query.get("lang"), person.language if person else "fr"))
-        body = [f'<a class="skip" href="#conversation">{escape(tr("sandbox.skip"))}</a>',
-                "<header>", f"<h1>{escape(tr('sandbox.title'))}</h1>",
-                f"<p>{escape(tr('sandbox.local_only'))}</p>",
-                self._people_nav(people, person, tr, request.query.get("lang")),
-                self._language_nav(person, tr), "</header><main>"]
+        body = [
+            f'<a class="skip" href="#conversation">{escape(tr("sandbox.skip"))}</a>',
+            "<header>",
+            f"<h1>{escape(tr('sandbox.title'))}</h1>",
+            f"<p>{escape(tr('sandbox.local_only'))}</p>",
+            self._people_nav(people, person, tr, request.query.get("lang")),
+            self._language_nav(person, tr),
+            "</header><main>",
+        ]
         if person is None:
             body.append(f"<p>{escape(tr('sandbox.no_people'))}</p>")
         else:
@@ -109,40 +117,60 @@ class Sandbox:
             if person.is_coordinator:
                 body.append(self._jobs(person, tr))
         body.append("</main>")
-        html = (f'<!doctype html><html lang="{tr.language}"><head><meta charset="utf-8">'
-                '<meta name="viewport" content="width=device-width, initial-scale=1">'
-                f"<title>{escape(tr('sandbox.title'))}</title>"
-                '<link rel="stylesheet" href="/sandbox/static/sandbox.css"></head>'
-                f"<body>{''.join(body)}</body></html>")
+        html = (
+            f'<!doctype html><html lang="{tr.language}"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{escape(tr('sandbox.title'))}</title>"
+            '<link rel="stylesheet" href="/sandbox/static/sandbox.css"></head>'
+            f"<body>{''.join(body)}</body></html>"
+        )
         return web.Response(text=html, content_type="text/html")
 
-    def _people_nav(self, people: list[Person], current: Person | None, tr: Tr,
-                    lang: str | None) -> str:
+    def _people_nav(
+        self, people: list[Person], current: Person | None, tr: Tr, lang: str | None
+    ) -> str:
         items = []
         for p in people:
-            role = " · ".join(filter(None, [
-                tr(f"sector.{p.sector}") if p.sector else "",
-                tr(f"position.{p.position}") if p.position else "",
-            ]))
-            current_attr = ' aria-current="page"' if current and p.user_ref == current.user_ref else ""
-            items.append(f'<li><a href="{escape(self._page_url(p, lang))}"{current_attr}>'
-                         f"{escape(p.display_name)}</a> <small>{escape(role)}</small></li>")
-        return (f'<nav aria-label="{escape(tr("sandbox.people"))}"><h2>{escape(tr("sandbox.people"))}</h2>'
-                f'<ul class="people">{"".join(items)}</ul></nav>')
+            role = " · ".join(
+                filter(
+                    None,
+                    [
+                        tr(f"sector.{p.sector}") if p.sector else "",
+                        tr(f"position.{p.position}") if p.position else "",
+                    ],
+                )
+            )
+            current_attr = (
+                ' aria-current="page"' if current and p.user_ref == current.user_ref else ""
+            )
+            items.append(
+                f'<li><a href="{escape(self._page_url(p, lang))}"{current_attr}>'
+                f"{escape(p.display_name)}</a> <small>{escape(role)}</small></li>"
+            )
+        return (
+            f'<nav aria-label="{escape(tr("sandbox.people"))}">'
+            f"<h2>{escape(tr('sandbox.people'))}</h2>"
+            f'<ul class="people">{"".join(items)}</ul></nav>'
+        )
 
     def _language_nav(self, person: Person | None, tr: Tr) -> str:
         other = "en" if tr.language == "fr" else "fr"
         url = self._page_url(person, other)
-        return (f'<p class="lang"><a href="{escape(url)}" lang="{other}">'
-                f"{escape(tr('sandbox.other_language'))}</a></p>")
+        return (
+            f'<p class="lang"><a href="{escape(url)}" lang="{other}">'
+            f"{escape(tr('sandbox.other_language'))}</a></p>"
+        )
 
     def _conversation(self, person: Person, tr: Tr) -> str:
         entries = self.transcripts.of("direct", person.user_ref)
-        log = "".join(self._entry(e, person, tr) for e in entries) or \
-            f"<p>{escape(tr('sandbox.empty'))}</p>"
+        log = (
+            "".join(self._entry(e, person, tr) for e in entries)
+            or f"<p>{escape(tr('sandbox.empty'))}</p>"
+        )
         return (
             '<section id="conversation" aria-labelledby="conversation-title">'
-            f'<h2 id="conversation-title">{escape(tr("sandbox.conversation", name=person.display_name))}</h2>'
+            f'<h2 id="conversation-title">'
+            f"{escape(tr('sandbox.conversation', name=person.display_name))}</h2>"
             f'<div class="log" aria-live="polite">{log}</div>'
             '<form method="post" action="/sandbox/command" class="composer">'
             f'<input type="hidden" name="as" value="{escape(person.user_ref)}">'
@@ -159,8 +187,10 @@ class Sandbox:
         parts = []
         for ref, name in await team_channels(self.engine, person.team_slug, PLATFORM):
             entries = self.transcripts.of("channel", ref)
-            log = "".join(self._entry(e, person, tr) for e in entries) or \
-                f"<p>{escape(tr('sandbox.empty'))}</p>"
+            log = (
+                "".join(self._entry(e, person, tr) for e in entries)
+                or f"<p>{escape(tr('sandbox.empty'))}</p>"
+            )
             parts.append(
                 f'<section id="channel" aria-labelledby="channel-title">'
                 f'<h2 id="channel-title">{escape(tr("sandbox.channel", name=name or ref))}</h2>'
@@ -170,14 +200,19 @@ class Sandbox:
 
     def _entry(self, entry: Entry, person: Person, tr: Tr) -> str:
         if entry.said is not None:
-            return (f'<p class="said" id="m{entry.number}"><strong>{escape(tr("sandbox.you"))}</strong> '
-                    f"{escape(entry.said)}</p>")
+            return (
+                f'<p class="said" id="m{entry.number}">'
+                f"<strong>{escape(tr('sandbox.you'))}</strong> "
+                f"{escape(entry.said)}</p>"
+            )
         assert entry.card is not None
         return card_html(entry.card, persona=person.user_ref, number=entry.number, tr=tr)
 
     def _jobs(self, person: Person, tr: Tr) -> str:
-        options = "".join(f'<option value="{job}">{escape(tr(f"sandbox.job.{job}"))}</option>'
-                          for job in JOB_NAMES)
+        options = "".join(
+            f'<option value="{job}">{escape(tr(f"sandbox.job.{job}"))}</option>'
+            for job in JOB_NAMES
+        )
         return (
             '<section id="jobs" aria-labelledby="jobs-title">'
             f'<h2 id="jobs-title">{escape(tr("sandbox.jobs"))}</h2>'
@@ -200,13 +235,17 @@ class Sandbox:
             message = ""
         job = request.query.get("job", "")
         label = tr(f"sandbox.job.{job}") if job in JOB_NAMES else ""
-        return (f'<p class="flash" role="status">{escape(label)} — {escape(message)}</p>'
-                if message else "")
+        return (
+            f'<p class="flash" role="status">{escape(label)} — {escape(message)}</p>'
+            if message
+            else ""
+        )
 
     # ----------------------------------------------------------------- helpers
     async def _person(self, user_ref: str) -> Person | None:
-        return next((p for p in await directory(self.engine, PLATFORM) if p.user_ref == user_ref),
-                    None)
+        return next(
+            (p for p in await directory(self.engine, PLATFORM) if p.user_ref == user_ref), None
+        )
 
     async def _channel_place(self, person: Person) -> Place | None:
         channels = await team_channels(self.engine, person.team_slug, PLATFORM)
@@ -217,8 +256,9 @@ class Sandbox:
         return Actor(PLATFORM, "", person.user_ref, person.display_name, None, person.language)
 
     @staticmethod
-    def _page_url(person: Person | None, lang: object = None,
-                  extra: dict[str, str] | None = None) -> str:
+    def _page_url(
+        person: Person | None, lang: object = None, extra: dict[str, str] | None = None
+    ) -> str:
         query = {"as": person.user_ref} if person else {}
         if lang:
             query["lang"] = str(lang)

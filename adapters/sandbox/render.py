@@ -9,8 +9,10 @@ from dialogs.i18n import Tr
 
 
 def card_html(card: Card, *, persona: str, number: int, tr: Tr) -> str:
-    parts = [f'<article class="card" id="m{number}" aria-labelledby="m{number}-title">',
-             f'<h3 id="m{number}-title">{escape(card.title)}</h3>']
+    parts = [
+        f'<article class="card" id="m{number}" aria-labelledby="m{number}-title">',
+        f'<h3 id="m{number}-title">{escape(card.title)}</h3>',
+    ]
     inputs: list[str] = []
     for index, block in enumerate(card.blocks):
         field_id = f"m{number}-f{index}"
@@ -33,8 +35,9 @@ def card_html(card: Card, *, persona: str, number: int, tr: Tr) -> str:
             "</form>"
         )
     if card.buttons:
-        parts.append('<div class="buttons">' + "".join(_button(b, persona) for b in card.buttons)
-                     + "</div>")
+        parts.append(
+            '<div class="buttons">' + "".join(_button(b, persona) for b in card.buttons) + "</div>"
+        )
     parts.append("</article>")
     return "".join(parts)
 
@@ -42,8 +45,9 @@ def card_html(card: Card, *, persona: str, number: int, tr: Tr) -> str:
 def _hidden(persona: str, action: str, context: dict[str, str]) -> str:
     fields = [("as", persona), ("action", action)]
     fields += [(f"ctx.{key}", value) for key, value in context.items()]
-    return "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
-                   for k, v in fields)
+    return "".join(
+        f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in fields
+    )
 
 
 def _scale(block: ScaleInput, field_id: str, tr: Tr) -> str:
@@ -57,8 +61,10 @@ def _scale(block: ScaleInput, field_id: str, tr: Tr) -> str:
         for i, (value, label) in enumerate(options)
     )
     hint = f"{escape(block.low_label)} · {escape(block.high_label)}"
-    return (f'<fieldset class="scale" id="{field_id}"><legend>{escape(block.label)}</legend>'
-            f'<p class="hint">{hint}</p>{radios}</fieldset>')
+    return (
+        f'<fieldset class="scale" id="{field_id}"><legend>{escape(block.label)}</legend>'
+        f'<p class="hint">{hint}</p>{radios}</fieldset>'
+    )
 
 
 def _choice(block: ChoiceInput, field_id: str) -> str:
@@ -68,23 +74,29 @@ def _choice(block: ChoiceInput, field_id: str) -> str:
         for o in block.options
     )
     required = " required" if block.required else ""
-    return (f'<p><label for="{field_id}">{escape(block.label)}</label>'
-            f'<select id="{field_id}" name="{escape(block.name)}"{required}>{options}</select></p>')
+    return (
+        f'<p><label for="{field_id}">{escape(block.label)}</label>'
+        f'<select id="{field_id}" name="{escape(block.name)}"{required}>{options}</select></p>'
+    )
 
 
 def _text(block: TextInput, field_id: str, tr: Tr) -> str:
     required = " required" if block.required else ""
-    common = (f'id="{field_id}" name="{escape(block.name)}" maxlength="{block.max_length}"'
-              f' placeholder="{escape(block.placeholder)}"{required}')
+    common = (
+        f'id="{field_id}" name="{escape(block.name)}" maxlength="{block.max_length}"'
+        f' placeholder="{escape(block.placeholder)}"{required}'
+    )
     limit = f'<span class="hint">{escape(tr("sandbox.max_chars", limit=block.max_length))}</span>'
     if block.multiline:
-        control = f"<textarea {common} rows=\"4\">{escape(block.default)}</textarea>"
+        control = f'<textarea {common} rows="4">{escape(block.default)}</textarea>'
     else:
         control = f'<input type="text" {common} value="{escape(block.default)}">'
     return f'<p><label for="{field_id}">{escape(block.label)}</label> {limit}{control}</p>'
 
 
 def _button(button: Button, persona: str) -> str:
-    return (f'<form method="post" action="/sandbox/submit" class="inline">'
-            f"{_hidden(persona, button.action, button.context)}"
-            f'<button type="submit" class="{button.style}">{escape(button.label)}</button></form>')
+    return (
+        f'<form method="post" action="/sandbox/submit" class="inline">'
+        f"{_hidden(persona, button.action, button.context)}"
+        f'<button type="submit" class="{button.style}">{escape(button.label)}</button></form>'
+    )

@@ -29,11 +29,13 @@ class Transcripts:
 
     def __init__(self) -> None:
         self._conversations: dict[tuple[str, str], deque[Entry]] = defaultdict(
-            lambda: deque(maxlen=KEEP))
+            lambda: deque(maxlen=KEEP)
+        )
         self._numbers = itertools.count(1)
 
-    def add(self, kind: str, address: str, *, card: Card | None = None,
-            said: str | None = None) -> Entry:
+    def add(
+        self, kind: str, address: str, *, card: Card | None = None, said: str | None = None
+    ) -> Entry:
         entry = Entry(next(self._numbers), dt.datetime.now(dt.UTC), card, said)
         self._conversations[(kind, address)].append(entry)
         return entry
