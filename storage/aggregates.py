@@ -31,15 +31,12 @@ class Distribution:
 
 async def dimension_distributions(session: AsyncSession, round_id: int) -> dict[str, Distribution]:
     """Per dimension: distinct respondents (ballots) and the count of each value."""
-    respondents: dict[str, int] = dict(
-        (
-            await session.execute(
-                select(Answer.dimension, func.count(func.distinct(Answer.ballot)))
-                .where(Answer.round_id == round_id)
-                .group_by(Answer.dimension)
-            )
-        ).tuples()
+    result = await session.execute(
+        select(Answer.dimension, func.count(func.distinct(Answer.ballot)))
+        .where(Answer.round_id == round_id)
+        .group_by(Answer.dimension)
     )
+    respondents = {dimension: int(n) for dimension, n in result.tuples()}
     counts: dict[str, dict[int, int]] = {d: {} for d in respondents}
     rows = await session.execute(
         select(Answer.dimension, Answer.value, func.count())

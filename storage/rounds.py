@@ -202,15 +202,12 @@ async def skip(session: AsyncSession, round_id: int, member_id: int) -> bool:
 
 async def close_round(session: AsyncSession, round_: Round, *, hide_open_answers: bool) -> None:
     """Count the ledger, erase its per-member statuses, and reshuffle the ballot box."""
-    counts: dict[str, int] = dict(
-        (
-            await session.execute(
-                select(Participation.status, func.count())
-                .where(Participation.round_id == round_.id)
-                .group_by(Participation.status)
-            )
-        ).tuples()
+    result = await session.execute(
+        select(Participation.status, func.count())
+        .where(Participation.round_id == round_.id)
+        .group_by(Participation.status)
     )
+    counts = {status: int(n) for status, n in result.tuples()}
     round_.answered_count = counts.get(ANSWERED, 0)
     round_.skipped_count = counts.get(SKIPPED, 0)
     round_.asked_count = sum(counts.values())
