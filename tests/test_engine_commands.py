@@ -1,0 +1,302 @@
+"""Commands, roles, forms and the errors people see, through the engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.demo import DEMO_CHANNEL
+from dialogs.cards import ChoiceInput, TextInput
+from dialogs.events import Actor, CommandReceived, FormSubmitted, MemberJoined, MemberLeft, Place
+from storage import teams
+from tests.helpers import field_names, say, seeded, submit, submit_card, text_of
+
+
+@pytest.fixture(params=["sqlite"])
+def database_url(request, tmp_path):
+    """These tests exercise dialogs, not SQL: SQLite alone keeps them quick."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'commands.db'}"
+
+
+@pytest.mark.parametrize(
+    ("english", "french"),
+    [
+        ("help", "aide"),
+        ("checkin", "bilan"),
+        ("success", "réussite"),
+        ("profile", "profil"),
+        ("summary", "sommaire"),
+        ("schedule", "horaire"),
+        ("settings", "paramètres"),
+        ("reflexive", "réflexif"),
+    ],
+)
+async def test_commands_exist_in_both_languages(engine, english, french):
+    await seeded(engine)
+    assert [c.title for c in await say(engine, "emilie", english)] == [
+        c.title for c in await say(engine, "emilie", french)
+    ]
+
+
+async def test_help_lists_what_each_person_may_do(engine):
+    await seeded(engine)
+    member = text_of(await say(engine, "sophie", "aide"))
+    manager = text_of(await say(engine, "nadia", "aide"))
+    coordinator = text_of(await say(engine, "emilie", "/passerelle aide"))
+    assert "tension" in member and "sommaire" not in member and "horaire" not in member
+    assert "sommaire" in manager and "horaire" not in manager
+    assert "horaire" in coordinator and "bilan maintenant" in coordinator
+    english = text_of(await say(engine, "aisha", "help"))
+    assert "share a success" in english
+
+
+async def test_unknown_command_and_stranger(engine):
+    await seeded(engine)
+    assert "« danse »" in text_of(await say(engine, "camille", "danse"))
+    stranger = await engine.handle(CommandReceived(Actor("sandbox", "", "nobody"), "checkin"))
+    assert "pas encore partie d’une équipe" in text_of(stranger)
+
+
+async def test_roles_are_enforced(engine):
+    await seeded(engine)
+    assert "coordination" in text_of(await say(engine, "camille", "settings"))
+    assert "coordination" in text_of(await say(engine, "camille", "checkin now"))
+    assert "gestionnaires" in text_of(await say(engine, "camille", "summary"))
+    card = (await say(engine, "emilie", "settings"))[0]
+    refused = await submit_card(engine, "camille", card, {"k": "3"})
+    assert "coordination" in text_of(refused)
+
+
+async def test_bad_profile_input_is_explained_and_kept(engine):
+    await seeded(engine)
+    card = (await say(engine, "camille", "profil"))[0]
+    values = {
+        "sector": "community",
+        "position": "manager",
+        "language": "fr",
+        "timezone": "Mars/Olympus",
+        "paused_until": "",
+        "quiet_start": "21",
+        "quiet_end": "7",
+    }
+    again = (await submit_card(engine, "camille", card, values))[0]
+    assert "Mars/Olympus" in again.blocks[0].text  # the reason, first
+    kept = {b.name: b.default for b in again.blocks if isinstance(b, ChoiceInput | TextInput)}
+    assert kept["timezone"] == "Mars/Olympus" and kept["sector"] == "community"
+    async with engine.database.session() as session:
+        member = await teams.member_in(session, 1, "sandbox", "", "camille")
+        assert member.sector == "public"  # nothing changed
+    values["paused_until"] = "2020-01-01"
+    values["timezone"] = "America/Montreal"
+    assert "futur" in text_of(await submit_card(engine, "camille", card, values))
+
+
+async def test_check_in_needs_every_item_and_keeps_what_was_typed(engine):
+    await seeded(engine)
+    await engine.jobs.run("checkin", "demo")
+    card = (await say(engine, "camille", "bilan"))[0]
+    names = [n for n in field_names(card) if n.startswith("item:")]
+    values = {n: "4" for n in names[:-1]} | {"open": "Mon idée"}
+    again = (await submit_card(engine, "camille", card, values))[0]
+    assert again.blocks[0].text.startswith("⚠")
+    assert next(b for b in again.blocks if isinstance(b, TextInput)).default == "Mon idée"
+    values[names[-1]] = "skip"
+    assert "Merci" in text_of(await submit_card(engine, "camille", card, values))
+    tampered = dict(values)
+    tampered[names[0]] = "9"
+    assert "⚠" in text_of(await submit_card(engine, "sophie", card, tampered))  # 9 is no answer
+
+
+async def test_paused_member_is_not_asked_and_can_resume(engine, worker, sender, clock):
+    await seeded(engine)
+    card = (await say(engine, "camille", "profil"))[0]
+    await submit_card(
+        engine,
+        "camille",
+        card,
+        {
+            "sector": "public",
+            "position": "front_line",
+            "language": "fr",
+            "timezone": "America/Toronto",
+            "paused_until": "2026-12-31",
+            "quiet_start": "20",
+            "quiet_end": "8",
+        },
+    )
+    result = await engine.jobs.run("checkin", "demo")
+    assert result.count == 8
+    assert "pas été envoyé" in text_of(await say(engine, "camille", "bilan"))
+    assert "recevrez de nouveau" in text_of(await say(engine, "camille", "bilan reprendre"))
+
+
+async def test_setup_in_a_new_channel_creates_a_team(engine, worker, sender):
+    place = Place("sandbox", "", "autre-canal", "projet-jeunesse")
+    founder = Actor("sandbox", "", "zoe", "Zoé Martin", "America/Montreal", "fr-CA")
+    assert "configurer" in text_of(await engine.handle(CommandReceived(founder, "configurer")))
+    form = (await engine.handle(CommandReceived(founder, "configurer", place)))[0]
+    assert form.form is not None and form.form.action == "setup.save"
+    values = {
+        "name": "Projet jeunesse",
+        "language": "fr",
+        "timezone": "America/Montreal",
+        "checkin_weekday": "2",
+        "checkin_hour": "9",
+        "checkin_every_weeks": "2",
+        "k": "2",
+    }
+    low_k = await engine.handle(
+        FormSubmitted(founder, "setup.save", form.form.context, values, place)
+    )
+    assert "entre 3 et 50" in text_of(low_k)
+    values["k"] = "4"
+    done = await engine.handle(
+        FormSubmitted(founder, "setup.save", form.form.context, values, place)
+    )
+    assert "Projet jeunesse" in text_of(done)
+    again = await engine.handle(
+        FormSubmitted(founder, "setup.save", form.form.context, values, place)
+    )
+    assert "déjà relié" in text_of(again)
+    newcomer = Actor("sandbox", "", "yves", "Yves", None, "en-US")
+    await engine.handle(MemberJoined(newcomer, place))
+    await worker.drain()
+    assert sender.titles("yves") == ["Welcome to Passerelle — Projet jeunesse"]
+    assert sender.titles("zoe") == ["Bienvenue dans Passerelle — Projet jeunesse"]
+    await engine.handle(MemberLeft(newcomer, place))
+    assert "not in a Passerelle" in text_of(await engine.handle(CommandReceived(newcomer, "help")))
+
+
+async def test_joining_during_a_round_is_asked_too(engine, worker, sender):
+    await seeded(engine)
+    await engine.jobs.run("checkin", "demo")
+    await engine.handle(
+        MemberJoined(Actor("sandbox", "", "paul", "Paul", None, "fr"), DEMO_CHANNEL)
+    )
+    await worker.drain()
+    assert [t.split(" —")[0] for t in sender.titles("paul")] == [
+        "Bienvenue dans Passerelle",
+        "Bilan nᵒ 1",
+    ]
+
+
+async def test_review_before_publication(engine, worker, sender):
+    await seeded(engine)
+    settings = (await say(engine, "emilie", "parametres"))[0]
+    await submit_card(
+        engine,
+        "emilie",
+        settings,
+        {
+            "k": "3",
+            "language": "fr",
+            "timezone": "America/Toronto",
+            "review_tensions": "yes",
+            "review_open_answers": "no",
+            "open_question": "yes",
+            "tension_weekly_limit": "2",
+        },
+    )
+    form = (await say(engine, "marc-andre", "tension"))[0]
+    preview = (
+        await submit_card(
+            engine, "marc-andre", form, {"text": "Trop de réunions", "theme": "workload"}
+        )
+    )[0]
+    assert "Émilie Côté" in text_of([preview])
+    confirm = next(b for b in preview.buttons if b.action == "tension.confirm")
+    await submit(engine, "marc-andre", confirm.action, confirm.context)
+    await engine.jobs.run("batch", "demo")
+    await worker.drain()
+    assert not sender.to("equipe", "channel")  # waiting for review
+    review = sender.to("emilie")[-1].card
+    approve = next(b for b in review.buttons if b.action == "tension.approve")
+    assert "coordination" in text_of(
+        await submit(engine, "camille", approve.action, approve.context)
+    )
+    assert "prochain lot" in text_of(
+        await submit(engine, "emilie", approve.action, approve.context)
+    )
+    assert "déjà été relue" in text_of(
+        await submit(engine, "emilie", approve.action, approve.context)
+    )
+    await engine.jobs.run("batch", "demo")
+    await worker.drain()
+    assert "Trop de réunions" in text_of([sender.to("equipe", "channel")[-1].card])
+
+
+async def test_tension_rate_limit_keeps_the_text(engine):
+    await seeded(engine)
+    settings = (await say(engine, "emilie", "parametres"))[0]
+    await submit_card(
+        engine,
+        "emilie",
+        settings,
+        {
+            "k": "3",
+            "language": "fr",
+            "timezone": "America/Toronto",
+            "review_tensions": "no",
+            "review_open_answers": "no",
+            "open_question": "yes",
+            "tension_weekly_limit": "1",
+        },
+    )
+    for n, expected in ((1, "Tension reçue"), (2, "Limite atteinte")):
+        form = (await say(engine, "luc", "tension"))[0]
+        preview = (
+            await submit_card(engine, "luc", form, {"text": f"Sujet {n}", "theme": "funding"})
+        )[0]
+        confirm = next(b for b in preview.buttons if b.action == "tension.confirm")
+        reply = (await submit(engine, "luc", confirm.action, confirm.context))[0]
+        assert reply.title == expected
+    kept = next(b for b in reply.blocks if isinstance(b, TextInput))
+    assert kept.default == "Sujet 2"
+
+
+async def test_tension_text_rules(engine):
+    await seeded(engine)
+    form = (await say(engine, "luc", "tension"))[0]
+    empty = (await submit_card(engine, "luc", form, {"text": "   ", "theme": "funding"}))[0]
+    assert "vide" in empty.blocks[0].text
+    long = (await submit_card(engine, "luc", form, {"text": "x" * 1001, "theme": "funding"}))[0]
+    assert "1001" in long.blocks[0].text
+    bad_theme = (await submit_card(engine, "luc", form, {"text": "ok", "theme": "gossip"}))[0]
+    assert bad_theme.blocks[0].text.startswith("⚠")
+    preview = (
+        await submit_card(
+            engine, "luc", form, {"text": "Hi <@U123> @here <!channel>", "theme": "other"}
+        )
+    )[0]
+    shown = text_of([preview])
+    assert "<@U123>" not in shown and "<!channel>" not in shown and "@here" not in shown
+
+
+async def test_stale_and_forged_buttons(engine):
+    await seeded(engine)
+    assert "plus valide" in text_of(await submit(engine, "camille", "nope.action", {}))
+    assert "plus valide" in text_of(
+        await submit(engine, "camille", "checkin.submit", {"round": "999"})
+    )
+    assert "plus valide" in text_of(
+        await submit(engine, "emilie", "tension.approve", {"tension": "forged"})
+    )
+
+
+async def test_summary_hides_figures_under_k(engine, worker, sender):
+    await seeded(engine)
+    await engine.jobs.run("checkin", "demo")
+    await worker.drain()
+    for who in ("camille", "sophie"):
+        card = sender.to(who)[-1].card
+        await submit_card(
+            engine, who, card, {n: "5" for n in field_names(card) if n.startswith("item:")}
+        )
+    await engine.jobs.run("close", "demo")
+    await worker.drain()
+    summary = text_of([sender.to("luc")[-1].card])
+    assert "2 réponse(s) sur 9" in summary and "Pas encore assez" in summary
+    assert "moyenne" not in summary
+    assert sender.to("nadia")[-1].card.title == sender.to("luc")[-1].card.title  # both sectors
+    assert not [
+        d for d in sender.deliveries if d.address == "camille" and "Sommaire" in d.card.title
+    ]

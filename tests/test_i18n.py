@@ -1,0 +1,61 @@
+"""Every user-visible string exists in French and English, with the same placeholders."""
+
+from __future__ import annotations
+
+import ast
+import re
+import string
+from pathlib import Path
+
+from dialogs.i18n import catalogue, moment, t
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_catalogues_have_the_same_keys_and_placeholders():
+    fr, en = catalogue("fr"), catalogue("en")
+    assert set(fr) == set(en)
+    for key in fr:
+        assert placeholders(fr[key]) == placeholders(en[key]), key
+        assert fr[key].strip() and en[key].strip(), key
+
+
+def test_every_literal_key_used_in_code_exists():
+    """Literal keys passed to tr(...)/t(...) anywhere in the package exist in the catalogue."""
+    known = set(catalogue("fr"))
+    missing = []
+    for path in [
+        *ROOT.glob("dialogs/*.py"),
+        *ROOT.glob("adapters/**/*.py"),
+        *ROOT.glob("bot/*.py"),
+    ]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and node.args:
+                name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+                first = (
+                    node.args[0]
+                    if name == "tr"
+                    else (node.args[1] if name == "t" and len(node.args) > 1 else None)
+                )
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    if (
+                        re.fullmatch(r"[a-z_]+(\.[a-z_0-9-]+)+", first.value)
+                        and first.value not in known
+                    ):
+                        missing.append(f"{path.name}: {first.value}")
+    assert not missing
+
+
+def test_dates_read_naturally_in_each_language():
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    when = dt.datetime(2026, 11, 26, 15, 0, tzinfo=ZoneInfo("America/Toronto"))
+    assert moment("fr", when) == "jeudi 26 novembre 2026 à 15 h 00 (EST)"
+    assert moment("en", when) == "Thursday 26 November 2026 at 15:00 (EST)"
+    assert t("en-CA", "common.yes") == "Yes" and t("xx", "common.yes") == "Oui"
