@@ -42,12 +42,13 @@ def test_every_literal_key_used_in_code_exists():
                     if name == "tr"
                     else (node.args[1] if name == "t" and len(node.args) > 1 else None)
                 )
-                if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                    if (
-                        re.fullmatch(r"[a-z_]+(\.[a-z_0-9-]+)+", first.value)
-                        and first.value not in known
-                    ):
-                        missing.append(f"{path.name}: {first.value}")
+                literal = first.value if isinstance(first, ast.Constant) else None
+                if (
+                    isinstance(literal, str)
+                    and re.fullmatch(r"[a-z_]+(\.[a-z_0-9-]+)+", literal)
+                    and literal not in known
+                ):
+                    missing.append(f"{path.name}: {literal}")
     assert not missing
 
 
