@@ -38,8 +38,10 @@ def build_app(
 ) -> web.Application:
     database = database or Database(settings.database_url)
     engine = engine or Engine(database)
-    transcripts = Transcripts()
-    worker = OutboxWorker(database, {transcripts.platform: transcripts})
+    # The sandbox and its worker keep the engine's time, so a controlled clock (tests, demos)
+    # decides what is due and when each message is shown as sent.
+    transcripts = Transcripts(clock=engine.clock)
+    worker = OutboxWorker(database, {transcripts.platform: transcripts}, clock=engine.clock)
     app = web.Application()
     app[ENGINE] = engine
     app[WORKER] = worker
@@ -108,4 +110,7 @@ async def metrics(request: web.Request) -> web.Response:
         "# TYPE passerelle_sent_total counter",
         f"passerelle_sent_total {worker.sent}",
     ]
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+    return web.Response(
+        text="\n".join(lines) + "\n",
+        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+    )

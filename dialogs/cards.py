@@ -32,6 +32,7 @@ class ScaleInput(BaseModel):
     skip_label: str
     allow_skip: bool = True
     required: bool = True
+    default: str | None = None  # "1".."5" or "skip", when a form comes back
 
 
 class Option(BaseModel):
@@ -84,11 +85,21 @@ class Form(BaseModel):
     context: dict[str, str] = Field(default_factory=dict)
 
 
+class Attachment(BaseModel):
+    """A file shown or offered with a card: a chart (PNG) or an export (CSV)."""
+
+    filename: str
+    media_type: str
+    data: str  # base64
+    description: str  # alternative text for a picture, a caption for a file
+
+
 class Card(BaseModel):
     title: str
     blocks: Sequence[Block] = Field(default_factory=list)
     form: Form | None = None
     buttons: Sequence[Button] = Field(default_factory=list)
+    attachments: Sequence[Attachment] = Field(default_factory=list)
 
     def inputs(self) -> list[ScaleInput | ChoiceInput | TextInput]:
         return [b for b in self.blocks if not isinstance(b, Paragraph)]

@@ -12,9 +12,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dialogs import checkins, outbound, profile, reflexive, successes, summary, team_admin, tensions
+from dialogs import (
+    checkins,
+    open_review,
+    outbound,
+    profile,
+    reflexive,
+    successes,
+    summary,
+    team_admin,
+    tensions,
+)
 from dialogs.cards import Button, Card, Paragraph
-from dialogs.commands import Command, help_card, parse
+from dialogs.commands import Command, fold, help_card, parse
 from dialogs.content import ContentBank, default_bank
 from dialogs.events import (
     CommandReceived,
@@ -24,6 +34,7 @@ from dialogs.events import (
     MemberLeft,
     TeamInstalled,
 )
+from dialogs.export import export_card
 from dialogs.forms import FormError, refill, with_error
 from dialogs.i18n import Tr, language_of
 from dialogs.jobs import Jobs
@@ -73,6 +84,8 @@ class Engine:
             "settings.save": self._settings_save,
             "schedule.save": self._schedule_save,
             "setup.save": self._setup_save,
+            "open.approve": self._open_review,
+            "open.hide": self._open_review,
         }
 
     # ----------------------------------------------------------------- entry point
@@ -145,9 +158,7 @@ class Engine:
             prompt = (context or {}).get("prompt") or None
             return [successes.form_card(tr, bank, team, prompt_id=prompt)]
         if command.name == "summary":
-            if not turn.is_reader:
-                return [self._refused(tr, "errors.readers_only")]
-            return [await summary.summary_card(session, bank, team, tr)]
+            return [await self._summary(turn, command)]
         if not turn.is_coordinator:
             return [self._refused(tr, "errors.coordinators_only")]
         if command.name == "reflexive":
@@ -165,8 +176,8 @@ class Engine:
         if argument == "now":
             if not turn.is_coordinator:
                 return [self._refused(tr, "errors.coordinators_only")]
-            result = await self.jobs.checkin(session, team, now, forced=True)
-            return [Card(title=tr("jobs.done_title"), blocks=[Paragraph(text=tr(result))])]
+            key, count = await self.jobs.checkin(session, team, now, forced=True)
+            return [Card(title=tr("jobs.done_title"), blocks=[Paragraph(text=tr(key, count=count))])]
         if argument == "pause":
             return [profile.profile_card(tr, team, member)]
         if argument == "resume":
@@ -189,6 +200,20 @@ class Engine:
             key = "checkin.not_asked" if status is None else f"checkin.already_{status}"
             return [Card(title=tr("checkin.already_title"), blocks=[Paragraph(text=tr(key))])]
         return [checkins.round_card(tr, self.bank, team, round_)]
+
+    async def _summary(self, turn: Turn, command: Command) -> Card:
+        tr, team = turn.tr, turn.team
+        assert team is not None
+        if not turn.is_reader:
+            return self._refused(tr, "errors.readers_only")
+        if command.args and fold(command.args[0]) in ("csv", "export", "exporter"):
+            if not turn.is_coordinator:
+                return self._refused(tr, "errors.coordinators_only")
+            computed = await summary.compute(turn.session, team, turn.today)
+            return export_card(computed, tr, team.slug)
+        return await summary.card_for(
+            turn.session, self.bank, team, tr, turn.today, coordinator=turn.is_coordinator
+        )
 
     async def _setup(self, turn: Turn) -> list[Card]:
         tr = turn.tr
@@ -469,6 +494,16 @@ class Engine:
                 turn.session, occurrence, event.values, turn.tr, turn.now
             )
         ]
+
+    async def _open_review(self, turn: Turn, event: FormSubmitted) -> list[Card]:
+        tr, team = turn.tr, turn.team
+        assert team is not None
+        if not turn.is_coordinator:
+            return [self._refused(tr, "errors.coordinators_only")]
+        status = "visible" if event.action == "open.approve" else "hidden"
+        done = await open_review.decide(turn.session, team, event.context.get("answer", ""), status)
+        key = f"open_review.done_{status}" if done else "open_review.already"
+        return [Card(title=tr("open_review.title"), blocks=[Paragraph(text=tr(key))])]
 
     async def _settings_save(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         tr, team = turn.tr, turn.team

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dialogs.cards import Card, ChoiceInput, Option, Paragraph, TextInput
+from dialogs.cards import Card, ChoiceInput, Option, Paragraph, ScaleInput, TextInput
 from dialogs.i18n import Tr
 
 
@@ -27,7 +27,7 @@ def refill(card: Card, values: dict[str, str]) -> Card:
     """Put submitted values back as defaults, so a rejected form loses nothing."""
     blocks = []
     for block in card.blocks:
-        if isinstance(block, ChoiceInput | TextInput) and block.name in values:
+        if isinstance(block, ScaleInput | ChoiceInput | TextInput) and block.name in values:
             block = block.model_copy(update={"default": values[block.name]})
         blocks.append(block)
     return card.model_copy(update={"blocks": blocks})

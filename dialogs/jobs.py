@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import checkins, outbound, reflexive, successes, summary, tensions
+from dialogs import checkins, open_review, outbound, reflexive, successes, summary, tensions
 from dialogs.calendar import in_cadence, zone
 from dialogs.content import ContentBank
 from dialogs.i18n import Tr
@@ -107,17 +107,16 @@ class Jobs:
             return await self.reflexive_invites(session, team, now, forced)
         if name == "reflexive":
             return await self.reflexive_posts(session, team, now, forced)
-        sent = await summary.send_to_readers(
-            session, self.bank, team, now, occasion=f"manual:{now:%Y%m%dT%H%M}"
-        )
+        local = fire_time.astimezone(zone(team.timezone))
+        occasion = f"manual:{now:%Y%m%dT%H%M}" if forced else f"monthly:{local:%Y-%m}"
+        sent = await summary.send_to_readers(session, self.bank, team, now, occasion=occasion)
         return "jobs.summary", sent
 
     # -------------------------------------------------------------- check-ins
     async def checkin(
         self, session: AsyncSession, team: Team, now: dt.datetime, *, forced: bool
-    ) -> str:
-        key, _ = await self._checkin(session, team, now, forced, now)
-        return key
+    ) -> tuple[str, int]:
+        return await self._checkin(session, team, now, forced, now)
 
     async def _checkin(
         self,
@@ -157,6 +156,8 @@ class Jobs:
         if round_ is None or (not forced and round_.closes_at > now):
             return "jobs.no_open_round", 0
         await checkins.close(session, team, round_)
+        if team.review_open_answers:
+            await open_review.ask(session, team, round_, now)
         sent = await summary.send_to_readers(
             session, self.bank, team, now, occasion=f"round{round_.seq}"
         )

@@ -6,23 +6,23 @@ shown at once; everything else arrives through the outbox worker, as on a real p
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from html import escape
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from urllib.parse import urlencode
+from typing import NoReturn
 
 from aiohttp import web
 
-from adapters.sandbox.render import card_html
-from adapters.sandbox.transcript import Entry, Transcripts
+from adapters.sandbox.page import Channel, PageState, page_html, page_url, problem_html
+from adapters.sandbox.people import PLATFORM, viewer_of
+from adapters.sandbox.transcript import Transcripts
 from dialogs.engine import Engine, Person, directory, team_channels
 from dialogs.events import Actor, CommandReceived, FormSubmitted, Place
-from dialogs.i18n import Tr, language_of
+from dialogs.i18n import LANGUAGES, Tr, language_of
 from dialogs.jobs import JOB_NAMES, UnknownJob, UnknownTeam
 
-PLATFORM = "sandbox"
 STATIC = Path(__file__).with_name("static")
 AfterAction = Callable[[], Awaitable[object]]
+RESERVED = ("as", "action", "lang")
 
 
 class Sandbox:
@@ -31,6 +31,8 @@ class Sandbox:
     ) -> None:
         self.engine = engine
         self.transcripts = transcripts
+        # Delivers what is due from the outbox (the worker's `drain`): after each action, and
+        # when the page is shown, so the sandbox works even with the scheduler off.
         self.after_action = after_action
 
     def routes(self) -> list[web.AbstractRouteDef]:
@@ -45,48 +47,51 @@ class Sandbox:
     # ----------------------------------------------------------------- actions
     async def command(self, request: web.Request) -> web.Response:
         form = await request.post()
-        person = await self._person(str(form.get("as", "")))
+        person = await self._person_or_refuse(form)
         text = str(form.get("text", "")).strip()
-        if person is not None and text:
+        since = self.transcripts.last_number
+        if text:
             place = await self._channel_place(person) if form.get("in_channel") else None
             self.transcripts.add("direct", person.user_ref, said=text)
             for card in await self.engine.handle(CommandReceived(self._actor(person), text, place)):
                 self.transcripts.add("direct", person.user_ref, card=card)
             await self._settle()
-        raise web.HTTPSeeOther(self._page_url(person, form.get("lang")))
+        raise web.HTTPSeeOther(page_url(person, _lang(form), {"since": str(since)}))
 
     async def submit(self, request: web.Request) -> web.Response:
         form = await request.post()
-        person = await self._person(str(form.get("as", "")))
-        if person is None:
-            raise web.HTTPBadRequest(text="unknown person")
-        action = str(form.get("action", ""))
+        person = await self._person_or_refuse(form)
+        action = str(form.get("action", "")).strip()
         if not action:
-            raise web.HTTPBadRequest(text="missing action")
+            _refuse(web.HTTPBadRequest, _tr(form, person), "sandbox.error_no_action", person, form)
         context = {k[4:]: str(v) for k, v in form.items() if k.startswith("ctx.")}
         values = {
-            k: str(v)
-            for k, v in form.items()
-            if k not in ("as", "action", "lang") and not k.startswith("ctx.")
+            k: str(v) for k, v in form.items() if k not in RESERVED and not k.startswith("ctx.")
         }
+        since = self.transcripts.last_number
         event = FormSubmitted(self._actor(person), action, context, values)
         for card in await self.engine.handle(event):
             self.transcripts.add("direct", person.user_ref, card=card)
         await self._settle()
-        raise web.HTTPSeeOther(self._page_url(person, form.get("lang")))
+        raise web.HTTPSeeOther(page_url(person, _lang(form), {"since": str(since)}))
 
     async def run_job(self, request: web.Request) -> web.Response:
         form = await request.post()
-        person = await self._person(str(form.get("as", "")))
-        if person is None or not person.is_coordinator:
-            raise web.HTTPForbidden(text="only a coordinator can run jobs")
+        person = await self._person_or_refuse(form)
+        tr = _tr(form, person)
+        if not person.is_coordinator:
+            _refuse(web.HTTPForbidden, tr, "sandbox.error_coordinators_only", person, form)
+        job = str(form.get("job", "")).strip()
+        since = self.transcripts.last_number
         try:
-            result = await self.engine.jobs.run(str(form.get("job", "")), person.team_slug)
-        except (UnknownJob, UnknownTeam) as problem:
-            raise web.HTTPBadRequest(text=f"unknown job or team: {problem}") from None
+            result = await self.engine.jobs.run(job, person.team_slug)
+        except (UnknownJob, UnknownTeam):
+            _refuse(web.HTTPBadRequest, tr, "sandbox.error_unknown_job", person, form, job=job)
         await self._settle()
-        extra = {"done": result.message, "count": str(result.count), "job": result.job}
-        raise web.HTTPSeeOther(self._page_url(person, form.get("lang"), extra))
+        extra = {"job": result.job, "done": result.message, "count": str(result.count)}
+        extra["since"] = str(since)
+        # To the result, just above the jobs form: the coordinator sees what the job did.
+        raise web.HTTPSeeOther(page_url(person, _lang(form), extra, anchor="status"))
 
     async def _settle(self) -> None:
         if self.after_action is not None:
@@ -94,158 +99,39 @@ class Sandbox:
 
     # ----------------------------------------------------------------- the page
     async def page(self, request: web.Request) -> web.Response:
+        await self._settle()
         people = await directory(self.engine, PLATFORM)
         wanted = request.query.get("as", "")
         person = next((p for p in people if p.user_ref == wanted), people[0] if people else None)
-        tr = Tr(language_of(request.query.get("lang"), person.language if person else "fr"))
-        body = [
-            f'<a class="skip" href="#conversation">{escape(tr("sandbox.skip"))}</a>',
-            "<header>",
-            f"<h1>{escape(tr('sandbox.title'))}</h1>",
-            f"<p>{escape(tr('sandbox.local_only'))}</p>",
-            self._people_nav(people, person, tr, request.query.get("lang")),
-            self._language_nav(person, tr),
-            "</header><main>",
-        ]
-        if person is None:
-            body.append(f"<p>{escape(tr('sandbox.no_people'))}</p>")
-        else:
-            if "done" in request.query:
-                body.append(self._flash(request, tr))
-            body.append(self._conversation(person, tr))
-            body.append(await self._channel(person, tr))
-            if person.is_coordinator:
-                body.append(self._jobs(person, tr))
-        body.append("</main>")
-        html = (
-            f'<!doctype html><html lang="{tr.language}"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(tr('sandbox.title'))}</title>"
-            '<link rel="stylesheet" href="/sandbox/static/sandbox.css"></head>'
-            f"<body>{''.join(body)}</body></html>"
+        asked = request.query.get("lang")
+        lang = asked if asked in LANGUAGES else None
+        tr = Tr(language_of(lang, person.language if person else "fr"))
+        viewer = await viewer_of(self.engine, person) if person is not None else None
+        channels = []
+        if person is not None:
+            for ref, name in await team_channels(self.engine, person.team_slug, PLATFORM):
+                channels.append(Channel(ref, name, self.transcripts.of("channel", ref)))
+        state = PageState(
+            tr=tr,
+            people=people,
+            viewer=viewer,
+            lang=lang,
+            since=_number(request.query["since"]) if "since" in request.query else None,
+            direct=self.transcripts.of("direct", person.user_ref) if person else [],
+            channels=channels,
+            flash=_job_flash(request.query, tr),
         )
-        return web.Response(text=html, content_type="text/html")
-
-    def _people_nav(
-        self, people: list[Person], current: Person | None, tr: Tr, lang: str | None
-    ) -> str:
-        items = []
-        for p in people:
-            role = " · ".join(
-                filter(
-                    None,
-                    [
-                        tr(f"sector.{p.sector}") if p.sector else "",
-                        tr(f"position.{p.position}") if p.position else "",
-                    ],
-                )
-            )
-            current_attr = (
-                ' aria-current="page"' if current and p.user_ref == current.user_ref else ""
-            )
-            items.append(
-                f'<li><a href="{escape(self._page_url(p, lang))}"{current_attr}>'
-                f"{escape(p.display_name)}</a> <small>{escape(role)}</small></li>"
-            )
-        return (
-            f'<nav aria-label="{escape(tr("sandbox.people"))}">'
-            f"<h2>{escape(tr('sandbox.people'))}</h2>"
-            f'<ul class="people">{"".join(items)}</ul></nav>'
-        )
-
-    def _language_nav(self, person: Person | None, tr: Tr) -> str:
-        other = "en" if tr.language == "fr" else "fr"
-        url = self._page_url(person, other)
-        return (
-            f'<p class="lang"><a href="{escape(url)}" lang="{other}">'
-            f"{escape(tr('sandbox.other_language'))}</a></p>"
-        )
-
-    def _conversation(self, person: Person, tr: Tr) -> str:
-        entries = self.transcripts.of("direct", person.user_ref)
-        log = (
-            "".join(self._entry(e, person, tr) for e in entries)
-            or f"<p>{escape(tr('sandbox.empty'))}</p>"
-        )
-        return (
-            '<section id="conversation" aria-labelledby="conversation-title">'
-            f'<h2 id="conversation-title">'
-            f"{escape(tr('sandbox.conversation', name=person.display_name))}</h2>"
-            f'<div class="log" aria-live="polite">{log}</div>'
-            '<form method="post" action="/sandbox/command" class="composer">'
-            f'<input type="hidden" name="as" value="{escape(person.user_ref)}">'
-            f'<input type="hidden" name="lang" value="{tr.language}">'
-            f'<label for="command">{escape(tr("sandbox.write"))}</label>'
-            '<input id="command" name="text" autocomplete="off" required>'
-            f'<label class="inline"><input type="checkbox" name="in_channel" value="1"> '
-            f"{escape(tr('sandbox.in_channel'))}</label>"
-            f'<button type="submit" class="primary">{escape(tr("sandbox.send"))}</button></form>'
-            "</section>"
-        )
-
-    async def _channel(self, person: Person, tr: Tr) -> str:
-        parts = []
-        for ref, name in await team_channels(self.engine, person.team_slug, PLATFORM):
-            entries = self.transcripts.of("channel", ref)
-            log = (
-                "".join(self._entry(e, person, tr) for e in entries)
-                or f"<p>{escape(tr('sandbox.empty'))}</p>"
-            )
-            parts.append(
-                f'<section id="channel" aria-labelledby="channel-title">'
-                f'<h2 id="channel-title">{escape(tr("sandbox.channel", name=name or ref))}</h2>'
-                f'<div class="log" aria-live="polite">{log}</div></section>'
-            )
-        return "".join(parts)
-
-    def _entry(self, entry: Entry, person: Person, tr: Tr) -> str:
-        if entry.said is not None:
-            return (
-                f'<p class="said" id="m{entry.number}">'
-                f"<strong>{escape(tr('sandbox.you'))}</strong> "
-                f"{escape(entry.said)}</p>"
-            )
-        assert entry.card is not None
-        return card_html(entry.card, persona=person.user_ref, number=entry.number, tr=tr)
-
-    def _jobs(self, person: Person, tr: Tr) -> str:
-        options = "".join(
-            f'<option value="{job}">{escape(tr(f"sandbox.job.{job}"))}</option>'
-            for job in JOB_NAMES
-        )
-        return (
-            '<section id="jobs" aria-labelledby="jobs-title">'
-            f'<h2 id="jobs-title">{escape(tr("sandbox.jobs"))}</h2>'
-            f"<p>{escape(tr('sandbox.jobs_intro'))}</p>"
-            '<form method="post" action="/sandbox/run">'
-            f'<input type="hidden" name="as" value="{escape(person.user_ref)}">'
-            f'<input type="hidden" name="lang" value="{tr.language}">'
-            f'<label for="job">{escape(tr("sandbox.job_label"))}</label>'
-            f'<select id="job" name="job">{options}</select> '
-            f'<button type="submit" class="primary">{escape(tr("sandbox.run"))}</button></form>'
-            "</section>"
-        )
-
-    def _flash(self, request: web.Request, tr: Tr) -> str:
-        key = request.query.get("done", "")
-        try:
-            count = int(request.query.get("count", "0"))
-            message = tr(key, count=count) if key.startswith("jobs.") else ""
-        except (KeyError, ValueError):
-            message = ""
-        job = request.query.get("job", "")
-        label = tr(f"sandbox.job.{job}") if job in JOB_NAMES else ""
-        return (
-            f'<p class="flash" role="status">{escape(label)} — {escape(message)}</p>'
-            if message
-            else ""
-        )
+        return web.Response(text=page_html(state), content_type="text/html")
 
     # ----------------------------------------------------------------- helpers
-    async def _person(self, user_ref: str) -> Person | None:
-        return next(
-            (p for p in await directory(self.engine, PLATFORM) if p.user_ref == user_ref), None
+    async def _person_or_refuse(self, form: Mapping[str, object]) -> Person:
+        wanted = str(form.get("as", ""))
+        person = next(
+            (p for p in await directory(self.engine, PLATFORM) if p.user_ref == wanted), None
         )
+        if person is None:
+            _refuse(web.HTTPBadRequest, _tr(form, None), "sandbox.error_unknown_person", None, form)
+        return person
 
     async def _channel_place(self, person: Person) -> Place | None:
         channels = await team_channels(self.engine, person.team_slug, PLATFORM)
@@ -255,12 +141,42 @@ class Sandbox:
     def _actor(person: Person) -> Actor:
         return Actor(PLATFORM, "", person.user_ref, person.display_name, None, person.language)
 
-    @staticmethod
-    def _page_url(
-        person: Person | None, lang: object = None, extra: dict[str, str] | None = None
-    ) -> str:
-        query = {"as": person.user_ref} if person else {}
-        if lang:
-            query["lang"] = str(lang)
-        query.update(extra or {})
-        return "/sandbox?" + urlencode(query) + "#conversation"
+
+def _lang(form: Mapping[str, object]) -> str | None:
+    raw = str(form.get("lang", ""))
+    return raw if raw in LANGUAGES else None
+
+
+def _tr(form: Mapping[str, object], person: Person | None) -> Tr:
+    return Tr(language_of(_lang(form), person.language if person else "fr"))
+
+
+def _number(raw: str | None) -> int:
+    try:
+        return max(0, int(raw or "0"))
+    except ValueError:
+        return 0
+
+
+def _job_flash(query: Mapping[str, str], tr: Tr) -> str:
+    key, job = query.get("done", ""), query.get("job", "")
+    if not key.startswith("jobs.") or job not in JOB_NAMES:
+        return ""
+    try:
+        message = tr(key, count=_number(query.get("count")))
+    except KeyError:
+        return ""
+    return f"{tr(f'sandbox.job.{job}')} — {message}"
+
+
+def _refuse(
+    kind: type[web.HTTPClientError],
+    tr: Tr,
+    key: str,
+    person: Person | None,
+    form: Mapping[str, object],
+    **params: object,
+) -> NoReturn:
+    """A readable page (in the person's language) with a way back; nothing was changed."""
+    html = problem_html(tr, tr(key, **params), page_url(person, _lang(form)))
+    raise kind(text=html, content_type="text/html")

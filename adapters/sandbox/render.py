@@ -2,68 +2,98 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 
-from dialogs.cards import Button, Card, ChoiceInput, Paragraph, ScaleInput, TextInput
+from dialogs.cards import Attachment, Button, Card, ChoiceInput, Paragraph, ScaleInput, TextInput
 from dialogs.i18n import Tr
 
+WARNING = "⚠"
 
-def card_html(card: Card, *, persona: str, number: int, tr: Tr) -> str:
+
+@dataclass(frozen=True)
+class CardView:
+    """Who looks at a card, and how: the persona its forms act for, the page's language."""
+
+    persona: str
+    tr: Tr
+    # The card's own language, when it is not the page's (a French card on an English page).
+    lang: str | None = None
+    # The page language the person chose, if any, kept across the submission.
+    chosen_lang: str | None = None
+
+
+def card_html(card: Card, *, number: int, view: CardView) -> str:
+    lang = f' lang="{escape(view.lang)}"' if view.lang else ""
     parts = [
-        f'<article class="card" id="m{number}" aria-labelledby="m{number}-title">',
+        f'<article class="card" id="m{number}" aria-labelledby="m{number}-title"{lang}>',
         f'<h3 id="m{number}-title">{escape(card.title)}</h3>',
     ]
     inputs: list[str] = []
     for index, block in enumerate(card.blocks):
         field_id = f"m{number}-f{index}"
         if isinstance(block, Paragraph):
-            css = ' class="user-text"' if block.from_user else ""
-            text = escape(block.text).replace("\n", "<br>")
-            (inputs if card.form else parts).append(f"<p{css}>{text}</p>")
+            (inputs if card.form else parts).append(_paragraph(block))
         elif isinstance(block, ScaleInput):
-            inputs.append(_scale(block, field_id, tr))
+            inputs.append(_scale(block, field_id, block.default))
         elif isinstance(block, ChoiceInput):
             inputs.append(_choice(block, field_id))
         elif isinstance(block, TextInput):
-            inputs.append(_text(block, field_id, tr))
+            inputs.append(_text(block, field_id, view.tr))
     if card.form is not None:
-        hidden = _hidden(persona, card.form.action, card.form.context)
+        hidden = _hidden(view, card.form.action, card.form.context)
         parts.append(
             f'<form method="post" action="/sandbox/submit" class="card-form">{hidden}'
             + "".join(inputs)
             + f'<button type="submit" class="primary">{escape(card.form.submit_label)}</button>'
             "</form>"
         )
+    parts += [_attachment(a, view) for a in card.attachments]
     if card.buttons:
         parts.append(
-            '<div class="buttons">' + "".join(_button(b, persona) for b in card.buttons) + "</div>"
+            '<div class="buttons">' + "".join(_button(b, view) for b in card.buttons) + "</div>"
         )
     parts.append("</article>")
     return "".join(parts)
 
 
-def _hidden(persona: str, action: str, context: dict[str, str]) -> str:
-    fields = [("as", persona), ("action", action)]
+def _paragraph(block: Paragraph) -> str:
+    text = escape(block.text).replace("\n", "<br>")
+    if block.from_user:
+        return f'<p class="user-text">{text}</p>'
+    if block.text.startswith(WARNING):
+        return f'<p class="warning" role="alert">{text}</p>'
+    return f"<p>{text}</p>"
+
+
+def _hidden(view: CardView, action: str, context: dict[str, str]) -> str:
+    fields = [("as", view.persona), ("action", action)]
+    if view.chosen_lang:
+        fields.append(("lang", view.chosen_lang))
     fields += [(f"ctx.{key}", value) for key, value in context.items()]
     return "".join(
         f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in fields
     )
 
 
-def _scale(block: ScaleInput, field_id: str, tr: Tr) -> str:
+def _scale(block: ScaleInput, field_id: str, chosen: str | None) -> str:
     options = [(str(v), str(v)) for v in range(1, 6)]
     if block.allow_skip:
         options.append(("skip", block.skip_label))
     radios = "".join(
         f'<label class="scale-option"><input type="radio" name="{escape(block.name)}" '
-        f'value="{escape(value)}"{" required" if block.required and i == 0 else ""}> '
+        f'value="{escape(value)}"'
+        f"{' required' if block.required and i == 0 else ''}"
+        f"{' checked' if value == chosen else ''}> "
         f"{escape(label)}</label>"
         for i, (value, label) in enumerate(options)
     )
     hint = f"{escape(block.low_label)} · {escape(block.high_label)}"
     return (
-        f'<fieldset class="scale" id="{field_id}"><legend>{escape(block.label)}</legend>'
-        f'<p class="hint">{hint}</p>{radios}</fieldset>'
+        f'<fieldset class="scale" id="{field_id}" aria-describedby="{field_id}-hint">'
+        f"<legend>{escape(block.label)}</legend>"
+        f'<p class="hint" id="{field_id}-hint">{hint}</p>'
+        f'<div class="scale-options">{radios}</div></fieldset>'
     )
 
 
@@ -75,28 +105,50 @@ def _choice(block: ChoiceInput, field_id: str) -> str:
     )
     required = " required" if block.required else ""
     return (
-        f'<p><label for="{field_id}">{escape(block.label)}</label>'
+        f'<p class="field"><label for="{field_id}">{escape(block.label)}</label>'
         f'<select id="{field_id}" name="{escape(block.name)}"{required}>{options}</select></p>'
     )
 
 
 def _text(block: TextInput, field_id: str, tr: Tr) -> str:
     required = " required" if block.required else ""
+    hint_id = f"{field_id}-hint"
     common = (
         f'id="{field_id}" name="{escape(block.name)}" maxlength="{block.max_length}"'
-        f' placeholder="{escape(block.placeholder)}"{required}'
+        f' aria-describedby="{hint_id}"{required}'
     )
-    limit = f'<span class="hint">{escape(tr("sandbox.max_chars", limit=block.max_length))}</span>'
+    if block.placeholder:
+        common += f' placeholder="{escape(block.placeholder)}"'
+    limit = tr("sandbox.max_chars", limit=block.max_length)
+    if block.required:
+        limit = f"{tr('sandbox.required')} {limit}"
+    hint = f'<span class="hint" id="{hint_id}">{escape(limit)}</span>'
     if block.multiline:
         control = f'<textarea {common} rows="4">{escape(block.default)}</textarea>'
     else:
         control = f'<input type="text" {common} value="{escape(block.default)}">'
-    return f'<p><label for="{field_id}">{escape(block.label)}</label> {limit}{control}</p>'
+    label = f'<label for="{field_id}">{escape(block.label)}</label>'
+    return f'<p class="field">{label} {hint}{control}</p>'
 
 
-def _button(button: Button, persona: str) -> str:
+def _button(button: Button, view: CardView) -> str:
     return (
         f'<form method="post" action="/sandbox/submit" class="inline">'
-        f"{_hidden(persona, button.action, button.context)}"
+        f"{_hidden(view, button.action, button.context)}"
         f'<button type="submit" class="{button.style}">{escape(button.label)}</button></form>'
+    )
+
+
+def _attachment(attachment: Attachment, view: CardView) -> str:
+    """A picture inline with its alternative text; any other file as a download link."""
+    source = f"data:{escape(attachment.media_type)};base64,{escape(attachment.data)}"
+    if attachment.media_type.startswith("image/"):
+        return (
+            f'<figure><img src="{source}" alt="{escape(attachment.description)}" '
+            'class="attachment"></figure>'
+        )
+    label = view.tr("sandbox.download", name=attachment.filename)
+    return (
+        f'<p><a href="{source}" download="{escape(attachment.filename)}">'
+        f'{escape(label)}</a> <span class="hint">{escape(attachment.description)}</span></p>'
     )
