@@ -8,20 +8,36 @@ import logging
 import os
 import random
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
+
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.cards import Card
 from dialogs.ports import Delivery, DeliveryFailed, Sender
 from storage import outbox
 from storage.database import Database
-from storage.models import Member
+from storage.models import Member, OutboxMessage
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+# Short write transactions that meet a busy database (SQLite's lock held past busy_timeout, a
+# dropped PostgreSQL connection) are tried again rather than abandoning a batch in flight.
+WRITE_TRIES = 5
+CLAIMED_BY_LENGTH = 64  # storage.models.OutboxMessage.claimed_by
+T = TypeVar("T")
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{random.randrange(1 << 30):x}"
+    suffix = f":{os.getpid()}:{random.randrange(1 << 30):x}"
+    # A long host name (a Kubernetes pod's is up to 63 characters) must not overflow the column.
+    return socket.gethostname()[: CLAIMED_BY_LENGTH - len(suffix)] + suffix
+
+
+def _transient(error: DBAPIError) -> bool:
+    return isinstance(error, OperationalError) or error.connection_invalidated
 
 
 class OutboxWorker:
@@ -39,35 +55,49 @@ class OutboxWorker:
         self.senders = dict(senders)
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.name = name or worker_name()
+        if len(self.name) > CLAIMED_BY_LENGTH:
+            raise ValueError(f"worker name longer than {CLAIMED_BY_LENGTH}: {self.name!r}")
         self.batch = batch
         self.lease = lease
         self.sent = 0
 
     async def drain_once(self) -> int:
-        """Claim and send one batch of due messages; returns how many were handled."""
-        async with self.database.session() as session, session.begin():
-            claimed = await outbox.claim(
+        """Claim and send one batch of due messages; returns how many were handled.
+
+        The claim is a lease: past half of it, the rest of the batch is renewed before the
+        next send, and a message whose lease was lost (it expired and another worker took it)
+        is not sent, so a slow batch does not turn into double sends.
+        """
+        claimed_at = self.clock()
+
+        async def claim(session: AsyncSession) -> list[OutboxMessage]:
+            return await outbox.claim(
                 session,
                 worker=self.name,
-                now=self.clock(),
+                now=claimed_at,
                 lease=self.lease,
                 limit=self.batch,
                 platforms=list(self.senders),
             )
-        for message in claimed:
-            await self._deliver(
-                message.id,
-                message.attempts,
-                Delivery(
-                    platform=message.platform,
-                    workspace=message.workspace,
-                    kind=message.kind,
-                    address=message.address,
-                    card=Card.model_validate(message.payload),
-                ),
-                message.member_id,
-            )
+
+        claimed = await self._write(claim)
+        held = {message.id for message in claimed}
+        renew_at = claimed_at + self.lease / 2
+        for index, message in enumerate(claimed):
+            if (now := self.clock()) >= renew_at:
+                held = await self._renew([m.id for m in claimed[index:] if m.id in held], now)
+                renew_at = now + self.lease / 2
+            if message.id not in held:
+                log.warning("outbox %s: lease lost to another worker, not sent", message.id)
+                continue
+            await self._deliver(message)
         return len(claimed)
+
+    async def _renew(self, message_ids: list[int], now: dt.datetime) -> set[int]:
+        async def renew(session: AsyncSession) -> set[int]:
+            return await outbox.renew(session, message_ids, self.name, now + self.lease)
+
+        return await self._write(renew)
 
     async def drain(self) -> int:
         """Send everything that is due now (tests, `run` one-shots)."""
@@ -87,9 +117,36 @@ class OutboxWorker:
                 log.exception("outbox worker pass failed")
                 await asyncio.sleep(interval)
 
-    async def _deliver(
-        self, message_id: int, attempts: int, delivery: Delivery, member_id: int | None
-    ) -> None:
+    async def _write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `work` in its own transaction, again if the database was momentarily busy."""
+        for attempt in range(1, WRITE_TRIES + 1):
+            try:
+                async with self.database.session() as session, session.begin():
+                    return await work(session)
+            except DBAPIError as error:
+                if attempt == WRITE_TRIES or not _transient(error):
+                    raise
+                log.warning("outbox write failed (%s), try %d", error.orig, attempt)
+                await asyncio.sleep(0.05 * 2**attempt * random.uniform(0.5, 1.5))
+        raise AssertionError("unreachable")
+
+    async def _deliver(self, message: OutboxMessage) -> None:
+        message_id, attempts, member_id = message.id, message.attempts, message.member_id
+        try:
+            delivery = Delivery(
+                platform=message.platform,
+                workspace=message.workspace,
+                kind=message.kind,
+                address=message.address,
+                card=Card.model_validate(message.payload),
+            )
+        except ValidationError as error:  # no retry can fix a payload: give up on this one
+            log.error("outbox %s: unreadable payload", message_id)
+            reason = f"unreadable payload: {error!r}"
+            await self._write(
+                lambda session: outbox.mark_failed(session, message_id, self.name, reason)
+            )
+            return
         sender = self.senders[delivery.platform]
         try:
             await sender.send(delivery)
@@ -100,14 +157,24 @@ class OutboxWorker:
             log.exception("send %s failed", message_id)
             await self._failed(message_id, attempts, DeliveryFailed(repr(error)), member_id)
             return
-        async with self.database.session() as session, session.begin():
-            await outbox.mark_sent(session, message_id, self.name, self.clock())
+        now = self.clock()
+        if not await self._write(
+            lambda session: outbox.mark_sent(session, message_id, self.name, now)
+        ):
+            log.warning("outbox %s: sent after its lease was taken over", message_id)
         self.sent += 1
 
     async def _failed(
         self, message_id: int, attempts: int, failure: DeliveryFailed, member_id: int | None
     ) -> None:
-        async with self.database.session() as session, session.begin():
+        now = self.clock()
+        # Exponential backoff with jitter, or what the platform asked for.
+        if failure.retry_after is not None:
+            delay = failure.retry_after
+        else:
+            delay = min(600.0, 2**attempts) * random.uniform(0.5, 1.5)
+
+        async def record(session: AsyncSession) -> None:
             if failure.unreachable:
                 await outbox.mark_failed(
                     session, message_id, self.name, str(failure), status=outbox.UNREACHABLE
@@ -118,12 +185,8 @@ class OutboxWorker:
             if attempts >= MAX_ATTEMPTS:
                 await outbox.mark_failed(session, message_id, self.name, str(failure))
                 return
-            # Exponential backoff with jitter, or what the platform asked for.
-            delay = failure.retry_after or min(600.0, 2**attempts) * random.uniform(0.5, 1.5)
             await outbox.mark_retry(
-                session,
-                message_id,
-                self.name,
-                str(failure),
-                self.clock() + dt.timedelta(seconds=delay),
+                session, message_id, self.name, str(failure), now + dt.timedelta(seconds=delay)
             )
+
+        await self._write(record)

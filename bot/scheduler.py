@@ -1,7 +1,8 @@
 """The calendar: APScheduler 3 fires each team's weekly jobs in the team's own time zone.
 
 Every process may run its own scheduler: the jobs' occurrence keys and the outbox's unique
-idempotency keys make a double firing harmless.
+idempotency keys make a double firing harmless. A process learns of a schedule changed by
+another process at its next minute tick, when it compares every team's triggers with its plan.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from dialogs.calendar import weekly, zone
@@ -19,6 +21,10 @@ from storage import teams
 from storage.models import Team
 
 log = logging.getLogger(__name__)
+# A weekly job that could not fire on time (a busy loop, a restart) still fires within this.
+MISFIRE_GRACE_SECONDS = 3600
+
+Signature = tuple[tuple[str, str, str], ...]
 
 
 def team_triggers(team: Team) -> dict[str, CronTrigger]:
@@ -33,14 +39,41 @@ def team_triggers(team: Team) -> dict[str, CronTrigger]:
     if team.tension_prompt_every_weeks:
         # Two days after the check-in, so a week never brings both at once.
         triggers["tension-prompt"] = weekly((team.checkin_weekday + 2) % 7, team.checkin_hour, tz)
+    # The monthly summary (a summary also follows each round's close), at 9:00 on the 1st:
+    # never in a DST change, which happens at night.
+    triggers["summary"] = CronTrigger(day=1, hour=9, minute=0, timezone=tz)
+    if team.review_tensions:
+        # Tensions waiting for review reach coordinators once a day, never as they are written.
+        triggers["review"] = CronTrigger(hour=9, minute=0, timezone=tz)
     return triggers
 
 
+def scheduled_time(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | None:
+    """The occurrence a firing at `now` stands for: the trigger's latest at or before `now`,
+    within the misfire grace; None if there is none."""
+    since = now.astimezone(dt.UTC) - dt.timedelta(seconds=MISFIRE_GRACE_SECONDS)
+    fire: dt.datetime | None = trigger.get_next_fire_time(None, since)
+    return fire if fire is not None and fire <= now else None
+
+
+def _signature(team: Team) -> Signature:
+    return tuple(
+        (f"{team.slug}:{name}", str(trigger), str(trigger.timezone))
+        for name, trigger in team_triggers(team).items()
+    )
+
+
 class Calendar:
-    def __init__(self, engine: Engine, tick_seconds: float = 60.0) -> None:
+    def __init__(
+        self, engine: Engine, tick_seconds: float = 60.0, *, reload_delay: float = 1.0
+    ) -> None:
         self.engine = engine
         self.tick_seconds = tick_seconds
+        # The engine calls reload_soon inside the transaction that changes the team: reading
+        # it back at once could see the old row. The minute tick corrects any miss.
+        self.reload_delay = reload_delay
         self.scheduler = AsyncIOScheduler(timezone=dt.UTC)
+        self._planned: dict[int, Signature] = {}
         engine.on_schedule_change.append(self.reload_soon)
 
     async def start(self) -> None:
@@ -63,8 +96,14 @@ class Calendar:
             self.scheduler.shutdown(wait=False)
 
     def reload_soon(self, team_id: int) -> None:
+        run_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.reload_delay)
         self.scheduler.add_job(
-            self._reload, args=[team_id], id=f"reload:{team_id}", replace_existing=True
+            self._reload,
+            DateTrigger(run_at),
+            args=[team_id],
+            id=f"reload:{team_id}",
+            replace_existing=True,
+            misfire_grace_time=None,  # late is fine; dropped is not
         )
 
     async def _reload(self, team_id: int) -> None:
@@ -72,31 +111,58 @@ class Calendar:
             team = await teams.team_by_id(session, team_id)
         if team is not None:
             self._plan(team)
+        else:
+            self._unplan(team_id)
+
+    async def _sync(self) -> None:
+        """Follow changes made elsewhere (another process, a missed reload): re-plan every team
+        whose triggers differ from the plan, plan new teams, drop deleted ones."""
+        async with self.engine.database.session() as session:
+            current = list(await teams.all_teams(session))
+        for team in current:
+            if self._planned.get(team.id) != _signature(team):
+                log.info("calendar of %s changed: re-planned", team.slug)
+                self._plan(team)
+        for team_id in set(self._planned) - {team.id for team in current}:
+            self._unplan(team_id)
+
+    def _unplan(self, team_id: int) -> None:
+        for job in list(self.scheduler.get_jobs()):
+            if job.id.startswith(f"team:{team_id}:"):
+                job.remove()
+        self._planned.pop(team_id, None)
 
     def _plan(self, team: Team) -> None:
-        for job in list(self.scheduler.get_jobs()):
-            if job.id.startswith(f"team:{team.id}:"):
-                job.remove()
+        self._unplan(team.id)
         for name, trigger in team_triggers(team).items():
             self.scheduler.add_job(
                 self._fire,
                 trigger,
-                args=[team.slug, name],
+                args=[team.slug, name, trigger],
                 id=f"team:{team.id}:{name}",
                 coalesce=True,
-                misfire_grace_time=3600,
+                misfire_grace_time=MISFIRE_GRACE_SECONDS,
                 max_instances=1,
                 replace_existing=True,
             )
+        self._planned[team.id] = _signature(team)
 
-    async def _fire(self, team_slug: str, name: str) -> None:
+    async def _fire(self, team_slug: str, name: str, trigger: CronTrigger | None = None) -> None:
+        """Run a weekly job for the occurrence it was scheduled for, even if it fires late: the
+        occurrence (its local date) is what makes a second firing, by this process or another,
+        do nothing."""
+        fire_time = None if trigger is None else scheduled_time(trigger, self.engine.clock())
         try:
-            result = await self.engine.jobs.run(name, team_slug, forced=False)
+            result = await self.engine.jobs.run(name, team_slug, forced=False, fire_time=fire_time)
             log.info("job %s for %s: %s (%d)", name, team_slug, result.message, result.count)
         except Exception:
             log.exception("job %s for %s failed", name, team_slug)
 
     async def _tick(self) -> None:
+        try:
+            await self._sync()
+        except Exception:
+            log.exception("calendar sync failed")
         try:
             for result in await self.engine.jobs.tick():
                 log.info(

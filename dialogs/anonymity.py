@@ -7,8 +7,9 @@ would be the lone manager's).
 - A sector is recorded when at least k active members share it, and the sectors not recorded
   must together hold 0 or at least k members (else the smallest recorded one joins them).
 - Positions follow the same rule.
-- Both are recorded together only when every (sector, position) cell of recorded values holds
-  0 or at least k members; otherwise positions are dropped for the whole team.
+- Both are recorded together only when every combination a ballot could carry (a recorded or
+  blank sector with a recorded or blank position) holds 0 or at least k members; otherwise
+  positions are dropped for the whole team.
 """
 
 from __future__ import annotations
@@ -39,11 +40,23 @@ def recording_scheme(group_sizes: dict[tuple[str, str], int], k: int) -> Recordi
     k = effective_k(k)
     sectors = _recordable(_marginal(group_sizes, 0), k)
     positions = _recordable(_marginal(group_sizes, 1), k)
-    if sectors and positions:
-        cells = [group_sizes.get((s, p), 0) for s in sectors for p in positions]
-        if any(0 < n < k for n in cells):
-            positions = frozenset()
+    if positions and not _combinations_safe(group_sizes, sectors, positions, k):
+        positions = frozenset()
     return RecordingScheme(sectors, positions)
+
+
+def _combinations_safe(
+    group_sizes: dict[tuple[str, str], int],
+    sectors: frozenset[str],
+    positions: frozenset[str],
+    k: int,
+) -> bool:
+    """Every combination a ballot could carry, unrecorded parts included, holds 0 or >= k."""
+    combined: dict[tuple[str | None, str | None], int] = {}
+    for (sector, position), n in group_sizes.items():
+        key = (sector if sector in sectors else None, position if position in positions else None)
+        combined[key] = combined.get(key, 0) + n
+    return all(n == 0 or n >= k for n in combined.values())
 
 
 def _marginal(group_sizes: dict[tuple[str, str], int], axis: int) -> dict[str, int]:

@@ -29,13 +29,45 @@ def is_zone(name: str) -> bool:
     return True
 
 
+class WallClockTrigger(CronTrigger):  # type: ignore[misc]  # APScheduler 3 is untyped
+    """A CronTrigger that fires once per local wall-clock occurrence, across DST changes.
+
+    APScheduler 3.11 with zoneinfo fires a trigger whose time falls in the hour repeated when
+    clocks go back twice (01:30 EDT, then 01:30 EST an hour later). This one keeps the first
+    (fold=0), as `local_to_utc` does. A time skipped when clocks go forward (02:30 on the
+    spring-forward night) fires once, an hour later by the wall clock (03:30), and is returned
+    normalised (03:30-04:00 rather than APScheduler's non-existent 02:30-05:00).
+    """
+
+    def get_next_fire_time(
+        self, previous_fire_time: dt.datetime | None, now: dt.datetime
+    ) -> dt.datetime | None:
+        fire: dt.datetime | None = super().get_next_fire_time(previous_fire_time, now)
+        for _ in range(4):  # a repeated hour is followed by a week with no repeat
+            if fire is None or not _repeated(fire):
+                break
+            # In UTC: aware arithmetic in a zone is wall-clock arithmetic and would drop the fold.
+            later = fire.astimezone(dt.UTC) + dt.timedelta(microseconds=1)
+            fire = super().get_next_fire_time(None, later)
+        return None if fire is None else fire.astimezone(dt.UTC).astimezone(self.timezone)
+
+
+def _repeated(moment: dt.datetime) -> bool:
+    """True for the second pass (fold=1) of a wall-clock time that a fall-back change repeats."""
+    return moment.fold == 1 and moment.replace(fold=0).utcoffset() != moment.utcoffset()
+
+
 def weekly(weekday: int, hour: int, tz: ZoneInfo) -> CronTrigger:
-    return CronTrigger(day_of_week=WEEKDAYS[weekday], hour=hour, minute=0, timezone=tz)
+    return WallClockTrigger(day_of_week=WEEKDAYS[weekday], hour=hour, minute=0, timezone=tz)
 
 
 def next_weekly(weekday: int, hour: int, tz: ZoneInfo, after: dt.datetime) -> dt.datetime:
     """The first weekly occurrence strictly after `after`, as an aware datetime in `tz`."""
-    fire = weekly(weekday, hour, tz).get_next_fire_time(None, after + dt.timedelta(seconds=1))
+    # One microsecond, not one second: APScheduler rounds up to the next whole second, so
+    # `after` = 14:59:59.5 must still find 15:00:00.
+    fire = weekly(weekday, hour, tz).get_next_fire_time(
+        None, after.astimezone(dt.UTC) + dt.timedelta(microseconds=1)
+    )
     assert fire is not None
     return fire
 
@@ -70,12 +102,14 @@ def quiet_until(moment: dt.datetime, tz: ZoneInfo, start: int, end: int) -> dt.d
 
 
 def local_to_utc(local: dt.datetime, tz: ZoneInfo) -> dt.datetime:
-    """A wall-clock time in `tz` as UTC (a time skipped by DST moves forward, as clocks do)."""
-    aware = local.replace(tzinfo=tz)
-    roundtrip = aware.astimezone(dt.UTC).astimezone(tz)
-    if roundtrip.replace(tzinfo=None) != local:  # inside a spring-forward gap
-        aware = (local + dt.timedelta(hours=1)).replace(tzinfo=tz)
-    return aware.astimezone(dt.UTC)
+    """A wall-clock time in `tz` as UTC.
+
+    Always read with fold=0 (PEP 495): a time repeated when clocks go back is its first
+    occurrence (01:30 on the fall-back night is 01:30 daylight time), and a time skipped when
+    clocks go forward takes the offset in force before the change, so it moves forward by the
+    length of the gap, as clocks do (02:30 on the spring-forward night is 03:30 daylight time).
+    """
+    return local.replace(tzinfo=tz, fold=0).astimezone(dt.UTC)
 
 
 def recurrences(

@@ -38,6 +38,7 @@ from dialogs.export import export_card
 from dialogs.forms import FormError, refill, with_error
 from dialogs.i18n import Tr, language_of
 from dialogs.jobs import Jobs
+from dialogs.rate_limit import WeeklyLimiter
 from dialogs.texts import TextRejected
 from dialogs.turn import Turn, resolve
 from storage import reflexive as reflexive_store
@@ -63,6 +64,7 @@ class Engine:
         self.bank = bank or default_bank()
         self.clock = clock
         self.jobs = Jobs(database, self.bank, clock)
+        self.tension_limiter = WeeklyLimiter()
         # Called with a team id when its calendar changes, so the scheduler can follow.
         self.on_schedule_change: list[Callable[[int], Any]] = []
         self._forms: dict[str, Handler] = {
@@ -90,13 +92,16 @@ class Engine:
 
     # ----------------------------------------------------------------- entry point
     async def handle(self, event: InboundEvent) -> list[Card]:
-        async with self.database.session() as session, session.begin():
-            turn = Turn(session, self.clock(), self.bank, event.actor, event.place)
+        changed: set[int] = set()
+        async with self.database.session() as session:
+            turn = Turn(
+                session, self.clock(), self.bank, event.actor, event.place, calendar_changed=changed
+            )
             try:
-                return await self._dispatch(turn, event)
+                async with session.begin():
+                    cards = await self._dispatch(turn, event)
             except Exception:
                 log.exception("event %s failed", type(event).__name__)
-                await session.rollback()
                 tr = turn.tr
                 return [
                     Card(
@@ -104,6 +109,11 @@ class Engine:
                         blocks=[Paragraph(text=tr("errors.internal"))],
                     )
                 ]
+        # After the commit, so a listener that re-reads the team sees the change.
+        for team_id in changed:
+            for listener in self.on_schedule_change:
+                listener(team_id)
+        return cards
 
     async def _dispatch(self, turn: Turn, event: InboundEvent) -> list[Card]:
         if isinstance(event, CommandReceived):
@@ -177,7 +187,9 @@ class Engine:
             if not turn.is_coordinator:
                 return [self._refused(tr, "errors.coordinators_only")]
             key, count = await self.jobs.checkin(session, team, now, forced=True)
-            return [Card(title=tr("jobs.done_title"), blocks=[Paragraph(text=tr(key, count=count))])]
+            return [
+                Card(title=tr("jobs.done_title"), blocks=[Paragraph(text=tr(key, count=count))])
+            ]
         if argument == "pause":
             return [profile.profile_card(tr, team, member)]
         if argument == "resume":
@@ -408,6 +420,7 @@ class Engine:
                 event.context.get("prompt") or None,
                 turn.tr,
                 turn.now,
+                self.tension_limiter,
             )
         ]
 
@@ -511,7 +524,7 @@ class Engine:
         if not turn.is_coordinator:
             return [self._refused(tr, "errors.coordinators_only")]
         team_admin.apply_settings(team, event.values, tr)
-        self._calendar_changed(team.id)
+        turn.calendar_changed.add(team.id)
         return [
             Card(title=tr("settings.saved_title"), blocks=[Paragraph(text=tr("settings.saved"))])
         ]
@@ -522,7 +535,7 @@ class Engine:
         if not turn.is_coordinator:
             return [self._refused(tr, "errors.coordinators_only")]
         team_admin.apply_schedule(team, event.values, tr)
-        self._calendar_changed(team.id)
+        turn.calendar_changed.add(team.id)
         return [
             Card(title=tr("settings.saved_title"), blocks=[Paragraph(text=tr("schedule.saved"))])
         ]
@@ -535,17 +548,13 @@ class Engine:
             turn.session, turn.actor, turn.place, event.values, tr, turn.now
         )
         await self._welcome(turn, team, coordinator)
-        self._calendar_changed(team.id)
+        turn.calendar_changed.add(team.id)
         return [
             Card(
                 title=tr("setup.done_title"),
                 blocks=[Paragraph(text=tr("setup.done", team=team.name, k=team.k))],
             )
         ]
-
-    def _calendar_changed(self, team_id: int) -> None:
-        for listener in self.on_schedule_change:
-            listener(team_id)
 
     # ----------------------------------------------------------------- membership
     async def _joined(self, turn: Turn, event: MemberJoined) -> list[Card]:

@@ -20,6 +20,7 @@ from dialogs.i18n import Tr
 from storage import reflexive as reflexive_store
 from storage import rounds, teams
 from storage.database import Database
+from storage.maintenance import vacuum_private_tables
 from storage.models import Team
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,8 @@ JOB_NAMES = (
     "reflexive-invite",
     "reflexive",
     "summary",
+    "review",
 )
-# Jobs the calendar fires at a team's weekly local time (the others run from the minute tick).
-WEEKLY_JOBS = ("checkin", "batch", "success", "tension-prompt")
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,8 @@ class Jobs:
             if team is None:
                 raise UnknownTeam(team_slug)
             key, count = await self._run(session, team, name, now, forced, fire_time or now)
+        if key == "jobs.closed":
+            await vacuum_private_tables(self.database)  # after the commit: old versions go too
         return JobResult(name, team_slug, key, count)
 
     async def _run(
@@ -95,6 +97,9 @@ class Jobs:
             return await self.reminders(session, team, now, forced)
         if name == "close":
             return await self.close(session, team, now, forced)
+        if name == "review":
+            queued = await tensions.ask_reviews(session, self.bank, team, now)
+            return ("jobs.review" if queued else "jobs.review_empty"), queued
         if name == "batch":
             published = await tensions.publish_batch(session, self.bank, team, now)
             published += await successes.publish_batch(session, team, now)
@@ -270,6 +275,8 @@ class Jobs:
                     ("reflexive", self.reflexive_posts),
                 ):
                     key, count = await step(session, team, now, False)
-                    if count:
+                    if count or key == "jobs.closed":
                         results.append(JobResult(name, team.slug, key, count))
+        if any(r.message == "jobs.closed" for r in results):
+            await vacuum_private_tables(self.database)
         return results

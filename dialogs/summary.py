@@ -1,103 +1,368 @@
-"""The pulse summary for managers and coordinators of both sectors, never under k."""
+"""The pulse summary for managers and coordinators of both sectors, never under k.
+
+Computing (`compute`) and showing (`summary_card`) are apart: the figures come from one grouped
+query and pass through `dialogs.disclosure` before anything is rendered.
+"""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import outbound
 from dialogs.anonymity import effective_k
-from dialogs.cards import Card, Paragraph
+from dialogs.cards import Attachment, Button, Card, Paragraph
 from dialogs.content import DIMENSIONS, ContentBank
+from dialogs.disclosure import Cell, Disclosure, Figure, disclose
 from dialogs.i18n import Tr
-from storage import aggregates, rounds, teams
+from dialogs.turn import is_reader
+from storage import rounds, summaries, teams
 from storage.models import Round, Team
 
+TREND_UNITS = 6
+RECENT_DAYS = 30
+SECTORS = ("public", "community", "other")
+POSITIONS = ("front_line", "manager", "coordinator")
 
-def latest_closed(all_rounds: list[Round]) -> Round | None:
-    closed = [r for r in all_rounds if r.closed]
-    return closed[-1] if closed else None
+
+@dataclass(frozen=True)
+class Unit:
+    """Rounds published together; `key` identifies it in the disclosure."""
+
+    key: int
+    kind: str
+    first_seq: int
+    last_seq: int
+    round_ids: tuple[int, ...]
+    asked: int
+    answered: int
 
 
-async def summary_card(session: AsyncSession, bank: ContentBank, team: Team, tr: Tr) -> Card:
+@dataclass(frozen=True)
+class PulseSummary:
+    team_name: str
+    k: int
+    pooling: bool
+    latest_round: Round | None
+    latest_published: bool
+    units: tuple[Unit, ...]  # check-in units, oldest first
+    diagnostic: Unit | None
+    disclosure: Disclosure
+    texts: tuple[tuple[str, str], ...]
+    tensions: dict[str, dict[str, int]]
+    successes: int
+    since: dt.date
+
+    @property
+    def latest(self) -> Unit | None:
+        return self.units[-1] if self.units else None
+
+    def dimensions(self) -> list[str]:
+        present = {f.dimension for f in self.disclosure.figures} | {
+            w.dimension for w in self.disclosure.withheld
+        }
+        return [d for d in DIMENSIONS if d in present]
+
+
+async def _units(session: AsyncSession, team: Team, kind: str, closed: list[Round]) -> list[Unit]:
+    """The team's published units of one kind, forming and freezing new ones first."""
     k = effective_k(team.k)
-    round_ = latest_closed(list(await rounds.rounds_of(session, team.id)))
+    frozen = list(await summaries.frozen_units(session, team.id, kind))
+    done = max((u.last_seq for u in frozen), default=0)
+    waiting: list[Round] = []
+    for round_ in (r for r in closed if r.kind == kind and r.seq > done):
+        waiting = [*waiting, round_] if team.pool_small_rounds else [round_]
+        if sum(r.answered_count or 0 for r in waiting) >= k:
+            await summaries.freeze(session, team.id, kind, waiting[0].seq, waiting[-1].seq)
+            waiting = []
+    by_seq = {r.seq: r for r in closed}
+    units = []
+    for unit in await summaries.frozen_units(session, team.id, kind):
+        members = [by_seq[s] for s in range(unit.first_seq, unit.last_seq + 1) if s in by_seq]
+        units.append(
+            Unit(
+                unit.id,
+                kind,
+                unit.first_seq,
+                unit.last_seq,
+                tuple(r.id for r in members),
+                sum(r.asked_count or 0 for r in members),
+                sum(r.answered_count or 0 for r in members),
+            )
+        )
+    return units
+
+
+async def compute(session: AsyncSession, team: Team, today: dt.date) -> PulseSummary:
+    closed = [r for r in await rounds.rounds_of(session, team.id) if r.closed]
+    checkin_units = (await _units(session, team, "checkin", closed))[-TREND_UNITS:]
+    diagnostics = await _units(session, team, "diagnostic", closed)
+    diagnostic = diagnostics[-1] if diagnostics else None
+    shown = [*checkin_units, *([diagnostic] if diagnostic else [])]
+    unit_of = {round_id: unit.key for unit in shown for round_id in unit.round_ids}
+    rows = await summaries.group_rows(session, list(unit_of))
+    cells = [
+        Cell(
+            unit_of[r.round_id],
+            r.dimension,
+            r.sector,
+            r.position,
+            r.respondents,
+            r.values,
+            r.total,
+            r.counts,
+        )
+        for r in rows
+    ]
+    latest_round = closed[-1] if closed else None
+    latest_unit = checkin_units[-1] if checkin_units else None
+    published = latest_round is not None and any(latest_round.id in u.round_ids for u in shown)
+    since = today - dt.timedelta(days=RECENT_DAYS)
+    texts = await summaries.visible_texts(session, latest_unit.round_ids) if latest_unit else []
+    successes = await summaries.success_count(session, team.id, since)
+    return PulseSummary(
+        team_name=team.name,
+        k=effective_k(team.k),
+        pooling=team.pool_small_rounds,
+        latest_round=latest_round,
+        latest_published=published,
+        units=tuple(checkin_units),
+        diagnostic=diagnostic,
+        disclosure=disclose(cells, team.k),
+        texts=tuple(texts),
+        tensions=await summaries.tension_counts(session, team.id, since),
+        successes=successes,
+        since=since,
+    )
+
+
+# --------------------------------------------------------------------------- rendering
+def summary_card(
+    summary: PulseSummary,
+    bank: ContentBank,
+    tr: Tr,
+    *,
+    chart: bytes | None,
+    team_slug: str,
+    coordinator: bool,
+) -> Card:
     blocks = [Paragraph(text=tr("summary.perceptions"))]
-    if round_ is None:
-        blocks.append(Paragraph(text=tr("summary.no_round")))
-    else:
-        answered = round_.answered_count or 0
+    blocks += _participation(summary, tr)
+    latest = summary.latest
+    if latest is not None:
         blocks.append(
             Paragraph(
                 text=tr(
-                    "summary.participation",
-                    seq=round_.seq,
-                    answered=answered,
-                    asked=round_.asked_count or 0,
+                    "summary.unit",
+                    rounds=_rounds(latest, tr),
+                    answered=latest.answered,
+                    asked=latest.asked,
                 )
             )
         )
-        if answered < k:
-            blocks.append(Paragraph(text=tr("summary.not_enough", k=k)))
+        blocks += [Paragraph(text=line) for line in _dimension_lines(summary, latest, tr)]
+        blocks += [Paragraph(text=line) for line in _gap_lines(summary, latest, "sector", tr)]
+        blocks += [Paragraph(text=line) for line in _gap_lines(summary, latest, "position", tr)]
+    blocks += [Paragraph(text=line) for line in _diagnostic_lines(summary, bank, tr)]
+    if summary.texts and latest is not None:
+        blocks.append(Paragraph(text=tr("summary.open_answers", count=len(summary.texts))))
+        blocks += [Paragraph(text=text, from_user=True) for _, text in summary.texts]
+    blocks += [
+        Paragraph(text=_tension_line(summary, bank, tr)),
+        Paragraph(text=tr("summary.successes", count=summary.successes, days=RECENT_DAYS)),
+    ]
+    attachments = []
+    if chart is not None:
+        attachments.append(
+            Attachment(
+                filename="passerelle-summary.png",
+                media_type="image/png",
+                data=base64.b64encode(chart).decode(),
+                description=chart_description(summary, tr),
+            )
+        )
+    buttons = (
+        [
+            Button(
+                label=tr("summary.export_button"),
+                action="command",
+                context={"team": team_slug, "text": "summary csv"},
+            )
+        ]
+        if coordinator
+        else []
+    )
+    return Card(
+        title=tr("summary.title", team=summary.team_name),
+        blocks=blocks,
+        attachments=attachments,
+        buttons=buttons,
+    )
+
+
+def _rounds(unit: Unit, tr: Tr) -> str:
+    if unit.first_seq == unit.last_seq:
+        return tr("summary.one_round", seq=unit.first_seq)
+    return tr("summary.pooled_rounds", first=unit.first_seq, last=unit.last_seq)
+
+
+def _participation(summary: PulseSummary, tr: Tr) -> list[Paragraph]:
+    round_ = summary.latest_round
+    if round_ is None:
+        return [Paragraph(text=tr("summary.no_round"))]
+    lines = [
+        Paragraph(
+            text=tr(
+                "summary.participation",
+                seq=round_.seq,
+                answered=round_.answered_count or 0,
+                asked=round_.asked_count or 0,
+            )
+        )
+    ]
+    if not summary.latest_published:
+        key = "summary.pooling_next" if summary.pooling else "summary.not_enough"
+        lines.append(Paragraph(text=tr(key, k=summary.k)))
+    return lines
+
+
+def trend(summary: PulseSummary, dimension: str) -> list[tuple[Unit, Figure | None]]:
+    return [(u, summary.disclosure.get(u.key, dimension)) for u in summary.units]
+
+
+def _dimension_lines(summary: PulseSummary, latest: Unit, tr: Tr) -> list[str]:
+    lines = []
+    for dimension in summary.dimensions():
+        label = tr(f"dimension.{dimension}")
+        figure = summary.disclosure.get(latest.key, dimension)
+        if figure is None:
+            lines.append(tr("summary.dimension_hidden", dimension=label, k=summary.k))
+            continue
+        assert figure.counts is not None
+        spread = " · ".join(f"{v}: {n}" for v, n in zip(range(1, 6), figure.counts, strict=True))
+        line = tr(
+            "summary.dimension",
+            dimension=label,
+            mean=_num(figure.mean, tr),
+            n=figure.respondents,
+            spread=spread,
+        )
+        history = [f for _, f in trend(summary, dimension)]
+        previous = next((f for f in reversed(history[:-1]) if f is not None), None)
+        if previous is not None:
+            line += " " + tr("summary.change", change=_signed(figure.mean - previous.mean, tr))
+        shown = [_num(f.mean, tr) for f in history if f is not None]
+        if len(shown) >= 3:
+            line += " " + tr("summary.trend", values=" → ".join(shown))
+        lines.append(line)
+    return lines
+
+
+def _gap_lines(summary: PulseSummary, latest: Unit, breakdown: str, tr: Tr) -> list[str]:
+    segments = SECTORS if breakdown == "sector" else POSITIONS
+    lines = []
+    hidden = False
+    for dimension in summary.dimensions():
+        figures = [
+            f
+            for s in segments
+            if (f := summary.disclosure.get(latest.key, dimension, breakdown, s))
+        ]
+        if len(figures) < 2:
+            hidden = hidden or summary.disclosure.get(latest.key, dimension) is not None
+            continue
+        parts = " · ".join(f"{tr(f'{breakdown}.{f.segment}')} {_num(f.mean, tr)}" for f in figures)
+        gap = max(f.mean for f in figures) - min(f.mean for f in figures)
+        lines.append(
+            tr(
+                "summary.gap",
+                dimension=tr(f"dimension.{dimension}"),
+                parts=parts,
+                gap=_num(gap, tr),
+            )
+        )
+    if lines:
+        lines.insert(0, tr(f"summary.gap_title_{breakdown}"))
+    if hidden:
+        lines.append(tr(f"summary.gap_hidden_{breakdown}", k=summary.k))
+    return lines
+
+
+def _diagnostic_lines(summary: PulseSummary, bank: ContentBank, tr: Tr) -> list[str]:
+    unit = summary.diagnostic
+    if unit is None:
+        return []
+    lines = [tr("summary.diagnostic", rounds=_rounds(unit, tr))]
+    for condition in bank.conditions:
+        label = condition.label.get(tr.language)
+        figure = summary.disclosure.get(unit.key, f"diagnostic:{condition.id}")
+        if figure is None:
+            lines.append(tr("summary.dimension_hidden", dimension=label, k=summary.k))
         else:
-            distributions = await aggregates.dimension_distributions(session, round_.id)
-            for dimension in _ordered(distributions):
-                dist = distributions[dimension]
-                label = _dimension_label(bank, dimension, tr)
-                if dist.answered < k or dist.mean is None:
-                    blocks.append(
-                        Paragraph(text=tr("summary.dimension_hidden", dimension=label, k=k))
-                    )
-                    continue
-                spread = " · ".join(f"{v}: {dist.counts.get(v, 0)}" for v in range(1, 6))
-                blocks.append(
-                    Paragraph(
-                        text=tr(
-                            "summary.dimension",
-                            dimension=label,
-                            mean=f"{dist.mean:.1f}",
-                            spread=spread,
-                            n=dist.answered,
-                        )
-                    )
+            lines.append(
+                tr(
+                    "summary.condition",
+                    condition=label,
+                    mean=_num(figure.mean, tr),
+                    n=figure.respondents,
                 )
-            texts = await aggregates.visible_open_answers(session, round_.id)
-            if texts:
-                blocks.append(Paragraph(text=tr("summary.open_answers", count=len(texts))))
-                blocks += [Paragraph(text=text, from_user=True) for text in texts]
-    themes = await aggregates.tension_themes(session, team.id)
-    raised = sum(sum(by_theme.values()) for by_theme in themes.values())
-    published = themes.get("published", {})
-    theme_list = (
+            )
+    return lines
+
+
+def _tension_line(summary: PulseSummary, bank: ContentBank, tr: Tr) -> str:
+    raised = sum(sum(by_theme.values()) for by_theme in summary.tensions.values())
+    published = summary.tensions.get("published", {})
+    themes = (
         ", ".join(
             f"{bank.theme(th).label.get(tr.language)} ({n})" for th, n in sorted(published.items())
         )
         or "—"
     )
-    blocks.append(
-        Paragraph(
-            text=tr(
-                "summary.tensions",
-                raised=raised,
-                published=sum(published.values()),
-                themes=theme_list,
-            )
-        )
+    return tr(
+        "summary.tensions",
+        raised=raised,
+        published=sum(published.values()),
+        themes=themes,
+        days=RECENT_DAYS,
     )
-    successes = await aggregates.success_counts(session, team.id)
-    blocks.append(Paragraph(text=tr("summary.successes", count=sum(successes.values()))))
-    return Card(title=tr("summary.title", team=team.name), blocks=blocks)
 
 
-def _ordered(distributions: dict[str, aggregates.Distribution]) -> list[str]:
-    return sorted(distributions, key=lambda d: (DIMENSIONS.index(d) if d in DIMENSIONS else 99, d))
+def chart_description(summary: PulseSummary, tr: Tr) -> str:
+    return tr("summary.chart_alt", units=len(summary.units))
 
 
-def _dimension_label(bank: ContentBank, dimension: str, tr: Tr) -> str:
-    if dimension.startswith("diagnostic:"):
-        return bank.condition(dimension.split(":", 1)[1]).label.get(tr.language)
-    return tr(f"dimension.{dimension}")
+def _num(value: float, tr: Tr) -> str:
+    text = f"{value:.1f}"
+    return text.replace(".", ",") if tr.language == "fr" else text
+
+
+def _signed(value: float, tr: Tr) -> str:
+    if abs(value) < 0.05:
+        return _num(0.0, tr)
+    return ("+" if value > 0 else "") + _num(value, tr)
+
+
+# --------------------------------------------------------------------------- delivery
+async def card_for(
+    session: AsyncSession,
+    bank: ContentBank,
+    team: Team,
+    tr: Tr,
+    today: dt.date,
+    *,
+    coordinator: bool,
+) -> Card:
+    from dialogs.charts import pulse_chart  # matplotlib loads only when a summary is drawn
+
+    summary = await compute(session, team, today)
+    chart = pulse_chart(summary, tr) if summary.units else None
+    return summary_card(
+        summary, bank, tr, chart=chart, team_slug=team.slug, coordinator=coordinator
+    )
 
 
 async def send_to_readers(
@@ -107,17 +372,32 @@ async def send_to_readers(
 
     Quiet hours are not applied here on purpose: symmetry between sectors comes first.
     """
+    from dialogs.charts import pulse_chart
+
+    summary = await compute(session, team, now.date())
+    charts: dict[str, bytes | None] = {}
     sent = 0
     for member in await teams.active_members(session, team.id):
-        if member.is_coordinator or member.position in ("manager", "coordinator"):
-            card = await summary_card(session, bank, team, Tr(member.language or team.language))
-            sent += await outbound.to_member(
-                session,
-                team,
-                member,
-                card,
-                key=f"summary:{team.id}:{occasion}:{member.id}",
-                now=now,
-                respect_quiet_hours=False,
-            )
+        if not is_reader(member):
+            continue
+        tr = Tr(member.language or team.language)
+        if tr.language not in charts:
+            charts[tr.language] = pulse_chart(summary, tr) if summary.units else None
+        card = summary_card(
+            summary,
+            bank,
+            tr,
+            chart=charts[tr.language],
+            team_slug=team.slug,
+            coordinator=member.is_coordinator,
+        )
+        sent += await outbound.to_member(
+            session,
+            team,
+            member,
+            card,
+            key=f"summary:{team.id}:{occasion}:{member.id}",
+            now=now,
+            respect_quiet_hours=False,
+        )
     return sent

@@ -170,6 +170,9 @@ def settings_card(tr: Tr, team: Team) -> Card:
                 team.review_open_answers,
             ),
             _yes_no(tr, "open_question", tr("settings.open_question"), team.open_question),
+            _yes_no(
+                tr, "pool_small_rounds", tr("settings.pool_small_rounds"), team.pool_small_rounds
+            ),
             TextInput(
                 name="tension_weekly_limit",
                 label=tr("settings.tension_limit"),
@@ -193,13 +196,14 @@ def apply_settings(team: Team, values: dict[str, str], tr: Tr) -> None:
         raise FormError("errors.timezone", value=timezone)
     flags = {
         name: one_of(values.get(name), YES_NO, tr(f"settings.{name}")) == "yes"
-        for name in ("review_tensions", "review_open_answers", "open_question")
+        for name in ("review_tensions", "review_open_answers", "open_question", "pool_small_rounds")
     }
     limit = parse_int(values.get("tension_weekly_limit"), 1, 50, tr("settings.tension_limit"))
     team.k, team.language, team.timezone = k, language, timezone
     team.review_tensions = flags["review_tensions"]
     team.review_open_answers = flags["review_open_answers"]
     team.open_question = flags["open_question"]
+    team.pool_small_rounds = flags["pool_small_rounds"]
     team.tension_weekly_limit = limit
 
 

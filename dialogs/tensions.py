@@ -15,6 +15,7 @@ from dialogs.cards import Button, Card, Form, Paragraph, TextInput
 from dialogs.content import ContentBank
 from dialogs.forms import choice, one_of
 from dialogs.i18n import Tr
+from dialogs.rate_limit import WeeklyLimiter
 from dialogs.texts import clean
 from storage import teams
 from storage import tensions as store
@@ -159,9 +160,10 @@ async def confirm(
     prompt_id: str | None,
     tr: Tr,
     now: dt.datetime,
+    limiter: WeeklyLimiter,
 ) -> Card:
     week = week_key(now, zone(team.timezone))
-    if await store.count_this_week(session, team.id, member.id, week) >= team.tension_weekly_limit:
+    if limiter.used(member.id, week) >= team.tension_weekly_limit:
         kept = form_card(tr, bank, team, prompt_id=prompt_id, text=text, theme=theme)
         notice = Paragraph(text=tr("tension.limit", limit=team.tension_weekly_limit))
         return kept.model_copy(
@@ -182,10 +184,7 @@ async def confirm(
         return Card(
             title=tr("tension.duplicate_title"), blocks=[Paragraph(text=tr("tension.duplicate"))]
         )
-    members = await teams.active_members(session, team.id)
-    await store.bump_counter(session, team.id, member.id, [m.id for m in members], week)
-    if team.review_tensions:
-        await ask_review(session, bank, team, members, tension_id, text, theme, now)
+    limiter.count(member.id, week)
     when = next_batch(team, now).astimezone(zone(member.timezone, team.timezone))
     return Card(
         title=tr("tension.sent_title"),
@@ -197,51 +196,53 @@ async def confirm(
     )
 
 
-async def ask_review(
-    session: AsyncSession,
-    bank: ContentBank,
-    team: Team,
-    members: Sequence[Member],
-    tension_id: str,
-    text: str,
-    theme: str,
-    now: dt.datetime,
-) -> None:
-    for coordinator in (m for m in members if m.is_coordinator):
-        tr = Tr(coordinator.language or team.language)
-        card = Card(
-            title=tr("review.title"),
-            blocks=[
-                Paragraph(text=tr("review.intro")),
-                Paragraph(text=text, from_user=True),
-                Paragraph(
-                    text=tr("tension.preview_theme", theme=bank.theme(theme).label.get(tr.language))
-                ),
-            ],
-            buttons=[
-                Button(
-                    label=tr("review.approve"),
-                    action="tension.approve",
-                    style="primary",
-                    context={"team": team.slug, "tension": tension_id},
-                ),
-                Button(
-                    label=tr("review.reject"),
-                    action="tension.reject",
-                    style="danger",
-                    context={"team": team.slug, "tension": tension_id},
-                ),
-            ],
-        )
-        await outbound.to_member(
-            session,
-            team,
-            coordinator,
-            card,
-            key=f"review:{tension_id}:{coordinator.id}",
-            now=now,
-            respect_quiet_hours=False,
-        )
+async def ask_reviews(
+    session: AsyncSession, bank: ContentBank, team: Team, now: dt.datetime
+) -> int:
+    """Queue the tensions waiting for review to each coordinator, as a daily batch.
+
+    Never at the moment a tension is written: a review request dated then would date it.
+    """
+    pending = list(await store.tensions_with_status(session, team.id, store.PENDING_REVIEW))
+    coordinators = [m for m in await teams.active_members(session, team.id) if m.is_coordinator]
+    queued = 0
+    for tension in pending:
+        for coordinator in coordinators:
+            tr = Tr(coordinator.language or team.language)
+            queued += await outbound.to_member(
+                session,
+                team,
+                coordinator,
+                review_card(tr, bank, team, tension),
+                key=f"review:{tension.id}:{coordinator.id}",
+                now=now,
+                respect_quiet_hours=False,
+            )
+    return queued
+
+
+def review_card(tr: Tr, bank: ContentBank, team: Team, tension: Tension) -> Card:
+    context = {"team": team.slug, "tension": tension.id}
+    theme = bank.theme(tension.theme).label.get(tr.language)
+    return Card(
+        title=tr("review.title"),
+        blocks=[
+            Paragraph(text=tr("review.intro")),
+            Paragraph(text=tension.text, from_user=True),
+            Paragraph(text=tr("tension.preview_theme", theme=theme)),
+        ],
+        buttons=[
+            Button(
+                label=tr("review.approve"),
+                action="tension.approve",
+                style="primary",
+                context=context,
+            ),
+            Button(
+                label=tr("review.reject"), action="tension.reject", style="danger", context=context
+            ),
+        ],
+    )
 
 
 def published_card(tr: Tr, bank: ContentBank, team: Team, tensions: Sequence[Tension]) -> Card:

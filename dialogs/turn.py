@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,7 @@ class Turn:
     place: Place | None
     team: Team | None = None
     member: Member | None = None
+    calendar_changed: set[int] = field(default_factory=set)  # teams to re-plan after commit
 
     @property
     def tr(self) -> Tr:
@@ -41,10 +42,12 @@ class Turn:
 
     @property
     def is_reader(self) -> bool:
-        """Managers and coordinators read summaries, whatever their sector."""
-        return self.member is not None and (
-            self.member.is_coordinator or self.member.position in ("manager", "coordinator")
-        )
+        return self.member is not None and is_reader(self.member)
+
+
+def is_reader(member: Member) -> bool:
+    """Managers and coordinators read summaries, whatever their sector."""
+    return member.is_coordinator or member.position in ("manager", "coordinator")
 
 
 async def resolve(turn: Turn, team_hint: str | None = None) -> list[Team]:

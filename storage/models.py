@@ -92,6 +92,8 @@ class Team(Base):
     batch_hour: Mapped[int] = mapped_column(Integer, default=15)
     review_tensions: Mapped[bool] = mapped_column(Boolean, default=False)
     review_open_answers: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A round under k is pooled with the following round(s) instead of staying unpublished.
+    pool_small_rounds: Mapped[bool] = mapped_column(Boolean, default=False)
     tension_weekly_limit: Mapped[int] = mapped_column(Integer, default=5)
     success_weekday: Mapped[int] = mapped_column(Integer, default=4)
     success_hour: Mapped[int] = mapped_column(Integer, default=11)
@@ -256,25 +258,6 @@ class TensionReply(Base):
     dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-class TensionCounter(Base):
-    """Per-member weekly tension count for rate limiting, kept apart from tension content.
-
-    Every increment rewrites the whole team's rows for the week, so no row version dates one
-    member's tension.
-    """
-
-    __tablename__ = "tension_counters"
-
-    team_id: Mapped[int] = mapped_column(
-        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
-    )
-    member_id: Mapped[int] = mapped_column(
-        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
-    )
-    week: Mapped[str] = mapped_column(String(8), primary_key=True)
-    count: Mapped[int] = mapped_column(Integer, default=0)
-
-
 class Success(Base):
     """A shared success. `author_name` is kept only when the author chose to be named."""
 
@@ -361,3 +344,17 @@ class OutboxMessage(Base):
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SummaryUnit(Base):
+    """Rounds published together in summaries. Frozen once published, so that two summaries
+    never cover overlapping sets of answers that differ by a small group."""
+
+    __tablename__ = "summary_units"
+    __table_args__ = (UniqueConstraint("team_id", "kind", "first_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    first_seq: Mapped[int] = mapped_column(Integer)
+    last_seq: Mapped[int] = mapped_column(Integer)

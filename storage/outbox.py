@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage
@@ -80,11 +80,20 @@ async def claim(
     if platforms is not None:
         candidates = candidates.where(OutboxMessage.platform.in_(platforms))
     candidates = candidates.order_by(OutboxMessage.not_before, OutboxMessage.id).limit(limit)
+    statement = update(OutboxMessage)
     if session.bind.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+        # A MATERIALIZED CTE locks its rows once. As `id IN (SELECT ... LIMIT n FOR UPDATE SKIP
+        # LOCKED)` the planner may pick a nested loop that re-runs the subquery for every row;
+        # each run skips the rows this statement just updated, so the LIMIT stops limiting and
+        # one worker claims the whole outbox.
+        picked = candidates.with_for_update(skip_locked=True).cte("picked")
+        picked = picked.prefix_with("MATERIALIZED")
+        statement = statement.where(OutboxMessage.id == picked.c.id)
+    else:
+        # SQLite runs an uncorrelated IN subquery once, under the single write lock.
+        statement = statement.where(OutboxMessage.id.in_(candidates.scalar_subquery()))
     statement = (
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(candidates.scalar_subquery()), due)
+        statement.where(due)
         .values(
             status=SENDING,
             claimed_by=worker,
@@ -98,32 +107,65 @@ async def claim(
     return sorted(rows, key=lambda m: (m.not_before, m.id))
 
 
-async def mark_sent(session: AsyncSession, message_id: int, worker: str, now: dt.datetime) -> None:
-    await session.execute(
+def _ours(message_id: int, worker: str) -> ColumnElement[bool]:
+    """The row is still claimed by `worker`: a lease that expired and was taken over is not."""
+    return and_(
+        OutboxMessage.id == message_id,
+        OutboxMessage.claimed_by == worker,
+        OutboxMessage.status == SENDING,
+    )
+
+
+async def renew(
+    session: AsyncSession, message_ids: Sequence[int], worker: str, until: dt.datetime
+) -> set[int]:
+    """Extend `worker`'s lease on these messages; returns the ids it still holds."""
+    if not message_ids:
+        return set()
+    rows = await session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker)
+        .where(
+            OutboxMessage.id.in_(list(message_ids)),
+            OutboxMessage.claimed_by == worker,
+            OutboxMessage.status == SENDING,
+        )
+        .values(claimed_until=until)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(rows.all())
+
+
+async def mark_sent(session: AsyncSession, message_id: int, worker: str, now: dt.datetime) -> bool:
+    """Record a delivery; False (and no change) unless `worker` still holds the claim."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(_ours(message_id, worker))
         .values(status=SENT, sent_at=now, claimed_until=None, last_error=None)
     )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def mark_retry(
     session: AsyncSession, message_id: int, worker: str, error: str, retry_at: dt.datetime
-) -> None:
-    await session.execute(
+) -> bool:
+    result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker)
+        .where(_ours(message_id, worker))
         .values(status=PENDING, not_before=retry_at, claimed_until=None, last_error=error[:2000])
     )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def mark_failed(
     session: AsyncSession, message_id: int, worker: str, error: str, *, status: str = FAILED
-) -> None:
-    await session.execute(
+) -> bool:
+    result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker)
+        .where(_ours(message_id, worker))
         .values(status=status, claimed_until=None, last_error=error[:2000])
     )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def forget(session: AsyncSession, key_prefix: str) -> None:

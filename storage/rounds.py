@@ -15,8 +15,9 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import Answer, OpenAnswer, Participation, Round, new_uuid
 from storage.upsert import insert_ignore
@@ -128,29 +129,53 @@ async def ask_late_joiner(session: AsyncSession, round_id: int, member_id: int) 
     )
 
 
-async def _mark(session: AsyncSession, round_id: int, member_id: int, status: str) -> bool:
-    """Move one member from asked to `status`, rewriting every row of the round alike.
+async def _lock_ledger(session: AsyncSession, round_id: int) -> None:
+    """PostgreSQL: lock every ledger row of the round, always in member order.
 
-    The guard UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite), so a double
-    submission waits and then finds the member no longer 'asked'.
+    Every writer of a round's ledger (a submission, a skip, the close) takes the same locks in
+    the same order, so concurrent writers queue instead of deadlocking. SQLite needs nothing:
+    its single write lock serialises the statements that follow.
     """
-    guard = await session.execute(
-        update(Participation)
-        .where(
-            Participation.round_id == round_id,
-            Participation.member_id == member_id,
-            Participation.status == ASKED,
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(
+            select(Participation.member_id)
+            .where(Participation.round_id == round_id)
+            .order_by(Participation.member_id)
+            .with_for_update()
         )
-        .values(status=status)
+
+
+async def _mark(session: AsyncSession, round_id: int, member_id: int, status: str) -> bool:
+    """Move one member from asked to `status` by rewriting every row of the round at once.
+
+    One guarded UPDATE of the whole round, no separate per-member statement: a per-member
+    UPDATE first would give that member's row an extra version and (PostgreSQL, sequential scan)
+    move it behind everyone else's in the heap, so the ledger's physical order would replay who
+    answered when. Here every row gets exactly one new version per write, in the order the rows
+    already had. The guard (`EXISTS` the member still 'asked') runs under the write lock
+    (SQLite) or after `_lock_ledger` (PostgreSQL), so a double submission finds the member no
+    longer 'asked' and changes nothing.
+    """
+    await _lock_ledger(session, round_id)
+    mine = aliased(Participation)
+    still_asked = (
+        select(mine.member_id)
+        .where(
+            mine.round_id == round_id,
+            mine.member_id == member_id,
+            mine.status == ASKED,
+        )
+        .exists()
     )
-    if not getattr(guard, "rowcount", 0):
-        return False
-    await session.execute(
+    result = await session.execute(
         update(Participation)
-        .where(Participation.round_id == round_id)
-        .values(status=case((Participation.status == status, status), else_=Participation.status))
+        .where(Participation.round_id == round_id, still_asked)
+        .values(
+            status=case((Participation.member_id == member_id, status), else_=Participation.status)
+        )
+        .execution_options(synchronize_session=False)
     )
-    return True
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def record_ballot(
@@ -201,7 +226,21 @@ async def skip(session: AsyncSession, round_id: int, member_id: int) -> bool:
 
 
 async def close_round(session: AsyncSession, round_: Round, *, hide_open_answers: bool) -> None:
-    """Count the ledger, erase its per-member statuses, and reshuffle the ballot box."""
+    """Count the ledger, erase its per-member statuses, and reshuffle the ballot box.
+
+    Closing twice (two schedulers, a retry) closes once: the first statement claims the round,
+    and a second closer finds it closed and leaves the counts alone.
+    """
+    claimed = await session.execute(
+        update(Round)
+        .where(Round.id == round_.id, Round.closed.is_(False))
+        .values(closed=True)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(claimed, "rowcount", 0):
+        await session.refresh(round_)
+        return
+    await _lock_ledger(session, round_.id)
     result = await session.execute(
         select(Participation.status, func.count())
         .where(Participation.round_id == round_.id)
@@ -212,50 +251,96 @@ async def close_round(session: AsyncSession, round_: Round, *, hide_open_answers
     round_.skipped_count = counts.get(SKIPPED, 0)
     round_.asked_count = sum(counts.values())
     round_.closed = True
-    await session.execute(delete(Participation).where(Participation.round_id == round_.id))
+    await session.execute(
+        delete(Participation)
+        .where(Participation.round_id == round_.id)
+        .execution_options(synchronize_session=False)
+    )
     await _reshuffle_answers(session, round_.id)
     await _reshuffle_open_answers(session, round_.id, hide=hide_open_answers)
     await session.flush()
 
 
 async def _reshuffle_answers(session: AsyncSession, round_id: int) -> None:
-    rows = (await session.execute(select(Answer).where(Answer.round_id == round_id))).scalars()
-    answers = [
-        (a.ballot, a.item_id, a.dimension, a.value, a.sector, a.position, a.day) for a in rows
-    ]
-    await session.execute(delete(Answer).where(Answer.round_id == round_id))
-    fresh_ballots = {old: new_uuid() for old in {a[0] for a in answers}}
-    random.SystemRandom().shuffle(answers)
-    session.add_all(
-        Answer(
-            id=new_uuid(),
-            round_id=round_id,
-            ballot=fresh_ballots[ballot],
-            item_id=item,
-            dimension=dimension,
-            value=value,
-            sector=sector,
-            position=position,
-            day=day,
+    """Re-insert the round's answers in random order, under fresh ids and fresh ballots.
+
+    All rows then carry the close's transaction (PostgreSQL xmin) and a physical position
+    (heap order; SQLite: the random primary key) unrelated to when each ballot came in.
+    """
+    rows = (
+        await session.execute(
+            select(
+                Answer.ballot,
+                Answer.item_id,
+                Answer.dimension,
+                Answer.value,
+                Answer.sector,
+                Answer.position,
+                Answer.day,
+            ).where(Answer.round_id == round_id)
         )
-        for ballot, item, dimension, value, sector, position, day in answers
+    ).all()
+    await session.execute(
+        delete(Answer)
+        .where(Answer.round_id == round_id)
+        .execution_options(synchronize_session=False)
     )
-    await session.flush()
+    if not rows:
+        return
+    fresh_ballots = {old: new_uuid() for old in {row.ballot for row in rows}}
+    shuffled = list(rows)
+    random.SystemRandom().shuffle(shuffled)
+    await session.execute(
+        insert(Answer),
+        [
+            {
+                "id": new_uuid(),
+                "round_id": round_id,
+                "ballot": fresh_ballots[row.ballot],
+                "item_id": row.item_id,
+                "dimension": row.dimension,
+                "value": row.value,
+                "sector": row.sector,
+                "position": row.position,
+                "day": row.day,
+            }
+            for row in shuffled
+        ],
+    )
 
 
 async def _reshuffle_open_answers(session: AsyncSession, round_id: int, *, hide: bool) -> None:
     rows = (
-        await session.execute(select(OpenAnswer).where(OpenAnswer.round_id == round_id))
-    ).scalars()
-    texts = [(o.question_id, o.text, o.day) for o in rows]
-    await session.execute(delete(OpenAnswer).where(OpenAnswer.round_id == round_id))
-    random.SystemRandom().shuffle(texts)
-    status = "pending_review" if hide else "visible"
-    session.add_all(
-        OpenAnswer(id=new_uuid(), round_id=round_id, question_id=q, text=t, status=status, day=d)
-        for q, t, d in texts
+        await session.execute(
+            select(OpenAnswer.question_id, OpenAnswer.text, OpenAnswer.day).where(
+                OpenAnswer.round_id == round_id
+            )
+        )
+    ).all()
+    await session.execute(
+        delete(OpenAnswer)
+        .where(OpenAnswer.round_id == round_id)
+        .execution_options(synchronize_session=False)
     )
-    await session.flush()
+    if not rows:
+        return
+    shuffled = list(rows)
+    random.SystemRandom().shuffle(shuffled)
+    status = "pending_review" if hide else "visible"
+    await session.execute(
+        insert(OpenAnswer),
+        [
+            {
+                "id": new_uuid(),
+                "round_id": round_id,
+                "question_id": row.question_id,
+                "text": row.text,
+                "status": status,
+                "day": row.day,
+            }
+            for row in shuffled
+        ],
+    )
 
 
 async def past_items(session: AsyncSession, team_id: int, limit: int = 12) -> list[list[str]]:

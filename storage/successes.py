@@ -29,7 +29,8 @@ async def add_success(
     """Store a success once; None when the same one was already stored (a double submit)."""
     if consent not in CONSENTS:
         raise ValueError(f"unknown consent {consent!r}")
-    key = digest("success", team_id, consent, author_name or "", text.strip())
+    # Same day, same words, same consent: a double submit. Another day: a new success.
+    key = digest("success", team_id, consent, author_name or "", text.strip(), today.isoformat())
     inserted = await insert_ignore(
         session,
         Success.__table__,  # type: ignore[arg-type]

@@ -6,10 +6,10 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Tension, TensionCounter, TensionReply, new_uuid
+from storage.models import Tension, TensionReply, new_uuid
 from storage.upsert import insert_ignore
 
 PENDING_REVIEW, APPROVED, PUBLISHED, REJECTED = (
@@ -24,49 +24,6 @@ def digest(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
 
 
-async def bump_counter(
-    session: AsyncSession, team_id: int, member_id: int, member_ids: Sequence[int], week: str
-) -> int:
-    """Count one tension for `member_id` this week; returns their new count.
-
-    Every member of the team gets a row for the week and all rows are rewritten together, so
-    neither row versions nor insertion order say whose count moved when.
-    """
-    for other in member_ids:
-        await insert_ignore(
-            session,
-            TensionCounter.__table__,  # type: ignore[arg-type]
-            {"team_id": team_id, "member_id": other, "week": week, "count": 0},
-            ["team_id", "member_id", "week"],
-        )
-    await session.execute(
-        update(TensionCounter)
-        .where(TensionCounter.team_id == team_id, TensionCounter.week == week)
-        .values(
-            count=TensionCounter.count + case((TensionCounter.member_id == member_id, 1), else_=0)
-        )
-    )
-    count = await session.scalar(
-        select(TensionCounter.count).where(
-            TensionCounter.team_id == team_id,
-            TensionCounter.member_id == member_id,
-            TensionCounter.week == week,
-        )
-    )
-    return int(count or 0)
-
-
-async def count_this_week(session: AsyncSession, team_id: int, member_id: int, week: str) -> int:
-    count = await session.scalar(
-        select(TensionCounter.count).where(
-            TensionCounter.team_id == team_id,
-            TensionCounter.member_id == member_id,
-            TensionCounter.week == week,
-        )
-    )
-    return int(count or 0)
-
-
 async def add_tension(
     session: AsyncSession,
     *,
@@ -78,7 +35,7 @@ async def add_tension(
     needs_review: bool,
     today: dt.date,
 ) -> str | None:
-    """Store a tension once (same team, text and theme = the same tension); its id when new."""
+    """Store a tension once (same team, theme, text and day = the same); its id when new."""
     tension_id = new_uuid()
     inserted = await insert_ignore(
         session,
@@ -93,7 +50,9 @@ async def add_tension(
             "created_on": today,
             "published_on": None,
             "followup_hash": digest("followup", followup_code),
-            "dedupe_key": digest("tension", team_id, theme, text.strip()),
+            # A double click or a retry repeats the same day; the same words raised again on
+            # another day (or by someone else later) are a new tension, not a silent no-op.
+            "dedupe_key": digest("tension", team_id, theme, text.strip(), today.isoformat()),
         },
         ["dedupe_key"],
     )

@@ -182,7 +182,7 @@ async def test_joining_during_a_round_is_asked_too(engine, worker, sender):
 async def test_review_before_publication(engine, worker, sender):
     await seeded(engine)
     settings = (await say(engine, "emilie", "parametres"))[0]
-    await submit_card(
+    saved = await submit_card(
         engine,
         "emilie",
         settings,
@@ -193,9 +193,11 @@ async def test_review_before_publication(engine, worker, sender):
             "review_tensions": "yes",
             "review_open_answers": "no",
             "open_question": "yes",
+            "pool_small_rounds": "no",
             "tension_weekly_limit": "2",
         },
     )
+    assert saved[0].title == "Enregistré"
     form = (await say(engine, "marc-andre", "tension"))[0]
     preview = (
         await submit_card(
@@ -205,10 +207,16 @@ async def test_review_before_publication(engine, worker, sender):
     assert "Émilie Côté" in text_of([preview])
     confirm = next(b for b in preview.buttons if b.action == "tension.confirm")
     await submit(engine, "marc-andre", confirm.action, confirm.context)
+    await worker.drain()
+    # Nothing is queued as the tension is written: not even the coordinator's review request.
+    assert not [d for d in sender.to("emilie") if d.card.title.startswith("Tension à relire")]
     await engine.jobs.run("batch", "demo")
     await worker.drain()
     assert not sender.to("equipe", "channel")  # waiting for review
+    assert (await engine.jobs.run("review", "demo")).count == 1
+    await worker.drain()
     review = sender.to("emilie")[-1].card
+    assert review.title.startswith("Tension à relire")
     approve = next(b for b in review.buttons if b.action == "tension.approve")
     assert "coordination" in text_of(
         await submit(engine, "camille", approve.action, approve.context)
@@ -227,7 +235,7 @@ async def test_review_before_publication(engine, worker, sender):
 async def test_tension_rate_limit_keeps_the_text(engine):
     await seeded(engine)
     settings = (await say(engine, "emilie", "parametres"))[0]
-    await submit_card(
+    saved = await submit_card(
         engine,
         "emilie",
         settings,
@@ -238,9 +246,11 @@ async def test_tension_rate_limit_keeps_the_text(engine):
             "review_tensions": "no",
             "review_open_answers": "no",
             "open_question": "yes",
+            "pool_small_rounds": "no",
             "tension_weekly_limit": "1",
         },
     )
+    assert saved[0].title == "Enregistré"
     for n, expected in ((1, "Tension reçue"), (2, "Limite atteinte")):
         form = (await say(engine, "luc", "tension"))[0]
         preview = (

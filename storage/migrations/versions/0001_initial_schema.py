@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 11:13:42.603820
+Create Date: 2026-11-22 11:53:30.409305
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("batch_hour", sa.Integer(), nullable=False),
         sa.Column("review_tensions", sa.Boolean(), nullable=False),
         sa.Column("review_open_answers", sa.Boolean(), nullable=False),
+        sa.Column("pool_small_rounds", sa.Boolean(), nullable=False),
         sa.Column("tension_weekly_limit", sa.Integer(), nullable=False),
         sa.Column("success_weekday", sa.Integer(), nullable=False),
         sa.Column("success_hour", sa.Integer(), nullable=False),
@@ -123,6 +124,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("successes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_successes_team_id"), ["team_id"], unique=False)
+
+    op.create_table(
+        "summary_units",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("first_seq", sa.Integer(), nullable=False),
+        sa.Column("last_seq", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["team_id"], ["teams.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("team_id", "kind", "first_seq"),
+    )
+    with op.batch_alter_table("summary_units", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_summary_units_team_id"), ["team_id"], unique=False)
 
     op.create_table(
         "team_channels",
@@ -251,16 +266,6 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "tension_counters",
-        sa.Column("team_id", sa.Integer(), nullable=False),
-        sa.Column("member_id", sa.Integer(), nullable=False),
-        sa.Column("week", sa.String(length=8), nullable=False),
-        sa.Column("count", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["member_id"], ["members.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["team_id"], ["teams.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("team_id", "member_id", "week"),
-    )
-    op.create_table(
         "tension_replies",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("tension_id", sa.String(length=32), nullable=False),
@@ -321,7 +326,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_tension_replies_tension_id"))
 
     op.drop_table("tension_replies")
-    op.drop_table("tension_counters")
     with op.batch_alter_table("reflexive_schedules", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reflexive_schedules_team_id"))
 
@@ -347,6 +351,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_team_channels_team_id"))
 
     op.drop_table("team_channels")
+    with op.batch_alter_table("summary_units", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_summary_units_team_id"))
+
+    op.drop_table("summary_units")
     with op.batch_alter_table("successes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_successes_team_id"))
 
