@@ -27,10 +27,22 @@ class WeeklyLimiter:
     def used(self, member_id: int, week: str) -> int:
         return self._counts.get(self._slot(member_id, week), 0)
 
-    def count(self, member_id: int, week: str) -> None:
+    def take(self, member_id: int, week: str, limit: int) -> bool:
+        """Use one of the week's `limit` slots; False when none is left. Check and count are
+        one step, so simultaneous submissions cannot both take the last slot."""
         slot = self._slot(member_id, week)
         with self._lock:
             # Only the current week matters: forget the others as weeks turn.
             for old in [s for s in self._counts if s[1] != week]:
                 del self._counts[old]
+            if self._counts.get(slot, 0) >= limit:
+                return False
             self._counts[slot] = self._counts.get(slot, 0) + 1
+            return True
+
+    def give_back(self, member_id: int, week: str) -> None:
+        """Return a slot taken for a submission that turned out to be a repeat."""
+        slot = self._slot(member_id, week)
+        with self._lock:
+            if self._counts.get(slot, 0) > 0:
+                self._counts[slot] -= 1

@@ -162,8 +162,14 @@ async def confirm(
     now: dt.datetime,
     limiter: WeeklyLimiter,
 ) -> Card:
+    duplicate = Card(
+        title=tr("tension.duplicate_title"), blocks=[Paragraph(text=tr("tension.duplicate"))]
+    )
+    # A repeat is recognised before the limit, so a double click never reads as a refusal.
+    if await store.tension_exists(session, team.id, text, theme, now.date()):
+        return duplicate
     week = week_key(now, zone(team.timezone))
-    if limiter.used(member.id, week) >= team.tension_weekly_limit:
+    if not limiter.take(member.id, week, team.tension_weekly_limit):
         kept = form_card(tr, bank, team, prompt_id=prompt_id, text=text, theme=theme)
         notice = Paragraph(text=tr("tension.limit", limit=team.tension_weekly_limit))
         return kept.model_copy(
@@ -180,11 +186,9 @@ async def confirm(
         needs_review=team.review_tensions,
         today=now.date(),
     )
-    if tension_id is None:
-        return Card(
-            title=tr("tension.duplicate_title"), blocks=[Paragraph(text=tr("tension.duplicate"))]
-        )
-    limiter.count(member.id, week)
+    if tension_id is None:  # a simultaneous repeat got there first
+        limiter.give_back(member.id, week)
+        return duplicate
     when = next_batch(team, now).astimezone(zone(member.timezone, team.timezone))
     return Card(
         title=tr("tension.sent_title"),

@@ -24,6 +24,18 @@ def digest(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
 
 
+def tension_key(team_id: int, text: str, theme: str, today: dt.date) -> str:
+    """Same team, theme, words and day: the same tension (a double click, a retry)."""
+    return digest("tension", team_id, theme, text.strip(), today.isoformat())
+
+
+async def tension_exists(
+    session: AsyncSession, team_id: int, text: str, theme: str, today: dt.date
+) -> bool:
+    key = tension_key(team_id, text, theme, today)
+    return await session.scalar(select(Tension.id).where(Tension.dedupe_key == key)) is not None
+
+
 async def add_tension(
     session: AsyncSession,
     *,
@@ -52,7 +64,7 @@ async def add_tension(
             "followup_hash": digest("followup", followup_code),
             # A double click or a retry repeats the same day; the same words raised again on
             # another day (or by someone else later) are a new tension, not a silent no-op.
-            "dedupe_key": digest("tension", team_id, theme, text.strip(), today.isoformat()),
+            "dedupe_key": tension_key(team_id, text, theme, today),
         },
         ["dedupe_key"],
     )

@@ -310,3 +310,27 @@ async def test_summary_hides_figures_under_k(engine, worker, sender):
     assert not [
         d for d in sender.deliveries if d.address == "camille" and "Sommaire" in d.card.title
     ]
+
+
+async def test_limit_counts_once_for_repeats_and_races(engine):
+    import asyncio
+
+    from storage import tensions as tension_store
+
+    await seeded(engine)
+    async with engine.database.session() as session, session.begin():
+        (await teams.team_by_slug(session, "demo")).tension_weekly_limit = 1
+
+    async def confirm(text: str):
+        context = {"team": "demo", "text": text, "theme": "other", "prompt": ""}
+        return (await submit(engine, "luc", "tension.confirm", context))[0].title
+
+    assert await confirm("Premier") == "Tension reçue"
+    assert await confirm("Premier") == "Déjà reçue"  # a repeat at the limit is not a refusal
+    titles = await asyncio.gather(*(confirm(f"Course {n}") for n in range(3)))
+    assert titles == ["Limite atteinte"] * 3
+    engine.tension_limiter = type(engine.tension_limiter)()  # a fresh week's allowance
+    titles = await asyncio.gather(*(confirm(f"Course {n}") for n in range(3)))
+    assert sorted(titles) == ["Limite atteinte", "Limite atteinte", "Tension reçue"]
+    async with engine.database.session() as session:
+        assert len(await tension_store.tensions_of(session, 1)) == 2
