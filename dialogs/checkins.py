@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs import outbound
 from dialogs.anonymity import recording_scheme
 from dialogs.calendar import zone
-from dialogs.cards import Button, Card, Form, Paragraph, ScaleInput, TextInput
+from dialogs.cards import Button, Card, Form, Paragraph, ScaleInput, TextInput, notice
 from dialogs.content import DIMENSIONS, ContentBank
 from dialogs.forms import FormError, refill
 from dialogs.i18n import Tr
@@ -135,17 +135,12 @@ async def submit(
     now: dt.datetime,
 ) -> Card:
     if round_.closed or round_.closes_at <= now:
-        return Card(title=tr("checkin.closed_title"), blocks=[Paragraph(text=tr("checkin.closed"))])
+        return notice(tr("checkin.closed_title"), tr("checkin.closed"))
     status = await rounds.status_of(session, round_.id, member.id)
     if status is None:
-        return Card(
-            title=tr("checkin.not_asked_title"), blocks=[Paragraph(text=tr("checkin.not_asked"))]
-        )
+        return notice(tr("checkin.not_asked_title"), tr("checkin.not_asked"))
     if status != rounds.ASKED:
-        return Card(
-            title=tr("checkin.already_title"),
-            blocks=[Paragraph(text=tr(f"checkin.already_{status}"))],
-        )
+        return notice(tr("checkin.already_title"), tr(f"checkin.already_{status}"))
     card = refill(round_card(tr, bank, team, round_), values)
     try:
         parsed, open_text = parse_ballot(bank, round_, values, tr)
@@ -163,10 +158,7 @@ async def submit(
         open_text=open_text or None,
     )
     if not recorded:
-        return Card(
-            title=tr("checkin.already_title"),
-            blocks=[Paragraph(text=tr("checkin.already_answered"))],
-        )
+        return notice(tr("checkin.already_title"), tr("checkin.already_answered"))
     return Card(
         title=tr("checkin.thanks_title"), blocks=[Paragraph(text=tr("checkin.thanks", k=team.k))]
     )

@@ -23,7 +23,7 @@ from dialogs import (
     team_admin,
     tensions,
 )
-from dialogs.cards import Button, Card, Paragraph
+from dialogs.cards import Button, Card, Paragraph, notice
 from dialogs.commands import Command, fold, help_card, parse
 from dialogs.content import ContentBank, default_bank
 from dialogs.events import (
@@ -103,12 +103,7 @@ class Engine:
             except Exception:
                 log.exception("event %s failed", type(event).__name__)
                 tr = turn.tr
-                return [
-                    Card(
-                        title=tr("errors.internal_title"),
-                        blocks=[Paragraph(text=tr("errors.internal"))],
-                    )
-                ]
+                return [notice(tr("errors.internal_title"), tr("errors.internal"))]
         # After the commit, so a listener that re-reads the team sees the change.
         for team_id in changed:
             for listener in self.on_schedule_change:
@@ -194,17 +189,10 @@ class Engine:
             return [profile.profile_card(tr, team, member)]
         if argument == "resume":
             member.paused_until = None
-            return [
-                Card(
-                    title=tr("checkin.resumed_title"),
-                    blocks=[Paragraph(text=tr("checkin.resumed"))],
-                )
-            ]
+            return [notice(tr("checkin.resumed_title"), tr("checkin.resumed"))]
         round_ = await rounds.open_round_of(session, team.id)
         if round_ is None or round_.closes_at <= now:
-            return [
-                Card(title=tr("checkin.none_title"), blocks=[Paragraph(text=tr("checkin.none"))])
-            ]
+            return [notice(tr("checkin.none_title"), tr("checkin.none"))]
         if argument == "skip":
             return [await self._skip(turn, round_.id)]
         status = await rounds.status_of(session, round_.id, member.id)
@@ -328,7 +316,7 @@ class Engine:
         assert turn.member is not None and turn.team is not None
         profile.apply_profile(turn, turn.member, event.values)
         tr = Tr(turn.member.language or turn.team.language)
-        return [Card(title=tr("profile.saved_title"), blocks=[Paragraph(text=tr("profile.saved"))])]
+        return [notice(tr("profile.saved_title"), tr("profile.saved"))]
 
     async def _checkin_submit(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         assert turn.team is not None and turn.member is not None
@@ -358,13 +346,8 @@ class Engine:
         if round_ is None or round_.closed or (turn.team and round_.team_id != turn.team.id):
             return self._refused(tr, "checkin.closed")
         if await rounds.skip(turn.session, round_.id, turn.member.id):
-            return Card(
-                title=tr("checkin.skipped_title"), blocks=[Paragraph(text=tr("checkin.skipped"))]
-            )
-        return Card(
-            title=tr("checkin.already_title"),
-            blocks=[Paragraph(text=tr("checkin.already_answered"))],
-        )
+            return notice(tr("checkin.skipped_title"), tr("checkin.skipped"))
+        return notice(tr("checkin.already_title"), tr("checkin.already_answered"))
 
     async def _tension_preview(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         assert turn.team is not None and turn.member is not None
@@ -399,12 +382,7 @@ class Engine:
 
     async def _tension_cancel(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         tr = turn.tr
-        return [
-            Card(
-                title=tr("tension.cancelled_title"),
-                blocks=[Paragraph(text=tr("tension.cancelled"))],
-            )
-        ]
+        return [notice(tr("tension.cancelled_title"), tr("tension.cancelled"))]
 
     async def _tension_confirm(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         assert turn.team is not None and turn.member is not None
@@ -438,12 +416,8 @@ class Engine:
         if not await tension_store.set_status(
             turn.session, tension.id, tension_store.PENDING_REVIEW, new
         ):
-            return [
-                Card(title=tr("review.done_title"), blocks=[Paragraph(text=tr("review.already"))])
-            ]
-        return [
-            Card(title=tr("review.done_title"), blocks=[Paragraph(text=tr(f"review.done_{new}"))])
-        ]
+            return [notice(tr("review.done_title"), tr("review.already"))]
+        return [notice(tr("review.done_title"), tr(f"review.done_{new}"))]
 
     async def _tension_reply_form(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         tr, team = turn.tr, turn.team
@@ -525,9 +499,7 @@ class Engine:
             return [self._refused(tr, "errors.coordinators_only")]
         team_admin.apply_settings(team, event.values, tr)
         turn.calendar_changed.add(team.id)
-        return [
-            Card(title=tr("settings.saved_title"), blocks=[Paragraph(text=tr("settings.saved"))])
-        ]
+        return [notice(tr("settings.saved_title"), tr("settings.saved"))]
 
     async def _schedule_save(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         tr, team = turn.tr, turn.team
@@ -536,9 +508,7 @@ class Engine:
             return [self._refused(tr, "errors.coordinators_only")]
         team_admin.apply_schedule(team, event.values, tr)
         turn.calendar_changed.add(team.id)
-        return [
-            Card(title=tr("settings.saved_title"), blocks=[Paragraph(text=tr("schedule.saved"))])
-        ]
+        return [notice(tr("settings.saved_title"), tr("schedule.saved"))]
 
     async def _setup_save(self, turn: Turn, event: FormSubmitted) -> list[Card]:
         tr = turn.tr

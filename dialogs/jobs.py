@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import checkins, open_review, outbound, reflexive, successes, summary, tensions
 from dialogs.calendar import in_cadence, zone
+from dialogs.cards import Card
 from dialogs.content import ContentBank
 from dialogs.i18n import Tr
 from storage import reflexive as reflexive_store
@@ -177,26 +178,23 @@ class Jobs:
         forced: bool,
         fire_time: dt.datetime,
     ) -> tuple[str, int]:
-        local = fire_time.astimezone(zone(team.timezone))
-        if not forced and not in_cadence(team.anchor_on, local.date(), team.success_every_weeks):
-            return "jobs.off_week", 0
-        prompts = self.bank.success_prompts
-        prompt = prompts[local.isocalendar()[1] % len(prompts)]
-        occasion = f"{local:%Y-%m-%dT%H:%M}" if forced else local.date().isoformat()
-        sent = 0
-        for member in await teams.active_members(session, team.id):
-            tr = Tr(member.language or team.language)
-            card = successes.form_card(tr, self.bank, team, prompt_id=prompt.id)
-            card = card.model_copy(update={"title": tr("success.reminder_title")})
-            sent += await outbound.to_member(
-                session,
-                team,
-                member,
-                card,
-                key=f"success-reminder:{team.id}:{occasion}:{member.id}",
-                now=now,
+        def card(tr: Tr, week: int) -> Card:
+            prompts = self.bank.success_prompts
+            form = successes.form_card(
+                tr, self.bank, team, prompt_id=prompts[week % len(prompts)].id
             )
-        return "jobs.sent", sent
+            return form.model_copy(update={"title": tr("success.reminder_title")})
+
+        return await self._prompt_everyone(
+            session,
+            team,
+            now,
+            forced,
+            fire_time,
+            team.success_every_weeks,
+            "success-reminder",
+            card,
+        )
 
     async def _tension_prompt(
         self,
@@ -206,25 +204,47 @@ class Jobs:
         forced: bool,
         fire_time: dt.datetime,
     ) -> tuple[str, int]:
+        def card(tr: Tr, week: int) -> Card:
+            prompt = self.bank.tension_prompts[week % len(self.bank.tension_prompts)]
+            paired = self.bank.success_prompts[week % len(self.bank.success_prompts)]
+            return tensions.prompt_card(tr, self.bank, team, prompt.id, paired.id)
+
+        return await self._prompt_everyone(
+            session,
+            team,
+            now,
+            forced,
+            fire_time,
+            team.tension_prompt_every_weeks,
+            "tension-prompt",
+            card,
+        )
+
+    async def _prompt_everyone(
+        self,
+        session: AsyncSession,
+        team: Team,
+        now: dt.datetime,
+        forced: bool,
+        fire_time: dt.datetime,
+        every_weeks: int,
+        kind: str,
+        card: Callable[[Tr, int], Card],
+    ) -> tuple[str, int]:
+        """Send every member a prompt card, on the team's cadence; prompts rotate by week."""
         local = fire_time.astimezone(zone(team.timezone))
-        if not forced and not in_cadence(
-            team.anchor_on, local.date(), team.tension_prompt_every_weeks
-        ):
+        if not forced and not in_cadence(team.anchor_on, local.date(), every_weeks):
             return "jobs.off_week", 0
         week = local.isocalendar()[1]
-        prompt = self.bank.tension_prompts[week % len(self.bank.tension_prompts)]
-        success = self.bank.success_prompts[week % len(self.bank.success_prompts)]
         occasion = f"{local:%Y-%m-%dT%H:%M}" if forced else local.date().isoformat()
         sent = 0
         for member in await teams.active_members(session, team.id):
-            tr = Tr(member.language or team.language)
-            card = tensions.prompt_card(tr, self.bank, team, prompt.id, success.id)
             sent += await outbound.to_member(
                 session,
                 team,
                 member,
-                card,
-                key=f"tension-prompt:{team.id}:{occasion}:{member.id}",
+                card(Tr(member.language or team.language), week),
+                key=f"{kind}:{team.id}:{occasion}:{member.id}",
                 now=now,
             )
         return "jobs.sent", sent

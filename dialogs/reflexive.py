@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import outbound
 from dialogs.calendar import local_to_utc, recurrences, zone
-from dialogs.cards import Card, Form, Paragraph, TextInput
+from dialogs.cards import Card, Form, Paragraph, TextInput, notice
 from dialogs.content import ContentBank
 from dialogs.forms import FormError, choice, one_of, parse_date, parse_time
 from dialogs.i18n import Tr
@@ -123,10 +123,7 @@ async def save_schedule(
         channel_id=channel_ids.get(channel_raw),
     )
     if schedule is None:
-        return Card(
-            title=tr("reflexive.duplicate_title"),
-            blocks=[Paragraph(text=tr("reflexive.duplicate"))],
-        )
+        return notice(tr("reflexive.duplicate_title"), tr("reflexive.duplicate"))
     first = local_to_utc(first_local, tz).astimezone(tz)
     return Card(
         title=tr("reflexive.saved_title"),
@@ -189,21 +186,13 @@ async def save_pre_reflection(
     now: dt.datetime,
 ) -> Card:
     if occurrence.posted or occurrence.occurs_at <= now:
-        return Card(
-            title=tr("reflexive.pre_closed_title"),
-            blocks=[Paragraph(text=tr("reflexive.pre_closed"))],
-        )
+        return notice(tr("reflexive.pre_closed_title"), tr("reflexive.pre_closed"))
     text = clean(values.get("text"), max_length=PRE_REFLECTION_LIMIT)
     if not await store.add_pre_reflection(
         session, occurrence.id, text, occurrence.occurs_at.date()
     ):
-        return Card(
-            title=tr("reflexive.pre_duplicate_title"),
-            blocks=[Paragraph(text=tr("reflexive.pre_duplicate"))],
-        )
-    return Card(
-        title=tr("reflexive.pre_thanks_title"), blocks=[Paragraph(text=tr("reflexive.pre_thanks"))]
-    )
+        return notice(tr("reflexive.pre_duplicate_title"), tr("reflexive.pre_duplicate"))
+    return notice(tr("reflexive.pre_thanks_title"), tr("reflexive.pre_thanks"))
 
 
 def next_occurrence(

@@ -8,7 +8,7 @@ import random
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import outbound
-from dialogs.cards import Card, Form, Paragraph, TextInput
+from dialogs.cards import Card, Form, Paragraph, TextInput, notice
 from dialogs.content import ContentBank
 from dialogs.forms import choice, one_of
 from dialogs.i18n import Tr
@@ -87,26 +87,20 @@ async def submit(
         today=now.date(),
     )
     if success is None:
-        return Card(
-            title=tr("success.duplicate_title"), blocks=[Paragraph(text=tr("success.duplicate"))]
-        )
+        return notice(tr("success.duplicate_title"), tr("success.duplicate"))
     if consent == store.NAMED:
         # Named by choice: nothing to hide, so it is shared at once.
         card = channel_card(Tr(team.language), team, [success])
         await outbound.to_channels(session, team, card, key=f"success:{success.id}", now=now)
         success.status = "published"
-        return Card(
-            title=tr("success.thanks_title"), blocks=[Paragraph(text=tr("success.thanks_named"))]
-        )
+        return notice(tr("success.thanks_title"), tr("success.thanks_named"))
     if consent == store.ANONYMOUS:
         when = tr("common.datetime", when=next_batch(team, now))
         return Card(
             title=tr("success.thanks_title"),
             blocks=[Paragraph(text=tr("success.thanks_anonymous", when=when))],
         )
-    return Card(
-        title=tr("success.thanks_title"), blocks=[Paragraph(text=tr("success.thanks_summary"))]
-    )
+    return notice(tr("success.thanks_title"), tr("success.thanks_summary"))
 
 
 async def publish_batch(session: AsyncSession, team: Team, now: dt.datetime) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import outbound
 from dialogs.calendar import next_weekly, week_key, zone
-from dialogs.cards import Button, Card, Form, Paragraph, TextInput
+from dialogs.cards import Button, Card, Form, Paragraph, TextInput, notice
 from dialogs.content import ContentBank
 from dialogs.forms import choice, one_of
 from dialogs.i18n import Tr
@@ -162,18 +162,16 @@ async def confirm(
     now: dt.datetime,
     limiter: WeeklyLimiter,
 ) -> Card:
-    duplicate = Card(
-        title=tr("tension.duplicate_title"), blocks=[Paragraph(text=tr("tension.duplicate"))]
-    )
+    duplicate = notice(tr("tension.duplicate_title"), tr("tension.duplicate"))
     # A repeat is recognised before the limit, so a double click never reads as a refusal.
     if await store.tension_exists(session, team.id, text, theme, now.date()):
         return duplicate
     week = week_key(now, zone(team.timezone))
     if not limiter.take(member.id, week, team.tension_weekly_limit):
         kept = form_card(tr, bank, team, prompt_id=prompt_id, text=text, theme=theme)
-        notice = Paragraph(text=tr("tension.limit", limit=team.tension_weekly_limit))
+        warning = Paragraph(text=tr("tension.limit", limit=team.tension_weekly_limit))
         return kept.model_copy(
-            update={"title": tr("tension.limit_title"), "blocks": [notice, *kept.blocks]}
+            update={"title": tr("tension.limit_title"), "blocks": [warning, *kept.blocks]}
         )
     code = new_code()
     tension_id = await store.add_tension(
@@ -316,9 +314,7 @@ async def save_reply(
     text = clean(values.get("text"), max_length=REPLY_LIMIT)
     post = one_of(values.get("post"), ("yes", "no"), tr("reply.post_label"))
     if not await store.add_reply(session, tension.id, text, now.date()):
-        return Card(
-            title=tr("reply.duplicate_title"), blocks=[Paragraph(text=tr("reply.duplicate"))]
-        )
+        return notice(tr("reply.duplicate_title"), tr("reply.duplicate"))
     if post == "yes":
         channel_tr = Tr(team.language)
         card = Card(
@@ -332,15 +328,13 @@ async def save_reply(
         )
         key = store.digest("reply", tension.id, text)
         await outbound.to_channels(session, team, card, key=f"reply:{key}", now=now)
-    return Card(title=tr("reply.saved_title"), blocks=[Paragraph(text=tr("reply.saved"))])
+    return notice(tr("reply.saved_title"), tr("reply.saved"))
 
 
 async def followup_card(session: AsyncSession, bank: ContentBank, code: str, tr: Tr) -> Card:
     tension = await store.tension_by_code(session, normalise_code(code))
     if tension is None:
-        return Card(
-            title=tr("followup.unknown_title"), blocks=[Paragraph(text=tr("followup.unknown"))]
-        )
+        return notice(tr("followup.unknown_title"), tr("followup.unknown"))
     replies = await store.replies_to(session, tension.id)
     blocks = [
         Paragraph(text=tension.text, from_user=True),
