@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from dialogs import (
+    actions,
     checkins,
-    open_review,
-    outbound,
+    membership,
     profile,
     reflexive,
     successes,
@@ -35,21 +34,16 @@ from dialogs.events import (
     TeamInstalled,
 )
 from dialogs.export import export_card
-from dialogs.forms import FormError, refill, with_error
-from dialogs.i18n import Tr, language_of
+from dialogs.forms import FormError, refused, with_error
 from dialogs.jobs import Jobs
 from dialogs.rate_limit import WeeklyLimiter
 from dialogs.texts import TextRejected
 from dialogs.turn import Turn, resolve
-from storage import reflexive as reflexive_store
-from storage import rounds, teams
-from storage import tensions as tension_store
+from storage import rounds
 from storage.database import Database
-from storage.models import Member, ReflexiveSchedule
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
-Handler = Callable[[Turn, FormSubmitted], Awaitable[list[Card]]]
 
 
 def utcnow() -> dt.datetime:
@@ -67,28 +61,6 @@ class Engine:
         self.tension_limiter = WeeklyLimiter()
         # Called with a team id when its calendar changes, so the scheduler can follow.
         self.on_schedule_change: list[Callable[[int], Any]] = []
-        self._forms: dict[str, Handler] = {
-            "command": self._form_command,
-            "profile.save": self._profile_save,
-            "checkin.submit": self._checkin_submit,
-            "checkin.skip": self._checkin_skip,
-            "tension.preview": self._tension_preview,
-            "tension.edit": self._tension_edit,
-            "tension.cancel": self._tension_cancel,
-            "tension.confirm": self._tension_confirm,
-            "tension.approve": self._tension_review,
-            "tension.reject": self._tension_review,
-            "tension.reply_form": self._tension_reply_form,
-            "tension.reply": self._tension_reply,
-            "success.submit": self._success_submit,
-            "reflexive.save": self._reflexive_save,
-            "reflexive.pre": self._reflexive_pre,
-            "settings.save": self._settings_save,
-            "schedule.save": self._schedule_save,
-            "setup.save": self._setup_save,
-            "open.approve": self._open_review,
-            "open.hide": self._open_review,
-        }
 
     # ----------------------------------------------------------------- entry point
     async def handle(self, event: InboundEvent) -> list[Card]:
@@ -116,11 +88,11 @@ class Engine:
         if isinstance(event, FormSubmitted):
             return await self._form(turn, event)
         if isinstance(event, MemberJoined):
-            return await self._joined(turn, event)
+            return await membership.joined(turn, event, self.bank)
         if isinstance(event, MemberLeft):
-            return await self._left(turn)
+            return await membership.left(turn)
         if isinstance(event, TeamInstalled):
-            return await self._installed(turn)
+            return await membership.installed(turn)
         raise TypeError(f"unknown event {event!r}")
 
     # ----------------------------------------------------------------- commands
@@ -165,7 +137,7 @@ class Engine:
         if command.name == "summary":
             return [await self._summary(turn, command)]
         if not turn.is_coordinator:
-            return [self._refused(tr, "errors.coordinators_only")]
+            return [refused(tr, "errors.coordinators_only")]
         if command.name == "reflexive":
             return [await reflexive.schedule_form(session, tr, bank, team, now)]
         if command.name == "schedule":
@@ -180,7 +152,7 @@ class Engine:
         argument = command.first_arg
         if argument == "now":
             if not turn.is_coordinator:
-                return [self._refused(tr, "errors.coordinators_only")]
+                return [refused(tr, "errors.coordinators_only")]
             key, count = await self.jobs.checkin(session, team, now, forced=True)
             return [
                 Card(title=tr("jobs.done_title"), blocks=[Paragraph(text=tr(key, count=count))])
@@ -194,7 +166,7 @@ class Engine:
         if round_ is None or round_.closes_at <= now:
             return [notice(tr("checkin.none_title"), tr("checkin.none"))]
         if argument == "skip":
-            return [await self._skip(turn, round_.id)]
+            return [await actions.skip(turn, round_.id)]
         status = await rounds.status_of(session, round_.id, member.id)
         if status != rounds.ASKED:
             key = "checkin.not_asked" if status is None else f"checkin.already_{status}"
@@ -205,10 +177,10 @@ class Engine:
         tr, team = turn.tr, turn.team
         assert team is not None
         if not turn.is_reader:
-            return self._refused(tr, "errors.readers_only")
+            return refused(tr, "errors.readers_only")
         if command.args and fold(command.args[0]) in ("csv", "export", "exporter"):
             if not turn.is_coordinator:
-                return self._refused(tr, "errors.coordinators_only")
+                return refused(tr, "errors.coordinators_only")
             computed = await summary.compute(turn.session, team, turn.today)
             return export_card(computed, tr, team.slug)
         return await summary.card_for(
@@ -218,10 +190,10 @@ class Engine:
     async def _setup(self, turn: Turn) -> list[Card]:
         tr = turn.tr
         if turn.place is None:
-            return [self._refused(tr, "setup.in_channel")]
+            return [refused(tr, "setup.in_channel")]
         if turn.team is not None:
             if not turn.is_coordinator:
-                return [self._refused(tr, "errors.already_linked")]
+                return [refused(tr, "errors.already_linked")]
             return [team_admin.settings_card(tr, turn.team)]
         return [team_admin.setup_card(tr, turn.place)]
 
@@ -237,416 +209,30 @@ class Engine:
             ],
         )
 
-    @staticmethod
-    def _refused(tr: Tr, key: str) -> Card:
-        return Card(title=tr("errors.refused_title"), blocks=[Paragraph(text=tr(key))])
-
     # ----------------------------------------------------------------- forms
     async def _form(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        handler = self._forms.get(event.action)
+        if event.action == "command":  # a button that runs a command, e.g. for another team
+            context = event.context
+            return await self._command(
+                turn,
+                parse(context.get("text", "help")),
+                team_hint=context.get("team"),
+                context=context,
+            )
+        handler = actions.ACTIONS.get(event.action)
         if handler is None:
-            return [self._refused(turn.tr, "errors.stale_button")]
-        if event.action not in ("command", "setup.save"):
+            return [refused(turn.tr, "errors.stale_button")]
+        if event.action not in actions.OUTSIDE_A_TEAM:
             await resolve(turn, event.context.get("team"))
             if turn.member is None or turn.team is None:
-                return [self._refused(turn.tr, "errors.not_member")]
+                return [refused(turn.tr, "errors.not_member")]
+            if event.action in actions.COORDINATOR_ONLY and not turn.is_coordinator:
+                return [refused(turn.tr, "errors.coordinators_only")]
+        kit = actions.Kit(self.bank, self.tension_limiter)
         try:
-            return await handler(turn, event)
+            return await handler(kit, turn, event)
         except (FormError, TextRejected) as problem:
-            card = await self._form_again(turn, event)
+            card = await actions.form_again(kit, turn, event)
             return [with_error(card, turn.tr, problem.key, **problem.params)]
         except checkins.BallotRejected as rejected:
             return [with_error(rejected.card, turn.tr, rejected.key, **rejected.params)]
-
-    async def _form_again(self, turn: Turn, event: FormSubmitted) -> Card:
-        """The card the person just submitted, rebuilt with what they typed."""
-        tr, team, member, bank = turn.tr, turn.team, turn.member, self.bank
-        action, values = event.action, event.values
-        if action == "setup.save" and turn.place is not None:
-            card = team_admin.setup_card(tr, turn.place)
-        elif team is None or member is None:
-            return Card(title=tr("errors.refused_title"))
-        elif action == "profile.save":
-            card = profile.profile_card(tr, team, member)
-        elif action in ("tension.preview", "tension.confirm"):
-            card = tensions.form_card(tr, bank, team, prompt_id=event.context.get("prompt") or None)
-        elif action == "tension.reply":
-            tension = await tension_store.tension_by_id(
-                turn.session, event.context.get("tension", "")
-            )
-            card = (
-                tensions.reply_form(tr, team, tension) if tension else Card(title=tr("reply.title"))
-            )
-        elif action == "success.submit":
-            card = successes.form_card(
-                tr, bank, team, prompt_id=event.context.get("prompt") or None
-            )
-        elif action == "reflexive.save":
-            card = await reflexive.schedule_form(turn.session, tr, bank, team, turn.now)
-        elif action == "reflexive.pre":
-            card = await self._invitation_again(turn, event)
-        elif action == "settings.save":
-            card = team_admin.settings_card(tr, team)
-        elif action == "schedule.save":
-            card = team_admin.schedule_card(tr, team)
-        else:
-            card = Card(title=tr("errors.refused_title"))
-        return refill(card, values)
-
-    async def _invitation_again(self, turn: Turn, event: FormSubmitted) -> Card:
-        assert turn.team is not None
-        occurrence = await reflexive_store.occurrence_by_id(
-            turn.session, _int(event.context.get("occurrence"))
-        )
-        if occurrence is None:
-            return Card(title=turn.tr("reflexive.invite_title"))
-        schedule = await turn.session.get(ReflexiveSchedule, occurrence.schedule_id)
-        assert schedule is not None
-        return reflexive.invitation_card(turn.tr, self.bank, turn.team, schedule, occurrence)
-
-    async def _form_command(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        return await self._command(
-            turn,
-            parse(event.context.get("text", "help")),
-            team_hint=event.context.get("team"),
-            context=event.context,
-        )
-
-    async def _profile_save(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        assert turn.member is not None and turn.team is not None
-        profile.apply_profile(turn, turn.member, event.values)
-        tr = Tr(turn.member.language or turn.team.language)
-        return [notice(tr("profile.saved_title"), tr("profile.saved"))]
-
-    async def _checkin_submit(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        assert turn.team is not None and turn.member is not None
-        round_ = await rounds.round_by_id(turn.session, _int(event.context.get("round")))
-        if round_ is None or round_.team_id != turn.team.id:
-            return [self._refused(turn.tr, "errors.stale_button")]
-        return [
-            await checkins.submit(
-                turn.session,
-                self.bank,
-                turn.team,
-                turn.member,
-                round_,
-                event.values,
-                turn.tr,
-                turn.now,
-            )
-        ]
-
-    async def _checkin_skip(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        return [await self._skip(turn, _int(event.context.get("round")))]
-
-    async def _skip(self, turn: Turn, round_id: int) -> Card:
-        tr = turn.tr
-        assert turn.member is not None
-        round_ = await rounds.round_by_id(turn.session, round_id)
-        if round_ is None or round_.closed or (turn.team and round_.team_id != turn.team.id):
-            return self._refused(tr, "checkin.closed")
-        if await rounds.skip(turn.session, round_.id, turn.member.id):
-            return notice(tr("checkin.skipped_title"), tr("checkin.skipped"))
-        return notice(tr("checkin.already_title"), tr("checkin.already_answered"))
-
-    async def _tension_preview(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        assert turn.team is not None and turn.member is not None
-        text, theme = tensions.read_draft(self.bank, event.values, turn.tr)
-        return [
-            await tensions.preview_card(
-                turn.session,
-                turn.tr,
-                self.bank,
-                turn.team,
-                turn.member,
-                text,
-                theme,
-                event.context.get("prompt", ""),
-                turn.now,
-            )
-        ]
-
-    async def _tension_edit(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        assert turn.team is not None
-        context = event.context
-        return [
-            tensions.form_card(
-                turn.tr,
-                self.bank,
-                turn.team,
-                prompt_id=context.get("prompt") or None,
-                text=context.get("text", ""),
-                theme=context.get("theme", "other"),
-            )
-        ]
-
-    async def _tension_cancel(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        tr = turn.tr
-        return [notice(tr("tension.cancelled_title"), tr("tension.cancelled"))]
-
-    async def _tension_confirm(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        assert turn.team is not None and turn.member is not None
-        text, theme = tensions.read_draft(self.bank, event.context, turn.tr)
-        return [
-            await tensions.confirm(
-                turn.session,
-                self.bank,
-                turn.team,
-                turn.member,
-                text,
-                theme,
-                event.context.get("prompt") or None,
-                turn.tr,
-                turn.now,
-                self.tension_limiter,
-            )
-        ]
-
-    async def _tension_review(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        tr, team = turn.tr, turn.team
-        assert team is not None
-        if not turn.is_coordinator:
-            return [self._refused(tr, "errors.coordinators_only")]
-        tension = await tension_store.tension_by_id(turn.session, event.context.get("tension", ""))
-        if tension is None or tension.team_id != team.id:
-            return [self._refused(tr, "errors.stale_button")]
-        new = (
-            tension_store.APPROVED if event.action == "tension.approve" else tension_store.REJECTED
-        )
-        if not await tension_store.set_status(
-            turn.session, tension.id, tension_store.PENDING_REVIEW, new
-        ):
-            return [notice(tr("review.done_title"), tr("review.already"))]
-        return [notice(tr("review.done_title"), tr(f"review.done_{new}"))]
-
-    async def _tension_reply_form(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        tr, team = turn.tr, turn.team
-        assert team is not None
-        if not turn.is_coordinator:
-            return [self._refused(tr, "errors.coordinators_only")]
-        tension = await tension_store.tension_by_id(turn.session, event.context.get("tension", ""))
-        if tension is None or tension.team_id != team.id:
-            return [self._refused(tr, "errors.stale_button")]
-        return [tensions.reply_form(tr, team, tension)]
-
-    async def _tension_reply(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        tr, team = turn.tr, turn.team
-        assert team is not None
-        if not turn.is_coordinator:
-            return [self._refused(tr, "errors.coordinators_only")]
-        tension = await tension_store.tension_by_id(turn.session, event.context.get("tension", ""))
-        if tension is None or tension.team_id != team.id:
-            return [self._refused(tr, "errors.stale_button")]
-        return [await tensions.save_reply(turn.session, team, tension, event.values, tr, turn.now)]
-
-    async def _success_submit(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        assert turn.team is not None and turn.member is not None
-        return [
-            await successes.submit(
-                turn.session,
-                self.bank,
-                turn.team,
-                turn.member,
-                event.values,
-                event.context.get("prompt") or None,
-                turn.tr,
-                turn.now,
-            )
-        ]
-
-    async def _reflexive_save(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        assert turn.team is not None
-        if not turn.is_coordinator:
-            return [self._refused(turn.tr, "errors.coordinators_only")]
-        return [
-            await reflexive.save_schedule(
-                turn.session, self.bank, turn.team, event.values, turn.tr, turn.now
-            )
-        ]
-
-    async def _reflexive_pre(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        assert turn.team is not None
-        occurrence = await reflexive_store.occurrence_by_id(
-            turn.session, _int(event.context.get("occurrence"))
-        )
-        schedule = (
-            await turn.session.get(ReflexiveSchedule, occurrence.schedule_id)
-            if occurrence is not None
-            else None
-        )
-        if occurrence is None or schedule is None or schedule.team_id != turn.team.id:
-            return [self._refused(turn.tr, "errors.stale_button")]
-        return [
-            await reflexive.save_pre_reflection(
-                turn.session, occurrence, event.values, turn.tr, turn.now
-            )
-        ]
-
-    async def _open_review(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        tr, team = turn.tr, turn.team
-        assert team is not None
-        if not turn.is_coordinator:
-            return [self._refused(tr, "errors.coordinators_only")]
-        status = "visible" if event.action == "open.approve" else "hidden"
-        done = await open_review.decide(turn.session, team, event.context.get("answer", ""), status)
-        key = f"open_review.done_{status}" if done else "open_review.already"
-        return [Card(title=tr("open_review.title"), blocks=[Paragraph(text=tr(key))])]
-
-    async def _settings_save(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        tr, team = turn.tr, turn.team
-        assert team is not None
-        if not turn.is_coordinator:
-            return [self._refused(tr, "errors.coordinators_only")]
-        team_admin.apply_settings(team, event.values, tr)
-        turn.calendar_changed.add(team.id)
-        return [notice(tr("settings.saved_title"), tr("settings.saved"))]
-
-    async def _schedule_save(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        tr, team = turn.tr, turn.team
-        assert team is not None
-        if not turn.is_coordinator:
-            return [self._refused(tr, "errors.coordinators_only")]
-        team_admin.apply_schedule(team, event.values, tr)
-        turn.calendar_changed.add(team.id)
-        return [notice(tr("settings.saved_title"), tr("schedule.saved"))]
-
-    async def _setup_save(self, turn: Turn, event: FormSubmitted) -> list[Card]:
-        tr = turn.tr
-        if turn.place is None:
-            return [self._refused(tr, "setup.in_channel")]
-        team, coordinator = await team_admin.create_team(
-            turn.session, turn.actor, turn.place, event.values, tr, turn.now
-        )
-        await self._welcome(turn, team, coordinator)
-        turn.calendar_changed.add(team.id)
-        return [
-            Card(
-                title=tr("setup.done_title"),
-                blocks=[Paragraph(text=tr("setup.done", team=team.name, k=team.k))],
-            )
-        ]
-
-    # ----------------------------------------------------------------- membership
-    async def _joined(self, turn: Turn, event: MemberJoined) -> list[Card]:
-        session, actor = turn.session, turn.actor
-        channel = await teams.channel_at(
-            session, event.place.platform, event.place.workspace, event.place.channel_ref
-        )
-        if channel is None:
-            return []
-        team = await teams.team_by_id(session, channel.team_id)
-        assert team is not None
-        member = await teams.member_in(
-            session, team.id, actor.platform, actor.workspace, actor.user_ref
-        )
-        if member is None:
-            member = Member(
-                team_id=team.id,
-                platform=actor.platform,
-                workspace=actor.workspace,
-                user_ref=actor.user_ref,
-                display_name=actor.display_name,
-                language=language_of(actor.locale, team.language) if actor.locale else None,
-                timezone=actor.timezone,
-                active=True,
-                onboarded=False,
-            )
-            session.add(member)
-            await session.flush()
-        else:
-            member.active = True
-            member.display_name = actor.display_name or member.display_name
-            member.timezone = member.timezone or actor.timezone
-        await self._welcome(turn, team, member)
-        await checkins.late_joiner(session, self.bank, team, member, turn.now)
-        return []
-
-    async def _welcome(self, turn: Turn, team: Any, member: Member) -> None:
-        if member.onboarded:
-            return
-        tr = Tr(member.language or team.language)
-        card = profile.profile_card(tr, team, member, welcome=True)
-        await outbound.to_member(
-            turn.session,
-            team,
-            member,
-            card,
-            key=f"welcome:{member.id}",
-            now=turn.now,
-            respect_quiet_hours=False,
-        )
-
-    async def _left(self, turn: Turn) -> list[Card]:
-        await resolve(turn)
-        if turn.member is not None:
-            turn.member.active = False
-        return []
-
-    async def _installed(self, turn: Turn) -> list[Card]:
-        await resolve(turn)
-        tr = turn.tr
-        if turn.team is not None:
-            return [
-                Card(
-                    title=tr("setup.linked_title"),
-                    blocks=[Paragraph(text=tr("setup.linked", team=turn.team.name))],
-                )
-            ]
-        assert turn.place is not None
-        return [team_admin.setup_card(tr, turn.place)]
-
-
-def _int(raw: str | None) -> int:
-    try:
-        return int(raw or "")
-    except ValueError:
-        return -1
-
-
-@dataclass(frozen=True)
-class Person:
-    """Someone an adapter can show in a people list (the sandbox's persona switcher)."""
-
-    user_ref: str
-    display_name: str
-    team_slug: str
-    team_name: str
-    sector: str | None
-    position: str | None
-    language: str
-    is_coordinator: bool
-
-
-async def directory(engine: Engine, platform: str, workspace: str = "") -> list[Person]:
-    """Active members on one platform, across teams."""
-    people: list[Person] = []
-    async with engine.database.session() as session:
-        for team in await teams.all_teams(session):
-            for m in await teams.active_members(session, team.id):
-                if m.platform == platform and m.workspace == workspace:
-                    people.append(
-                        Person(
-                            m.user_ref,
-                            m.display_name,
-                            team.slug,
-                            team.name,
-                            m.sector,
-                            m.position,
-                            m.language or team.language,
-                            m.is_coordinator,
-                        )
-                    )
-    return people
-
-
-async def team_channels(engine: Engine, team_slug: str, platform: str) -> list[tuple[str, str]]:
-    """(channel_ref, name) of a team's channels on one platform."""
-    async with engine.database.session() as session:
-        team = await teams.team_by_slug(session, team_slug)
-        if team is None:
-            return []
-        return [
-            (c.channel_ref, c.name)
-            for c in await teams.channels_of(session, team.id)
-            if c.platform == platform
-        ]

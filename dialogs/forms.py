@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dialogs.cards import Card, ChoiceInput, Option, Paragraph, ScaleInput, TextInput
+from dialogs.cards import Card, ChoiceInput, Option, Paragraph, ScaleInput, TextInput, notice
 from dialogs.i18n import Tr
 
 
@@ -31,6 +31,19 @@ def refill(card: Card, values: dict[str, str]) -> Card:
             block = block.model_copy(update={"default": values[block.name]})
         blocks.append(block)
     return card.model_copy(update={"blocks": blocks})
+
+
+def refused(tr: Tr, key: str) -> Card:
+    """What a person sees when what they asked is not theirs to do, or no longer possible."""
+    return notice(tr("errors.refused_title"), tr(key))
+
+
+def parse_id(raw: str | None) -> int:
+    """A numeric id from a card's context; -1 (matching nothing) when it is not a number."""
+    try:
+        return int(raw or "")
+    except ValueError:
+        return -1
 
 
 def choice(

@@ -15,7 +15,8 @@ from aiohttp import web
 from adapters.sandbox.page import Channel, PageState, page_html, page_url, problem_html
 from adapters.sandbox.people import PLATFORM, viewer_of
 from adapters.sandbox.transcript import Transcripts
-from dialogs.engine import Engine, Person, directory, team_channels
+from dialogs.directory import Person, directory, team_channels
+from dialogs.engine import Engine
 from dialogs.events import Actor, CommandReceived, FormSubmitted, Place
 from dialogs.i18n import LANGUAGES, Tr, language_of
 from dialogs.jobs import JOB_NAMES, UnknownJob, UnknownTeam
@@ -100,7 +101,7 @@ class Sandbox:
     # ----------------------------------------------------------------- the page
     async def page(self, request: web.Request) -> web.Response:
         await self._settle()
-        people = await directory(self.engine, PLATFORM)
+        people = await directory(self.engine.database, PLATFORM)
         wanted = request.query.get("as", "")
         person = next((p for p in people if p.user_ref == wanted), people[0] if people else None)
         asked = request.query.get("lang")
@@ -109,7 +110,7 @@ class Sandbox:
         viewer = await viewer_of(self.engine, person) if person is not None else None
         channels = []
         if person is not None:
-            for ref, name in await team_channels(self.engine, person.team_slug, PLATFORM):
+            for ref, name in await team_channels(self.engine.database, person.team_slug, PLATFORM):
                 channels.append(Channel(ref, name, self.transcripts.of("channel", ref)))
         state = PageState(
             tr=tr,
@@ -127,14 +128,15 @@ class Sandbox:
     async def _person_or_refuse(self, form: Mapping[str, object]) -> Person:
         wanted = str(form.get("as", ""))
         person = next(
-            (p for p in await directory(self.engine, PLATFORM) if p.user_ref == wanted), None
+            (p for p in await directory(self.engine.database, PLATFORM) if p.user_ref == wanted),
+            None,
         )
         if person is None:
             _refuse(web.HTTPBadRequest, _tr(form, None), "sandbox.error_unknown_person", None, form)
         return person
 
     async def _channel_place(self, person: Person) -> Place | None:
-        channels = await team_channels(self.engine, person.team_slug, PLATFORM)
+        channels = await team_channels(self.engine.database, person.team_slug, PLATFORM)
         return Place(PLATFORM, "", channels[0][0], channels[0][1]) if channels else None
 
     @staticmethod

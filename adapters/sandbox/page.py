@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from adapters.sandbox.people import Viewer
 from adapters.sandbox.render import CardView, card_html
 from adapters.sandbox.transcript import Entry
-from dialogs.engine import Person
+from dialogs.directory import Person
 from dialogs.i18n import Tr
 from dialogs.jobs import JOB_NAMES
 

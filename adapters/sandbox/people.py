@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from dialogs.calendar import zone
-from dialogs.engine import Engine, Person
+from dialogs.directory import Person
+from dialogs.engine import Engine
 from storage import teams
 
 PLATFORM = "sandbox"

@@ -1,0 +1,81 @@
+"""People joining or leaving a team's channel, and the bot being added to one."""
+
+from __future__ import annotations
+
+from dialogs import checkins, outbound, profile, team_admin
+from dialogs.cards import Card, notice
+from dialogs.content import ContentBank
+from dialogs.events import MemberJoined
+from dialogs.i18n import Tr, language_of
+from dialogs.turn import Turn, resolve
+from storage import teams
+from storage.models import Member, Team
+
+
+async def joined(turn: Turn, event: MemberJoined, bank: ContentBank) -> list[Card]:
+    """Add (or bring back) the person, welcome them, and ask them into an open round."""
+    session, actor = turn.session, turn.actor
+    place = event.place
+    channel = await teams.channel_at(session, place.platform, place.workspace, place.channel_ref)
+    if channel is None:
+        return []
+    team = await teams.team_by_id(session, channel.team_id)
+    assert team is not None
+    member = await teams.member_in(
+        session, team.id, actor.platform, actor.workspace, actor.user_ref
+    )
+    if member is None:
+        member = Member(
+            team_id=team.id,
+            platform=actor.platform,
+            workspace=actor.workspace,
+            user_ref=actor.user_ref,
+            display_name=actor.display_name,
+            language=language_of(actor.locale, team.language) if actor.locale else None,
+            timezone=actor.timezone,
+            active=True,
+            onboarded=False,
+        )
+        session.add(member)
+        await session.flush()
+    else:
+        member.active = True
+        member.display_name = actor.display_name or member.display_name
+        member.timezone = member.timezone or actor.timezone
+    await welcome(turn, team, member)
+    await checkins.late_joiner(session, bank, team, member, turn.now)
+    return []
+
+
+async def welcome(turn: Turn, team: Team, member: Member) -> None:
+    """The welcome (what is stored, who sees what, the team's k) with the profile form."""
+    if member.onboarded:
+        return
+    tr = Tr(member.language or team.language)
+    card = profile.profile_card(tr, team, member, welcome=True)
+    await outbound.to_member(
+        turn.session,
+        team,
+        member,
+        card,
+        key=f"welcome:{member.id}",
+        now=turn.now,
+        respect_quiet_hours=False,
+    )
+
+
+async def left(turn: Turn) -> list[Card]:
+    await resolve(turn)
+    if turn.member is not None:
+        turn.member.active = False
+    return []
+
+
+async def installed(turn: Turn) -> list[Card]:
+    """Added to a channel: say which team it belongs to, or offer to set one up."""
+    await resolve(turn)
+    tr = turn.tr
+    if turn.team is not None:
+        return [notice(tr("setup.linked_title"), tr("setup.linked", team=turn.team.name))]
+    assert turn.place is not None
+    return [team_admin.setup_card(tr, turn.place)]
