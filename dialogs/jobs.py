@@ -162,6 +162,7 @@ class Jobs:
         if round_ is None or (not forced and round_.closes_at > now):
             return "jobs.no_open_round", 0
         await checkins.close(session, team, round_)
+        await summary.freeze_new_units(session, team)
         if team.review_open_answers:
             await open_review.ask(session, team, round_, now)
         sent = await summary.send_to_readers(

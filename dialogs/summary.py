@@ -6,6 +6,7 @@ query and pass through `dialogs.disclosure` before anything is rendered.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 from dataclasses import dataclass
@@ -36,7 +37,6 @@ class Unit:
     kind: str
     first_seq: int
     last_seq: int
-    round_ids: tuple[int, ...]
     asked: int
     answered: int
 
@@ -67,73 +67,64 @@ class PulseSummary:
         return [d for d in DIMENSIONS if d in present]
 
 
-async def _units(session: AsyncSession, team: Team, kind: str, closed: list[Round]) -> list[Unit]:
-    """The team's published units of one kind, forming and freezing new ones first."""
+async def freeze_new_units(session: AsyncSession, team: Team) -> int:
+    """After a close: freeze the closed rounds not yet in a unit, once they reach k.
+
+    A round under k waits to be pooled with the next ones when the team chose pooling; it is
+    otherwise never published. Frozen units never change, whatever k or pooling become later.
+    """
     k = effective_k(team.k)
-    frozen = list(await summaries.frozen_units(session, team.id, kind))
-    done = max((u.last_seq for u in frozen), default=0)
-    waiting: list[Round] = []
-    for round_ in (r for r in closed if r.kind == kind and r.seq > done):
-        waiting = [*waiting, round_] if team.pool_small_rounds else [round_]
-        if sum(r.answered_count or 0 for r in waiting) >= k:
-            await summaries.freeze(session, team.id, kind, waiting[0].seq, waiting[-1].seq)
-            waiting = []
-    by_seq = {r.seq: r for r in closed}
-    units = []
-    for unit in await summaries.frozen_units(session, team.id, kind):
-        members = [by_seq[s] for s in range(unit.first_seq, unit.last_seq + 1) if s in by_seq]
-        units.append(
-            Unit(
-                unit.id,
-                kind,
-                unit.first_seq,
-                unit.last_seq,
-                tuple(r.id for r in members),
-                sum(r.asked_count or 0 for r in members),
-                sum(r.answered_count or 0 for r in members),
-            )
-        )
-    return units
+    closed = [r for r in await rounds.rounds_of(session, team.id) if r.closed]
+    frozen = 0
+    for kind in ("checkin", "diagnostic"):
+        done = await summaries.last_frozen_seq(session, team.id, kind)
+        waiting: list[Round] = []
+        for round_ in (r for r in closed if r.kind == kind and r.seq > done):
+            waiting = [*waiting, round_] if team.pool_small_rounds else [round_]
+            if sum(r.answered_count or 0 for r in waiting) >= k:
+                frozen += await summaries.freeze(session, team.id, kind, waiting) is not None
+                waiting = []
+    return frozen
 
 
 async def compute(session: AsyncSession, team: Team, today: dt.date) -> PulseSummary:
-    closed = [r for r in await rounds.rounds_of(session, team.id) if r.closed]
-    checkin_units = (await _units(session, team, "checkin", closed))[-TREND_UNITS:]
-    diagnostics = await _units(session, team, "diagnostic", closed)
-    diagnostic = diagnostics[-1] if diagnostics else None
-    shown = [*checkin_units, *([diagnostic] if diagnostic else [])]
-    unit_of = {round_id: unit.key for unit in shown for round_id in unit.round_ids}
-    rows = await summaries.group_rows(session, list(unit_of))
+    """Read a summary: a few small queries over frozen units; nothing is written."""
+    recent = await summaries.recent_units(session, team.id, TREND_UNITS)
+    units = [Unit(u.id, u.kind, u.first_seq, u.last_seq, u.asked, u.answered) for u in recent]
+    checkin_units = tuple(u for u in units if u.kind == "checkin")
+    diagnostic = next((u for u in units if u.kind == "diagnostic"), None)
     cells = [
         Cell(
-            unit_of[r.round_id],
-            r.dimension,
-            r.sector,
-            r.position,
-            r.respondents,
-            r.values,
-            r.total,
-            r.counts,
+            c.unit_id,
+            c.dimension,
+            c.sector,
+            c.position,
+            c.respondents,
+            c.answers,
+            c.total,
+            (c.count_1, c.count_2, c.count_3, c.count_4, c.count_5),
         )
-        for r in rows
+        for c in await summaries.cells(session, [u.key for u in units])
     ]
-    latest_round = closed[-1] if closed else None
-    latest_unit = checkin_units[-1] if checkin_units else None
-    published = latest_round is not None and any(latest_round.id in u.round_ids for u in shown)
+    latest_round = await summaries.latest_closed_round(session, team.id)
+    published = latest_round is not None and any(
+        u.kind == latest_round.kind and u.first_seq <= latest_round.seq <= u.last_seq for u in units
+    )
+    latest = next((u for u in reversed(recent) if u.kind == "checkin"), None)
+    texts = await summaries.visible_texts(session, latest) if latest is not None else []
     since = today - dt.timedelta(days=RECENT_DAYS)
-    texts = await summaries.visible_texts(session, latest_unit.round_ids) if latest_unit else []
-    successes = await summaries.success_count(session, team.id, since)
+    tensions, successes = await summaries.recent_activity(session, team.id, since)
     return PulseSummary(
         team_name=team.name,
         k=effective_k(team.k),
         pooling=team.pool_small_rounds,
         latest_round=latest_round,
         latest_published=published,
-        units=tuple(checkin_units),
+        units=checkin_units,
         diagnostic=diagnostic,
         disclosure=disclose(cells, team.k),
         texts=tuple(texts),
-        tensions=await summaries.tension_counts(session, team.id, since),
+        tensions=tensions,
         successes=successes,
         since=since,
     )
@@ -359,7 +350,7 @@ async def card_for(
     from dialogs.charts import pulse_chart  # matplotlib loads only when a summary is drawn
 
     summary = await compute(session, team, today)
-    chart = pulse_chart(summary, tr) if summary.units else None
+    chart = await asyncio.to_thread(pulse_chart, summary, tr) if summary.units else None
     return summary_card(
         summary, bank, tr, chart=chart, team_slug=team.slug, coordinator=coordinator
     )
@@ -382,7 +373,10 @@ async def send_to_readers(
             continue
         tr = Tr(member.language or team.language)
         if tr.language not in charts:
-            charts[tr.language] = pulse_chart(summary, tr) if summary.units else None
+            # Drawing takes a fifth of a second: off the event loop, once per language.
+            charts[tr.language] = (
+                await asyncio.to_thread(pulse_chart, summary, tr) if summary.units else None
+            )
         card = summary_card(
             summary,
             bank,

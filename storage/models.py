@@ -358,3 +358,27 @@ class SummaryUnit(Base):
     kind: Mapped[str] = mapped_column(String(16))
     first_seq: Mapped[int] = mapped_column(Integer)
     last_seq: Mapped[int] = mapped_column(Integer)
+    asked: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UnitCell(Base):
+    """A frozen unit's aggregates per (dimension, sector, position), computed once by the
+    database when the unit is frozen; summaries read these, never the answers themselves."""
+
+    __tablename__ = "unit_cells"
+    __table_args__ = (Index("unit_cells_by_unit", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("summary_units.id", ondelete="CASCADE"))
+    dimension: Mapped[str] = mapped_column(String(40))
+    sector: Mapped[str | None] = mapped_column(String(16))
+    position: Mapped[str | None] = mapped_column(String(16))
+    respondents: Mapped[int] = mapped_column(Integer)
+    answers: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    count_1: Mapped[int] = mapped_column(Integer)
+    count_2: Mapped[int] = mapped_column(Integer)
+    count_3: Mapped[int] = mapped_column(Integer)
+    count_4: Mapped[int] = mapped_column(Integer)
+    count_5: Mapped[int] = mapped_column(Integer)

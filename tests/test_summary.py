@@ -232,6 +232,7 @@ async def _replay(k, pooling, segments, plan):
             members.append(member)
         await session.flush()
         who_answered: dict[int, dict[int, tuple]] = {}
+        round_of_seq: dict[int, int] = {}
         for seq, (active, moved, answers) in enumerate(plan, start=1):
             for p, segment in moved.items():
                 members[p].sector, members[p].position = segment
@@ -253,6 +254,7 @@ async def _replay(k, pooling, segments, plan):
             )
             scheme = recording_scheme(await teams.group_sizes(session, team.id), k)
             who_answered[round_.id] = {}
+            round_of_seq[round_.seq] = round_.id
             for p, values in answers.items():
                 sector, position = scheme.apply(members[p].sector, members[p].position)
                 who_answered[round_.id][p] = (sector, position, values)
@@ -269,13 +271,15 @@ async def _replay(k, pooling, segments, plan):
                     open_text=None,
                 )
             await rounds.close_round(session, round_, hide_open_answers=False)
+            await summary.freeze_new_units(session, team)
             # A summary after every round: figures accumulate across repeated summaries.
             result = await summary.compute(session, team, now.date())
             units = {u.key: u for u in result.units}
             for figure in result.disclosure.figures:
                 people = frozenset(
                     (round_id, p)
-                    for round_id in units[figure.unit].round_ids
+                    for seq in range(units[figure.unit].first_seq, units[figure.unit].last_seq + 1)
+                    for round_id in [round_of_seq[seq]]
                     for p, (sector, position, values) in who_answered[round_id].items()
                     if (sector, position) in figure.groups
                     and any(
@@ -292,3 +296,58 @@ async def _replay(k, pooling, segments, plan):
         if dim_a == dim_b and a < b:
             assert len(b - a) >= max(3, k), "a difference of two summaries isolates a small group"
     assert all(d in DIMENSIONS for d, _ in published)
+
+
+async def test_pooled_units_never_take_the_other_kinds_rounds(database):
+    """Check-in rounds 1 and 3 pool together across diagnostic round 2, and keep to their kind."""
+    now = dt.datetime(2026, 1, 6, 15, tzinfo=dt.UTC)
+    async with database.session() as session, session.begin():
+        team = await teams.create_team(
+            session, slug="t", name="T", now=now, k=3, pool_small_rounds=True
+        )
+        people = []
+        for p in range(6):
+            member = Member(
+                team_id=team.id, platform="sandbox", workspace="", user_ref=f"p{p}", active=True
+            )
+            session.add(member)
+            people.append(member)
+        await session.flush()
+        plan = [
+            ("checkin", ["V1"], ["vision"], 2),
+            ("diagnostic", ["C1a"], ["diagnostic:inclusion"], 5),
+            ("checkin", ["V1"], ["vision"], 2),
+        ]
+        for seq, (kind, items, dims, answering) in enumerate(plan, start=1):
+            round_ = await rounds.open_round(
+                session,
+                team_id=team.id,
+                occurrence=str(seq),
+                kind=kind,
+                items=items,
+                open_question_id=None,
+                opened_at=now,
+                opened_on=now.date(),
+                remind_at=now,
+                closes_at=now,
+                member_ids=[m.id for m in people],
+            )
+            for member in people[:answering]:
+                await rounds.record_ballot(
+                    session,
+                    round_=round_,
+                    member_id=member.id,
+                    values=[rounds.ItemValue(items[0], dims[0], 4)],
+                    sector=None,
+                    position=None,
+                    open_text=None,
+                )
+            await rounds.close_round(session, round_, hide_open_answers=False)
+            await summary.freeze_new_units(session, team)
+        result = await summary.compute(session, team, now.date())
+    (checkin,) = result.units
+    assert (checkin.first_seq, checkin.last_seq, checkin.answered) == (1, 3, 4)
+    assert result.diagnostic is not None and result.diagnostic.answered == 5
+    assert {f.dimension for f in result.disclosure.figures if f.unit == checkin.key} == {"vision"}
+    assert result.disclosure.get(checkin.key, "vision").respondents == 4
+    assert result.disclosure.get(result.diagnostic.key, "diagnostic:inclusion").respondents == 5

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 11:53:30.409305
+Create Date: 2026-11-22 12:05:37.222532
 """
 
 from __future__ import annotations
@@ -132,6 +132,8 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("first_seq", sa.Integer(), nullable=False),
         sa.Column("last_seq", sa.Integer(), nullable=False),
+        sa.Column("asked", sa.Integer(), nullable=False),
+        sa.Column("answered", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["team_id"], ["teams.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("team_id", "kind", "first_seq"),
@@ -283,6 +285,27 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "unit_cells",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("dimension", sa.String(length=40), nullable=False),
+        sa.Column("sector", sa.String(length=16), nullable=True),
+        sa.Column("position", sa.String(length=16), nullable=True),
+        sa.Column("respondents", sa.Integer(), nullable=False),
+        sa.Column("answers", sa.Integer(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("count_1", sa.Integer(), nullable=False),
+        sa.Column("count_2", sa.Integer(), nullable=False),
+        sa.Column("count_3", sa.Integer(), nullable=False),
+        sa.Column("count_4", sa.Integer(), nullable=False),
+        sa.Column("count_5", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["unit_id"], ["summary_units.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("unit_cells", schema=None) as batch_op:
+        batch_op.create_index("unit_cells_by_unit", ["unit_id"], unique=False)
+
+    op.create_table(
         "reflexive_occurrences",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("schedule_id", sa.Integer(), nullable=False),
@@ -322,6 +345,10 @@ def downgrade() -> None:
 
     op.drop_table("pre_reflections")
     op.drop_table("reflexive_occurrences")
+    with op.batch_alter_table("unit_cells", schema=None) as batch_op:
+        batch_op.drop_index("unit_cells_by_unit")
+
+    op.drop_table("unit_cells")
     with op.batch_alter_table("tension_replies", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tension_replies_tension_id"))
 
