@@ -18,6 +18,8 @@ class Person:
     position: str | None
     language: str
     is_coordinator: bool
+    timezone: str  # the person's own zone, or their team's
+    team_language: str  # the language the team's channel speaks
 
 
 async def directory(database: Database, platform: str, workspace: str = "") -> list[Person]:
@@ -37,6 +39,8 @@ async def directory(database: Database, platform: str, workspace: str = "") -> l
                             m.position,
                             m.language or team.language,
                             m.is_coordinator,
+                            m.timezone or team.timezone,
+                            team.language,
                         )
                     )
     return people

@@ -18,13 +18,15 @@ from dialogs.calendar import in_cadence, zone
 from dialogs.cards import Card
 from dialogs.content import ContentBank
 from dialogs.i18n import Tr
+from storage import outbox, rounds, teams
 from storage import reflexive as reflexive_store
-from storage import rounds, teams
 from storage.database import Database
 from storage.maintenance import vacuum_private_tables
 from storage.models import Team
 
 log = logging.getLogger(__name__)
+# Finished outbox rows are kept this long (to see what was sent when debugging), then deleted.
+OUTBOX_RETENTION = dt.timedelta(days=14)
 
 JOB_NAMES = (
     "checkin",
@@ -298,6 +300,7 @@ class Jobs:
                     key, count = await step(session, team, now, False)
                     if count or key == "jobs.closed":
                         results.append(JobResult(name, team.slug, key, count))
+            await outbox.purge_finished(session, now - OUTBOX_RETENTION)
         if any(r.message == "jobs.closed" for r in results):
             await vacuum_private_tables(self.database)
         return results

@@ -74,4 +74,6 @@ async def resolve(turn: Turn, team_hint: str | None = None) -> list[Team]:
             session, turn.team.id, actor.platform, actor.workspace, actor.user_ref
         )
         turn.member = member if member is not None and member.active else None
+        if turn.member is not None and turn.member.unreachable:
+            turn.member.unreachable = False  # they are talking to us: reachable again
     return []

@@ -35,6 +35,8 @@ class Database:
 
 
 def make_engine(url: str, **options: Any) -> AsyncEngine:
+    # An error's message must never quote what someone wrote (a tension, an open answer).
+    options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         # Several writers (the web app, the scheduler, the outbox worker) share one file:
         # wait for the lock instead of failing at once.

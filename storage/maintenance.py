@@ -3,8 +3,8 @@
 PostgreSQL never overwrites a row in place: an UPDATE or DELETE leaves the old version in the
 heap (and its index entries) until VACUUM. Until then anyone reading pages below SQL (a
 superuser with `pageinspect`, a copy of the data directory) sees every version of the ledger,
-the erased per-member statuses, the ballots as they were before the close reshuffled them and
-the tension counters before each bump, each stamped with its transaction id: exactly the links
+the erased per-member statuses and the ballots as they were before the close reshuffled them,
+each stamped with its transaction id: exactly the links
 the live tables no longer hold. A plain VACUUM is not enough: it unhooks dead versions from the
 page's item list but leaves their bytes, headers included, in the page's free space, where
 `get_raw_page` still reads them. `VACUUM FULL` writes the live rows into a new file and drops
@@ -16,7 +16,7 @@ pages as they were before the erasure stay in the `-wal` file until a checkpoint
 pages back and truncates it. A `TRUNCATE` checkpoint does both.
 
 Neither can run inside the transaction that erased: call this after it commits (after a round
-closes, after a tension is counted), or on a timer.
+closes), or on a timer.
 """
 
 from __future__ import annotations

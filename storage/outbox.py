@@ -180,3 +180,17 @@ async def counts(session: AsyncSession) -> dict[str, int]:
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
     )
     return {status: n for status, n in rows.all()}
+
+
+async def purge_finished(session: AsyncSession, before: dt.datetime) -> int:
+    """Delete finished messages (sent, failed, unreachable) due before `before`.
+
+    Sent cards have done their work; keeping them would keep who was asked what, and when.
+    """
+    result = await session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.status.in_((SENT, FAILED, UNREACHABLE)),
+            OutboxMessage.not_before < before,
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -334,3 +334,40 @@ async def test_limit_counts_once_for_repeats_and_races(engine):
     assert sorted(titles) == ["Limite atteinte", "Limite atteinte", "Tension reçue"]
     async with engine.database.session() as session:
         assert len(await tension_store.tensions_of(session, 1)) == 2
+
+
+async def test_finished_outbox_rows_are_purged_after_their_retention(engine, worker, sender, clock):
+    from sqlalchemy import func, select
+
+    from storage.models import OutboxMessage
+
+    await seeded(engine)
+    await engine.jobs.run("checkin", "demo")  # Daniel's card waits for Vancouver's morning
+
+    async def statuses():
+        async with engine.database.session() as session:
+            rows = await session.execute(
+                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+            )
+            return {status: n for status, n in rows.tuples()}
+
+    await worker.drain()
+    before = await statuses()
+    assert before["sent"] >= 9 and before["pending"] == 1
+    clock.advance(days=13)
+    await engine.jobs.tick()  # closes the round: its asks (sent or not) go with it
+    after_close = await statuses()
+    assert after_close["sent"] == 9  # the welcomes, within the retention
+    assert after_close["pending"] == 3  # the summaries queued for the three readers
+    clock.advance(days=2)
+    await engine.jobs.tick()
+    assert "sent" not in await statuses()  # everything sent 15 days ago is gone
+
+
+async def test_an_unreachable_member_who_speaks_is_reachable_again(engine):
+    await seeded(engine)
+    async with engine.database.session() as session, session.begin():
+        (await teams.member_in(session, 1, "sandbox", "", "sophie")).unreachable = True
+    await say(engine, "sophie", "aide")
+    async with engine.database.session() as session:
+        assert not (await teams.member_in(session, 1, "sandbox", "", "sophie")).unreachable

@@ -107,7 +107,7 @@ class Sandbox:
         asked = request.query.get("lang")
         lang = asked if asked in LANGUAGES else None
         tr = Tr(language_of(lang, person.language if person else "fr"))
-        viewer = await viewer_of(self.engine, person) if person is not None else None
+        viewer = viewer_of(person) if person is not None else None
         channels = []
         if person is not None:
             for ref, name in await team_channels(self.engine.database, person.team_slug, PLATFORM):

@@ -7,8 +7,6 @@ from zoneinfo import ZoneInfo
 
 from dialogs.calendar import zone
 from dialogs.directory import Person
-from dialogs.engine import Engine
-from storage import teams
 
 PLATFORM = "sandbox"
 
@@ -27,18 +25,5 @@ class Viewer:
         return self.zone.key
 
 
-async def viewer_of(engine: Engine, person: Person) -> Viewer:
-    async with engine.database.session() as session:
-        team = await teams.team_by_slug(session, person.team_slug)
-        member = (
-            await teams.member_in(session, team.id, PLATFORM, "", person.user_ref)
-            if team is not None
-            else None
-        )
-        team_zone = team.timezone if team is not None else None
-        own_zone = member.timezone if member is not None else None
-        return Viewer(
-            person,
-            zone(own_zone or team_zone),
-            team.language if team is not None else person.language,
-        )
+def viewer_of(person: Person) -> Viewer:
+    return Viewer(person, zone(person.timezone), person.team_language)

@@ -7,7 +7,6 @@ upgrade can run inside an already running event loop; run by hand, this file ope
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any, Literal
 
 from alembic import context
@@ -40,9 +39,9 @@ def run_with(connection: Connection) -> None:
 
 
 async def run_standalone() -> None:
-    url = config.get_main_option("sqlalchemy.url") or os.environ.get(
-        "PASSERELLE_DATABASE_URL", DEFAULT_URL
-    )
+    # Run by hand: `alembic -c storage/alembic.ini -x url=sqlite+aiosqlite:///./x.db upgrade head`.
+    # (`passerelle db upgrade` hands over its own connection; settings are read only in bot/.)
+    url = context.get_x_argument(as_dictionary=True).get("url", DEFAULT_URL)
     engine = make_engine(url)
     async with engine.begin() as connection:
         await connection.run_sync(run_with)
