@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from dialogs.calendar import is_zone
 from dialogs.cards import Card, ChoiceInput, Option, Paragraph, ScaleInput, TextInput, notice
-from dialogs.i18n import Tr
+from dialogs.i18n import LANGUAGES, Tr
 
 
 class FormError(ValueError):
@@ -103,3 +104,27 @@ def one_of(raw: str | None, allowed: tuple[str, ...], field: str) -> str:
     if raw not in allowed:
         raise FormError("errors.choice", field=field)
     return raw
+
+
+def language_choice(tr: Tr, label: str, default: str | None) -> ChoiceInput:
+    return choice(
+        "language", label, [(lang, tr(f"language.{lang}")) for lang in LANGUAGES], default
+    )
+
+
+def timezone_input(tr: Tr, default: str) -> TextInput:
+    return TextInput(
+        name="timezone",
+        label=tr("profile.timezone"),
+        max_length=64,
+        multiline=False,
+        required=True,
+        default=default,
+    )
+
+
+def read_timezone(raw: str | None) -> str:
+    timezone = (raw or "").strip()
+    if not is_zone(timezone):
+        raise FormError("errors.timezone", value=timezone)
+    return timezone

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from dialogs.calendar import is_zone
 from dialogs.cards import Card, Form, Paragraph, TextInput
-from dialogs.forms import FormError, choice, hours, one_of, parse_date, parse_int
+from dialogs.forms import (
+    FormError,
+    choice,
+    hours,
+    language_choice,
+    one_of,
+    parse_date,
+    parse_int,
+    read_timezone,
+    timezone_input,
+)
 from dialogs.i18n import LANGUAGES, Tr
 from dialogs.turn import Turn
 from storage.models import Member, Team
@@ -34,20 +43,8 @@ def profile_card(tr: Tr, team: Team, member: Member, *, welcome: bool = False) -
             [(p, tr(f"position.{p}")) for p in POSITIONS],
             member.position,
         ),
-        choice(
-            "language",
-            tr("profile.language"),
-            [(lang, tr(f"language.{lang}")) for lang in LANGUAGES],
-            member.language or team.language,
-        ),
-        TextInput(
-            name="timezone",
-            label=tr("profile.timezone"),
-            max_length=64,
-            multiline=False,
-            required=True,
-            default=member.timezone or team.timezone,
-        ),
+        language_choice(tr, tr("profile.language"), member.language or team.language),
+        timezone_input(tr, member.timezone or team.timezone),
         TextInput(
             name="paused_until",
             label=tr("profile.paused_until"),
@@ -84,9 +81,7 @@ def apply_profile(turn: Turn, member: Member, values: dict[str, str]) -> None:
     sector = one_of(values.get("sector"), SECTORS, tr("profile.sector"))
     position = one_of(values.get("position"), POSITIONS, tr("profile.position"))
     language = one_of(values.get("language"), LANGUAGES, tr("profile.language"))
-    timezone = (values.get("timezone") or "").strip()
-    if not is_zone(timezone):
-        raise FormError("errors.timezone", value=timezone)
+    timezone = read_timezone(values.get("timezone"))
     paused = parse_date(values.get("paused_until"), tr("profile.paused_until"))
     if paused is not None and paused < turn.today:
         raise FormError("errors.past_date", field=tr("profile.paused_until"))

@@ -8,10 +8,19 @@ import unicodedata
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.calendar import is_zone
 from dialogs.cards import Card, Form, Paragraph, TextInput
 from dialogs.events import Actor, Place
-from dialogs.forms import FormError, choice, hours, one_of, parse_int, weekdays
+from dialogs.forms import (
+    FormError,
+    choice,
+    hours,
+    language_choice,
+    one_of,
+    parse_int,
+    read_timezone,
+    timezone_input,
+    weekdays,
+)
 from dialogs.i18n import LANGUAGES, Tr, language_of
 from dialogs.texts import clean
 from storage import teams
@@ -39,20 +48,8 @@ def setup_card(tr: Tr, place: Place) -> Card:
                 required=True,
                 default=place.name,
             ),
-            choice(
-                "language",
-                tr("profile.language"),
-                [(lang, tr(f"language.{lang}")) for lang in LANGUAGES],
-                tr.language,
-            ),
-            TextInput(
-                name="timezone",
-                label=tr("profile.timezone"),
-                max_length=64,
-                multiline=False,
-                required=True,
-                default="America/Toronto",
-            ),
+            language_choice(tr, tr("profile.language"), tr.language),
+            timezone_input(tr, "America/Toronto"),
             choice("checkin_weekday", tr("schedule.checkin_weekday"), weekdays(tr), "1"),
             choice("checkin_hour", tr("schedule.checkin_hour"), hours(tr), "10"),
             choice(
@@ -93,9 +90,7 @@ async def create_team(
 ) -> tuple[Team, Member]:
     name = clean(values.get("name"), max_length=120)
     language = one_of(values.get("language"), LANGUAGES, tr("profile.language"))
-    timezone = (values.get("timezone") or "").strip()
-    if not is_zone(timezone):
-        raise FormError("errors.timezone", value=timezone)
+    timezone = read_timezone(values.get("timezone"))
     weekday = parse_int(values.get("checkin_weekday"), 0, 6, tr("schedule.checkin_weekday"))
     hour = parse_int(values.get("checkin_hour"), 0, 23, tr("schedule.checkin_hour"))
     every = parse_int(values.get("checkin_every_weeks"), 1, 4, tr("schedule.checkin_every_weeks"))
@@ -148,20 +143,8 @@ def settings_card(tr: Tr, team: Team) -> Card:
                 required=True,
                 default=str(team.k),
             ),
-            choice(
-                "language",
-                tr("settings.language"),
-                [(lang, tr(f"language.{lang}")) for lang in LANGUAGES],
-                team.language,
-            ),
-            TextInput(
-                name="timezone",
-                label=tr("profile.timezone"),
-                max_length=64,
-                multiline=False,
-                required=True,
-                default=team.timezone,
-            ),
+            language_choice(tr, tr("settings.language"), team.language),
+            timezone_input(tr, team.timezone),
             _yes_no(tr, "review_tensions", tr("settings.review_tensions"), team.review_tensions),
             _yes_no(
                 tr,
@@ -191,9 +174,7 @@ def settings_card(tr: Tr, team: Team) -> Card:
 def apply_settings(team: Team, values: dict[str, str], tr: Tr) -> None:
     k = parse_int(values.get("k"), 3, 50, tr("settings.k_label"))
     language = one_of(values.get("language"), LANGUAGES, tr("settings.language"))
-    timezone = (values.get("timezone") or "").strip()
-    if not is_zone(timezone):
-        raise FormError("errors.timezone", value=timezone)
+    timezone = read_timezone(values.get("timezone"))
     flags = {
         name: one_of(values.get(name), YES_NO, tr(f"settings.{name}")) == "yes"
         for name in ("review_tensions", "review_open_answers", "open_question", "pool_small_rounds")
