@@ -126,13 +126,11 @@ def messages_for(
     pages: list[list[Json]] = []
     page = [header]
     for block in body:
-        if len(page) + 1 > MESSAGE_BLOCKS or _text_size(page) + _text_size([block]) > (
-            MESSAGE_TEXT_BUDGET
-        ):
+        if not _fits_message(page, [block]):
             pages.append(page)
             page = []
         page.append(block)
-    if page and len(page) + len(actions) > MESSAGE_BLOCKS:
+    if page and not _fits_message(page, actions):
         pages.append(page)
         page = []
     pages.append(page + actions)
@@ -230,8 +228,9 @@ def modal_view(
         "callback_id": callback_id,
         "title": _plain_text(title, VIEW_TITLE),
         "blocks": blocks,
-        "private_metadata": private_metadata,
     }
+    if private_metadata:
+        view["private_metadata"] = private_metadata
     if card.form is not None:
         view["submit"] = _plain_text(card.form.submit_label, VIEW_BUTTON)
     if close_label:
@@ -424,6 +423,13 @@ def _pack(blocks: list[Json]) -> list[Json]:
 
 def _is_section(block: Json) -> bool:
     return block.get("type") == "section" and "block_id" not in block
+
+
+def _fits_message(page: list[Json], more: list[Json]) -> bool:
+    return (
+        len(page) + len(more) <= MESSAGE_BLOCKS
+        and _text_size(page) + _text_size(more) <= MESSAGE_TEXT_BUDGET
+    )
 
 
 def _text_size(blocks: Iterable[Json]) -> int:

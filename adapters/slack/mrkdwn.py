@@ -50,7 +50,7 @@ _LOOKALIKES = str.maketrans(
         "\uff5e": "\u223c",  # ～ → ∼
     }
 )
-_LEADING_QUOTE = re.compile(r"^([ \t\u00a0\u3000]*)(&gt;|\uff1e)", re.MULTILINE)
+_LEADING_QUOTE = re.compile(r"^([^\S\n]*)(&gt;|\uff1e)", re.MULTILINE)
 _AT = re.compile(f"@(?!{WORD_JOINER})")
 _HASH = re.compile(r"#(?=\w)")
 _SCHEME = re.compile(r":(?=//)")
