@@ -26,6 +26,7 @@ from dialogs.cards import Button, Card, Paragraph, notice
 from dialogs.commands import Command, fold, help_card, parse
 from dialogs.content import ContentBank, default_bank
 from dialogs.events import (
+    Actor,
     CommandReceived,
     FormSubmitted,
     InboundEvent,
@@ -35,6 +36,7 @@ from dialogs.events import (
 )
 from dialogs.export import export_card
 from dialogs.forms import FormError, refused, with_error
+from dialogs.home import home_card
 from dialogs.jobs import Jobs
 from dialogs.rate_limit import WeeklyLimiter
 from dialogs.texts import TextRejected
@@ -236,3 +238,9 @@ class Engine:
             return [with_error(card, turn.tr, problem.key, **problem.params)]
         except checkins.BallotRejected as rejected:
             return [with_error(rejected.card, turn.tr, rejected.key, **rejected.params)]
+
+
+async def home(engine: Engine, actor: Actor) -> Card:
+    """The person's home card (Slack's App Home tab)."""
+    async with engine.database.session() as session:
+        return await home_card(session, actor)

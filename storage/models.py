@@ -382,3 +382,13 @@ class UnitCell(Base):
     count_3: Mapped[int] = mapped_column(Integer)
     count_4: Mapped[int] = mapped_column(Integer)
     count_5: Mapped[int] = mapped_column(Integer)
+
+
+class SuspendedWorkspace(Base):
+    """A Slack workspace or Teams tenant that revoked the bot: its messages wait, unsent."""
+
+    __tablename__ = "suspended_workspaces"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(64), primary_key=True)
+    since: Mapped[dt.datetime] = mapped_column(UtcDateTime())

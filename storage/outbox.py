@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, SuspendedWorkspace
 from storage.upsert import insert_ignore
 
 PENDING, SENDING, SENT, FAILED, UNREACHABLE = "pending", "sending", "sent", "failed", "unreachable"
@@ -76,7 +76,11 @@ async def claim(
         and_(OutboxMessage.status == PENDING, OutboxMessage.not_before <= now),
         and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_until < now),
     )
-    candidates = select(OutboxMessage.id).where(due)
+    suspended = select(SuspendedWorkspace.platform).where(
+        SuspendedWorkspace.platform == OutboxMessage.platform,
+        SuspendedWorkspace.workspace == OutboxMessage.workspace,
+    )
+    candidates = select(OutboxMessage.id).where(due, ~suspended.exists())
     if platforms is not None:
         candidates = candidates.where(OutboxMessage.platform.in_(platforms))
     candidates = candidates.order_by(OutboxMessage.not_before, OutboxMessage.id).limit(limit)
@@ -194,3 +198,23 @@ async def purge_finished(session: AsyncSession, before: dt.datetime) -> int:
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def suspend(session: AsyncSession, platform: str, workspace: str, now: dt.datetime) -> None:
+    """Stop sending to a workspace (its token was revoked, the app uninstalled); nothing is lost:
+    its messages stay pending until `resume`."""
+    await insert_ignore(
+        session,
+        SuspendedWorkspace.__table__,  # type: ignore[arg-type]
+        {"platform": platform, "workspace": workspace, "since": now},
+        ["platform", "workspace"],
+    )
+
+
+async def resume(session: AsyncSession, platform: str, workspace: str) -> bool:
+    result = await session.execute(
+        delete(SuspendedWorkspace).where(
+            SuspendedWorkspace.platform == platform, SuspendedWorkspace.workspace == workspace
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))

@@ -371,3 +371,40 @@ async def test_an_unreachable_member_who_speaks_is_reachable_again(engine):
     await say(engine, "sophie", "aide")
     async with engine.database.session() as session:
         assert not (await teams.member_in(session, 1, "sandbox", "", "sophie")).unreachable
+
+
+async def test_home_shows_each_persons_options(engine):
+    from dialogs.engine import home
+    from tests.helpers import actor
+
+    await seeded(engine)
+    member = await home(engine, actor("sophie"))
+    coordinator = await home(engine, actor("emilie"))
+    manager = await home(engine, actor("aisha"))
+    assert [b.context["text"] for b in member.buttons] == [
+        "checkin",
+        "tension",
+        "success",
+        "profile",
+    ]
+    assert "settings" in [b.context["text"] for b in coordinator.buttons]
+    assert manager.buttons[0].label == "Answer the check-in"  # in her language
+    stranger = await home(engine, Actor("sandbox", "", "nobody", "", None, "en"))
+    assert not stranger.buttons and "not in a Passerelle" in text_of([stranger])
+    pressed = member.buttons[1]
+    assert (await submit(engine, "sophie", pressed.action, pressed.context))[0].form is not None
+
+
+async def test_a_suspended_workspace_keeps_its_messages_until_it_resumes(
+    engine, worker, sender, clock
+):
+    from storage import outbox
+
+    await seeded(engine)
+    async with engine.database.session() as session, session.begin():
+        await outbox.suspend(session, "sandbox", "", clock.now)
+    await engine.jobs.run("batch", "demo")
+    assert await worker.drain() == 0  # nothing leaves, and nothing is marked failed
+    async with engine.database.session() as session, session.begin():
+        assert await outbox.resume(session, "sandbox", "")
+    assert await worker.drain() == 9  # the welcomes, kept all along
