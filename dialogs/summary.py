@@ -46,7 +46,7 @@ class PulseSummary:
     team_name: str
     k: int
     pooling: bool
-    latest_round: Round | None
+    latest_round: summaries.LatestRound | None
     latest_published: bool
     units: tuple[Unit, ...]  # check-in units, oldest first
     diagnostic: Unit | None
@@ -74,10 +74,14 @@ async def freeze_new_units(session: AsyncSession, team: Team) -> int:
     otherwise never published. Frozen units never change, whatever k or pooling become later.
     """
     k = effective_k(team.k)
-    closed = [r for r in await rounds.rounds_of(session, team.id) if r.closed]
+    done_by_kind = {
+        kind: await summaries.last_frozen_seq(session, team.id, kind)
+        for kind in ("checkin", "diagnostic")
+    }
+    # Only what came after the last frozen units: the work does not grow with history.
+    closed = await rounds.closed_after(session, team.id, min(done_by_kind.values()))
     frozen = 0
-    for kind in ("checkin", "diagnostic"):
-        done = await summaries.last_frozen_seq(session, team.id, kind)
+    for kind, done in done_by_kind.items():
         waiting: list[Round] = []
         for round_ in (r for r in closed if r.kind == kind and r.seq > done):
             waiting = [*waiting, round_] if team.pool_small_rounds else [round_]
@@ -88,30 +92,42 @@ async def freeze_new_units(session: AsyncSession, team: Team) -> int:
 
 
 async def compute(session: AsyncSession, team: Team, today: dt.date) -> PulseSummary:
-    """Read a summary: a few small queries over frozen units; nothing is written."""
-    recent = await summaries.recent_units(session, team.id, TREND_UNITS)
-    units = [Unit(u.id, u.kind, u.first_seq, u.last_seq, u.asked, u.answered) for u in recent]
-    checkin_units = tuple(u for u in units if u.kind == "checkin")
-    diagnostic = next((u for u in units if u.kind == "diagnostic"), None)
-    cells = [
-        Cell(
-            c.unit_id,
-            c.dimension,
-            c.sector,
-            c.position,
-            c.respondents,
-            c.answers,
-            c.total,
-            (c.count_1, c.count_2, c.count_3, c.count_4, c.count_5),
+    """Read a summary: four small queries over frozen units; nothing is written."""
+    rows = await summaries.recent_units_with_cells(session, team.id, TREND_UNITS)
+    units: dict[int, Unit] = {}
+    cells: list[Cell] = []
+    for r in rows:
+        units.setdefault(
+            r.unit_id, Unit(r.unit_id, r.kind, r.first_seq, r.last_seq, r.asked, r.answered)
         )
-        for c in await summaries.cells(session, [u.key for u in units])
-    ]
+        if r.dimension is not None:
+            cells.append(
+                Cell(
+                    r.unit_id,
+                    r.dimension,
+                    r.sector,
+                    r.position,
+                    r.respondents,
+                    r.answers,
+                    r.total,
+                    r.counts,
+                )
+            )
+    checkin_units = tuple(u for u in units.values() if u.kind == "checkin")
+    diagnostic = next((u for u in units.values() if u.kind == "diagnostic"), None)
     latest_round = await summaries.latest_closed_round(session, team.id)
     published = latest_round is not None and any(
-        u.kind == latest_round.kind and u.first_seq <= latest_round.seq <= u.last_seq for u in units
+        u.kind == latest_round.kind and u.first_seq <= latest_round.seq <= u.last_seq
+        for u in units.values()
     )
-    latest = next((u for u in reversed(recent) if u.kind == "checkin"), None)
-    texts = await summaries.visible_texts(session, latest) if latest is not None else []
+    latest = checkin_units[-1] if checkin_units else None
+    texts = (
+        await summaries.visible_texts(
+            session, team.id, "checkin", latest.first_seq, latest.last_seq
+        )
+        if latest is not None
+        else []
+    )
     since = today - dt.timedelta(days=RECENT_DAYS)
     tensions, successes = await summaries.recent_activity(session, team.id, since)
     return PulseSummary(
@@ -209,8 +225,8 @@ def _participation(summary: PulseSummary, tr: Tr) -> list[Paragraph]:
             text=tr(
                 "summary.participation",
                 seq=round_.seq,
-                answered=round_.answered_count or 0,
-                asked=round_.asked_count or 0,
+                answered=round_.answered,
+                asked=round_.asked,
             )
         )
     ]

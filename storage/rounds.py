@@ -360,3 +360,14 @@ async def rounds_due(session: AsyncSession, now: dt.datetime, *, reminder: bool)
     else:
         query = select(Round).where(Round.closed.is_(False), Round.closes_at <= now)
     return (await session.scalars(query)).all()
+
+
+async def closed_after(session: AsyncSession, team_id: int, seq: int) -> Sequence[Round]:
+    """The team's closed rounds numbered after `seq`, in order."""
+    return (
+        await session.scalars(
+            select(Round)
+            .where(Round.team_id == team_id, Round.closed.is_(True), Round.seq > seq)
+            .order_by(Round.seq)
+        )
+    ).all()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, case, func, insert, literal, select, union_all
+from sqlalchemy import bindparam, case, func, insert, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Answer, OpenAnswer, Round, Success, SummaryUnit, Tension, UnitCell
@@ -88,57 +90,131 @@ async def freeze(
     return int(unit_id)
 
 
-async def recent_units(session: AsyncSession, team_id: int, checkins: int) -> list[SummaryUnit]:
-    """The latest `checkins` check-in units and the latest diagnostic unit, in one query."""
+@dataclass(frozen=True)
+class UnitRow:
+    """A frozen unit with one of its cells (cell fields are None for a unit without cells)."""
 
-    def latest(kind: str, limit: int):  # type: ignore[no-untyped-def]
-        return (
-            select(SummaryUnit.id)
-            .where(SummaryUnit.team_id == team_id, SummaryUnit.kind == kind)
-            .order_by(SummaryUnit.first_seq.desc())
-            .limit(limit)
-            .subquery()
-            .select()
+    unit_id: int
+    kind: str
+    first_seq: int
+    last_seq: int
+    asked: int
+    answered: int
+    dimension: str | None
+    sector: str | None
+    position: str | None
+    respondents: int
+    answers: int
+    total: int
+    counts: tuple[int, int, int, int, int]
+
+
+@dataclass(frozen=True)
+class LatestRound:
+    seq: int
+    kind: str
+    asked: int
+    answered: int
+
+
+# Read statements are built once: a summary sends a handful of small queries, and building
+# a statement (and its cache key) on every call costs more than running it.
+def _latest_units(kind: str, limit: str) -> Any:
+    return (
+        select(SummaryUnit.id)
+        .where(SummaryUnit.team_id == bindparam("team_id"), SummaryUnit.kind == kind)
+        .order_by(SummaryUnit.first_seq.desc())
+        .limit(bindparam(limit))
+        .subquery()
+        .select()
+    )
+
+
+_RECENT = union_all(
+    _latest_units("checkin", "checkins"), _latest_units("diagnostic", "diagnostics")
+)
+_UNITS_WITH_CELLS = (
+    select(
+        SummaryUnit.id,
+        SummaryUnit.kind,
+        SummaryUnit.first_seq,
+        SummaryUnit.last_seq,
+        SummaryUnit.asked,
+        SummaryUnit.answered,
+        UnitCell.dimension,
+        UnitCell.sector,
+        UnitCell.position,
+        UnitCell.respondents,
+        UnitCell.answers,
+        UnitCell.total,
+        UnitCell.count_1,
+        UnitCell.count_2,
+        UnitCell.count_3,
+        UnitCell.count_4,
+        UnitCell.count_5,
+    )
+    .outerjoin(UnitCell, UnitCell.unit_id == SummaryUnit.id)
+    .where(SummaryUnit.id.in_(select(_RECENT.subquery().c.id)))
+    .order_by(SummaryUnit.kind, SummaryUnit.first_seq)
+)
+_LATEST_ROUND = (
+    select(Round.seq, Round.kind, Round.asked_count, Round.answered_count)
+    .where(Round.team_id == bindparam("team_id"), Round.closed.is_(True))
+    .order_by(Round.seq.desc())
+    .limit(1)
+)
+_UNIT_ROUNDS = select(Round.id).where(
+    Round.team_id == bindparam("team_id"),
+    Round.kind == bindparam("kind"),
+    Round.seq >= bindparam("first"),
+    Round.seq <= bindparam("last"),
+)
+_VISIBLE_TEXTS = select(OpenAnswer.question_id, OpenAnswer.text).where(
+    OpenAnswer.round_id.in_(_UNIT_ROUNDS), OpenAnswer.status == "visible"
+)
+
+
+async def recent_units_with_cells(
+    session: AsyncSession, team_id: int, checkins: int
+) -> list[UnitRow]:
+    """The latest `checkins` check-in units and the latest diagnostic unit, with their cells,
+    in one query."""
+    rows = await session.execute(
+        _UNITS_WITH_CELLS, {"team_id": team_id, "checkins": checkins, "diagnostics": 1}
+    )
+    return [
+        UnitRow(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            r[9] or 0,
+            r[10] or 0,
+            r[11] or 0,
+            (r[12] or 0, r[13] or 0, r[14] or 0, r[15] or 0, r[16] or 0),
         )
-
-    wanted = union_all(latest("checkin", checkins), latest("diagnostic", 1)).subquery()
-    rows = await session.scalars(
-        select(SummaryUnit)
-        .where(SummaryUnit.id.in_(select(wanted.c.id)))
-        .order_by(SummaryUnit.kind, SummaryUnit.first_seq)
-    )
-    return list(rows.all())
+        for r in rows.tuples()
+    ]
 
 
-async def cells(session: AsyncSession, unit_ids: Sequence[int]) -> Sequence[UnitCell]:
-    if not unit_ids:
-        return []
-    return (await session.scalars(select(UnitCell).where(UnitCell.unit_id.in_(unit_ids)))).all()
+async def latest_closed_round(session: AsyncSession, team_id: int) -> LatestRound | None:
+    row = (await session.execute(_LATEST_ROUND, {"team_id": team_id})).first()
+    if row is None:
+        return None
+    return LatestRound(row[0], row[1], row[2] or 0, row[3] or 0)
 
 
-async def latest_closed_round(session: AsyncSession, team_id: int) -> Round | None:
-    return await session.scalar(
-        select(Round)
-        .where(Round.team_id == team_id, Round.closed.is_(True))
-        .order_by(Round.seq.desc())
-        .limit(1)
-    )
-
-
-def _rounds_of_unit(unit: SummaryUnit):  # type: ignore[no-untyped-def]
-    return select(Round.id).where(
-        Round.team_id == unit.team_id,
-        Round.kind == unit.kind,
-        and_(Round.seq >= unit.first_seq, Round.seq <= unit.last_seq),
-    )
-
-
-async def visible_texts(session: AsyncSession, unit: SummaryUnit) -> list[tuple[str, str]]:
+async def visible_texts(
+    session: AsyncSession, team_id: int, kind: str, first_seq: int, last_seq: int
+) -> list[tuple[str, str]]:
     """(question id, text) of a unit's open answers allowed to show, in their random order."""
     rows = await session.execute(
-        select(OpenAnswer.question_id, OpenAnswer.text).where(
-            OpenAnswer.round_id.in_(_rounds_of_unit(unit)), OpenAnswer.status == "visible"
-        )
+        _VISIBLE_TEXTS, {"team_id": team_id, "kind": kind, "first": first_seq, "last": last_seq}
     )
     return [(q, t) for q, t in rows.tuples()]
 
@@ -163,21 +239,25 @@ async def set_text_status(session: AsyncSession, answer_id: str, status: str) ->
     return True
 
 
+_TENSIONS_SINCE = (
+    select(literal("tension").label("what"), Tension.status, Tension.theme, func.count())
+    .where(Tension.team_id == bindparam("team_id"), Tension.created_on >= bindparam("since"))
+    .group_by(Tension.status, Tension.theme)
+)
+_SUCCESSES_SINCE = select(
+    literal("success").label("what"), literal(""), literal(""), func.count()
+).where(Success.team_id == bindparam("team_id"), Success.created_on >= bindparam("since"))
+_ACTIVITY = union_all(_TENSIONS_SINCE, _SUCCESSES_SINCE)
+
+
 async def recent_activity(
     session: AsyncSession, team_id: int, since: dt.date
 ) -> tuple[dict[str, dict[str, int]], int]:
     """Tensions per status and theme, and successes, written since `since` (one query)."""
-    tensions = (
-        select(literal("tension").label("what"), Tension.status, Tension.theme, func.count())
-        .where(Tension.team_id == team_id, Tension.created_on >= since)
-        .group_by(Tension.status, Tension.theme)
-    )
-    successes = select(
-        literal("success").label("what"), literal(""), literal(""), func.count()
-    ).where(Success.team_id == team_id, Success.created_on >= since)
     by_theme: dict[str, dict[str, int]] = {}
     shared = 0
-    for what, status, theme, n in (await session.execute(union_all(tensions, successes))).tuples():
+    rows = await session.execute(_ACTIVITY, {"team_id": team_id, "since": since})
+    for what, status, theme, n in rows.tuples():
         if what == "success":
             shared = int(n)
         else:
