@@ -7,6 +7,8 @@ series also differs by marker and line style, so the chart reads in grey too.
 from __future__ import annotations
 
 import io
+import threading
+from collections import OrderedDict
 
 # The object-oriented Figure needs no pyplot, no GUI backend and no global state.
 from matplotlib.axes import Axes
@@ -111,3 +113,33 @@ def _sector_gap(axes: Axes, summary: PulseSummary, tr: Tr) -> None:
             wrap=True,
             transform=axes.transAxes,
         )
+
+
+_CACHE: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+_CACHE_SIZE = 64
+_LOCK = threading.Lock()
+
+
+def cached_chart(summary: PulseSummary, tr: Tr) -> bytes:
+    """The chart, drawn once per team, set of units shown and language.
+
+    Frozen units never change, so the same units always draw the same picture; a new unit
+    (or a new name or k) gives a new key.
+    """
+    key = (
+        summary.team_name,
+        summary.k,
+        tr.language,
+        tuple(u.key for u in summary.units),
+        summary.diagnostic.key if summary.diagnostic else None,
+    )
+    with _LOCK:  # drawn in worker threads (asyncio.to_thread)
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    png = pulse_chart(summary, tr)
+    with _LOCK:
+        _CACHE[key] = png
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return png

@@ -363,10 +363,10 @@ async def card_for(
     *,
     coordinator: bool,
 ) -> Card:
-    from dialogs.charts import pulse_chart  # matplotlib loads only when a summary is drawn
+    from dialogs.charts import cached_chart  # matplotlib loads only when a summary is drawn
 
     summary = await compute(session, team, today)
-    chart = await asyncio.to_thread(pulse_chart, summary, tr) if summary.units else None
+    chart = await asyncio.to_thread(cached_chart, summary, tr) if summary.units else None
     return summary_card(
         summary, bank, tr, chart=chart, team_slug=team.slug, coordinator=coordinator
     )
@@ -379,7 +379,7 @@ async def send_to_readers(
 
     Quiet hours are not applied here on purpose: symmetry between sectors comes first.
     """
-    from dialogs.charts import pulse_chart
+    from dialogs.charts import cached_chart
 
     summary = await compute(session, team, now.date())
     charts: dict[str, bytes | None] = {}
@@ -391,7 +391,7 @@ async def send_to_readers(
         if tr.language not in charts:
             # Drawing takes a fifth of a second: off the event loop, once per language.
             charts[tr.language] = (
-                await asyncio.to_thread(pulse_chart, summary, tr) if summary.units else None
+                await asyncio.to_thread(cached_chart, summary, tr) if summary.units else None
             )
         card = summary_card(
             summary,

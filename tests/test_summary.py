@@ -351,3 +351,19 @@ async def test_pooled_units_never_take_the_other_kinds_rounds(database):
     assert {f.dimension for f in result.disclosure.figures if f.unit == checkin.key} == {"vision"}
     assert result.disclosure.get(checkin.key, "vision").respondents == 4
     assert result.disclosure.get(result.diagnostic.key, "diagnostic:inclusion").respondents == 5
+
+
+async def test_a_chart_is_drawn_once_per_team_units_and_language(engine, worker, sender, clock):
+    from dialogs import charts
+    from dialogs.i18n import Tr
+
+    await seeded(engine)
+    await answer_round(engine, worker, sender, clock, ["camille", "jonathan", "sophie"])
+    await engine.jobs.run("close", "demo")
+    async with engine.database.session() as session:
+        team = await teams.team_by_slug(session, "demo")
+        computed = await summary.compute(session, team, clock.now.date())
+    first = charts.cached_chart(computed, Tr("fr"))
+    assert charts.cached_chart(computed, Tr("fr")) is first  # served from the cache
+    english = charts.cached_chart(computed, Tr("en"))
+    assert english is not first and english.startswith(b"\x89PNG")
