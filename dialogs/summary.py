@@ -92,7 +92,7 @@ async def freeze_new_units(session: AsyncSession, team: Team) -> int:
 
 
 async def compute(session: AsyncSession, team: Team, today: dt.date) -> PulseSummary:
-    """Read a summary: four small queries over frozen units; nothing is written."""
+    """Read a summary: three small queries over frozen units; nothing is written."""
     rows = await summaries.recent_units_with_cells(session, team.id, TREND_UNITS)
     units: dict[int, Unit] = {}
     cells: list[Cell] = []
@@ -115,7 +115,9 @@ async def compute(session: AsyncSession, team: Team, today: dt.date) -> PulseSum
             )
     checkin_units = tuple(u for u in units.values() if u.kind == "checkin")
     diagnostic = next((u for u in units.values() if u.kind == "diagnostic"), None)
-    latest_round = await summaries.latest_closed_round(session, team.id)
+    since = today - dt.timedelta(days=RECENT_DAYS)
+    activity = await summaries.round_and_activity(session, team.id, since)
+    latest_round = activity.latest_round
     published = latest_round is not None and any(
         u.kind == latest_round.kind and u.first_seq <= latest_round.seq <= u.last_seq
         for u in units.values()
@@ -128,8 +130,6 @@ async def compute(session: AsyncSession, team: Team, today: dt.date) -> PulseSum
         if latest is not None
         else []
     )
-    since = today - dt.timedelta(days=RECENT_DAYS)
-    tensions, successes = await summaries.recent_activity(session, team.id, since)
     return PulseSummary(
         team_name=team.name,
         k=effective_k(team.k),
@@ -140,8 +140,8 @@ async def compute(session: AsyncSession, team: Team, today: dt.date) -> PulseSum
         diagnostic=diagnostic,
         disclosure=disclose(cells, team.k),
         texts=tuple(texts),
-        tensions=tensions,
-        successes=successes,
+        tensions=activity.tensions,
+        successes=activity.successes,
         since=since,
     )
 

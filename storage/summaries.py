@@ -157,12 +157,6 @@ _UNITS_WITH_CELLS = (
     .where(SummaryUnit.id.in_(select(_RECENT.subquery().c.id)))
     .order_by(SummaryUnit.kind, SummaryUnit.first_seq)
 )
-_LATEST_ROUND = (
-    select(Round.seq, Round.kind, Round.asked_count, Round.answered_count)
-    .where(Round.team_id == bindparam("team_id"), Round.closed.is_(True))
-    .order_by(Round.seq.desc())
-    .limit(1)
-)
 _UNIT_ROUNDS = select(Round.id).where(
     Round.team_id == bindparam("team_id"),
     Round.kind == bindparam("kind"),
@@ -202,13 +196,6 @@ async def recent_units_with_cells(
     ]
 
 
-async def latest_closed_round(session: AsyncSession, team_id: int) -> LatestRound | None:
-    row = (await session.execute(_LATEST_ROUND, {"team_id": team_id})).first()
-    if row is None:
-        return None
-    return LatestRound(row[0], row[1], row[2] or 0, row[3] or 0)
-
-
 async def visible_texts(
     session: AsyncSession, team_id: int, kind: str, first_seq: int, last_seq: int
 ) -> list[tuple[str, str]]:
@@ -239,27 +226,51 @@ async def set_text_status(session: AsyncSession, answer_id: str, status: str) ->
     return True
 
 
+_LATEST_ROUND_ROW = (
+    select(
+        literal("round").label("what"),
+        Round.kind,
+        literal(""),
+        Round.seq,
+        Round.asked_count,
+        Round.answered_count,
+    )
+    .where(Round.team_id == bindparam("team_id"), Round.closed.is_(True))
+    .order_by(Round.seq.desc())
+    .limit(1)
+    .subquery()
+    .select()
+)
 _TENSIONS_SINCE = (
-    select(literal("tension").label("what"), Tension.status, Tension.theme, func.count())
+    select(literal("tension"), Tension.status, Tension.theme, func.count(), literal(0), literal(0))
     .where(Tension.team_id == bindparam("team_id"), Tension.created_on >= bindparam("since"))
     .group_by(Tension.status, Tension.theme)
 )
 _SUCCESSES_SINCE = select(
-    literal("success").label("what"), literal(""), literal(""), func.count()
+    literal("success"), literal(""), literal(""), func.count(), literal(0), literal(0)
 ).where(Success.team_id == bindparam("team_id"), Success.created_on >= bindparam("since"))
-_ACTIVITY = union_all(_TENSIONS_SINCE, _SUCCESSES_SINCE)
+_ROUND_AND_ACTIVITY = union_all(_LATEST_ROUND_ROW, _TENSIONS_SINCE, _SUCCESSES_SINCE)
 
 
-async def recent_activity(
-    session: AsyncSession, team_id: int, since: dt.date
-) -> tuple[dict[str, dict[str, int]], int]:
-    """Tensions per status and theme, and successes, written since `since` (one query)."""
+@dataclass(frozen=True)
+class Activity:
+    latest_round: LatestRound | None
+    tensions: dict[str, dict[str, int]]  # per status, per theme
+    successes: int
+
+
+async def round_and_activity(session: AsyncSession, team_id: int, since: dt.date) -> Activity:
+    """The latest closed round, and the tensions and successes written since `since`: one
+    query, tagged rows."""
+    latest: LatestRound | None = None
     by_theme: dict[str, dict[str, int]] = {}
     shared = 0
-    rows = await session.execute(_ACTIVITY, {"team_id": team_id, "since": since})
-    for what, status, theme, n in rows.tuples():
-        if what == "success":
+    rows = await session.execute(_ROUND_AND_ACTIVITY, {"team_id": team_id, "since": since})
+    for what, status_or_kind, theme, n, asked, answered in rows.tuples():
+        if what == "round":
+            latest = LatestRound(int(n), status_or_kind, int(asked or 0), int(answered or 0))
+        elif what == "success":
             shared = int(n)
         else:
-            by_theme.setdefault(status, {})[theme] = int(n)
-    return by_theme, shared
+            by_theme.setdefault(status_or_kind, {})[theme] = int(n)
+    return Activity(latest, by_theme, shared)
