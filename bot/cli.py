@@ -6,11 +6,13 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from adapters.slack.app import SlackBridge
 from bot.demo import seed
-from bot.server import build_app
+from bot.server import SLACK, build_app
 from bot.settings import Settings
 from dialogs.engine import Engine
 from dialogs.i18n import t
@@ -90,8 +92,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         return asyncio.run(run_job(settings, args.job, args.team, args.lang))
     print(f"Passerelle on http://{settings.host}:{settings.port}/sandbox")
-    web.run_app(build_app(settings), host=settings.host, port=settings.port, print=None)
+    app = build_app(settings)
+    if settings.slack_app_token and SLACK in app:
+        app.cleanup_ctx.append(socket_mode(app[SLACK], settings.slack_app_token))
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
     return 0
+
+
+def socket_mode(bridge: SlackBridge, app_token: str):  # type: ignore[no-untyped-def]
+    """Slack over a WebSocket (SLACK_APP_TOKEN), for teams without a public URL."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(bridge.app, app_token)
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        yield
+        await handler.close_async()  # type: ignore[no-untyped-call]
+
+    return context
 
 
 if __name__ == "__main__":

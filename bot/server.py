@@ -1,4 +1,4 @@
-"""The aiohttp application: health, metrics, the sandbox (and, later, Slack and Teams)."""
+"""The aiohttp application: health, metrics, the sandbox, Slack when configured (later Teams)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,20 @@ from aiohttp import web
 
 from adapters.sandbox.app import Sandbox
 from adapters.sandbox.transcript import Transcripts
+from adapters.slack.app import SlackBridge
+from adapters.slack.routes import SlackRoutes
 from bot.outbox_worker import OutboxWorker
 from bot.scheduler import Calendar
 from bot.settings import Settings
 from dialogs.engine import Engine
+from dialogs.ports import Sender
 from storage import outbox, teams
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 ENGINE = web.AppKey("engine", Engine)
 WORKER = web.AppKey("worker", OutboxWorker)
+SLACK = web.AppKey("slack", SlackBridge)
 
 
 def is_loopback(host: str) -> bool:
@@ -41,10 +45,17 @@ def build_app(
     # The sandbox and its worker keep the engine's time, so a controlled clock (tests, demos)
     # decides what is due and when each message is shown as sent.
     transcripts = Transcripts(clock=engine.clock)
-    worker = OutboxWorker(database, {transcripts.platform: transcripts}, clock=engine.clock)
+    slack = slack_bridge(settings, engine)
+    senders: dict[str, Sender] = {transcripts.platform: transcripts}
+    if slack is not None:
+        senders[slack.sender.platform] = slack.sender
+    worker = OutboxWorker(database, senders, clock=engine.clock)
     app = web.Application()
     app[ENGINE] = engine
     app[WORKER] = worker
+    if slack is not None:
+        app[SLACK] = slack
+        app.router.add_routes(SlackRoutes(slack).routes())
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     if settings.sandbox_enabled and is_loopback(settings.host):
@@ -52,12 +63,33 @@ def build_app(
         app.router.add_get("/", to_sandbox)
     elif settings.sandbox_enabled:
         log.warning("sandbox not served: %s is not a loopback address", settings.host)
-    app.cleanup_ctx.append(_background(settings, engine, worker))
+    app.cleanup_ctx.append(_background(settings, engine, worker, slack))
     return app
 
 
-def _background(settings: Settings, engine: Engine, worker: OutboxWorker):  # type: ignore[no-untyped-def]
+def slack_bridge(settings: Settings, engine: Engine) -> SlackBridge | None:
+    """The Slack app, when Slack settings are present: a bot token or an OAuth client."""
+    if not settings.slack_signing_secret:
+        return None
+    if not (settings.slack_bot_token or settings.slack_client_id):
+        log.warning("SLACK_SIGNING_SECRET without SLACK_BOT_TOKEN or SLACK_CLIENT_ID: no Slack")
+        return None
+    return SlackBridge(
+        engine,
+        signing_secret=settings.slack_signing_secret,
+        api_url=settings.slack_api_url,
+        bot_token="" if settings.slack_client_id else settings.slack_bot_token,
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+    )
+
+
+def _background(  # type: ignore[no-untyped-def]
+    settings: Settings, engine: Engine, worker: OutboxWorker, slack: SlackBridge | None
+):
     async def context(app: web.Application) -> AsyncIterator[None]:
+        if slack is not None:
+            await slack.resume_if_authorized()
         calendar = Calendar(engine) if settings.scheduler_enabled else None
         task = None
         if calendar is not None:

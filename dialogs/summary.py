@@ -74,16 +74,16 @@ async def freeze_new_units(session: AsyncSession, team: Team) -> int:
     otherwise never published. Frozen units never change, whatever k or pooling become later.
     """
     k = effective_k(team.k)
-    done_by_kind = {
-        kind: await summaries.last_frozen_seq(session, team.id, kind)
-        for kind in ("checkin", "diagnostic")
-    }
-    # Only what came after the last frozen units: the work does not grow with history.
-    closed = await rounds.closed_after(session, team.id, min(done_by_kind.values()))
     frozen = 0
-    for kind, done in done_by_kind.items():
+    for kind in ("checkin", "diagnostic"):
+        done = await summaries.last_frozen_seq(session, team.id, kind)
+        # Only rounds after this kind's last unit; without pooling, a round under k is never
+        # published, so only rounds that reached k are read: the work does not grow with history.
+        closed = await rounds.closed_after(
+            session, team.id, kind, done, min_answered=0 if team.pool_small_rounds else k
+        )
         waiting: list[Round] = []
-        for round_ in (r for r in closed if r.kind == kind and r.seq > done):
+        for round_ in closed:
             waiting = [*waiting, round_] if team.pool_small_rounds else [round_]
             if sum(r.answered_count or 0 for r in waiting) >= k:
                 frozen += await summaries.freeze(session, team.id, kind, waiting) is not None

@@ -362,12 +362,21 @@ async def rounds_due(session: AsyncSession, now: dt.datetime, *, reminder: bool)
     return (await session.scalars(query)).all()
 
 
-async def closed_after(session: AsyncSession, team_id: int, seq: int) -> Sequence[Round]:
-    """The team's closed rounds numbered after `seq`, in order."""
+async def closed_after(
+    session: AsyncSession, team_id: int, kind: str, seq: int, *, min_answered: int = 0
+) -> Sequence[Round]:
+    """The team's closed rounds of one kind numbered after `seq`, in order; with
+    `min_answered`, only those that many people answered."""
     return (
         await session.scalars(
             select(Round)
-            .where(Round.team_id == team_id, Round.closed.is_(True), Round.seq > seq)
+            .where(
+                Round.team_id == team_id,
+                Round.kind == kind,
+                Round.closed.is_(True),
+                Round.seq > seq,
+                Round.answered_count >= min_answered,
+            )
             .order_by(Round.seq)
         )
     ).all()

@@ -1,0 +1,145 @@
+"""Slack payloads as the engine's neutral events. Pure functions: no I/O, no Bolt.
+
+A person is an `Actor("slack", <team id>, <user id>, ...)` and a channel a
+`Place("slack", <team id>, <channel id>, <name>)`. Time zone and locale come from `users.info`
+(`actor_from_user`), looked up by the app and cached.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.slack.blocks import (
+    button_action,
+    decode_context,
+    decode_form_reference,
+    values_from_view_state,
+)
+from dialogs.events import Actor, CommandReceived, FormSubmitted, Place
+
+PLATFORM = "slack"
+Json = Mapping[str, Any]
+
+
+def team_of(body: Json) -> str:
+    """The workspace (team id) of any payload: command, interaction or event envelope."""
+    team = body.get("team_id") or body.get("team")
+    if isinstance(team, Mapping):
+        team = team.get("id")
+    if not team and isinstance(body.get("user"), Mapping):
+        team = body["user"].get("team_id")
+    return str(team or "")
+
+
+def user_of(body: Json) -> str:
+    user = body.get("user_id") or body.get("user")
+    if isinstance(user, Mapping):
+        user = user.get("id")
+    return str(user or "")
+
+
+def actor_from_user(workspace: str, user_id: str, user: Json | None) -> Actor:
+    """An actor from a `users.info` user (None: only the id is known)."""
+    if not user:
+        return Actor(PLATFORM, workspace, user_id)
+    profile = user.get("profile") or {}
+    name = (
+        profile.get("display_name")
+        or profile.get("real_name")
+        or user.get("real_name")
+        or user.get("name")
+        or ""
+    )
+    return Actor(
+        PLATFORM,
+        workspace,
+        user_id,
+        display_name=str(name),
+        timezone=user.get("tz") or None,
+        locale=user.get("locale") or None,
+    )
+
+
+def is_bot_user(user: Json | None) -> bool:
+    """A bot, an app or a deactivated account: not someone to onboard."""
+    if not user:
+        return False
+    return bool(user.get("is_bot") or user.get("deleted") or user.get("is_app_user"))
+
+
+def place(workspace: str, channel_id: str, name: str = "") -> Place | None:
+    """A channel (not a DM: direct conversations are no place for a team)."""
+    if not channel_id or channel_id.startswith("D"):
+        return None
+    return Place(PLATFORM, workspace, channel_id, "" if name in ("", "directmessage") else name)
+
+
+def command(body: Json, actor: Actor) -> CommandReceived:
+    """`/passerelle <text>` as a command, in the channel it was typed in."""
+    where = place(
+        actor.workspace, str(body.get("channel_id", "")), str(body.get("channel_name", ""))
+    )
+    return CommandReceived(actor, str(body.get("text", "")).strip(), where)
+
+
+# --------------------------------------------------------------------------- modals
+@dataclass(frozen=True)
+class ModalMetadata:
+    """What a modal carries in `private_metadata`: its form and the channel it came from."""
+
+    reference: str  # the form reference (decode_form_reference)
+    channel_id: str = ""
+    channel_name: str = ""
+
+    def encode(self) -> str:
+        return json.dumps(
+            {"f": self.reference, "ch": self.channel_id, "cn": self.channel_name},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def decode(cls, raw: str) -> ModalMetadata:
+        data = json.loads(raw)
+        if not isinstance(data, dict) or not isinstance(data.get("f"), str):
+            raise ValueError("not our modal")
+        return cls(data["f"], str(data.get("ch") or ""), str(data.get("cn") or ""))
+
+
+def submission(body: Json, actor: Actor) -> tuple[FormSubmitted, ModalMetadata]:
+    """A `view_submission` as one FormSubmitted (ValueError when the modal is not ours)."""
+    view = body["view"]
+    metadata = ModalMetadata.decode(view.get("private_metadata") or "")
+    action, context = decode_form_reference(metadata.reference)
+    values = values_from_view_state(view.get("state", {}).get("values", {}))
+    where = place(actor.workspace, metadata.channel_id, metadata.channel_name)
+    return FormSubmitted(actor, action, context, values, where), metadata
+
+
+def button(action: Json, actor: Actor, where: Place | None = None) -> FormSubmitted | None:
+    """One of our buttons pressed (`passerelle:<action>:<i>`), or None when it is not ours."""
+    name = button_action(str(action.get("action_id", "")))
+    if name is None:
+        return None
+    try:
+        context = decode_context(str(action.get("value") or "{}"))
+    except ValueError:
+        return None
+    return FormSubmitted(actor, name, context, {}, where)
+
+
+def event_identity(body: Json) -> str | None:
+    """What makes a delivery the same delivery: the Events API's event_id, a modal's view id
+    and hash (a double-clicked submit), or an action's trigger id."""
+    if body.get("event_id"):
+        return f"event:{body['event_id']}"
+    if body.get("type") == "view_submission":
+        view = body.get("view") or {}
+        if view.get("id") and view.get("hash"):
+            return f"view:{view['id']}:{view['hash']}"
+    if body.get("type") == "block_actions" and body.get("trigger_id"):
+        return f"action:{body['trigger_id']}"
+    return None

@@ -1,0 +1,568 @@
+"""Slack end to end: the real Bolt app in our aiohttp server, the real AsyncWebClient, a fake
+Slack Web API (tests/fake_slack.py) and requests signed exactly as Slack signs them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy import select
+
+from adapters.slack.app import SlackBridge
+from adapters.slack.forms import FormCards
+from bot.outbox_worker import OutboxWorker
+from bot.server import SLACK, WORKER, build_app
+from bot.settings import Settings
+from dialogs.engine import Engine
+from storage import outbox, rounds, teams
+from storage.models import SuspendedWorkspace
+from tests.fake_slack import FakeSlack
+from tests.slack_signing import (
+    TEAM_ID,
+    Reply,
+    action,
+    app_home_opened,
+    block_actions,
+    event_callback,
+    interaction,
+    member_joined_channel,
+    new_event_id,
+    post_signed,
+    slash_command,
+    view_submission,
+)
+
+CHANNEL = "C0PARTNER"
+COORDINATOR = "U0COORD"
+PEOPLE = {
+    "U0ANNE": ("America/Toronto", "fr-CA"),
+    "U0BEN": ("America/Winnipeg", "en-US"),
+    "U0CLEO": ("Europe/Paris", "fr-FR"),
+    "U0DAVE": ("America/Halifax", "en-GB"),
+    "U0EVA": ("America/Toronto", "en-US"),
+}
+
+
+@dataclass
+class Rig:
+    slack: FakeSlack
+    server: TestServer
+    engine: Engine
+    bridge: SlackBridge
+    worker: OutboxWorker
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("/slack/events"))
+
+    async def post(self, body: bytes, **options: Any) -> Reply:
+        reply = await post_signed(self.url, body, self.slack.signing_secret, **options)
+        await self.bridge.settle()
+        return reply
+
+    async def command(self, user: str, text: str, channel: str = CHANNEL) -> Reply:
+        return await self.post(slash_command(text, user, channel))
+
+    async def event(self, event: dict[str, Any], **options: Any) -> Reply:
+        return await self.post(event_callback(event), **options)
+
+    async def submit(self, view: dict[str, Any], user: str, **answers: Any) -> Reply:
+        filled = {**defaults(view), **answers}
+        return await self.post(interaction(view_submission(view, filled, user_id=user)))
+
+    async def click(self, user: str, message: Any, action_id: str) -> Reply:
+        payload = block_actions(
+            [action(message.blocks, action_id)],
+            user_id=user,
+            channel_id=message.channel,
+            message=message.to_dict(),
+        )
+        return await self.post(interaction(payload))
+
+    async def deliver(self) -> int:
+        return await self.worker.drain()
+
+
+def defaults(view: dict[str, Any]) -> dict[str, Any]:
+    """What a person submitting the modal untouched sends: each input's initial value."""
+    found: dict[str, Any] = {}
+    for block in view.get("blocks", []):
+        element = block.get("element") or {}
+        if block.get("type") != "input":
+            continue
+        if "initial_value" in element:
+            found[element["action_id"]] = element["initial_value"]
+        elif "initial_option" in element:
+            found[element["action_id"]] = element["initial_option"]["value"]
+    return found
+
+
+def settings(slack: FakeSlack, *, oauth: bool = False) -> Settings:
+    env: dict[str, Any] = {"PASSERELLE_SCHEDULER": False, **slack.env(oauth=oauth)}
+    return Settings(**env)
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as fake:
+        fake.add_user(COORDINATOR, "coord", tz="America/Toronto", locale="fr-CA")
+        for user, (tz, locale) in PEOPLE.items():
+            fake.add_user(user, tz=tz, locale=locale)
+        fake.add_user("U0OTHERBOT", "otherbot", is_bot=True, bot_id="B0OTHER")
+        fake.add_channel(CHANNEL, "partenariat", members=[COORDINATOR, *PEOPLE, "U0OTHERBOT"])
+        yield fake
+
+
+async def rig_for(engine: Engine, slack: FakeSlack, *, oauth: bool = False) -> Rig:
+    app = build_app(settings(slack, oauth=oauth), engine.database, engine)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    return Rig(slack, server, engine, app[SLACK], app[WORKER])
+
+
+@pytest.fixture
+async def rig(engine: Engine, slack: FakeSlack) -> AsyncIterator[Rig]:
+    rig = await rig_for(engine, slack)
+    try:
+        yield rig
+    finally:
+        await rig.server.close()
+
+
+def texts(message: Any) -> str:
+    return json.dumps(message.blocks, ensure_ascii=False) + message.text
+
+
+async def set_up(rig: Rig) -> dict[str, Any]:
+    """`/passerelle setup` in the channel, the modal submitted: the team exists."""
+    reply = await rig.command(COORDINATOR, "setup")
+    assert reply.status == 200
+    (opened,) = rig.slack.calls_to("views.open")
+    assert opened.ok, opened.response
+    view = rig.slack.last_view
+    reply = await rig.submit(view, COORDINATOR, name="Partenariat Est")
+    assert reply.status == 200 and reply.text == "", reply.text
+    return view
+
+
+# ------------------------------------------------------------------ the journey
+async def test_setup_links_the_channel_and_onboards_its_members(rig: Rig) -> None:
+    await set_up(rig)
+    async with rig.engine.database.session() as session:
+        channel = await teams.channel_at(session, "slack", TEAM_ID, CHANNEL)
+        assert channel is not None
+        members = await teams.active_members(session, channel.team_id)
+    by_ref = {m.user_ref: m for m in members}
+    assert set(by_ref) == {COORDINATOR, *PEOPLE}  # no bot
+    assert by_ref[COORDINATOR].is_coordinator
+    assert by_ref["U0CLEO"].timezone == "Europe/Paris"
+    assert by_ref["U0BEN"].language == "en" and by_ref["U0CLEO"].language == "fr"
+    # the setup-done card reached the coordinator by DM
+    assert rig.slack.messages_to(COORDINATOR)
+    await rig.deliver()
+    for user in PEOPLE:
+        assert rig.slack.messages_to(user), user  # the welcome, with the profile form
+
+
+PROFILES = {
+    COORDINATOR: ("public", "coordinator"),
+    "U0ANNE": ("community", "front_line"),
+    "U0BEN": ("public", "manager"),
+    "U0CLEO": ("community", "manager"),
+    "U0DAVE": ("other", "front_line"),
+    "U0EVA": ("public", "front_line"),
+}
+
+
+def last_with_button(slack: FakeSlack, user: str, action_id: str = "open_form") -> Any:
+    for message in reversed(slack.messages_to(user)):
+        if action_id in json.dumps(message.blocks):
+            return message
+    raise AssertionError(f"no message to {user} with {action_id}")
+
+
+async def open_form(rig: Rig, user: str) -> dict[str, Any]:
+    """Click "open the form" on the person's latest form message: its modal."""
+    before = len(rig.slack.calls_to("views.open"))
+    reply = await rig.click(user, last_with_button(rig.slack, user), "open_form")
+    assert reply.status == 200
+    opened = rig.slack.calls_to("views.open")
+    assert len(opened) == before + 1 and opened[-1].ok, opened[-1].response
+    return rig.slack.last_view
+
+
+async def onboarded(rig: Rig) -> None:
+    await set_up(rig)
+    await rig.deliver()
+    for user, (sector, position) in PROFILES.items():
+        if user != COORDINATOR:
+            view = await open_form(rig, user)
+        else:  # the coordinator sets their profile with the command
+            await rig.command(user, "profile", channel=rig.slack.dm_id(user))
+            view = rig.slack.last_view
+        reply = await rig.submit(view, user, sector=sector, position=position)
+        assert reply.status == 200 and reply.text == "", reply.text
+
+
+async def team_slug(rig: Rig) -> str:
+    async with rig.engine.database.session() as session:
+        channel = await teams.channel_at(session, "slack", TEAM_ID, CHANNEL)
+        assert channel is not None
+        team = await teams.team_by_id(session, channel.team_id)
+        assert team is not None
+        return team.slug
+
+
+def scales(view: dict[str, Any]) -> list[str]:
+    return [
+        b["element"]["action_id"]
+        for b in view["blocks"]
+        if b.get("type") == "input"
+        and b["element"]["type"] == "radio_buttons"
+        and any(o["value"] == "skip" for o in b["element"].get("options", []))
+    ]
+
+
+async def test_checkin_answered_in_the_modal_then_summary_with_chart(rig: Rig) -> None:
+    await onboarded(rig)
+    slug = await team_slug(rig)
+    result = await rig.engine.jobs.run("checkin", slug)
+    assert result.count == len(PROFILES)
+    await rig.deliver()
+    for n, user in enumerate(PROFILES):
+        view = await open_form(rig, user)
+        answers = {name: str((n + i) % 5 + 1) for i, name in enumerate(scales(view))}
+        reply = await rig.submit(view, user, **answers)
+        assert reply.status == 200 and reply.text == "", reply.text
+        thanks = rig.slack.messages_to(user)[-1]
+        assert "open_form" not in json.dumps(thanks.blocks)
+    # The same modal submitted twice (a double click): recorded once.
+    twice = await rig.submit(view, user, **answers)
+    assert twice.status == 200
+    await rig.engine.jobs.run("close", slug)
+    await rig.deliver()
+    managers = ["U0BEN", "U0CLEO"]
+    for user in managers:
+        *_, summary, chart = rig.slack.messages_to(user)
+        assert "6" in texts(summary), texts(summary)
+        assert chart.files and not chart.blocks
+    uploads = rig.slack.calls_to("files.completeUploadExternal")
+    assert uploads and all(c.ok for c in uploads)
+    charts = list(rig.slack.files.values())
+    assert charts and all(f.completed and f.alt_txt and f.content for f in charts)
+    assert all(f.content.startswith(b"\x89PNG") for f in charts if f.content)
+    async with rig.engine.database.session() as session:
+        (round_,) = await rounds.rounds_of(session, 1)
+        assert (round_.asked_count, round_.answered_count) == (6, 6)
+
+
+SMUGGLED = "Les décisions <!channel> arrivent sans nous <@U0BEN> *fort* <https://x.io|ici>"
+
+
+async def test_tension_preview_confirm_then_published_in_the_batch(rig: Rig) -> None:
+    await onboarded(rig)
+    slug = await team_slug(rig)
+    await rig.command("U0ANNE", "tension")
+    form = rig.slack.last_view
+    reply = await rig.submit(form, "U0ANNE", text=SMUGGLED, theme="decisions")
+    assert reply.status == 200
+    answer = reply.json()
+    assert answer["response_action"] == "update"  # the preview replaces the form
+    preview = answer["view"]
+    assert "passerelle:tension.confirm:" in json.dumps(preview)
+    shown = {**preview, "id": form["id"]}
+    rig.slack.views[form["id"]] = {**rig.slack.views[form["id"]], **preview}
+    confirm = block_actions(
+        [action(preview["blocks"], next_confirm(preview))],
+        user_id="U0ANNE",
+        view=shown,
+    )
+    reply = await rig.post(interaction(confirm))
+    assert reply.status == 200
+    (updated,) = rig.slack.calls_to("views.update")
+    assert updated.ok, updated.response
+    await rig.deliver()
+    assert not rig.slack.messages_in(CHANNEL)  # never at the moment of writing
+    await rig.engine.jobs.run("batch", slug)
+    await rig.deliver()
+    (posted,) = rig.slack.messages_in(CHANNEL)
+    body = texts(posted)
+    assert "arrivent sans nous" in body
+    for markup in ("<!channel>", "<@U0BEN>", "<https://", "*fort*"):
+        assert markup not in body, markup
+
+
+def next_confirm(view: dict[str, Any]) -> str:
+    for block in view["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("action_id", "").startswith("passerelle:tension.confirm:"):
+                return str(element["action_id"])
+    raise AssertionError("no confirm button")
+
+
+async def test_success_and_reflexive_prompt_posted_in_the_channel(rig: Rig) -> None:
+    await onboarded(rig)
+    slug = await team_slug(rig)
+    await rig.command("U0DAVE", "success")
+    reply = await rig.submit(
+        rig.slack.last_view, "U0DAVE", text="Access unblocked @here", consent="named"
+    )
+    assert reply.status == 200 and reply.text == "", reply.text
+    await rig.deliver()
+    await rig.engine.jobs.run("batch", slug)
+    await rig.deliver()
+    channel = " ".join(texts(m) for m in rig.slack.messages_in(CHANNEL))
+    assert "Access unblocked" in channel and "@here" not in channel
+    await rig.command(COORDINATOR, "reflexive")
+    view = rig.slack.last_view
+    reply = await rig.submit(
+        view, COORDINATOR, prompt="X1", date="2026-12-03", time="13:30", lead="24"
+    )
+    assert reply.status == 200 and reply.text == "", reply.text
+    await rig.engine.jobs.run("reflexive-invite", slug)
+    await rig.deliver()
+    invite = await open_form(rig, "U0EVA")
+    reply = await rig.submit(invite, "U0EVA", text="We never talk about funding.")
+    assert reply.status == 200
+    await rig.engine.jobs.run("reflexive", slug)
+    await rig.deliver()
+    channel = " ".join(texts(m) for m in rig.slack.messages_in(CHANNEL))
+    assert "We never talk about funding." in channel
+
+
+# ------------------------------------------------------------------ reliability
+def counting(engine: Engine, delay: float = 0.0) -> list[Any]:
+    """Record (and optionally slow down) every event the engine handles."""
+    seen: list[Any] = []
+    handle = engine.handle
+
+    async def counted(event: Any) -> Any:
+        seen.append(event)
+        if delay:
+            await asyncio.sleep(delay)
+        return await handle(event)
+
+    engine.handle = counted  # type: ignore[method-assign]
+    return seen
+
+
+async def test_ack_comes_before_the_engine_works(rig: Rig) -> None:
+    seen = counting(rig.engine, delay=1.0)
+    started = time.monotonic()
+    reply = await post_signed(rig.url, slash_command("help", "U0ANNE", CHANNEL))
+    acked = time.monotonic() - started
+    assert reply.status == 200 and acked < 0.5, acked
+    await rig.bridge.settle()
+    assert len(seen) == 1 and time.monotonic() - started >= 1.0
+    assert rig.slack.ephemerals_for("U0ANNE")  # help, to the person only
+
+
+async def test_a_retried_event_is_processed_once(rig: Rig) -> None:
+    await set_up(rig)
+    rig.slack.add_user("U0NEW", tz="Europe/Paris", locale="fr-FR")
+    rig.slack.channels[CHANNEL].members.append("U0NEW")
+    seen = counting(rig.engine)
+    body = event_callback(member_joined_channel("U0NEW", CHANNEL), event_id=new_event_id())
+    first = await rig.post(body)
+    again = await rig.post(body, retry_num=1)
+    assert first.status == again.status == 200
+    assert len(seen) == 1
+    async with rig.engine.database.session() as session:
+        channel = await teams.channel_at(session, "slack", TEAM_ID, CHANNEL)
+        assert channel is not None
+        refs = {m.user_ref for m in await teams.active_members(session, channel.team_id)}
+    assert "U0NEW" in refs
+
+
+async def test_home_tab_is_published(rig: Rig) -> None:
+    await set_up(rig)
+    reply = await rig.event(app_home_opened(COORDINATOR, rig.slack.dm_id(COORDINATOR)))
+    assert reply.status == 200
+    (published,) = rig.slack.calls_to("views.publish")
+    assert published.ok, published.response
+    assert rig.slack.home_views
+
+
+async def test_forged_stale_and_unsigned_requests_get_401(rig: Rig) -> None:
+    seen = counting(rig.engine)
+    rig.slack.calls.clear()  # the start-up auth.test
+    body = slash_command("setup", COORDINATOR, CHANNEL)
+    forged = await post_signed(rig.url, body, "not-the-secret")
+    stale = await post_signed(rig.url, body, timestamp=int(time.time()) - 600)
+    async with aiohttp.ClientSession() as http, http.post(rig.url, data=body) as unsigned:
+        unsigned_status = unsigned.status
+    assert (forged.status, stale.status, unsigned_status) == (401, 401, 401)
+    await rig.bridge.settle()
+    assert seen == [] and rig.slack.calls == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"payload=%7Bnot-json", b"payload=", b"\xff\xfe\x00", b"[1, 2]", b"{}"],
+)
+async def test_malformed_signed_bodies_get_400_or_are_ignored_never_500(
+    rig: Rig, body: bytes
+) -> None:
+    reply = await rig.post(body)
+    assert reply.status < 500, (reply.status, reply.text)
+    assert reply.status in (400, 404), reply.status
+
+
+async def test_a_429_reschedules_the_message_then_it_is_sent(rig: Rig, clock: Any) -> None:
+    await set_up(rig)
+    rig.slack.fail_next("chat.postMessage", 429, retry_after=30)
+    await rig.deliver()
+    assert rig.slack.rejected_calls_to("chat.postMessage")
+    async with rig.engine.database.session() as session:
+        by_status = await outbox.counts(session)
+    assert by_status.get("pending") == 1, by_status  # the limited one waits its Retry-After
+    clock.advance(seconds=20)
+    assert await rig.deliver() == 0
+    clock.advance(seconds=11)
+    assert await rig.deliver() == 1
+    async with rig.engine.database.session() as session:
+        by_status = await outbox.counts(session)
+    assert set(by_status) == {"sent"}, by_status
+    for user in PEOPLE:
+        assert rig.slack.messages_to(user), user
+
+
+async def install(rig: Rig, code: str, token: str) -> None:
+    """The OAuth install, as an admin's browser goes through it."""
+    rig.slack.register_oauth_code(
+        code, team_id=TEAM_ID, bot_token=token, bot_user_id=rig.slack.bot_user_id
+    )
+    base = str(rig.server.make_url(""))
+    rig.slack.oauth_redirect_uri = f"{base}/slack/oauth_redirect"
+    async with aiohttp.ClientSession() as browser:
+        start = await browser.get(f"{base}/slack/install", allow_redirects=False)
+        assert start.status == 302, await start.text()
+        cookie = start.headers["Set-Cookie"].split(";")[0]
+        consent = await browser.get(start.headers["Location"], allow_redirects=False)
+        assert consent.status == 302
+        done = await browser.get(consent.headers["Location"], headers={"Cookie": cookie})
+        assert done.status == 200, await done.text()
+
+
+async def suspended(engine: Engine) -> set[str]:
+    async with engine.database.session() as session:
+        rows = (await session.scalars(select(SuspendedWorkspace))).all()
+    return {r.workspace for r in rows}
+
+
+@pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
+async def test_revoked_then_reinstalled_workspace_loses_nothing(
+    engine: Engine, slack: FakeSlack, clock: Any
+) -> None:
+    rig = await rig_for(engine, slack, oauth=True)
+    try:
+        await install(rig, "code-1", "xoxb-first")
+        await set_up(rig)
+        assert slack.calls_to("views.open")[-1].token == "xoxb-first"
+        # The token is revoked: the sender suspends the workspace, the messages stay pending.
+        slack.revoke("xoxb-first")
+        assert await rig.deliver() >= 1
+        assert await suspended(engine) == {TEAM_ID}
+        async with engine.database.session() as session:
+            pending = (await outbox.counts(session)).get("pending", 0)
+        assert pending == len(PROFILES)  # the welcomes, the coordinator's included
+        assert await rig.deliver() == 0  # nothing is claimed while suspended
+        # Slack's own notice suspends too (idempotent).
+        reply = await rig.event({"type": "tokens_revoked", "tokens": {"bot": ["U0PASSBOT"]}})
+        assert reply.status == 200
+        assert await suspended(engine) == {TEAM_ID}
+        # A re-install resumes: everything pending is sent with the new token.
+        await install(rig, "code-2", "xoxb-second")
+        assert await suspended(engine) == set()
+        clock.advance(seconds=2)
+        assert await rig.deliver() == len(PROFILES)
+        for user in PEOPLE:
+            (_welcome,) = slack.messages_to(user)
+        assert {c.token for c in slack.calls_to("chat.postMessage")[-len(PROFILES) :]} == {
+            "xoxb-second"
+        }
+    finally:
+        await rig.server.close()
+
+
+async def test_app_uninstalled_suspends_the_workspace(rig: Rig) -> None:
+    reply = await rig.event({"type": "app_uninstalled"})
+    assert reply.status == 200
+    assert await suspended(rig.engine) == {TEAM_ID}
+
+
+async def test_leaving_the_channel_leaves_the_team(rig: Rig) -> None:
+    await set_up(rig)
+    left = {**member_joined_channel("U0DAVE", CHANNEL), "type": "member_left_channel"}
+    assert (await rig.event(left)).status == 200
+    async with rig.engine.database.session() as session:
+        channel = await teams.channel_at(session, "slack", TEAM_ID, CHANNEL)
+        assert channel is not None
+        refs = {m.user_ref for m in await teams.active_members(session, channel.team_id)}
+    assert "U0DAVE" not in refs and "U0ANNE" in refs
+
+
+async def test_the_bot_added_to_a_channel_offers_setup_to_whoever_added_it(rig: Rig) -> None:
+    rig.slack.add_channel("C0OTHER", "autre", members=[COORDINATOR])
+    joined = member_joined_channel(rig.slack.bot_user_id, "C0OTHER", inviter=COORDINATOR)
+    assert (await rig.event(joined)).status == 200
+    (offer,) = rig.slack.ephemerals_for(COORDINATOR)
+    assert offer.channel == "C0OTHER" and "open_form" in json.dumps(offer.blocks)
+
+
+async def test_a_form_posted_before_a_restart_still_opens(rig: Rig) -> None:
+    await onboarded(rig)
+    await rig.engine.jobs.run("checkin", await team_slug(rig))
+    await rig.deliver()
+    rig.bridge.forms = FormCards()  # a new process: no card remembered
+    view = await open_form(rig, "U0ANNE")
+    assert scales(view)
+    reply = await rig.submit(view, "U0ANNE", **dict.fromkeys(scales(view), "4"))
+    assert reply.status == 200 and reply.text == ""
+
+
+async def test_a_refused_submission_comes_back_with_what_was_typed(rig: Rig) -> None:
+    await rig.command(COORDINATOR, "setup")
+    view = rig.slack.last_view
+    reply = await rig.submit(view, COORDINATOR, name="Partenariat Est", k="2")
+    answer = reply.json()
+    assert answer["response_action"] == "update"
+    again = answer["view"]
+    assert "⚠" in json.dumps(again, ensure_ascii=False)
+    assert defaults(again)["name"] == "Partenariat Est"
+
+
+async def test_the_sender_gives_up_on_an_unreachable_person(rig: Rig) -> None:
+    from dialogs.cards import notice
+    from dialogs.ports import Delivery, DeliveryFailed
+
+    card = notice("Bonjour", "Un message")
+    with pytest.raises(DeliveryFailed) as failed:
+        await rig.bridge.sender.send(Delivery("slack", TEAM_ID, "direct", "U0NOBODY", card))
+    assert failed.value.unreachable
+    with pytest.raises(DeliveryFailed) as failed:
+        await rig.bridge.sender.send(Delivery("slack", TEAM_ID, "channel", "C0GONE", card))
+    assert failed.value.unreachable
+
+
+async def test_one_workspace_resumes_when_its_token_works_again(
+    engine: Engine, slack: FakeSlack
+) -> None:
+    rig = await rig_for(engine, slack)
+    try:
+        assert (await rig.event({"type": "tokens_revoked", "tokens": {}})).status == 200
+        assert await suspended(engine) == {TEAM_ID}
+    finally:
+        await rig.server.close()
+    restarted = await rig_for(engine, slack)  # a restart with a working SLACK_BOT_TOKEN
+    try:
+        assert await suspended(engine) == set()
+    finally:
+        await restarted.server.close()
