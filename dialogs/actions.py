@@ -294,30 +294,45 @@ async def setup_save(kit: Kit, turn: Turn, event: FormSubmitted) -> list[Card]:
     return [notice(tr("setup.done_title"), tr("setup.done", team=team.name, k=team.k))]
 
 
-# ------------------------------------------------------------------ a form sent back
+# ------------------------------------------------------------------ a form rebuilt
+async def form_card(kit: Kit, turn: Turn, name: str, context: dict[str, str]) -> Card | None:
+    """The empty form behind an action and its context, as the person would get it now;
+    None when it no longer exists or is not theirs (a closed round, another team)."""
+    tr, team, member, bank = turn.tr, turn.team, turn.member, kit.bank
+    probe = FormSubmitted(turn.actor, name, context)
+    if name == "setup.save" and turn.place is not None:
+        return team_admin.setup_card(tr, turn.place)
+    if team is None or member is None:
+        return None
+    if name == "checkin.submit":
+        round_ = await rounds.round_by_id(turn.session, parse_id(context.get("round")))
+        if round_ is None or round_.team_id != team.id or round_.closed:
+            return None
+        return checkins.round_card(tr, bank, team, round_)
+    if name == "profile.save":
+        return profile.profile_card(tr, team, member)
+    if name in ("tension.preview", "tension.confirm"):
+        return tensions.form_card(tr, bank, team, prompt_id=context.get("prompt") or None)
+    if name == "tension.reply":
+        tension = await team_tension(turn, probe)
+        return tensions.reply_form(tr, team, tension) if tension and turn.is_coordinator else None
+    if name == "success.submit":
+        return successes.form_card(tr, bank, team, prompt_id=context.get("prompt") or None)
+    if name == "reflexive.pre":
+        found = await team_occurrence(turn, probe)
+        return reflexive.invitation_card(tr, bank, team, found[1], found[0]) if found else None
+    if name in COORDINATOR_ONLY and not turn.is_coordinator:
+        return None
+    if name == "reflexive.save":
+        return await reflexive.schedule_form(turn.session, tr, bank, team, turn.now)
+    if name == "settings.save":
+        return team_admin.settings_card(tr, team)
+    if name == "schedule.save":
+        return team_admin.schedule_card(tr, team)
+    return None
+
+
 async def form_again(kit: Kit, turn: Turn, event: FormSubmitted) -> Card:
     """The card the person just submitted, rebuilt with what they typed, so nothing is lost."""
-    tr, team, member, bank = turn.tr, turn.team, turn.member, kit.bank
-    name, context = event.action, event.context
-    card = Card(title=tr("errors.refused_title"))
-    if name == "setup.save" and turn.place is not None:
-        card = team_admin.setup_card(tr, turn.place)
-    elif team is None or member is None:
-        return card
-    elif name == "profile.save":
-        card = profile.profile_card(tr, team, member)
-    elif name in ("tension.preview", "tension.confirm"):
-        card = tensions.form_card(tr, bank, team, prompt_id=context.get("prompt") or None)
-    elif name == "tension.reply" and (tension := await team_tension(turn, event)):
-        card = tensions.reply_form(tr, team, tension)
-    elif name == "success.submit":
-        card = successes.form_card(tr, bank, team, prompt_id=context.get("prompt") or None)
-    elif name == "reflexive.save":
-        card = await reflexive.schedule_form(turn.session, tr, bank, team, turn.now)
-    elif name == "reflexive.pre" and (found := await team_occurrence(turn, event)):
-        card = reflexive.invitation_card(tr, bank, team, found[1], found[0])
-    elif name == "settings.save":
-        card = team_admin.settings_card(tr, team)
-    elif name == "schedule.save":
-        card = team_admin.schedule_card(tr, team)
-    return refill(card, event.values)
+    card = await form_card(kit, turn, event.action, event.context)
+    return refill(card or Card(title=turn.tr("errors.refused_title")), event.values)

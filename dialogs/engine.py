@@ -32,6 +32,7 @@ from dialogs.events import (
     InboundEvent,
     MemberJoined,
     MemberLeft,
+    Place,
     TeamInstalled,
 )
 from dialogs.export import export_card
@@ -244,3 +245,14 @@ async def home(engine: Engine, actor: Actor) -> Card:
     """The person's home card (Slack's App Home tab)."""
     async with engine.database.session() as session:
         return await home_card(session, actor)
+
+
+async def form_card(
+    engine: Engine, actor: Actor, place: Place | None, action: str, context: dict[str, str]
+) -> Card | None:
+    """Rebuild the form a message refers to (an adapter lost the card, e.g. after a restart)."""
+    async with engine.database.session() as session:
+        turn = Turn(session, engine.clock(), engine.bank, actor, place)
+        await resolve(turn, context.get("team"))
+        kit = actions.Kit(engine.bank, engine.tension_limiter)
+        return await actions.form_card(kit, turn, action, context)

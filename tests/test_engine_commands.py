@@ -408,3 +408,38 @@ async def test_a_suspended_workspace_keeps_its_messages_until_it_resumes(
     async with engine.database.session() as session, session.begin():
         assert await outbox.resume(session, "sandbox", "")
     assert await worker.drain() == 9  # the welcomes, kept all along
+
+
+async def test_a_form_can_be_rebuilt_from_its_reference(engine, worker, sender):
+    from dialogs.engine import form_card
+    from tests.helpers import actor
+
+    await seeded(engine)
+    await engine.jobs.run("checkin", "demo")
+    card = (await say(engine, "camille", "bilan"))[0]
+    assert card.form is not None
+    again = await form_card(engine, actor("camille"), None, card.form.action, card.form.context)
+    assert again is not None and field_names(again) == field_names(card)
+    assert (
+        await form_card(engine, actor("camille"), None, "settings.save", {"team": "demo"}) is None
+    )
+    assert await form_card(engine, actor("emilie"), None, "settings.save", {"team": "demo"})
+    assert (
+        await form_card(engine, actor("camille"), None, "checkin.submit", {"round": "99"}) is None
+    )
+    await engine.jobs.run("close", "demo")
+    assert (
+        await form_card(engine, actor("camille"), None, card.form.action, card.form.context) is None
+    )
+
+
+async def test_a_too_long_open_answer_keeps_every_chosen_value(engine):
+    await seeded(engine)
+    await engine.jobs.run("checkin", "demo")
+    card = (await say(engine, "camille", "bilan"))[0]
+    items = [n for n in field_names(card) if n.startswith("item:")]
+    values = {n: "2" for n in items} | {"open": "x" * 501}
+    again = (await submit_card(engine, "camille", card, values))[0]
+    assert "501" in again.blocks[0].text
+    kept = {b.name: b.default for b in again.blocks if hasattr(b, "default") and b.name in items}
+    assert kept == {n: "2" for n in items}

@@ -43,11 +43,11 @@ from adapters.slack.blocks import (
     messages_for,
     modal_view,
 )
-from adapters.slack.forms import FormCards, command_for
+from adapters.slack.forms import FormCards
 from adapters.slack.sender import SlackSender, web_client
 from dialogs.cards import Card, notice
-from dialogs.engine import Engine, home
-from dialogs.events import Actor, FormSubmitted, MemberJoined, MemberLeft, Place, TeamInstalled
+from dialogs.engine import Engine, form_card, home
+from dialogs.events import Actor, MemberJoined, MemberLeft, Place, TeamInstalled
 from dialogs.i18n import Tr, language_of
 from storage import slack_installations, teams
 from storage.slack_installations import InstallationStore
@@ -331,20 +331,15 @@ class SlackBridge:
             )
 
     async def _form_again(self, actor: Actor, reference: str, where: Place | None) -> Card:
-        """A form this process did not post (a restart): ask the engine for it again."""
+        """A form this process did not post (a restart, another process): the engine rebuilds
+        it from its reference."""
         tr = Tr(language_of(actor.locale, "fr"))
         try:
             name, context = decode_form_reference(reference)
         except ValueError:
             name, context = "", {}
-        text = command_for(name)
-        if text is not None:
-            hint = {"team": context["team"]} if "team" in context else {}
-            event = FormSubmitted(actor, "command", {**hint, "text": text}, {}, where)
-            for card in await self.engine.handle(event):
-                if card.form is not None and card.form.action == name:
-                    return card
-        return notice(tr("errors.refused_title"), tr("errors.stale_button"))
+        card = await form_card(self.engine, actor, where, name, context)
+        return card or notice(tr("errors.refused_title"), tr("errors.stale_button"))
 
     async def on_button(self, ack: Any, body: Json, action: Json, client: AsyncWebClient) -> None:
         async with self._working():

@@ -1,9 +1,8 @@
 """The cards behind "open the form" buttons, so a click can open the whole form in a modal.
 
 A posted message carries only the form's reference (action and context); the modal needs the
-card. Cards the adapter posts are remembered here (bounded, in memory); for a reference that
-was not seen by this process (a restart), `command_for` names the command that shows the form
-again, when there is one.
+card. Cards the adapter posts are remembered here (bounded, in memory); a reference this
+process did not post (after a restart) is rebuilt by the engine (`dialogs.engine.form_card`).
 """
 
 from __future__ import annotations
@@ -12,18 +11,6 @@ from collections import OrderedDict
 
 from adapters.slack.blocks import form_metadata
 from dialogs.cards import Card
-
-# The command that brings a form back, by the form's action.
-COMMANDS = {
-    "checkin.submit": "checkin",
-    "profile.save": "profile",
-    "tension.preview": "tension",
-    "success.submit": "success",
-    "reflexive.save": "reflexive",
-    "settings.save": "settings",
-    "schedule.save": "schedule",
-    "setup.save": "setup",
-}
 
 
 class FormCards:
@@ -45,7 +32,3 @@ class FormCards:
 
     def card(self, reference: str) -> Card | None:
         return self._cards.get(reference)
-
-
-def command_for(action: str) -> str | None:
-    return COMMANDS.get(action)
