@@ -95,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     app = build_app(settings)
     if settings.slack_app_token and SLACK in app:
         app.cleanup_ctx.append(socket_mode(app[SLACK], settings.slack_app_token))
+    elif settings.slack_app_token:
+        print(
+            "warning: SLACK_APP_TOKEN is set but Slack is off: Socket Mode also needs "
+            "SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (see docs/slack.md)",
+            file=sys.stderr,
+        )
     web.run_app(app, host=settings.host, port=settings.port, print=None)
     return 0
 

@@ -58,10 +58,10 @@ def build_app(
         app.router.add_routes(SlackRoutes(slack).routes())
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    if settings.sandbox_enabled and is_loopback(settings.host):
+    if settings.sandbox_wanted and is_loopback(settings.host):
         app.router.add_routes(Sandbox(engine, transcripts, after_action=worker.drain).routes())
         app.router.add_get("/", to_sandbox)
-    elif settings.sandbox_enabled:
+    elif settings.sandbox_wanted:
         log.warning("sandbox not served: %s is not a loopback address", settings.host)
     app.cleanup_ctx.append(_background(settings, engine, worker, slack))
     return app

@@ -20,7 +20,9 @@ class Settings(BaseSettings):
     # Off in tests and for CLI one-shots; `serve` runs the calendar and the outbox worker.
     scheduler_enabled: bool = Field(True, validation_alias="PASSERELLE_SCHEDULER")
     outbox_interval_seconds: float = Field(1.0, validation_alias="PASSERELLE_OUTBOX_INTERVAL")
-    sandbox_enabled: bool = Field(True, validation_alias="PASSERELLE_SANDBOX")
+    # Unset: the sandbox is served only while no chat platform is configured, so a server
+    # behind a reverse proxy for Slack or Teams does not expose it by accident.
+    sandbox_enabled: bool | None = Field(None, validation_alias="PASSERELLE_SANDBOX")
     log_level: str = Field("INFO", validation_alias="PASSERELLE_LOG_LEVEL")
 
     slack_signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET")
@@ -34,3 +36,10 @@ class Settings(BaseSettings):
     microsoft_app_password: str = Field("", validation_alias="MICROSOFT_APP_PASSWORD")
     microsoft_app_tenant_id: str = Field("", validation_alias="MICROSOFT_APP_TENANT_ID")
     microsoft_app_type: str = Field("MultiTenant", validation_alias="MICROSOFT_APP_TYPE")
+
+    @property
+    def sandbox_wanted(self) -> bool:
+        if self.sandbox_enabled is not None:
+            return self.sandbox_enabled
+        platforms = (self.slack_signing_secret, self.slack_app_token, self.microsoft_app_id)
+        return not any(platforms)

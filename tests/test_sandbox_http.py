@@ -253,3 +253,11 @@ async def test_summary_shows_its_chart_and_the_coordinator_can_download_the_csv(
     text = await post(client, "/sandbox/command", {"as": "emilie", "text": "sommaire csv"})
     export = newest_entry(text)
     assert 'href="data:text/csv;base64,' in export and 'download="passerelle-demo.csv"' in export
+
+
+def test_the_sandbox_is_off_by_default_once_a_platform_is_configured() -> None:
+    assert settings().sandbox_wanted
+    slack = settings(SLACK_SIGNING_SECRET="s", SLACK_BOT_TOKEN="xoxb-1")
+    assert not slack.sandbox_wanted
+    assert settings(SLACK_SIGNING_SECRET="s", PASSERELLE_SANDBOX=True).sandbox_wanted
+    assert not settings(PASSERELLE_SANDBOX=False).sandbox_wanted

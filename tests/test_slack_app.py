@@ -566,3 +566,21 @@ async def test_one_workspace_resumes_when_its_token_works_again(
         assert await suspended(engine) == set()
     finally:
         await restarted.server.close()
+
+
+async def test_setup_without_the_bot_in_the_channel_asks_to_invite_it(rig: Rig) -> None:
+    rig.slack.fail_next("conversations.members", status=200, error="not_in_channel")
+    await set_up(rig)
+    async with rig.engine.database.session() as session:
+        channel = await teams.channel_at(session, "slack", TEAM_ID, CHANNEL)
+        assert channel is not None  # the team is created all the same
+        members = await teams.active_members(session, channel.team_id)
+    assert {m.user_ref for m in members} == {COORDINATOR}
+    told = json.dumps([m.blocks for m in rig.slack.messages_to(COORDINATOR)], ensure_ascii=False)
+    assert "tapez /invite dans le canal et choisissez Passerelle" in told
+    # Once the bot is in the channel, its members join the team.
+    joined = member_joined_channel(rig.slack.bot_user_id, CHANNEL, inviter=COORDINATOR)
+    assert (await rig.event(joined)).status == 200
+    async with rig.engine.database.session() as session:
+        members = await teams.active_members(session, channel.team_id)
+    assert {m.user_ref for m in members} == {COORDINATOR, *PEOPLE}

@@ -402,7 +402,16 @@ class SlackBridge:
         for card in cards:
             await self.post(client, actor, card, "")
         if event.action == "setup.save" and event.place is not None:
-            await self.onboard(client, event.place)
+            try:
+                await self.onboard(client, event.place)
+            except (
+                SlackApiError
+            ) as error:  # the bot is not in the channel (private, or not invited)
+                log.warning("onboarding %s failed: %s", event.place.channel_ref, error)
+                tr = Tr(language_of(actor.locale, "fr"))
+                await self.post(
+                    client, actor, notice(tr("setup.invite_title"), tr("setup.invite_bot")), ""
+                )
 
     async def onboard(self, client: AsyncWebClient, place: Place) -> None:
         """The channel was just linked to a team: its members join it (bots aside)."""
@@ -434,8 +443,12 @@ class SlackBridge:
         if where is None:
             return
         if user_id and user_id == bot_user_id:  # the bot was added to a channel
+            if event.get("type") != "member_joined_channel":
+                return
+            # A channel set up before the bot was in it: its members join the team now.
+            await self.onboard(client, where)
             inviter = str(event.get("inviter") or "")
-            if event.get("type") == "member_joined_channel" and inviter:
+            if inviter:
                 actor = await self.actor(client, workspace, inviter)
                 cards = await self.engine.handle(TeamInstalled(actor, where))
                 for card in cards:
