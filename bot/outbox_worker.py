@@ -60,6 +60,9 @@ class OutboxWorker:
         self.batch = batch
         self.lease = lease
         self.sent = 0
+        # A platform that answered "slow down" (429) is left alone until it said: the rest of
+        # its messages wait instead of each earning a 429 of its own.
+        self.paused: dict[tuple[str, str], dt.datetime] = {}
 
     async def drain_once(self) -> int:
         """Claim and send one batch of due messages; returns how many were handled.
@@ -90,8 +93,25 @@ class OutboxWorker:
             if message.id not in held:
                 log.warning("outbox %s: lease lost to another worker, not sent", message.id)
                 continue
+            until = self.paused.get((message.platform, message.workspace))
+            if until is not None and until > self.clock():
+                await self._hold(message.id, until)
+                continue
             await self._deliver(message)
         return len(claimed)
+
+    async def _hold(self, message_id: int, until: dt.datetime) -> None:
+        """Put a message back, unsent and without counting an attempt, until `until`."""
+        await self._write(
+            lambda session: outbox.mark_retry(
+                session,
+                message_id,
+                self.name,
+                "waiting: platform rate limit",
+                until,
+                counted=False,
+            )
+        )
 
     async def _renew(self, message_ids: list[int], now: dt.datetime) -> set[int]:
         async def renew(session: AsyncSession) -> set[int]:
@@ -151,6 +171,16 @@ class OutboxWorker:
         try:
             await sender.send(delivery)
         except DeliveryFailed as failure:
+            if failure.retry_after is not None:  # the platform asked to wait: not a failure
+                until = self.clock() + dt.timedelta(seconds=failure.retry_after)
+                self.paused[(message.platform, message.workspace)] = until
+                reason = str(failure)
+                await self._write(
+                    lambda session: outbox.mark_retry(
+                        session, message_id, self.name, reason, until, counted=False
+                    )
+                )
+                return
             await self._failed(message_id, attempts, failure, member_id)
             return
         except Exception as error:  # a bug or an unexpected transport error: retry later

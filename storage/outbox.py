@@ -151,12 +151,27 @@ async def mark_sent(session: AsyncSession, message_id: int, worker: str, now: dt
 
 
 async def mark_retry(
-    session: AsyncSession, message_id: int, worker: str, error: str, retry_at: dt.datetime
+    session: AsyncSession,
+    message_id: int,
+    worker: str,
+    error: str,
+    retry_at: dt.datetime,
+    *,
+    counted: bool = True,
 ) -> bool:
+    """Back to pending until `retry_at`. `counted=False` gives back the attempt the claim took:
+    waiting because the platform asked to (a rate limit) is not the message failing."""
+    attempts = OutboxMessage.attempts if counted else OutboxMessage.attempts - 1
     result = await session.execute(
         update(OutboxMessage)
         .where(_ours(message_id, worker))
-        .values(status=PENDING, not_before=retry_at, claimed_until=None, last_error=error[:2000])
+        .values(
+            status=PENDING,
+            not_before=retry_at,
+            claimed_until=None,
+            last_error=error[:2000],
+            attempts=attempts,
+        )
     )
     return bool(getattr(result, "rowcount", 0))
 
