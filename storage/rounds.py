@@ -351,17 +351,6 @@ async def past_items(session: AsyncSession, team_id: int, limit: int = 12) -> li
     return [list(items) for items in rows.all()]
 
 
-async def rounds_due(session: AsyncSession, now: dt.datetime, *, reminder: bool) -> Sequence[Round]:
-    """Open rounds whose reminder (or close) time has come."""
-    if reminder:
-        query = select(Round).where(
-            Round.closed.is_(False), Round.reminded.is_(False), Round.remind_at <= now
-        )
-    else:
-        query = select(Round).where(Round.closed.is_(False), Round.closes_at <= now)
-    return (await session.scalars(query)).all()
-
-
 async def closed_after(
     session: AsyncSession, team_id: int, kind: str, seq: int, *, min_answered: int = 0
 ) -> Sequence[Round]:

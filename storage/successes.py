@@ -58,7 +58,3 @@ async def pending_successes(session: AsyncSession, team_id: int) -> Sequence[Suc
             select(Success).where(Success.team_id == team_id, Success.status == "pending")
         )
     ).all()
-
-
-async def successes_of(session: AsyncSession, team_id: int) -> Sequence[Success]:
-    return (await session.scalars(select(Success).where(Success.team_id == team_id))).all()

@@ -8,7 +8,6 @@ is sent after a re-install); an unreachable person or channel gives up on that m
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -112,7 +111,3 @@ class SlackSender:
         if code in UNREACHABLE:
             raise DeliveryFailed(code, unreachable=True) from error
         raise DeliveryFailed(code or repr(error)) from error
-
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
