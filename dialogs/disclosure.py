@@ -15,17 +15,18 @@ Rules, for each unit and dimension:
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from dialogs.anonymity import effective_k
 
 Group = tuple[str | None, str | None]  # (sector, position) as recorded on ballots
 
 
-@dataclass(frozen=True)
-class Cell:
+# Cells, figures and withheld entries are named tuples: immutable like frozen dataclasses, and
+# built in a third of the time (a summary builds about a hundred of them).
+class Cell(NamedTuple):
     """Aggregates of one (unit, dimension, sector, position) group."""
 
     unit: int
@@ -38,8 +39,7 @@ class Cell:
     counts: tuple[int, int, int, int, int]  # answers of 1..5
 
 
-@dataclass(frozen=True)
-class Figure:
+class Figure(NamedTuple):
     unit: int
     dimension: str
     breakdown: str  # "all" | "sector" | "position"
@@ -50,8 +50,7 @@ class Figure:
     groups: frozenset[Group]  # what it covers, so tests can check every difference
 
 
-@dataclass(frozen=True)
-class Withheld:
+class Withheld(NamedTuple):
     unit: int
     dimension: str
     breakdown: str
@@ -80,92 +79,142 @@ class Disclosure:
 
 def disclose(cells: Iterable[Cell], k: int) -> Disclosure:
     k = effective_k(k)
-    by_key: dict[tuple[int, str], list[Cell]] = defaultdict(list)
+    by_key: dict[tuple[int, str], list[Cell]] = {}
     for cell in cells:
-        by_key[(cell.unit, cell.dimension)].append(cell)
+        key = (cell.unit, cell.dimension)
+        group = by_key.get(key)
+        if group is None:
+            by_key[key] = [cell]
+        else:
+            group.append(cell)
     figures: list[Figure] = []
     withheld: list[Withheld] = []
-    for (unit, dimension), group in sorted(by_key.items()):
-        shown, hidden = _one(unit, dimension, group, k)
-        figures += shown
-        withheld += hidden
+    for unit, dimension in sorted(by_key):
+        _one(unit, dimension, by_key[(unit, dimension)], k, figures, withheld)
     return Disclosure(tuple(figures), tuple(withheld))
 
 
+# A segment's running sums while the cells of one (unit, dimension) are read once:
+# [respondents, values, total, groups covered].
+_Sums = list[Any]
+
+
 def _one(
-    unit: int, dimension: str, cells: list[Cell], k: int
-) -> tuple[list[Figure], list[Withheld]]:
-    everyone = _merge(unit, dimension, "all", None, cells, with_counts=True)
-    if everyone.respondents < k:
-        return [], [Withheld(unit, dimension, "all", None, "under_k")]
-    figures: list[Figure] = [everyone]
-    withheld: list[Withheld] = []
-    sectors, sector_hidden = _breakdown(unit, dimension, "sector", cells, 0, k)
-    positions, position_hidden = _breakdown(unit, dimension, "position", cells, 1, k)
-    if sectors and positions and not _cross_cells_safe(cells, k):
+    unit: int,
+    dimension: str,
+    cells: list[Cell],
+    k: int,
+    figures: list[Figure],
+    withheld: list[Withheld],
+) -> None:
+    """Append the figures and the withheld entries of one (unit, dimension), in this order:
+    everyone, sectors, positions; withheld: sectors, then positions."""
+    respondents = values = total = 0
+    c1 = c2 = c3 = c4 = c5 = 0
+    by_sector: dict[str | None, _Sums] = {}
+    by_position: dict[str | None, _Sums] = {}
+    cross: dict[Group, int] = {}  # respondents per (sector, position) group
+    for cell in cells:
+        n, v, t = cell.respondents, cell.values, cell.total
+        respondents += n
+        values += v
+        total += t
+        counts = cell.counts
+        c1 += counts[0]
+        c2 += counts[1]
+        c3 += counts[2]
+        c4 += counts[3]
+        c5 += counts[4]
+        sector, position = group = (cell.sector, cell.position)
+        cross[group] = cross.get(group, 0) + n
+        sums = by_sector.get(sector)
+        if sums is None:
+            by_sector[sector] = [n, v, t, {group}]
+        else:
+            sums[0] += n
+            sums[1] += v
+            sums[2] += t
+            sums[3].add(group)
+        sums = by_position.get(position)
+        if sums is None:
+            by_position[position] = [n, v, t, {group}]
+        else:
+            sums[0] += n
+            sums[1] += v
+            sums[2] += t
+            sums[3].add(group)
+    if respondents < k:
+        withheld.append(Withheld(unit, dimension, "all", None, "under_k"))
+        return
+    figures.append(
+        Figure(
+            unit,
+            dimension,
+            "all",
+            None,
+            respondents,
+            total / values if values else 0.0,
+            (c1, c2, c3, c4, c5),
+            frozenset(cross),
+        )
+    )
+    sectors, sector_hidden = _breakdown(unit, dimension, "sector", by_sector, respondents, k)
+    positions, position_hidden = _breakdown(
+        unit, dimension, "position", by_position, respondents, k
+    )
+    if sectors and positions and not _cross_cells_safe(cross, k):
         position_hidden += [
             Withheld(unit, dimension, "position", f.segment, "cross_cells") for f in positions
         ]
         positions = []
-    return figures + sectors + positions, withheld + sector_hidden + position_hidden
+    figures += sectors
+    figures += positions
+    withheld += sector_hidden
+    withheld += position_hidden
 
 
 def _breakdown(
-    unit: int, dimension: str, breakdown: str, cells: list[Cell], axis: int, k: int
+    unit: int,
+    dimension: str,
+    breakdown: str,
+    segments: dict[str | None, _Sums],
+    total: int,
+    k: int,
 ) -> tuple[list[Figure], list[Withheld]]:
-    by_segment: dict[str | None, list[Cell]] = defaultdict(list)
-    for cell in cells:
-        by_segment[(cell.sector, cell.position)[axis]].append(cell)
-    sizes = {segment: sum(c.respondents for c in group) for segment, group in by_segment.items()}
-    total = sum(sizes.values())
-    visible = {s for s, n in sizes.items() if s is not None and n >= k}
-    reasons = {s: "under_k" for s in sizes if s is not None and s not in visible}
+    """`total` is the respondents of every segment, the unrecorded one (None) included."""
+    visible = {s for s, sums in segments.items() if s is not None and sums[0] >= k}
+    if len(visible) == len(segments):  # every segment shown: nothing to hide, no remainder
+        return [_figure(unit, dimension, breakdown, s, segments[s]) for s in sorted(visible)], []
+    reasons = {s: "under_k" for s in segments if s is not None and s not in visible}
     while visible:
-        rest = total - sum(sizes[s] for s in visible)
+        rest = total - sum(segments[s][0] for s in visible)
         if rest == 0 or rest >= k:
             break
-        smallest = min(visible, key=lambda s: (sizes[s], s or ""))
+        smallest = min(visible, key=lambda s: (segments[s][0], s or ""))
         visible.remove(smallest)
         reasons[smallest] = "complementary"
-    shown = [
-        _merge(unit, dimension, breakdown, s, by_segment[s], with_counts=False)
-        for s in sorted(visible, key=str)
-    ]
+    shown = [_figure(unit, dimension, breakdown, s, segments[s]) for s in sorted(visible, key=str)]
     hidden = [
         Withheld(unit, dimension, breakdown, s, r) for s, r in sorted(reasons.items(), key=str)
     ]
     return shown, hidden
 
 
-def _cross_cells_safe(cells: list[Cell], k: int) -> bool:
-    sizes: dict[Group, int] = defaultdict(int)
-    for cell in cells:
-        sizes[(cell.sector, cell.position)] += cell.respondents
+def _figure(unit: int, dimension: str, breakdown: str, segment: str | None, sums: _Sums) -> Figure:
+    respondents, values, total, groups = sums
+    return Figure(
+        unit,
+        dimension,
+        breakdown,
+        segment,
+        respondents,
+        total / values if values else 0.0,
+        None,
+        frozenset(groups),
+    )
+
+
+def _cross_cells_safe(cross: dict[Group, int], k: int) -> bool:
     # Conservative on purpose: with two breakdowns and a total, several linear combinations
     # exist; requiring every cell (unrecorded ones included) to be 0 or >= k closes them all.
-    return all(n == 0 or n >= k for n in sizes.values())
-
-
-def _merge(
-    unit: int,
-    dimension: str,
-    breakdown: str,
-    segment: str | None,
-    cells: list[Cell],
-    *,
-    with_counts: bool,
-) -> Figure:
-    respondents = sum(c.respondents for c in cells)
-    values = sum(c.values for c in cells)
-    total = sum(c.total for c in cells)
-    counts = tuple(sum(c.counts[i] for c in cells) for i in range(5))
-    return Figure(
-        unit=unit,
-        dimension=dimension,
-        breakdown=breakdown,
-        segment=segment,
-        respondents=respondents,
-        mean=total / values if values else 0.0,
-        counts=counts if with_counts else None,  # type: ignore[arg-type]
-        groups=frozenset((c.sector, c.position) for c in cells),
-    )
+    return all(n == 0 or n >= k for n in cross.values())

@@ -92,43 +92,15 @@ async def freeze_new_units(session: AsyncSession, team: Team) -> int:
 
 
 async def compute(session: AsyncSession, team: Team, today: dt.date) -> PulseSummary:
-    """Read a summary: three small queries over frozen units; nothing is written."""
-    rows = await summaries.recent_units_with_cells(session, team.id, TREND_UNITS)
-    units: dict[int, Unit] = {}
-    cells: list[Cell] = []
-    for r in rows:
-        units.setdefault(
-            r.unit_id, Unit(r.unit_id, r.kind, r.first_seq, r.last_seq, r.asked, r.answered)
-        )
-        if r.dimension is not None:
-            cells.append(
-                Cell(
-                    r.unit_id,
-                    r.dimension,
-                    r.sector,
-                    r.position,
-                    r.respondents,
-                    r.answers,
-                    r.total,
-                    r.counts,
-                )
-            )
-    checkin_units = tuple(u for u in units.values() if u.kind == "checkin")
-    diagnostic = next((u for u in units.values() if u.kind == "diagnostic"), None)
+    """Read a summary: one small statement over frozen units; nothing is written."""
     since = today - dt.timedelta(days=RECENT_DAYS)
-    activity = await summaries.round_and_activity(session, team.id, since)
-    latest_round = activity.latest_round
+    read = await summaries.summary_read(session, team.id, TREND_UNITS, since)
+    units = [Unit(*u) for u in read.units]
+    checkin_units = tuple(u for u in units if u.kind == "checkin")
+    diagnostic = next((u for u in units if u.kind == "diagnostic"), None)
+    latest_round = read.latest_round
     published = latest_round is not None and any(
-        u.kind == latest_round.kind and u.first_seq <= latest_round.seq <= u.last_seq
-        for u in units.values()
-    )
-    latest = checkin_units[-1] if checkin_units else None
-    texts = (
-        await summaries.visible_texts(
-            session, team.id, "checkin", latest.first_seq, latest.last_seq
-        )
-        if latest is not None
-        else []
+        u.kind == latest_round.kind and u.first_seq <= latest_round.seq <= u.last_seq for u in units
     )
     return PulseSummary(
         team_name=team.name,
@@ -138,10 +110,10 @@ async def compute(session: AsyncSession, team: Team, today: dt.date) -> PulseSum
         latest_published=published,
         units=checkin_units,
         diagnostic=diagnostic,
-        disclosure=disclose(cells, team.k),
-        texts=tuple(texts),
-        tensions=activity.tensions,
-        successes=activity.successes,
+        disclosure=disclose([Cell(*c) for c in read.cells], team.k),
+        texts=tuple(read.texts),
+        tensions=read.tensions,
+        successes=read.successes,
         since=since,
     )
 

@@ -12,8 +12,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, literal, select, union_all
+from sqlalchemy import (
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import Answer, OpenAnswer, Round, Success, SummaryUnit, Tension, UnitCell
 from storage.upsert import insert_ignore
@@ -91,25 +102,6 @@ async def freeze(
 
 
 @dataclass(frozen=True)
-class UnitRow:
-    """A frozen unit with one of its cells (cell fields are None for a unit without cells)."""
-
-    unit_id: int
-    kind: str
-    first_seq: int
-    last_seq: int
-    asked: int
-    answered: int
-    dimension: str | None
-    sector: str | None
-    position: str | None
-    respondents: int
-    answers: int
-    total: int
-    counts: tuple[int, int, int, int, int]
-
-
-@dataclass(frozen=True)
 class LatestRound:
     seq: int
     kind: str
@@ -117,8 +109,32 @@ class LatestRound:
     answered: int
 
 
-# Read statements are built once: a summary sends a handful of small queries, and building
-# a statement (and its cache key) on every call costs more than running it.
+# What a summary reads, in ONE statement (one round trip), built once at import: a `UNION ALL`
+# of tagged rows, every branch with the same 18 columns. Building a statement (and its cache
+# key) on every call costs more than running it, and on PostgreSQL each round trip costs about
+# as much as the bare `GROUP BY` a summary is compared with.
+#
+# Columns: tag, n1, s1, n2, n3, n4, n5, s2, s3, s4, then a cell's respondents, answers, total,
+# count_1..count_5 (NULL where a branch has nothing to put):
+#   u  a unit and one of its cells: id, kind, first_seq, last_seq, asked, answered, dimension,
+#      sector, position, the cell (all NULL for a unit without cells)
+#   r  the latest closed round: seq, kind, asked, answered
+#   t  tensions since `since`: count, status, -, -, -, -, theme
+#   s  successes since `since`: count
+#   x  a visible open answer of the latest check-in unit: round id, -, -, -, -, -, question, text,
+#      its id (random: the texts are sorted by round, then by it)
+_COLUMNS = ("n1", "s1", "n2", "n3", "n4", "n5", "s2", "s3", "s4")
+_CELL = ("respondents", "answers", "total", "count_1", "count_2", "count_3", "count_4", "count_5")
+
+
+def _row(tag: str, *, cell: Sequence[Any] = (), **columns: Any) -> list[Any]:
+    """The 18 labelled columns of one branch: its tag, then the given ones, NULL elsewhere."""
+    values = [columns.get(name, null()) for name in _COLUMNS] + [*(cell or [null()] * len(_CELL))]
+    return [literal_column(f"'{tag}'").label("tag")] + [
+        value.label(name) for value, name in zip(values, _COLUMNS + _CELL, strict=True)
+    ]
+
+
 def _latest_units(kind: str, limit: str) -> Any:
     return (
         select(SummaryUnit.id)
@@ -135,75 +151,148 @@ _RECENT = union_all(
 )
 _UNITS_WITH_CELLS = (
     select(
-        SummaryUnit.id,
-        SummaryUnit.kind,
-        SummaryUnit.first_seq,
-        SummaryUnit.last_seq,
-        SummaryUnit.asked,
-        SummaryUnit.answered,
-        UnitCell.dimension,
-        UnitCell.sector,
-        UnitCell.position,
-        UnitCell.respondents,
-        UnitCell.answers,
-        UnitCell.total,
-        UnitCell.count_1,
-        UnitCell.count_2,
-        UnitCell.count_3,
-        UnitCell.count_4,
-        UnitCell.count_5,
+        *_row(
+            "u",
+            n1=SummaryUnit.id,
+            s1=SummaryUnit.kind,
+            n2=SummaryUnit.first_seq,
+            n3=SummaryUnit.last_seq,
+            n4=SummaryUnit.asked,
+            n5=SummaryUnit.answered,
+            s2=UnitCell.dimension,
+            s3=UnitCell.sector,
+            s4=UnitCell.position,
+            cell=[getattr(UnitCell, name) for name in _CELL],
+        )
     )
     .outerjoin(UnitCell, UnitCell.unit_id == SummaryUnit.id)
     .where(SummaryUnit.id.in_(select(_RECENT.subquery().c.id)))
-    .order_by(SummaryUnit.kind, SummaryUnit.first_seq)
 )
-_UNIT_ROUNDS = select(Round.id).where(
+_CLOSED = aliased(Round)
+_LATEST_ROUND = select(
+    *_row("r", n1=Round.seq, s1=Round.kind, n2=Round.asked_count, n3=Round.answered_count)
+).where(
     Round.team_id == bindparam("team_id"),
-    Round.kind == bindparam("kind"),
-    Round.seq >= bindparam("first"),
-    Round.seq <= bindparam("last"),
+    Round.seq
+    == (
+        select(func.max(_CLOSED.seq))
+        .where(_CLOSED.team_id == bindparam("team_id"), _CLOSED.closed.is_(True))
+        .scalar_subquery()
+    ),
 )
-_VISIBLE_TEXTS = select(OpenAnswer.question_id, OpenAnswer.text).where(
-    OpenAnswer.round_id.in_(_UNIT_ROUNDS), OpenAnswer.status == "visible"
+_TENSIONS_SINCE = (
+    select(*_row("t", n1=func.count(), s1=Tension.status, s2=Tension.theme))
+    .where(Tension.team_id == bindparam("team_id"), Tension.created_on >= bindparam("since"))
+    .group_by(Tension.status, Tension.theme)
 )
-
-
-async def recent_units_with_cells(
-    session: AsyncSession, team_id: int, checkins: int
-) -> list[UnitRow]:
-    """The latest `checkins` check-in units and the latest diagnostic unit, with their cells,
-    in one query."""
-    rows = await session.execute(
-        _UNITS_WITH_CELLS, {"team_id": team_id, "checkins": checkins, "diagnostics": 1}
-    )
-    return [
-        UnitRow(
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            r[5],
-            r[6],
-            r[7],
-            r[8],
-            r[9] or 0,
-            r[10] or 0,
-            r[11] or 0,
-            (r[12] or 0, r[13] or 0, r[14] or 0, r[15] or 0, r[16] or 0),
+_SUCCESSES_SINCE = select(*_row("s", n1=func.count())).where(
+    Success.team_id == bindparam("team_id"), Success.created_on >= bindparam("since")
+)
+# The open answers allowed to show of the latest check-in unit (its rounds: seq between the
+# unit's first and last).
+_LATEST_CHECKIN = (
+    select(SummaryUnit.first_seq, SummaryUnit.last_seq)
+    .where(SummaryUnit.team_id == bindparam("team_id"), SummaryUnit.kind == "checkin")
+    .order_by(SummaryUnit.first_seq.desc())
+    .limit(1)
+    .subquery()
+)
+_VISIBLE_TEXTS = (
+    select(
+        *_row(
+            "x",
+            n1=OpenAnswer.round_id,
+            s2=OpenAnswer.question_id,
+            s3=OpenAnswer.text,
+            s4=OpenAnswer.id,
         )
-        for r in rows.tuples()
-    ]
-
-
-async def visible_texts(
-    session: AsyncSession, team_id: int, kind: str, first_seq: int, last_seq: int
-) -> list[tuple[str, str]]:
-    """(question id, text) of a unit's open answers allowed to show, in their random order."""
-    rows = await session.execute(
-        _VISIBLE_TEXTS, {"team_id": team_id, "kind": kind, "first": first_seq, "last": last_seq}
     )
-    return [(q, t) for q, t in rows.tuples()]
+    .join(Round, Round.id == OpenAnswer.round_id)
+    .join(
+        _LATEST_CHECKIN,
+        Round.seq.between(_LATEST_CHECKIN.c.first_seq, _LATEST_CHECKIN.c.last_seq),
+    )
+    .where(
+        Round.team_id == bindparam("team_id"),
+        Round.kind == "checkin",
+        OpenAnswer.status == "visible",
+    )
+)
+SUMMARY_READ = union_all(
+    _UNITS_WITH_CELLS, _LATEST_ROUND, _TENSIONS_SINCE, _SUCCESSES_SINCE, _VISIBLE_TEXTS
+)
+
+UnitTuple = tuple[int, str, int, int, int, int]  # id, kind, first_seq, last_seq, asked, answered
+# unit id, dimension, sector, position, respondents, answers, total, counts of 1..5
+CellTuple = tuple[int, str, str | None, str | None, int, int, int, tuple[int, int, int, int, int]]
+
+
+@dataclass(frozen=True)
+class SummaryRead:
+    """Everything a summary reads, from one statement; plain tuples, nothing else built."""
+
+    units: list[UnitTuple]  # the latest `checkins` check-in units then the latest diagnostic
+    # unit, each kind oldest first
+    cells: list[CellTuple]
+    latest_round: LatestRound | None
+    tensions: dict[str, dict[str, int]]  # per status, per theme
+    successes: int
+    texts: list[tuple[str, str]]  # (question id, text) of the latest check-in unit
+
+
+async def summary_read(
+    session: AsyncSession, team_id: int, checkins: int, since: dt.date
+) -> SummaryRead:
+    """The latest `checkins` check-in units and the latest diagnostic unit with their frozen
+    cells, the latest closed round, the tensions and successes written since `since`, and the
+    open answers allowed to show of the latest check-in unit: one statement, one round trip."""
+    connection = await session.connection()
+    result = await connection.execute(
+        SUMMARY_READ,
+        {"team_id": team_id, "checkins": checkins, "diagnostics": 1, "since": since},
+    )
+    units: dict[int, UnitTuple] = {}
+    cells: list[CellTuple] = []
+    latest: LatestRound | None = None
+    tensions: dict[str, dict[str, int]] = {}
+    successes = 0
+    texts: list[tuple[int, str, str, str]] = []
+    for r in result.all():
+        tag = r[0]
+        if tag == "u":
+            unit_id = r[1]
+            if unit_id not in units:
+                units[unit_id] = (unit_id, r[2], r[3], r[4], r[5], r[6])
+            if r[7] is not None:
+                cells.append(
+                    (
+                        unit_id,
+                        r[7],
+                        r[8],
+                        r[9],
+                        r[10],
+                        r[11],
+                        r[12],
+                        (r[13], r[14], r[15], r[16], r[17]),
+                    )
+                )
+        elif tag == "x":
+            texts.append((r[1], r[9], r[7], r[8]))
+        elif tag == "t":
+            tensions.setdefault(r[2], {})[r[7]] = int(r[1])
+        elif tag == "r":
+            latest = LatestRound(int(r[1]), r[2], int(r[3] or 0), int(r[4] or 0))
+        else:
+            successes = int(r[1])
+    texts.sort()  # by round, then by the random id: the order carries nothing
+    return SummaryRead(
+        sorted(units.values(), key=lambda u: (u[1], u[2])),
+        cells,
+        latest,
+        tensions,
+        successes,
+        [(q, t) for _, _, q, t in texts],
+    )
 
 
 async def pending_texts(session: AsyncSession, round_ids: Sequence[int]) -> Sequence[OpenAnswer]:
@@ -224,53 +313,3 @@ async def set_text_status(session: AsyncSession, answer_id: str, status: str) ->
         return False
     answer.status = status
     return True
-
-
-_LATEST_ROUND_ROW = (
-    select(
-        literal("round").label("what"),
-        Round.kind,
-        literal(""),
-        Round.seq,
-        Round.asked_count,
-        Round.answered_count,
-    )
-    .where(Round.team_id == bindparam("team_id"), Round.closed.is_(True))
-    .order_by(Round.seq.desc())
-    .limit(1)
-    .subquery()
-    .select()
-)
-_TENSIONS_SINCE = (
-    select(literal("tension"), Tension.status, Tension.theme, func.count(), literal(0), literal(0))
-    .where(Tension.team_id == bindparam("team_id"), Tension.created_on >= bindparam("since"))
-    .group_by(Tension.status, Tension.theme)
-)
-_SUCCESSES_SINCE = select(
-    literal("success"), literal(""), literal(""), func.count(), literal(0), literal(0)
-).where(Success.team_id == bindparam("team_id"), Success.created_on >= bindparam("since"))
-_ROUND_AND_ACTIVITY = union_all(_LATEST_ROUND_ROW, _TENSIONS_SINCE, _SUCCESSES_SINCE)
-
-
-@dataclass(frozen=True)
-class Activity:
-    latest_round: LatestRound | None
-    tensions: dict[str, dict[str, int]]  # per status, per theme
-    successes: int
-
-
-async def round_and_activity(session: AsyncSession, team_id: int, since: dt.date) -> Activity:
-    """The latest closed round, and the tensions and successes written since `since`: one
-    query, tagged rows."""
-    latest: LatestRound | None = None
-    by_theme: dict[str, dict[str, int]] = {}
-    shared = 0
-    rows = await session.execute(_ROUND_AND_ACTIVITY, {"team_id": team_id, "since": since})
-    for what, status_or_kind, theme, n, asked, answered in rows.tuples():
-        if what == "round":
-            latest = LatestRound(int(n), status_or_kind, int(asked or 0), int(answered or 0))
-        elif what == "success":
-            shared = int(n)
-        else:
-            by_theme.setdefault(status_or_kind, {})[theme] = int(n)
-    return Activity(latest, by_theme, shared)

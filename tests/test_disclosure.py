@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dialogs.disclosure import Cell, disclose
+from dialogs.anonymity import effective_k
+from dialogs.disclosure import Cell, Disclosure, Figure, Withheld, disclose
 
 SECTORS = ("public", "community", "other", None)
 POSITIONS = ("front_line", "manager", "coordinator", None)
@@ -111,3 +113,116 @@ def test_no_figure_nor_difference_isolates_fewer_than_k(data):
             for (u, d, _, _), n in size.items():
                 if (u, d) == (unit, dimension):
                     assert n == 0 or n >= k
+
+
+# ------------------------------------------------------------------ the rules, exactly as before
+# `disclose` was rewritten for speed (one pass over the cells of each unit and dimension); this
+# is the previous implementation, kept verbatim as the reference it must match figure for figure
+# and withheld entry for withheld entry, in the same order.
+def _reference_disclose(cells, k):
+    k = effective_k(k)
+    by_key = defaultdict(list)
+    for cell in cells:
+        by_key[(cell.unit, cell.dimension)].append(cell)
+    figures = []
+    withheld = []
+    for (unit, dimension), group in sorted(by_key.items()):
+        shown, hidden = _reference_one(unit, dimension, group, k)
+        figures += shown
+        withheld += hidden
+    return Disclosure(tuple(figures), tuple(withheld))
+
+
+def _reference_one(unit, dimension, cells, k):
+    everyone = _reference_merge(unit, dimension, "all", None, cells, with_counts=True)
+    if everyone.respondents < k:
+        return [], [Withheld(unit, dimension, "all", None, "under_k")]
+    figures = [everyone]
+    withheld = []
+    sectors, sector_hidden = _reference_breakdown(unit, dimension, "sector", cells, 0, k)
+    positions, position_hidden = _reference_breakdown(unit, dimension, "position", cells, 1, k)
+    if sectors and positions and not _reference_cross_cells_safe(cells, k):
+        position_hidden += [
+            Withheld(unit, dimension, "position", f.segment, "cross_cells") for f in positions
+        ]
+        positions = []
+    return figures + sectors + positions, withheld + sector_hidden + position_hidden
+
+
+def _reference_breakdown(unit, dimension, breakdown, cells, axis, k):
+    by_segment = defaultdict(list)
+    for cell in cells:
+        by_segment[(cell.sector, cell.position)[axis]].append(cell)
+    sizes = {segment: sum(c.respondents for c in group) for segment, group in by_segment.items()}
+    total = sum(sizes.values())
+    visible = {s for s, n in sizes.items() if s is not None and n >= k}
+    reasons = {s: "under_k" for s in sizes if s is not None and s not in visible}
+    while visible:
+        rest = total - sum(sizes[s] for s in visible)
+        if rest == 0 or rest >= k:
+            break
+        smallest = min(visible, key=lambda s: (sizes[s], s or ""))
+        visible.remove(smallest)
+        reasons[smallest] = "complementary"
+    shown = [
+        _reference_merge(unit, dimension, breakdown, s, by_segment[s], with_counts=False)
+        for s in sorted(visible, key=str)
+    ]
+    hidden = [
+        Withheld(unit, dimension, breakdown, s, r) for s, r in sorted(reasons.items(), key=str)
+    ]
+    return shown, hidden
+
+
+def _reference_cross_cells_safe(cells, k):
+    sizes = defaultdict(int)
+    for cell in cells:
+        sizes[(cell.sector, cell.position)] += cell.respondents
+    return all(n == 0 or n >= k for n in sizes.values())
+
+
+def _reference_merge(unit, dimension, breakdown, segment, cells, *, with_counts):
+    respondents = sum(c.respondents for c in cells)
+    values = sum(c.values for c in cells)
+    total = sum(c.total for c in cells)
+    counts = tuple(sum(c.counts[i] for c in cells) for i in range(5))
+    return Figure(
+        unit=unit,
+        dimension=dimension,
+        breakdown=breakdown,
+        segment=segment,
+        respondents=respondents,
+        mean=total / values if values else 0.0,
+        counts=counts if with_counts else None,
+        groups=frozenset((c.sector, c.position) for c in cells),
+    )
+
+
+@st.composite
+def any_cells(draw):
+    """Cells as the database freezes them (one per unit, dimension, sector, position), in any
+    order, with respondents around k, empty cells and unrecorded segments."""
+    k = draw(st.integers(0, 9))
+    cells = []
+    for unit, dimension in itertools.product((3, 1, 2), ("vision", "power", "diagnostic:a")):
+        groups = draw(
+            st.lists(
+                st.tuples(st.sampled_from(SECTORS), st.sampled_from(POSITIONS)),
+                unique=True,
+                max_size=len(SECTORS) * len(POSITIONS),
+            )
+        )
+        for sector, position in groups:
+            n = draw(st.integers(0, 14))
+            counts = tuple(draw(st.lists(st.integers(0, 6), min_size=5, max_size=5)))
+            values = sum(counts)
+            total = sum((i + 1) * c for i, c in enumerate(counts))
+            cells.append(Cell(unit, dimension, sector, position, n, values, total, counts))
+    return k, draw(st.permutations(cells))
+
+
+@settings(max_examples=500, deadline=None)
+@given(any_cells())
+def test_disclose_matches_the_previous_rules_exactly(data):
+    k, cells = data
+    assert disclose(cells, k) == _reference_disclose(cells, k)

@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import itertools
+import uuid
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -18,9 +19,10 @@ from sqlalchemy.pool import StaticPool
 from dialogs import summary
 from dialogs.anonymity import recording_scheme
 from dialogs.content import DIMENSIONS
-from storage import rounds, teams
+from storage import migrate, rounds, summaries, teams
 from storage.database import Database
-from storage.models import Base, Member, OutboxMessage
+from storage.models import Base, Member, OpenAnswer, OutboxMessage, Success, Tension
+from tests.conftest import POSTGRES_ADMIN_URL, _admin, unavailable
 from tests.helpers import field_names, say, seeded, submit, submit_card, text_of
 
 READERS = {"nadia", "luc", "emilie"}
@@ -50,6 +52,27 @@ async def set_team(engine, **changes):
 @pytest.fixture(params=["sqlite"])
 def database_url(request, tmp_path):
     return f"sqlite+aiosqlite:///{tmp_path / 'summary.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def both_databases(request, tmp_path, postgres_ok):
+    """A migrated database on SQLite and on PostgreSQL: compute() reads everything through one
+    `UNION ALL` statement, whose column types each database resolves in its own way."""
+    name = None
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'both.db'}"
+    else:
+        if not postgres_ok:
+            unavailable("PostgreSQL is not reachable at " + POSTGRES_ADMIN_URL)
+        name = f"passerelle_{uuid.uuid4().hex[:12]}"
+        await _admin(f'CREATE DATABASE "{name}"')
+        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    db = Database(url)
+    await migrate.upgrade(db)
+    yield db
+    await db.dispose()
+    if name is not None:
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_readers_of_both_sectors_get_it_at_once_in_their_language(
@@ -298,8 +321,9 @@ async def _replay(k, pooling, segments, plan):
     assert all(d in DIMENSIONS for d, _ in published)
 
 
-async def test_pooled_units_never_take_the_other_kinds_rounds(database):
+async def test_pooled_units_never_take_the_other_kinds_rounds(both_databases):
     """Check-in rounds 1 and 3 pool together across diagnostic round 2, and keep to their kind."""
+    database = both_databases
     now = dt.datetime(2026, 1, 6, 15, tzinfo=dt.UTC)
     async with database.session() as session, session.begin():
         team = await teams.create_team(
@@ -367,3 +391,110 @@ async def test_a_chart_is_drawn_once_per_team_units_and_language(engine, worker,
     assert charts.cached_chart(computed, Tr("fr")) is first  # served from the cache
     english = charts.cached_chart(computed, Tr("en"))
     assert english is not first and english.startswith(b"\x89PNG")
+
+
+async def test_one_statement_reads_all_a_summary_shows(both_databases):
+    """Units and their cells, the latest closed round, the last 30 days' tensions and successes,
+    and the latest unit's visible open answers: all from compute()'s one statement, on both
+    databases; nothing of another team, of an older unit, under review or hidden."""
+    database = both_databases
+    now = dt.datetime(2026, 3, 3, 15, tzinfo=dt.UTC)
+    today = now.date()
+    async with database.session() as session, session.begin():
+        team = await teams.create_team(session, slug="t", name="T", now=now, k=3)
+        other = await teams.create_team(session, slug="o", name="O", now=now, k=3)
+        people = []
+        for p in range(5):
+            member = Member(
+                team_id=team.id, platform="sandbox", workspace="", user_ref=f"p{p}", active=True
+            )
+            session.add(member)
+            people.append(member)
+        await session.flush()
+        round_ids = []
+        for seq, answering in enumerate((3, 4, 2), start=1):  # round 3 stays under k
+            round_ = await rounds.open_round(
+                session,
+                team_id=team.id,
+                occurrence=str(seq),
+                kind="checkin",
+                items=["V1"],
+                open_question_id="Q1",
+                opened_at=now,
+                opened_on=today,
+                remind_at=now,
+                closes_at=now,
+                member_ids=[m.id for m in people],
+            )
+            assert round_ is not None
+            round_ids.append(round_.id)
+            for n, member in enumerate(people[:answering]):
+                await rounds.record_ballot(
+                    session,
+                    round_=round_,
+                    member_id=member.id,
+                    values=[rounds.ItemValue("V1", "vision", 2 + n % 3)],
+                    sector=None,
+                    position=None,
+                    open_text=f"round {seq} text {n}",
+                )
+            await rounds.close_round(session, round_, hide_open_answers=False)
+            await summary.freeze_new_units(session, team)
+        texts = (
+            await session.scalars(
+                select(OpenAnswer)
+                .where(OpenAnswer.round_id == round_ids[1])
+                .order_by(OpenAnswer.text)
+            )
+        ).all()
+        texts[0].status = "pending_review"
+        texts[1].status = "hidden"
+        for n, (who, status, theme, days_ago) in enumerate(
+            [
+                (team, "published", "workload", 2),
+                (team, "published", "workload", 30),
+                (team, "approved", "other", 10),
+                (team, "published", "funding", 31),  # before the 30 days
+                (other, "published", "workload", 1),  # another team
+            ]
+        ):
+            session.add(
+                Tension(
+                    team_id=who.id,
+                    text=f"tension {n}",
+                    theme=theme,
+                    status=status,
+                    created_on=today - dt.timedelta(days=days_ago),
+                    followup_hash=f"f{n}",
+                    dedupe_key=f"d{n}",
+                )
+            )
+        for n, (who, days_ago) in enumerate([(team, 0), (team, 29), (team, 45), (other, 1)]):
+            session.add(
+                Success(
+                    team_id=who.id,
+                    text=f"success {n}",
+                    consent="anonymous",
+                    created_on=today - dt.timedelta(days=days_ago),
+                    dedupe_key=f"s{n}",
+                )
+            )
+        await session.flush()
+        result = await summary.compute(session, team, today)
+        empty = await summary.compute(session, other, today)
+    assert [(u.first_seq, u.last_seq, u.asked, u.answered) for u in result.units] == [
+        (1, 1, 5, 3),
+        (2, 2, 5, 4),
+    ]
+    assert result.diagnostic is None
+    assert result.latest_round == summaries.LatestRound(seq=3, kind="checkin", asked=5, answered=2)
+    assert not result.latest_published
+    assert result.disclosure.get(result.units[-1].key, "vision").respondents == 4
+    assert result.disclosure.get(result.units[0].key, "vision").counts == (0, 1, 1, 1, 0)
+    assert sorted(result.texts) == [("Q1", "round 2 text 2"), ("Q1", "round 2 text 3")]
+    assert result.tensions == {"published": {"workload": 2}, "approved": {"other": 1}}
+    assert result.successes == 2
+    assert result.since == today - dt.timedelta(days=30)
+    assert empty.units == () and empty.latest_round is None and empty.texts == ()
+    assert empty.tensions == {"published": {"workload": 1}} and empty.successes == 1
+    assert empty.disclosure.figures == () and empty.disclosure.withheld == ()
