@@ -17,6 +17,14 @@ It speaks the wire protocol slack_sdk uses (checked against slack_sdk 3.47):
 - ``files_upload_v2``: files.getUploadURLExternal gives an ``upload_url`` on this server; the
   raw bytes are POSTed there (no token; answer ``text/plain`` ``OK - <n>``); then
   files.completeUploadExternal shares the file and posts it in the channel.
+- Socket Mode: ``apps.connections.open`` with the app-level token (``app_token``, ``xapp-``)
+  gives a ``ws://127.0.0.1`` URL on this server, good for one connection, which says ``hello``;
+  ``push()`` sends an envelope over it as Slack does (``envelope_id``, ``type``, ``payload``,
+  ``accepts_response_payload``) and ``socket_ack()`` waits for the app's acknowledgement.
+- ``answer_submission()`` applies the ack of a view_submission as Slack does
+  (``response_action: update`` replaces the modal; no answer closes it), ``close_view()``
+  closes a modal (``views.update`` on it is then ``not_found``), ``add_view()`` holds a modal
+  as if views.open had shown it.
 - ``response_url``s (``new_response_url()``) accept JSON like hooks.slack.com and answer ``ok``;
   ``authorize_url`` plays slack.com/oauth/v2/authorize: it redirects to the redirect URI with a
   code (one registered by ``register_oauth_code`` or a fresh one) and the ``state``.
@@ -573,8 +581,10 @@ class FakeSlack:
         client_secret: str = "fake-client-secret",
         signing_secret: str = SIGNING_SECRET,
         oauth_redirect_uri: str | None = None,
+        app_token: str = "xapp-1-A0PASSRL1-1000-fakeapptoken",
     ) -> None:
         self.team_id = team_id
+        self.app_token = app_token  # the app-level token (connections:write) of Socket Mode
         self.bot_token = bot_token
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
@@ -610,6 +620,11 @@ class FakeSlack:
         self._unissued_codes: list[str] = []
         self._install_bot_ids: dict[str, str] = {}
         self._last_view_id: str | None = None
+        self.closed_views: set[str] = set()
+        self.socket_acks: list[dict[str, Any]] = []  # what the app sent back on Socket Mode
+        self._socket_keys: set[str] = set()
+        self._sockets: list[web.WebSocketResponse] = []
+        self._socket_news: asyncio.Condition | None = None
         self._limits: dict[str | None, _Limit] = {}
         self._forced: dict[str | None, deque[_Forced]] = defaultdict(deque)
         self._runner: web.AppRunner | None = None
@@ -648,6 +663,7 @@ class FakeSlack:
         app.router.add_post("/upload/v1/{key}", self._serve_upload)
         app.router.add_post("/webhook/{key}", self._serve_response_url)
         app.router.add_get("/oauth/v2/authorize", self._serve_authorize)
+        app.router.add_get("/socket-mode/{key}", self._serve_socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -656,6 +672,8 @@ class FakeSlack:
         return self
 
     async def stop(self) -> None:
+        for socket in list(self._sockets):
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -939,6 +957,40 @@ class FakeSlack:
             raise LookupError("no view yet")
         return self.views[self._last_view_id]
 
+    def add_view(self, view: dict[str, Any], *, view_id: str | None = None) -> dict[str, Any]:
+        """A modal as if views.open had shown it (no trigger id needed): for benchmarks and
+        tests that build submissions without clicking first. Returns the stored view."""
+        auth = self.tokens[self.bot_token]
+        self._store_view({"view": view}, auth, ("modal",), view_id=view_id)
+        return self.views[view_id or self._last_view_id or ""]
+
+    def answer_submission(self, submitted: dict[str, Any], response: Any) -> None:
+        """What Slack does with the ack of a view_submission: ``response_action: update``
+        replaces the modal (unless the app updated it since: its hash moved), ``errors``
+        leaves it as it is, any other answer closes it (later views.update: ``not_found``)."""
+        view_id = str(submitted.get("id") or "")
+        current = self.views.get(view_id)
+        action = response.get("response_action") if isinstance(response, dict) else None
+        if current is None or action == "errors" or action == "push":
+            return
+        if action != "update":
+            self.closed_views.add(view_id)
+            return
+        if current.get("hash") != submitted.get("hash"):
+            return  # a views.update from the app already came after the ack
+        auth = self.tokens[self.bot_token]
+        self._store_view(
+            {"view": response["view"]},
+            auth,
+            ("modal",),
+            view_id=view_id,
+            root_view_id=current["root_view_id"],
+        )
+
+    def close_view(self, view_id: str) -> None:
+        """The person closes the modal (the app hears of it only with notify_on_close)."""
+        self.closed_views.add(view_id)
+
     # --- HTTP ---------------------------------------------------------------------------
 
     async def _read_params(self, request: web.Request) -> tuple[dict[str, Any], str | None]:
@@ -984,6 +1036,8 @@ class FakeSlack:
                 headers["Retry-After"] = str(retry_after)
             return web.json_response(body, status=status, headers=headers)
 
+        if method == "apps.connections.open":  # Socket Mode: the app-level token only
+            return answer(self._apps_connections_open(token))
         handler = self._handlers.get(method)
         if handler is None:
             return answer({"ok": False, "error": "unknown_method"})
@@ -1068,6 +1122,97 @@ class FakeSlack:
         for hits in buckets:
             hits.append(now)
         return None
+
+    # --- Socket Mode ----------------------------------------------------------------------
+
+    def _apps_connections_open(self, token: str | None) -> dict[str, Any]:
+        """A WebSocket URL for one connection (Slack's is wss://wss-primary.slack.com/link/…)."""
+        if token is None:
+            return {"ok": False, "error": "not_authed"}
+        if token != self.app_token:
+            return {"ok": False, "error": "invalid_auth"}
+        key = secrets.token_hex(12)
+        self._socket_keys.add(key)
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket-mode/{key}"}
+
+    def _news(self) -> asyncio.Condition:
+        if self._socket_news is None:
+            self._socket_news = asyncio.Condition()
+        return self._socket_news
+
+    async def _serve_socket(self, request: web.Request) -> web.StreamResponse:
+        key = request.match_info["key"]
+        if key not in self._socket_keys:  # each URL serves one connection
+            self.rejected.append(Call("socket-mode", {}, None, time.monotonic(), "GET", 404))
+            return web.Response(status=404)
+        self._socket_keys.discard(key)
+        socket = web.WebSocketResponse()  # answers the client's pings with pongs
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        await socket.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "debug_info": {"host": "fake-slack", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": self.app_id},
+            }
+        )
+        async with self._news():
+            self._news().notify_all()
+        try:
+            async for message in socket:
+                if message.type != web.WSMsgType.TEXT:
+                    continue
+                ack = json.loads(message.data)
+                async with self._news():
+                    self.socket_acks.append(ack)
+                    self._news().notify_all()
+        finally:
+            self._sockets.remove(socket)
+        return socket
+
+    async def socket_connected(self, *, within: float = 10.0) -> None:
+        """Wait until the app holds a Socket Mode connection."""
+        async with self._news():
+            await asyncio.wait_for(self._news().wait_for(lambda: bool(self._sockets)), within)
+
+    async def push(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        accepts_response_payload: bool | None = None,
+        retry_attempt: int = 0,
+    ) -> str:
+        """Send an envelope to the app over its Socket Mode connection, as Slack does:
+        ``kind`` is ``slash_commands``, ``interactive`` or ``events_api``; returns its id."""
+        if not self._sockets:
+            raise RuntimeError("no Socket Mode connection")
+        envelope_id = f"{secrets.token_hex(4)}-{secrets.token_hex(2)}-{secrets.token_hex(6)}"
+        if accepts_response_payload is None:
+            accepts_response_payload = kind != "events_api"
+        envelope: dict[str, Any] = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": accepts_response_payload,
+        }
+        if kind == "events_api":
+            envelope |= {"retry_attempt": retry_attempt, "retry_reason": ""}
+        await self._sockets[-1].send_json(envelope)
+        return envelope_id
+
+    async def socket_ack(self, envelope_id: str, *, within: float = 10.0) -> dict[str, Any]:
+        """The app's acknowledgement of one envelope: ``{"envelope_id": …[, "payload": …]}``."""
+
+        def found() -> dict[str, Any] | None:
+            return next((a for a in self.socket_acks if a.get("envelope_id") == envelope_id), None)
+
+        async with self._news():
+            await asyncio.wait_for(self._news().wait_for(lambda: found() is not None), within)
+        ack = found()
+        assert ack is not None
+        return ack
 
     async def _serve_upload(self, request: web.Request) -> web.Response:
         arrived = time.monotonic()
@@ -1447,7 +1592,7 @@ class FakeSlack:
             )
         else:
             raise _invalid("invalid_arguments", ["must provide view_id or external_id"])
-        if found is None:
+        if found is None or found["id"] in self.closed_views:
             raise _SlackError("not_found")
         if params.get("hash") and params["hash"] != found["hash"]:
             raise _SlackError("hash_conflict")

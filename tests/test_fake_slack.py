@@ -612,3 +612,33 @@ def test_state_values_refuse_what_slack_would_not_send() -> None:
         view_submission(modal, {"note": "hello"}, user_id=ANA)
     with pytest.raises(ValueError, match="no option"):
         view_submission(modal, {"trust": "9"}, user_id=ANA)
+
+
+MODAL = {
+    "type": "modal",
+    "callback_id": "form",
+    "title": {"type": "plain_text", "text": "Form"},
+    "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Hello"}}],
+}
+
+
+async def test_a_submission_ack_is_applied_to_the_modal_as_slack_does(slack: FakeSlack) -> None:
+    client = slack.client()
+    shown = slack.add_view(MODAL)
+    recording = {**MODAL, "callback_id": "recording"}
+    slack.answer_submission(shown, {"response_action": "update", "view": recording})
+    assert slack.views[shown["id"]]["callback_id"] == "recording"
+    assert slack.views[shown["id"]]["hash"] != shown["hash"]  # an update moves the hash
+    # The app's views.update comes after: it wins; a late ack does not undo it.
+    await client.views_update(view_id=shown["id"], view={**MODAL, "callback_id": "reply"})
+    slack.answer_submission(shown, {"response_action": "update", "view": recording})
+    assert slack.views[shown["id"]]["callback_id"] == "reply"
+    # Closed, the modal can no longer be updated.
+    slack.close_view(shown["id"])
+    with pytest.raises(SlackApiError) as refused:
+        await client.views_update(view_id=shown["id"], view=MODAL)
+    assert refused.value.response["error"] == "not_found"
+    # An empty ack closes the modal too.
+    other = slack.add_view(MODAL)
+    slack.answer_submission(other, None)
+    assert other["id"] in slack.closed_views

@@ -15,8 +15,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from adapters.slack.app import SlackBridge
-from adapters.slack.forms import FormCards
+from adapters.slack.app import RECORDING_CALLBACK_ID, SlackBridge
+from adapters.slack.forms import FormCards, owner_of
 from bot.outbox_worker import OutboxWorker
 from bot.server import SLACK, WORKER, build_app
 from bot.settings import Settings
@@ -36,6 +36,7 @@ from tests.slack_signing import (
     new_event_id,
     post_signed,
     slash_command,
+    view_closed,
     view_submission,
 )
 
@@ -73,9 +74,17 @@ class Rig:
     async def event(self, event: dict[str, Any], **options: Any) -> Reply:
         return await self.post(event_callback(event), **options)
 
-    async def submit(self, view: dict[str, Any], user: str, **answers: Any) -> Reply:
+    async def submit(
+        self, view: dict[str, Any], user: str, *, strict: bool = True, **answers: Any
+    ) -> Reply:
+        """Submit the modal as Slack does: the ack's answer is applied to the modal (as
+        Slack applies it) before the work after the ack is awaited."""
         filled = {**defaults(view), **answers}
-        return await self.post(interaction(view_submission(view, filled, user_id=user)))
+        payload = view_submission(view, filled, user_id=user, strict=strict)
+        reply = await post_signed(self.url, interaction(payload), self.slack.signing_secret)
+        self.slack.answer_submission(payload["view"], reply.json() if reply.text else None)
+        await self.bridge.settle()
+        return reply
 
     async def click(self, user: str, message: Any, action_id: str) -> Reply:
         payload = block_actions(
@@ -102,6 +111,22 @@ def defaults(view: dict[str, Any]) -> dict[str, Any]:
         elif "initial_option" in element:
             found[element["action_id"]] = element["initial_option"]["value"]
     return found
+
+
+def acked_at_once(reply: Reply) -> dict[str, Any]:
+    """A submission's ack: the neutral "recording" view in the modal, nothing else."""
+    assert reply.status == 200, reply.text
+    answer = reply.json()
+    assert answer["response_action"] == "update", answer
+    assert answer["view"]["callback_id"] == RECORDING_CALLBACK_ID
+    assert answer["view"]["notify_on_close"] is True
+    assert "submit" not in answer["view"]
+    return dict(answer["view"])
+
+
+def shown(slack: FakeSlack, view: dict[str, Any]) -> dict[str, Any]:
+    """What the modal `view` (as opened) shows now."""
+    return slack.views[view["id"]]
 
 
 def settings(slack: FakeSlack, *, oauth: bool = False) -> Settings:
@@ -148,7 +173,10 @@ async def set_up(rig: Rig) -> dict[str, Any]:
     assert opened.ok, opened.response
     view = rig.slack.last_view
     reply = await rig.submit(view, COORDINATOR, name="Partenariat Est")
-    assert reply.status == 200 and reply.text == "", reply.text
+    acked_at_once(reply)
+    done = shown(rig.slack, view)  # the engine's reply replaced the "recording" view
+    assert done["callback_id"] != RECORDING_CALLBACK_ID and "submit" not in done
+    assert "Partenariat Est" in json.dumps(done, ensure_ascii=False)
     return view
 
 
@@ -164,8 +192,6 @@ async def test_setup_links_the_channel_and_onboards_its_members(rig: Rig) -> Non
     assert by_ref[COORDINATOR].is_coordinator
     assert by_ref["U0CLEO"].timezone == "Europe/Paris"
     assert by_ref["U0BEN"].language == "en" and by_ref["U0CLEO"].language == "fr"
-    # the setup-done card reached the coordinator by DM
-    assert rig.slack.messages_to(COORDINATOR)
     await rig.deliver()
     for user in PEOPLE:
         assert rig.slack.messages_to(user), user  # the welcome, with the profile form
@@ -208,7 +234,7 @@ async def onboarded(rig: Rig) -> None:
             await rig.command(user, "profile", channel=rig.slack.dm_id(user))
             view = rig.slack.last_view
         reply = await rig.submit(view, user, sector=sector, position=position)
-        assert reply.status == 200 and reply.text == "", reply.text
+        acked_at_once(reply)
 
 
 async def team_slug(rig: Rig) -> str:
@@ -240,9 +266,10 @@ async def test_checkin_answered_in_the_modal_then_summary_with_chart(rig: Rig) -
         view = await open_form(rig, user)
         answers = {name: str((n + i) % 5 + 1) for i, name in enumerate(scales(view))}
         reply = await rig.submit(view, user, **answers)
-        assert reply.status == 200 and reply.text == "", reply.text
-        thanks = rig.slack.messages_to(user)[-1]
-        assert "open_form" not in json.dumps(thanks.blocks)
+        acked_at_once(reply)
+        thanks = shown(rig.slack, view)  # the thanks, in the modal (not kept in the DMs)
+        assert "submit" not in thanks and thanks["callback_id"] != RECORDING_CALLBACK_ID
+        assert thanks["title"]["text"] in ("Merci!", "Thank you!"), thanks["title"]
     # The same modal submitted twice (a double click): recorded once.
     twice = await rig.submit(view, user, **answers)
     assert twice.status == 200
@@ -272,22 +299,20 @@ async def test_tension_preview_confirm_then_published_in_the_batch(rig: Rig) -> 
     await rig.command("U0ANNE", "tension")
     form = rig.slack.last_view
     reply = await rig.submit(form, "U0ANNE", text=SMUGGLED, theme="decisions")
-    assert reply.status == 200
-    answer = reply.json()
-    assert answer["response_action"] == "update"  # the preview replaces the form
-    preview = answer["view"]
+    acked_at_once(reply)
+    preview = shown(rig.slack, form)  # the preview replaces the form
     assert "passerelle:tension.confirm:" in json.dumps(preview)
-    shown = {**preview, "id": form["id"]}
-    rig.slack.views[form["id"]] = {**rig.slack.views[form["id"]], **preview}
     confirm = block_actions(
         [action(preview["blocks"], next_confirm(preview))],
         user_id="U0ANNE",
-        view=shown,
+        view=preview,
     )
     reply = await rig.post(interaction(confirm))
     assert reply.status == 200
-    (updated,) = rig.slack.calls_to("views.update")
-    assert updated.ok, updated.response
+    *_, preview_shown, confirmed = rig.slack.calls_to("views.update")
+    assert preview_shown.params["view_id"] == confirmed.params["view_id"] == form["id"]
+    assert preview_shown.ok and confirmed.ok, confirmed.response
+    assert "passerelle:tension.confirm:" not in json.dumps(shown(rig.slack, form))
     await rig.deliver()
     assert not rig.slack.messages_in(CHANNEL)  # never at the moment of writing
     await rig.engine.jobs.run("batch", slug)
@@ -314,7 +339,7 @@ async def test_success_and_reflexive_prompt_posted_in_the_channel(rig: Rig) -> N
     reply = await rig.submit(
         rig.slack.last_view, "U0DAVE", text="Access unblocked @here", consent="named"
     )
-    assert reply.status == 200 and reply.text == "", reply.text
+    acked_at_once(reply)
     await rig.deliver()
     await rig.engine.jobs.run("batch", slug)
     await rig.deliver()
@@ -325,7 +350,7 @@ async def test_success_and_reflexive_prompt_posted_in_the_channel(rig: Rig) -> N
     reply = await rig.submit(
         view, COORDINATOR, prompt="X1", date="2026-12-03", time="13:30", lead="24"
     )
-    assert reply.status == 200 and reply.text == "", reply.text
+    acked_at_once(reply)
     await rig.engine.jobs.run("reflexive-invite", slug)
     await rig.deliver()
     invite = await open_form(rig, "U0EVA")
@@ -353,15 +378,130 @@ def counting(engine: Engine, delay: float = 0.0) -> list[Any]:
     return seen
 
 
+def held(engine: Engine) -> tuple[asyncio.Event, asyncio.Event]:
+    """Hold every event at the engine's door: (started, release)."""
+    started, release = asyncio.Event(), asyncio.Event()
+    handle = engine.handle
+
+    async def waiting(event: Any) -> Any:
+        started.set()
+        await release.wait()
+        return await handle(event)
+
+    engine.handle = waiting  # type: ignore[method-assign]
+    return started, release
+
+
 async def test_ack_comes_before_the_engine_works(rig: Rig) -> None:
-    seen = counting(rig.engine, delay=1.0)
-    started = time.monotonic()
-    reply = await post_signed(rig.url, slash_command("help", "U0ANNE", CHANNEL))
-    acked = time.monotonic() - started
-    assert reply.status == 200 and acked < 0.5, acked
+    started, release = held(rig.engine)
+    reply = await asyncio.wait_for(
+        post_signed(rig.url, slash_command("help", "U0ANNE", CHANNEL)), timeout=60
+    )
+    assert reply.status == 200  # acked while the engine is held
+    await asyncio.wait_for(started.wait(), timeout=60)
+    assert not rig.slack.ephemerals_for("U0ANNE")
+    release.set()
     await rig.bridge.settle()
-    assert len(seen) == 1 and time.monotonic() - started >= 1.0
     assert rig.slack.ephemerals_for("U0ANNE")  # help, to the person only
+
+
+async def linked(rig: Rig) -> bool:
+    async with rig.engine.database.session() as session:
+        return await teams.channel_at(session, "slack", TEAM_ID, CHANNEL) is not None
+
+
+async def submit_held(rig: Rig, view: dict[str, Any], user: str, **answers: Any) -> Any:
+    """Submit while the engine is held; returns (the ack, release)."""
+    started, release = held(rig.engine)
+    payload = view_submission(view, {**defaults(view), **answers}, user_id=user)
+    reply = await asyncio.wait_for(post_signed(rig.url, interaction(payload)), timeout=60)
+    rig.slack.answer_submission(payload["view"], reply.json())
+    await asyncio.wait_for(started.wait(), timeout=60)
+    return reply, release
+
+
+async def test_a_submission_is_acked_at_once_then_recorded(rig: Rig) -> None:
+    await rig.command(COORDINATOR, "setup")
+    view = rig.slack.last_view
+    reply, release = await submit_held(rig, view, COORDINATOR, name="Partenariat Est")
+    recording = acked_at_once(reply)  # the ack did not wait for the engine...
+    assert not await linked(rig)  # ...which has recorded nothing yet
+    assert shown(rig.slack, view)["callback_id"] == RECORDING_CALLBACK_ID
+    assert recording["title"]["text"] == "Merci"  # the coordinator's locale is fr-CA
+    release.set()
+    await rig.bridge.settle()
+    assert await linked(rig)
+    done = shown(rig.slack, view)
+    assert "Partenariat Est" in json.dumps(done, ensure_ascii=False)
+    assert done["close"]["text"] == "Fermer"
+
+
+@pytest.mark.parametrize("notified", [True, False], ids=["view_closed", "update_refused"])
+async def test_the_reply_goes_by_dm_when_the_modal_was_closed(rig: Rig, notified: bool) -> None:
+    await rig.command(COORDINATOR, "setup")
+    view = rig.slack.last_view
+    reply, release = await submit_held(rig, view, COORDINATOR, name="Partenariat Est", k="2")
+    acked_at_once(reply)
+    rig.slack.close_view(view["id"])
+    updates = len(rig.slack.calls_to("views.update"))
+    if notified:  # the "recording" view asks Slack to say when it is closed
+        closed = view_closed(shown(rig.slack, view), user_id=COORDINATOR)
+        assert (await post_signed(rig.url, interaction(closed))).status == 200
+    release.set()
+    await rig.bridge.settle()
+    tried = rig.slack.calls_to("views.update")[updates:]
+    assert len(tried) == (0 if notified else 1)
+    assert all(call.error == "not_found" for call in tried)
+    # The form came back by DM with its warning and what was typed: nothing is lost.
+    (message,) = rig.slack.messages_to(COORDINATOR)
+    assert "⚠" in texts(message)
+    again = await open_form(rig, COORDINATOR)
+    assert defaults(again)["name"] == "Partenariat Est" and defaults(again)["k"] == "2"
+    assert not await linked(rig)
+
+
+async def test_input_errors_are_answered_at_once_without_the_engine(rig: Rig) -> None:
+    await onboarded(rig)
+    await rig.command("U0BEN", "tension")
+    form = rig.slack.last_view
+    seen = counting(rig.engine)
+    limit = next(b["element"]["max_length"] for b in form["blocks"] if b.get("block_id") == "text")
+    for text, expected in (("   \n ", "cannot be empty"), ("x" * (limit + 1), f"{limit}")):
+        reply = await rig.submit(form, "U0BEN", strict=False, text=text, theme="decisions")
+        answer = reply.json()
+        assert answer["response_action"] == "errors", answer
+        assert set(answer["errors"]) == {"text"}
+        assert expected in answer["errors"]["text"], answer
+    assert seen == []  # the engine was not asked
+    assert shown(rig.slack, form)["callback_id"] == "passerelle_form"  # the form stays
+    # Corrected, the same modal (same id and hash after `errors`) goes through.
+    reply = await rig.submit(form, "U0BEN", text="Les décisions arrivent tard.", theme="decisions")
+    acked_at_once(reply)
+    assert len(seen) == 1
+    assert "passerelle:tension.confirm:" in json.dumps(shown(rig.slack, form))
+
+
+async def test_a_form_filled_in_by_someone_is_kept_for_them_only(rig: Rig) -> None:
+    await rig.command(COORDINATOR, "setup")
+    view = rig.slack.last_view
+    _, release = await submit_held(rig, view, COORDINATOR, name="Secret Est", k="2")
+    rig.slack.close_view(view["id"])
+    release.set()
+    await rig.bridge.settle()
+    reference = json.loads(view["private_metadata"])["f"]
+    mine = rig.bridge.forms.card(reference, owner_of(TEAM_ID, COORDINATOR))
+    assert mine is not None and "Secret Est" in mine.model_dump_json()
+    assert rig.bridge.forms.card(reference, owner_of(TEAM_ID, "U0ANNE")) is None
+
+
+async def test_a_direct_message_is_one_call_and_its_channel_is_remembered(rig: Rig) -> None:
+    await set_up(rig)
+    await rig.deliver()
+    assert rig.slack.calls_to("conversations.open") == []
+    posts = [c for c in rig.slack.calls_to("chat.postMessage") if c.ok]
+    assert {str(c.params["channel"]) for c in posts} == {COORDINATOR, *PEOPLE}  # user ids
+    for user in PEOPLE:
+        assert rig.bridge.sender.dm_channel(TEAM_ID, user) == rig.slack.dm_id(user)
 
 
 async def test_a_retried_event_is_processed_once(rig: Rig) -> None:
@@ -528,18 +668,22 @@ async def test_a_form_posted_before_a_restart_still_opens(rig: Rig) -> None:
     view = await open_form(rig, "U0ANNE")
     assert scales(view)
     reply = await rig.submit(view, "U0ANNE", **dict.fromkeys(scales(view), "4"))
-    assert reply.status == 200 and reply.text == ""
+    acked_at_once(reply)
+    assert "submit" not in shown(rig.slack, view)  # thanks: recorded
 
 
 async def test_a_refused_submission_comes_back_with_what_was_typed(rig: Rig) -> None:
     await rig.command(COORDINATOR, "setup")
     view = rig.slack.last_view
     reply = await rig.submit(view, COORDINATOR, name="Partenariat Est", k="2")
-    answer = reply.json()
-    assert answer["response_action"] == "update"
-    again = answer["view"]
+    acked_at_once(reply)
+    again = shown(rig.slack, view)  # the same form, with a warning and what was typed
     assert "⚠" in json.dumps(again, ensure_ascii=False)
+    assert again["submit"] and again["callback_id"] == "passerelle_form"
     assert defaults(again)["name"] == "Partenariat Est"
+    assert defaults(again)["k"] == "2"
+    async with rig.engine.database.session() as session:
+        assert await teams.channel_at(session, "slack", TEAM_ID, CHANNEL) is None
 
 
 async def test_the_sender_gives_up_on_an_unreachable_person(rig: Rig) -> None:
@@ -587,3 +731,37 @@ async def test_setup_without_the_bot_in_the_channel_asks_to_invite_it(rig: Rig) 
     async with rig.engine.database.session() as session:
         members = await teams.active_members(session, channel.team_id)
     assert {m.user_ref for m in members} == {COORDINATOR, *PEOPLE}
+
+
+# ------------------------------------------------------------------ pace
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_pace_allows_its_calls_at_once_then_one_per_call_a_window_old() -> None:
+    from adapters.slack.sender import MARGIN_SECONDS, Pace, TokenBucket
+
+    ticks = Ticks()
+    bucket = TokenBucket(Pace(calls=3, seconds=10.0), clock=ticks)
+    assert [bucket.reserve() for _ in range(3)] == [0.0, 0.0, 0.0]  # room: no wait
+    ticks.now += 4
+    later = pytest.approx(10.0 - 4 + MARGIN_SECONDS)
+    assert [bucket.reserve() for _ in range(3)] == [later] * 3  # a window after the first 3
+    ticks.now += 30  # idle: room again, no more than 3 at once
+    waits = [bucket.reserve() for _ in range(4)]
+    assert waits == [0.0, 0.0, 0.0, pytest.approx(10.0 + MARGIN_SECONDS)]
+
+
+async def test_a_429_is_left_to_the_outbox_and_costs_no_attempt(rig: Rig) -> None:
+    from dialogs.cards import notice
+    from dialogs.ports import Delivery, DeliveryFailed
+
+    rig.slack.fail_next("chat.postMessage", 429, retry_after=7)
+    card = notice("Bonjour", "Un message")
+    with pytest.raises(DeliveryFailed) as failed:
+        await rig.bridge.sender.send(Delivery("slack", TEAM_ID, "direct", "U0ANNE", card))
+    assert failed.value.retry_after == 7 and not failed.value.unreachable

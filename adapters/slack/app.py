@@ -1,16 +1,21 @@
 """The Slack app: a slack_bolt `AsyncApp` whose listeners only translate.
 
 One workspace (signing secret + bot token) or many through OAuth (installations in our
-database). Every listener acks first and works after, except a modal submission, whose answer
-(`response_action`) needs the engine's reply: the engine answers well within Slack's 3 seconds.
+database). Every listener acks first and works after, modal submissions included:
 
 - `/passerelle <text>`: a `CommandReceived` in the channel; a reply with a form opens as a modal
   (views.open with the command's trigger id), others are shown to the person only.
 - buttons: ours (`passerelle:<action>:<i>`) are `FormSubmitted`; "open the form" opens the
   form's modal; a reply to a button in a modal replaces the modal (views.update).
-- modal submissions: `FormSubmitted` with the modal's values; a reply with a form or buttons
-  (the same form with a warning, a tension preview) replaces the modal, anything else closes it
-  and goes by DM. After `setup.save` the channel's members are onboarded.
+- modal submissions: checked at once without the database (`events.input_errors`: a required
+  input left empty, a text too long), which Slack shows under the inputs
+  (`response_action: errors`); otherwise acknowledged AT ONCE with a neutral "thank you,
+  recording" view in the modal (`response_action: update`). Then, on a bounded lane (one
+  submission at a time on SQLite, a few on PostgreSQL), `FormSubmitted` goes to the engine
+  and its first reply replaces that view (views.update): the same form with a warning and
+  the values typed, a tension preview, or a confirmation; the rest goes by DM, and everything
+  goes by DM when the person closed the modal in the meantime (`view_closed`) or Slack
+  refused the update. After `setup.save` the channel's members are onboarded.
 - events: members joining or leaving a team's channel, the App Home tab, and `tokens_revoked` /
   `app_uninstalled` (sends to the workspace are suspended, nothing is lost).
 - Slack's retries and double deliveries are dropped on their identity (`events.event_identity`);
@@ -21,10 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import copy
+import functools
 import logging
 import re
-import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -42,9 +48,11 @@ from adapters.slack.blocks import (
     home_view,
     messages_for,
     modal_view,
+    view_errors,
 )
-from adapters.slack.forms import FormCards
+from adapters.slack.forms import FormCards, owner_of
 from adapters.slack.sender import SlackSender, web_client
+from adapters.ttl_cache import TtlCache
 from dialogs.cards import Card, notice
 from dialogs.engine import Engine, form_card, home
 from dialogs.events import Actor, MemberJoined, MemberLeft, Place, TeamInstalled
@@ -55,6 +63,17 @@ from storage.slack_installations import InstallationStore
 log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://slack.com/api/"
 CALLBACK_ID = "passerelle_form"
+RECORDING_CALLBACK_ID = "passerelle_recording"  # the view a submission is acked with
+# Submissions handed to the engine at once after their acks: one on SQLite (one writer at a
+# time: more would only wait for its lock), a few on PostgreSQL.
+SQLITE_LANE, SERVER_LANE = 1, 4
+# The work after acks (Web API calls, the engine) runs a few listeners at a time, so that
+# a burst's acknowledgements are not slowed by the work of the requests before them.
+# Never longer than LANE_WAIT_SECONDS though: a trigger id (views.open) expires 3 s after the
+# click, so work that waited that long goes ahead anyway.
+AFTER_ACK_LANE = 8
+LANE_WAIT_SECONDS = 1.5
+_QUEUED: contextvars.ContextVar[bool] = contextvars.ContextVar("queued", default=False)
 SCOPES = [
     "commands",
     "chat:write",
@@ -67,32 +86,19 @@ SCOPES = [
 Json = dict[str, Any]
 
 
-class TtlCache:
-    """A bounded map whose entries expire: processed deliveries, people's profiles."""
-
-    def __init__(self, ttl: float, size: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl, self.size, self.clock = ttl, size, clock
-        self._items: OrderedDict[str, tuple[float, Any]] = OrderedDict()
-
-    def get(self, key: str) -> Any:
-        found = self._items.get(key)
-        if found is None or found[0] < self.clock():
-            self._items.pop(key, None)
-            return None
-        return found[1]
-
-    def put(self, key: str, value: Any) -> None:
-        self._items[key] = (self.clock() + self.ttl, value)
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-
-    def first_time(self, key: str) -> bool:
-        """True the first time `key` is seen within the ttl (and remember it)."""
-        if self.get(key) is not None:
-            return False
-        self.put(key, True)
-        return True
+@functools.cache
+def _recording_view(language: str) -> Json:
+    """The neutral "thank you, recording" modal a submission is acked with, per language
+    (built once: the ack must not wait)."""
+    tr = Tr(language)
+    view = modal_view(
+        notice(tr("slack.recording_title"), tr("slack.recording")),
+        private_metadata="",
+        callback_id=RECORDING_CALLBACK_ID,
+        close_label=tr("slack.close"),
+    )
+    view["notify_on_close"] = True
+    return view
 
 
 def authorize_url(api_url: str) -> str:
@@ -113,6 +119,7 @@ class SlackBridge:
         client_id: str = "",
         client_secret: str = "",
         forms: FormCards | None = None,
+        lane: int | None = None,
     ) -> None:
         self.engine = engine
         self.database = engine.database
@@ -122,6 +129,11 @@ class SlackBridge:
         self.forms = forms or FormCards()
         self.seen = TtlCache(ttl=900, size=50_000)
         self.people = TtlCache(ttl=3600, size=20_000)
+        self.closed = TtlCache(ttl=900, size=20_000)  # "recording" views the person closed
+        if lane is None:
+            lane = SQLITE_LANE if self.database.is_sqlite else SERVER_LANE
+        self.lane = asyncio.Semaphore(lane)  # submissions at the engine at once
+        self.after_ack = asyncio.Semaphore(AFTER_ACK_LANE)
         self._busy = 0
         self._idle_event: asyncio.Event | None = None
         self.installations: InstallationStore | None = None
@@ -164,6 +176,7 @@ class SlackBridge:
         app.action(OPEN_FORM_ACTION)(self.on_open_form)
         app.action(re.compile(r"^passerelle:"))(self.on_button)
         app.view(CALLBACK_ID)(self.on_submission)
+        app.view_closed(RECORDING_CALLBACK_ID)(self.on_recording_closed)
         app.event("member_joined_channel")(self.on_member_joined)
         app.event("member_left_channel")(self.on_member_left)
         app.event("app_home_opened")(self.on_home)
@@ -202,6 +215,15 @@ class SlackBridge:
         await asyncio.sleep(0)
         await self._idle().wait()
 
+    async def _queued(self) -> None:
+        """After the ack: wait for a place on the after-ack lane (freed by `_working`), or
+        LANE_WAIT_SECONDS at most."""
+        try:
+            await asyncio.wait_for(self.after_ack.acquire(), LANE_WAIT_SECONDS)
+        except TimeoutError:
+            return
+        _QUEUED.set(True)
+
     @contextlib.asynccontextmanager
     async def _working(self) -> AsyncIterator[None]:
         self._busy += 1
@@ -211,6 +233,9 @@ class SlackBridge:
         except Exception:
             log.exception("slack listener failed")
         finally:
+            if _QUEUED.get():
+                _QUEUED.set(False)
+                self.after_ack.release()
             self._busy -= 1
             if not self._busy:
                 self._idle().set()
@@ -238,7 +263,7 @@ class SlackBridge:
         try:
             answer = await client.users_info(user=user_id, include_locale=True)
         except SlackApiError as error:
-            log.warning("users.info %s: %s", user_id, error.response.get("error"))
+            log.warning("users.info: %s", error.response.get("error"))  # no id in logs
             return None
         user = dict(answer.get("user") or {})
         self.people.put(key, user)
@@ -246,14 +271,14 @@ class SlackBridge:
 
     # ----------------------------------------------------------------- showing cards
     def modal(self, card: Card, channel_id: str = "", channel_name: str = "") -> Json:
-        self.forms.remember(card)
+        # Not remembered (FormCards): a modal can hold what one person typed.
         reference = form_metadata(card.form) if card.form is not None else ""
         metadata = events.ModalMetadata(reference, channel_id, channel_name)
         return modal_view(card, private_metadata=metadata.encode(), callback_id=CALLBACK_ID)
 
     async def post(self, client: AsyncWebClient, actor: Actor, card: Card, channel: str) -> None:
         """A card for one person: ephemeral in a channel, else in their DM with the bot."""
-        self.forms.remember(card)
+        self.forms.remember(card, owner_of(actor.workspace, actor.user_ref))
         if channel and not channel.startswith("D"):
             try:
                 for text, blocks in messages_for(card):
@@ -263,10 +288,15 @@ class SlackBridge:
                 return
             except SlackApiError as error:
                 log.info("ephemeral refused (%s): by DM", error.response.get("error"))
-        opened = await client.conversations_open(users=actor.user_ref)
-        dm = opened["channel"]["id"]
+        # A user id as the channel posts into the person's DM with the app (one call, no
+        # conversations.open); Slack's answer names the DM, which the sender remembers.
+        dm = self.sender.dm_channel(actor.workspace, actor.user_ref) or actor.user_ref
         for text, blocks in messages_for(card):
-            await client.chat_postMessage(channel=dm, text=text, blocks=blocks, unfurl_links=False)
+            answer = await client.chat_postMessage(
+                channel=dm, text=text, blocks=blocks, unfurl_links=False
+            )
+            dm = str(answer.get("channel") or dm)
+            self.sender.remember_dm(actor.workspace, actor.user_ref, dm)
 
     async def show(
         self,
@@ -291,6 +321,7 @@ class SlackBridge:
     async def on_command(self, ack: Any, body: Json, client: AsyncWebClient) -> None:
         async with self._working():
             await ack()
+            await self._queued()
             actor = await self.actor(client, events.team_of(body), events.user_of(body))
             cards = await self.engine.handle(events.command(body, actor))
             await self.show(
@@ -319,11 +350,13 @@ class SlackBridge:
     ) -> None:
         async with self._working():
             await ack()
+            await self._queued()
             workspace = events.team_of(body)
             actor = await self.actor(client, workspace, events.user_of(body))
             channel_id, channel_name, _ = self._where(body)
             reference = str(action.get("value") or "")
-            card = self.forms.card(reference) or await self._form_again(
+            owner = owner_of(workspace, actor.user_ref)
+            card = self.forms.card(reference, owner) or await self._form_again(
                 actor, reference, events.place(workspace, channel_id, channel_name)
             )
             await client.views_open(
@@ -344,6 +377,7 @@ class SlackBridge:
     async def on_button(self, ack: Any, body: Json, action: Json, client: AsyncWebClient) -> None:
         async with self._working():
             await ack()
+            await self._queued()
             workspace = events.team_of(body)
             actor = await self.actor(client, workspace, events.user_of(body))
             channel_id, channel_name, view = self._where(body)
@@ -382,36 +416,78 @@ class SlackBridge:
             finally:
                 await answer()  # whatever happened, Slack gets its answer
 
+    def recording_view(self, tr: Tr) -> Json:
+        """What a submission is acked with: a neutral "thank you, recording" (no input, no
+        submit), which the engine's reply replaces. Slack tells us if it is closed."""
+        return copy.deepcopy(_recording_view(tr.language))
+
     async def _submitted(
         self, answer: Callable[..., Awaitable[None]], body: Json, client: AsyncWebClient
     ) -> None:
-        workspace = events.team_of(body)
-        actor = await self.actor(client, workspace, events.user_of(body))
+        workspace, user_id = events.team_of(body), events.user_of(body)
+        # Before the ack, no I/O: the profile only if it is already known (the language).
+        known = self.people.get(f"{workspace}:{user_id}")
+        tr = Tr(language_of((known or {}).get("locale"), "fr"))
+        view = body.get("view") or {}
         try:
-            event, metadata = events.submission(body, actor)
+            events.submission(body, events.actor_from_user(workspace, user_id, known))
         except (ValueError, KeyError, TypeError, AttributeError):
+            return  # not our modal: the empty ack closes it
+        errors = events.input_errors(view, tr)
+        if errors:
+            await answer(**view_errors(errors))
             return
-        cards = await self.engine.handle(event)
-        first = cards[0] if cards else None
-        if first is not None and (first.form is not None or first.buttons):
-            view = self.modal(first, metadata.channel_id, metadata.channel_name)
-            await answer(response_action="update", view=view)
-            cards = cards[1:]
-        else:
-            await answer()
-        for card in cards:
-            await self.post(client, actor, card, "")
+        await answer(response_action="update", view=self.recording_view(tr))
+        await self._queued()
+        # Acked: the rest may take its time. Bounded, so a burst of submissions does not
+        # crowd the event loop (nor queue for SQLite's one writer all at once).
+        actor = await self.actor(client, workspace, user_id)
+        event, metadata = events.submission(body, actor)
+        async with self.lane:
+            cards = await self.engine.handle(event)
+        await self._reply(client, actor, str(view.get("id") or ""), cards, metadata)
         if event.action == "setup.save" and event.place is not None:
             try:
                 await self.onboard(client, event.place)
-            except (
-                SlackApiError
-            ) as error:  # the bot is not in the channel (private, or not invited)
-                log.warning("onboarding %s failed: %s", event.place.channel_ref, error)
+            except SlackApiError:  # the bot is not in the channel (private, or not invited)
+                log.warning("onboarding failed: the bot cannot list the channel's members")
                 tr = Tr(language_of(actor.locale, "fr"))
                 await self.post(
                     client, actor, notice(tr("setup.invite_title"), tr("setup.invite_bot")), ""
                 )
+
+    async def _reply(
+        self,
+        client: AsyncWebClient,
+        actor: Actor,
+        view_id: str,
+        cards: list[Card],
+        metadata: events.ModalMetadata,
+    ) -> None:
+        """The engine's replies to a submission: the first in the modal (in place of the
+        "recording" view), the rest by DM; all by DM when the modal is gone. No `hash`: the
+        ack's `response_action: update` gave the modal a hash we never see, and the only view
+        this can overwrite is our own "recording" one (no input in it)."""
+        if cards and view_id and self.closed.get(view_id) is None:
+            first = cards[0]
+            tr = Tr(language_of(actor.locale, "fr"))
+            try:
+                view = self.modal(first, metadata.channel_id, metadata.channel_name)
+                if first.form is None:  # a confirmation: "Close", not Slack's "Cancel"
+                    view["close"] = {"type": "plain_text", "text": tr("slack.close")}
+                await client.views_update(view_id=view_id, view=view)
+                cards = cards[1:]
+            except SlackApiError:  # the modal is gone: by DM (no log: it would date a ballot)
+                pass
+        for card in cards:
+            await self.post(client, actor, card, "")
+
+    async def on_recording_closed(self, ack: Any, body: Json) -> None:
+        """The person closed the "recording" view: the reply will go by DM."""
+        await ack()
+        view_id = str((body.get("view") or {}).get("id") or "")
+        if view_id:
+            self.closed.put(view_id, True)
 
     async def onboard(self, client: AsyncWebClient, place: Place) -> None:
         """The channel was just linked to a team: its members join it (bots aside)."""
@@ -468,6 +544,7 @@ class SlackBridge:
     ) -> None:
         async with self._working():
             await ack()
+            await self._queued()
             await self._membership(body, event, client, context.get("bot_user_id"))
 
     async def on_member_left(
@@ -475,21 +552,24 @@ class SlackBridge:
     ) -> None:
         async with self._working():
             await ack()
+            await self._queued()
             await self._membership(body, event, client, context.get("bot_user_id"))
 
     async def on_home(self, ack: Any, body: Json, event: Json, client: AsyncWebClient) -> None:
         async with self._working():
             await ack()
+            await self._queued()
             if event.get("tab", "home") != "home":
                 return
             actor = await self.actor(client, events.team_of(body), str(event.get("user", "")))
             card = await home(self.engine, actor)
-            self.forms.remember(card)
+            self.forms.remember(card, owner_of(actor.workspace, actor.user_ref))  # theirs only
             await client.views_publish(user_id=actor.user_ref, view=home_view(card))
 
     async def on_revoked(self, ack: Any, body: Json) -> None:
         async with self._working():
             await ack()
+            await self._queued()
             workspace = events.team_of(body)
             log.warning("slack workspace %s: %s", workspace, body.get("event", {}).get("type"))
             await self.suspend(workspace)

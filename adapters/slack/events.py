@@ -7,18 +7,23 @@ A person is an `Actor("slack", <team id>, <user id>, ...)` and a channel a
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from adapters.slack.blocks import (
+    RESERVED_BLOCK_PREFIX,
+    TEXT_INPUT_LENGTH,
     button_action,
     decode_context,
     decode_form_reference,
     values_from_view_state,
 )
 from dialogs.events import Actor, CommandReceived, FormSubmitted, Place
+from dialogs.i18n import Tr
+from dialogs.texts import TextRejected, clean
 
 PLATFORM = "slack"
 Json = Mapping[str, Any]
@@ -119,6 +124,35 @@ def submission(body: Json, actor: Actor) -> tuple[FormSubmitted, ModalMetadata]:
     return FormSubmitted(actor, action, context, values, where), metadata
 
 
+def input_errors(view: Json, tr: Tr) -> dict[str, str]:
+    """What can be said about a submitted modal without the database: a required input left
+    empty, a text that the engine's `clean` would refuse (blank, longer than the input's
+    `max_length`). {input name (block_id): message}; empty when nothing is wrong here (the
+    engine still validates everything). Pure and cheap: it runs before the ack."""
+    values = values_from_view_state(view.get("state", {}).get("values", {}))
+    errors: dict[str, str] = {}
+    for block in view.get("blocks") or []:
+        if not isinstance(block, Mapping) or block.get("type") != "input":
+            continue
+        name = str(block.get("block_id") or "")
+        element = block.get("element") or {}
+        if not name or name.startswith(RESERVED_BLOCK_PREFIX) or not isinstance(element, Mapping):
+            continue
+        value = values.get(str(element.get("action_id") or name), "")
+        required = not block.get("optional", False)
+        if element.get("type") == "plain_text_input":
+            limit = element.get("max_length")
+            try:
+                clean(value, max_length=int(limit or TEXT_INPUT_LENGTH), required=required)
+            except TextRejected as problem:
+                errors[name] = tr(problem.key, **problem.params)
+            except ValueError:  # a max_length that is not a number: not ours to judge
+                continue
+        elif required and not value:
+            errors[name] = tr("slack.required")
+    return errors
+
+
 def button(action: Json, actor: Actor, where: Place | None = None) -> FormSubmitted | None:
     """One of our buttons pressed (`passerelle:<action>:<i>`), or None when it is not ours."""
     name = button_action(str(action.get("action_id", "")))
@@ -132,14 +166,17 @@ def button(action: Json, actor: Actor, where: Place | None = None) -> FormSubmit
 
 
 def event_identity(body: Json) -> str | None:
-    """What makes a delivery the same delivery: the Events API's event_id, a modal's view id
-    and hash (a double-clicked submit), or an action's trigger id."""
+    """What makes a delivery the same delivery: the Events API's event_id, a modal's view id,
+    hash and values (a double-clicked submit; the same modal corrected after
+    `response_action: errors` keeps its hash but not its values), or an action's trigger id."""
     if body.get("event_id"):
         return f"event:{body['event_id']}"
     if body.get("type") == "view_submission":
         view = body.get("view") or {}
         if view.get("id") and view.get("hash"):
-            return f"view:{view['id']}:{view['hash']}"
+            state = json.dumps(view.get("state") or {}, sort_keys=True, ensure_ascii=False)
+            digest = hashlib.sha256(state.encode()).hexdigest()[:24]
+            return f"view:{view['id']}:{view['hash']}:{digest}"
     if body.get("type") == "block_actions" and body.get("trigger_id"):
         return f"action:{body['trigger_id']}"
     return None
