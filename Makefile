@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install clean
+.PHONY: run test install clean playground teams-playground
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,21 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy bot dialogs storage adapters
 	$(BIN)/python -m pytest -q
+
+PLAYGROUND := .ci/playground/node_modules/.installed
+
+$(PLAYGROUND): .ci/playground/package-lock.json
+	npm ci --prefix .ci/playground --no-audit --no-fund
+	touch $(PLAYGROUND)
+
+## Install the Microsoft 365 Agents Playground pinned in .ci/playground (needs Node.js and npm)
+playground: $(PLAYGROUND)
+
+## Try Passerelle as a Teams bot: run `make run` in another terminal, then open http://127.0.0.1:56150/
+teams-playground: $(PLAYGROUND)
+	TEAMSAPPTESTER_BROWSER=none APPLICATION_INSIGHTS_NO_STATSBEAT=1 \
+	  .ci/playground/node_modules/.bin/agentsplayground \
+	  -e http://127.0.0.1:3978/api/messages -c msteams --dt
 
 clean:
 	rm -rf $(VENV) build *.egg-info passerelle.db passerelle.db-wal passerelle.db-shm

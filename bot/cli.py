@@ -1,16 +1,19 @@
-"""`passerelle serve | db upgrade | demo | run <job> --team <team>`."""
+"""`passerelle serve | db upgrade | demo | run <job> --team <team> | teams package`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 
 from adapters.slack.app import SlackBridge
+from adapters.teams.package import PackageError, build_package
 from bot.demo import seed
 from bot.server import SLACK, build_app
 from bot.settings import Settings
@@ -40,6 +43,18 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("job", choices=JOB_NAMES)
     run.add_argument("--team", required=True, help="the team's short name (slug), e.g. demo")
     run.add_argument("--lang", choices=["fr", "en"], default="en", help="language of the report")
+    teams = commands.add_parser("teams", help="Microsoft Teams helpers")
+    teams_commands = teams.add_subparsers(dest="teams_command", required=True)
+    package = teams_commands.add_parser(
+        "package", help="build the Teams app package (a zip to upload in Teams)"
+    )
+    package.add_argument("--app-id", help="the bot's Microsoft app id (default: MICROSOFT_APP_ID)")
+    package.add_argument(
+        "--base-url", required=True, help="public https URL of the server, e.g. https://host"
+    )
+    package.add_argument("--out", type=Path, default=Path("passerelle-teams.zip"))
+    package.add_argument("--version", default="1.0.0", help="the app's version, MAJOR.MINOR.PATCH")
+    package.add_argument("--developer-name", default="Passerelle", help="shown in Teams' app page")
     return root
 
 
@@ -75,6 +90,27 @@ async def run_job(settings: Settings, job: str, team: str, lang: str) -> int:
     return 0
 
 
+def teams_package(settings: Settings, args: argparse.Namespace) -> int:
+    app_id = args.app_id if args.app_id is not None else settings.microsoft_app_id
+    try:
+        data = build_package(
+            app_id,
+            base_url=args.base_url,
+            developer_name=args.developer_name,
+            version=args.version,
+        )
+    except PackageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        args.out.write_bytes(data)
+    except OSError as error:
+        print(f"error: cannot write {args.out}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}: upload it in Teams (Apps, Manage your apps, Upload an app)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings()
@@ -91,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "run":
         return asyncio.run(run_job(settings, args.job, args.team, args.lang))
+    if args.command == "teams":
+        return teams_package(settings, args)
     print(f"Passerelle on http://{settings.host}:{settings.port}/sandbox")
     app = build_app(settings)
     if settings.slack_app_token and SLACK in app:
@@ -101,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
             "SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (see docs/slack.md)",
             file=sys.stderr,
         )
+    # Start-up objects (modules, the engine, content banks) live as long as the process: out of
+    # the collector's sight, a full collection no longer pauses every request for them
+    # (bench/slack_ack_bench.py --gc-freeze measures it).
+    gc.collect()
+    gc.freeze()
     web.run_app(app, host=settings.host, port=settings.port, print=None)
     return 0
 

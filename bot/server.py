@@ -1,4 +1,4 @@
-"""The aiohttp application: health, metrics, the sandbox, Slack when configured (later Teams)."""
+"""The aiohttp application: health, metrics, the sandbox, Slack and Teams when configured."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from adapters.sandbox.app import Sandbox
 from adapters.sandbox.transcript import Transcripts
 from adapters.slack.app import SlackBridge
 from adapters.slack.routes import SlackRoutes
+from adapters.teams.app import TeamsBridge
+from adapters.teams.botframework import BotFramework, Credentials
+from adapters.teams.routes import TeamsRoutes
 from bot.outbox_worker import OutboxWorker
 from bot.scheduler import Calendar
 from bot.settings import Settings
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 ENGINE = web.AppKey("engine", Engine)
 WORKER = web.AppKey("worker", OutboxWorker)
 SLACK = web.AppKey("slack", SlackBridge)
+TEAMS = web.AppKey("teams", TeamsBridge)
 
 
 def is_loopback(host: str) -> bool:
@@ -46,9 +50,12 @@ def build_app(
     # decides what is due and when each message is shown as sent.
     transcripts = Transcripts(clock=engine.clock)
     slack = slack_bridge(settings, engine)
+    teams_bridge = teams_bridge_for(settings, engine)
     senders: dict[str, Sender] = {transcripts.platform: transcripts}
     if slack is not None:
         senders[slack.sender.platform] = slack.sender
+    if teams_bridge is not None:
+        senders[teams_bridge.sender.platform] = teams_bridge.sender
     worker = OutboxWorker(database, senders, clock=engine.clock)
     app = web.Application()
     app[ENGINE] = engine
@@ -56,6 +63,9 @@ def build_app(
     if slack is not None:
         app[SLACK] = slack
         app.router.add_routes(SlackRoutes(slack).routes())
+    if teams_bridge is not None:
+        app[TEAMS] = teams_bridge
+        app.router.add_routes(TeamsRoutes(teams_bridge).routes())
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     if settings.sandbox_wanted and is_loopback(settings.host):
@@ -82,6 +92,22 @@ def slack_bridge(settings: Settings, engine: Engine) -> SlackBridge | None:
         client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret,
     )
+
+
+def teams_bridge_for(settings: Settings, engine: Engine) -> TeamsBridge | None:
+    """Teams with an app id (inbound tokens checked), or in local mode (no app id: the
+    Agents Playground, the Emulator) only on a loopback address: without authentication,
+    anyone who can reach the endpoint could speak as anyone."""
+    credentials = Credentials(
+        app_id=settings.microsoft_app_id,
+        password=settings.microsoft_app_password,
+        tenant_id=settings.microsoft_app_tenant_id,
+        app_type=settings.microsoft_app_type,
+    )
+    if not credentials.app_id and not is_loopback(settings.host):
+        log.warning("teams not served: no MICROSOFT_APP_ID and %s is not loopback", settings.host)
+        return None
+    return TeamsBridge(engine, BotFramework(credentials))
 
 
 def _background(  # type: ignore[no-untyped-def]

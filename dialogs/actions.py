@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from dialogs import (
     checkins,
+    linking,
     membership,
     open_review,
     profile,
@@ -292,6 +293,11 @@ async def setup_save(kit: Kit, turn: Turn, event: FormSubmitted) -> list[Card]:
     await membership.welcome(turn, team, coordinator)
     turn.calendar_changed.add(team.id)
     return [notice(tr("setup.done_title"), tr("setup.done", team=team.name, k=team.k))]
+
+
+@action("setup.link_code", coordinator=True)
+async def setup_link_code(kit: Kit, turn: Turn, event: FormSubmitted) -> list[Card]:
+    return [linking.issue(turn)]
 
 
 # ------------------------------------------------------------------ a form rebuilt

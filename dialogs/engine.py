@@ -14,6 +14,7 @@ from typing import Any
 from dialogs import (
     actions,
     checkins,
+    linking,
     membership,
     profile,
     reflexive,
@@ -111,7 +112,7 @@ class Engine:
             return [self._pick_team(turn, command, ambiguous)]
         tr, team, member = turn.tr, turn.team, turn.member
         if command.name == "setup":
-            return await self._setup(turn)
+            return await self._setup(turn, command)
         if team is None or member is None or command.name in ("", "help"):
             return [
                 help_card(
@@ -190,10 +191,12 @@ class Engine:
             turn.session, self.bank, team, tr, turn.today, coordinator=turn.is_coordinator
         )
 
-    async def _setup(self, turn: Turn) -> list[Card]:
+    async def _setup(self, turn: Turn, command: Command) -> list[Card]:
         tr = turn.tr
         if turn.place is None:
             return [refused(tr, "setup.in_channel")]
+        if command.args:  # `setup <code>`: link this channel to an existing team
+            return await linking.link(turn, "".join(command.args))
         if turn.team is not None:
             if not turn.is_coordinator:
                 return [refused(tr, "errors.already_linked")]

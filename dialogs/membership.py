@@ -5,7 +5,7 @@ from __future__ import annotations
 from dialogs import checkins, outbound, profile, team_admin
 from dialogs.cards import Card, notice
 from dialogs.content import ContentBank
-from dialogs.events import MemberJoined
+from dialogs.events import Actor, MemberJoined
 from dialogs.i18n import Tr, language_of
 from dialogs.turn import Turn, resolve
 from storage import teams
@@ -25,17 +25,7 @@ async def joined(turn: Turn, event: MemberJoined, bank: ContentBank) -> list[Car
         session, team.id, actor.platform, actor.workspace, actor.user_ref
     )
     if member is None:
-        member = Member(
-            team_id=team.id,
-            platform=actor.platform,
-            workspace=actor.workspace,
-            user_ref=actor.user_ref,
-            display_name=actor.display_name,
-            language=language_of(actor.locale, team.language) if actor.locale else None,
-            timezone=actor.timezone,
-            active=True,
-            onboarded=False,
-        )
+        member = new_member(team, actor)
         session.add(member)
         await session.flush()
     else:
@@ -45,6 +35,24 @@ async def joined(turn: Turn, event: MemberJoined, bank: ContentBank) -> list[Car
     await welcome(turn, team, member)
     await checkins.late_joiner(session, bank, team, member, turn.now)
     return []
+
+
+def new_member(team: Team, actor: Actor, **fields: object) -> Member:
+    """A member row for someone arriving through their platform (language from its locale)."""
+    defaults: dict[str, object] = {
+        "display_name": actor.display_name,
+        "language": language_of(actor.locale, team.language) if actor.locale else None,
+        "timezone": actor.timezone,
+        "active": True,
+        "onboarded": False,
+    }
+    return Member(
+        team_id=team.id,
+        platform=actor.platform,
+        workspace=actor.workspace,
+        user_ref=actor.user_ref,
+        **(defaults | fields),
+    )
 
 
 async def welcome(turn: Turn, team: Team, member: Member) -> None:

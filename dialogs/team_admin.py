@@ -8,7 +8,7 @@ import unicodedata
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.cards import Card, Form, Paragraph, TextInput
+from dialogs.cards import Button, Card, Form, Paragraph, TextInput
 from dialogs.events import Actor, Place
 from dialogs.forms import (
     FormError,
@@ -168,6 +168,9 @@ def settings_card(tr: Tr, team: Team) -> Card:
         form=Form(
             action="settings.save", submit_label=tr("common.save"), context={"team": team.slug}
         ),
+        buttons=[
+            Button(label=tr("link.button"), action="setup.link_code", context={"team": team.slug})
+        ],
     )
 
 

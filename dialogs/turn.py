@@ -76,4 +76,7 @@ async def resolve(turn: Turn, team_hint: str | None = None) -> list[Team]:
         turn.member = member if member is not None and member.active else None
         if turn.member is not None and turn.member.unreachable:
             turn.member.unreachable = False  # they are talking to us: reachable again
+        if turn.member is not None and not turn.member.timezone and actor.timezone:
+            # The platform knows it (Teams' local time zone) and the person never said.
+            turn.member.timezone = actor.timezone
     return []

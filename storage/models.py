@@ -102,6 +102,10 @@ class Team(Base):
     quiet_start: Mapped[int] = mapped_column(Integer, default=20)
     quiet_end: Mapped[int] = mapped_column(Integer, default=8)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    # A one-time code that links one more channel (say a Teams channel to a Slack team); only
+    # its hash is kept, and it expires.
+    link_code_hash: Mapped[str | None] = mapped_column(String(64))
+    link_code_expires: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class TeamChannel(Base):
@@ -392,3 +396,23 @@ class SuspendedWorkspace(Base):
     platform: Mapped[str] = mapped_column(String(16), primary_key=True)
     workspace: Mapped[str] = mapped_column(String(64), primary_key=True)
     since: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class TeamsConversation(Base):
+    """Where Passerelle can write in Microsoft Teams: a person's 1:1 chat or a channel.
+
+    `reference` is the Bot Framework conversation reference (ids, service URL, tenant) the
+    adapter needs to write there later; `key` is the person's or the channel's id.
+    """
+
+    __tablename__ = "teams_conversations"
+    __table_args__ = (UniqueConstraint("tenant", "kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # "personal" | "channel" | "team"
+    key: Mapped[str] = mapped_column(String(200))
+    # The Teams team a channel belongs to: roster changes arrive per team, posts go per channel.
+    team_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    service_url: Mapped[str] = mapped_column(String(500))
+    reference: Mapped[dict[str, Any]] = mapped_column(JSON)

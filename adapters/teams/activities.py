@@ -1,0 +1,118 @@
+"""Reading Teams activities (Bot Framework JSON): who, where, what. Pure functions.
+
+The tenant is read from `channelData.tenant.id`: Teams also sends `conversation.tenantId`, which
+botbuilder's model does not keep (it expects `tenantID`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dialogs.events import Actor, Place
+
+PLATFORM = "teams"
+Json = dict[str, Any]
+_MENTION = re.compile(r"<at\b[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _dict(value: object) -> Json:
+    return value if isinstance(value, dict) else {}
+
+
+def tenant_of(activity: Json) -> str:
+    data = _dict(activity.get("channelData"))
+    tenant = _dict(data.get("tenant")).get("id") or _dict(activity.get("conversation")).get(
+        "tenantId"
+    )
+    return str(tenant or "")
+
+
+def conversation_type(activity: Json) -> str:
+    return str(_dict(activity.get("conversation")).get("conversationType") or "personal")
+
+
+def team_id_of(activity: Json) -> str:
+    return str(_dict(_dict(activity.get("channelData")).get("team")).get("id") or "")
+
+
+def channel_id_of(activity: Json) -> str:
+    """The channel a channel activity is in (without a thread's `;messageid=` suffix)."""
+    channel = _dict(_dict(activity.get("channelData")).get("channel")).get("id")
+    if channel:
+        return str(channel)
+    conversation = str(_dict(activity.get("conversation")).get("id") or "")
+    return conversation.split(";", 1)[0]
+
+
+def channel_name_of(activity: Json) -> str:
+    data = _dict(activity.get("channelData"))
+    return str(_dict(data.get("channel")).get("name") or _dict(data.get("team")).get("name") or "")
+
+
+def bot_id_of(activity: Json) -> str:
+    return str(_dict(activity.get("recipient")).get("id") or "")
+
+
+def valid_zone(name: object) -> str | None:
+    if not isinstance(name, str) or not name or len(name) > 64:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def local_timezone(activity: Json) -> str | None:
+    """Teams' `localTimezone` (IANA), or the `clientInfo` entity's `timezone`."""
+    zone = valid_zone(activity.get("localTimezone"))
+    if zone:
+        return zone
+    for entity in activity.get("entities") or []:
+        if _dict(entity).get("type") == "clientInfo":
+            zone = valid_zone(_dict(entity).get("timezone"))
+            if zone:
+                return zone
+    return None
+
+
+def actor_of(activity: Json, account: Json | None = None) -> Actor:
+    """The person who sent `activity`, or `account` (a roster entry) in its tenant."""
+    person = account if account is not None else _dict(activity.get("from"))
+    own = account is None
+    return Actor(
+        platform=PLATFORM,
+        workspace=tenant_of(activity),
+        user_ref=str(person.get("id") or ""),
+        display_name=str(person.get("name") or "")[:200],
+        timezone=local_timezone(activity) if own else None,
+        locale=str(activity.get("locale") or "") or None if own else None,
+    )
+
+
+def place_of(activity: Json, channel_id: str | None = None) -> Place | None:
+    """The channel, for activities in a team's channel; None in a 1:1 or group chat."""
+    if conversation_type(activity) != "channel" and not team_id_of(activity):
+        return None
+    return Place(
+        platform=PLATFORM,
+        workspace=tenant_of(activity),
+        channel_ref=channel_id or channel_id_of(activity),
+        name=channel_name_of(activity),
+    )
+
+
+def command_text(activity: Json) -> str:
+    """The words typed, without the @mention of the bot (and any markup Teams added)."""
+    text = str(activity.get("text") or "")
+    text = _MENTION.sub(" ", text)
+    text = _TAG.sub(" ", text).replace("&nbsp;", " ")
+    return " ".join(text.split())
+
+
+def accounts(activity: Json, field: str) -> list[Json]:
+    """`membersAdded` / `membersRemoved` entries."""
+    return [_dict(m) for m in activity.get(field) or [] if isinstance(m, dict)]

@@ -1,0 +1,245 @@
+"""The Teams bridge: activities in, engine events out, cards back. Translation only.
+
+- A message is a command (`setup`, `checkin`, `bilan`...), typed in the 1:1 chat or with an
+  @mention in a channel. In a channel, only `setup` is answered there: every other answer is
+  personal and goes to the person's 1:1 chat, with a short note in the channel.
+- A message whose `value` is one of our cards' submissions is a `FormSubmitted`. The card is
+  then replaced (`updateActivity`) by the engine's answer: the same form with a warning and
+  the values kept, the next step, or a confirmation without buttons, so it cannot be sent
+  twice. The engine's writes are idempotent besides, for a second submission that races.
+- `conversationUpdate`: the bot added to a team offers `setup` (or says which partnership the
+  team's channel belongs to); people added to or removed from a linked team join or leave the
+  partnership. After `setup` (or `setup <code>`), the team's roster is onboarded.
+- Each activity's conversation is remembered (1:1 chat, channel, team) for later sends.
+- Redelivered activities (the same id in the same conversation) are handled once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from adapters.teams import activities as act
+from adapters.teams.botframework import BotFramework, ConnectorError, TurnHandle
+from adapters.teams.cards import activity_for, submission
+from adapters.teams.sender import TeamsSender
+from adapters.ttl_cache import TtlCache
+from dialogs.cards import Card, notice
+from dialogs.commands import fold
+from dialogs.engine import Engine
+from dialogs.events import (
+    CommandReceived,
+    FormSubmitted,
+    MemberJoined,
+    MemberLeft,
+    Place,
+    TeamInstalled,
+)
+from dialogs.i18n import Tr, language_of
+from storage import teams
+from storage import teams_conversations as conversations
+
+log = logging.getLogger(__name__)
+Json = dict[str, Any]
+SETUP_WORDS = {"setup", "configurer"}
+ONBOARDING_ACTIONS = {"setup.save"}
+
+
+class TeamsBridge:
+    def __init__(self, engine: Engine, framework: BotFramework) -> None:
+        self.engine = engine
+        self.database = engine.database
+        self.framework = framework
+        self.sender = TeamsSender(framework, engine.database)
+        self.seen = TtlCache(ttl=900, size=50_000)
+
+    async def on_turn(self, turn: TurnHandle) -> None:
+        activity = turn.activity
+        identity = f"{(activity.get('conversation') or {}).get('id')}|{activity.get('id')}"
+        if activity.get("id") and not self.seen.first_time(identity):
+            log.info("teams activity delivered twice; handled once")
+            return
+        await self.remember(turn)
+        kind = activity.get("type")
+        if kind == "message":
+            found = submission(activity.get("value"))
+            if found is not None:
+                await self.on_submission(turn, *found)
+            elif act.command_text(activity):
+                await self.on_command(turn, act.command_text(activity))
+        elif kind == "conversationUpdate":
+            await self.on_conversation_update(turn)
+        elif kind == "installationUpdate":
+            await self.on_installation(turn)
+
+    # ----------------------------------------------------------------- references
+    async def remember(self, turn: TurnHandle) -> None:
+        activity = turn.activity
+        tenant, service_url = act.tenant_of(activity), str(activity.get("serviceUrl") or "")
+        if not tenant or not service_url:
+            return
+        reference = turn.reference()
+        rows: list[tuple[str, str, Json, str | None]] = []
+        team_id = act.team_id_of(activity)
+        if act.conversation_type(activity) == "personal":
+            user = str((activity.get("from") or {}).get("id") or "")
+            if user:
+                rows.append((conversations.PERSONAL, user, reference, None))
+        elif team_id:
+            channel = act.channel_id_of(activity)
+            # New posts go to the channel itself, not to the thread this activity was in.
+            at_channel = {**reference, "conversation": {**reference["conversation"], "id": channel}}
+            rows.append((conversations.CHANNEL, channel, at_channel, team_id))
+            rows.append((conversations.TEAM, team_id, at_channel, team_id))
+        async with self.database.session() as session, session.begin():
+            for kind, key, ref, team_key in rows:
+                await conversations.remember(
+                    session,
+                    tenant=tenant,
+                    kind=kind,
+                    key=key,
+                    service_url=service_url,
+                    reference=ref,
+                    team_key=team_key,
+                )
+
+    # ----------------------------------------------------------------- messages
+    async def on_command(self, turn: TurnHandle, text: str) -> None:
+        activity = turn.activity
+        actor, place = act.actor_of(activity), act.place_of(activity)
+        cards = await self.engine.handle(CommandReceived(actor=actor, text=text, place=place))
+        words = text.split()
+        is_setup = bool(words) and fold(words[0]) in SETUP_WORDS
+        if place is None or is_setup:
+            for card in cards:
+                await turn.send(activity_for(card))
+            if is_setup and place is not None and len(words) > 1:
+                await self.onboard_if_linked(turn, place)
+            return
+        # A channel is no place for someone's own forms and answers.
+        delivered = await self.to_person(turn, actor.user_ref, cards)
+        tr = Tr(language_of(actor.locale, "fr"))
+        key = "msteams.sent_privately" if delivered else "msteams.open_chat"
+        await turn.send(activity_for(notice(tr("msteams.private_title"), tr(key))))
+
+    async def to_person(self, turn: TurnHandle, user_id: str, cards: list[Card]) -> bool:
+        """Send `cards` to someone's 1:1 chat (opened if needed); False when impossible."""
+        tenant = act.tenant_of(turn.activity)
+        async with self.database.session() as session:
+            row = await conversations.find(session, tenant, conversations.PERSONAL, user_id)
+            reference = dict(row.reference) if row is not None else None
+        try:
+            if reference is None:
+                reference = await self.sender.open_personal(
+                    tenant,
+                    user_id,
+                    service_url=str(turn.activity.get("serviceUrl") or ""),
+                    bot=dict(turn.activity.get("recipient") or {}),
+                )
+            await self.framework.send(reference, [activity_for(card) for card in cards])
+        except ConnectorError as error:
+            log.warning("teams 1:1 chat not reachable: %s", error.status)
+            return False
+        return True
+
+    async def on_submission(
+        self, turn: TurnHandle, action: str, context: dict[str, str], values: dict[str, str]
+    ) -> None:
+        activity = turn.activity
+        actor = act.actor_of(activity)
+        place = act.place_of(activity)
+        event = FormSubmitted(
+            actor=actor, action=action, context=context, values=values, place=place
+        )
+        cards = await self.engine.handle(event)
+        card_id = str(activity.get("replyToId") or "")
+        if cards and card_id:
+            # Replace the submitted card: it cannot be submitted again from there.
+            try:
+                await turn.update(card_id, activity_for(cards[0]))
+                cards = cards[1:]
+            except ConnectorError as error:
+                log.info("teams card not replaced (%s); answering below it", error.status)
+        for card in cards:
+            await turn.send(activity_for(card))
+        if action in ONBOARDING_ACTIONS and place is not None:
+            await self.onboard_if_linked(turn, place)
+
+    # ----------------------------------------------------------------- membership
+    async def onboard_if_linked(self, turn: TurnHandle, place: Place) -> None:
+        """Everyone on the Teams team's roster joins the partnership linked to `place`."""
+        async with self.database.session() as session:
+            linked = await teams.channel_at(
+                session, place.platform, place.workspace, place.channel_ref
+            )
+        if linked is None:
+            return
+        try:
+            roster = await turn.roster()
+        except ConnectorError as error:
+            log.warning("teams roster not readable (%s): nobody onboarded", error.status)
+            return
+        bot = act.bot_id_of(turn.activity)
+        for account in roster:
+            if account.get("id") and account.get("id") != bot:
+                actor = act.actor_of(turn.activity, account)
+                await self.engine.handle(MemberJoined(actor=actor, place=place))
+
+    async def linked_places(self, activity: Json) -> list[Place]:
+        """The partnership channels of the Teams team this activity is about."""
+        tenant, team_id = act.tenant_of(activity), act.team_id_of(activity)
+        if not team_id:
+            return []
+        places = []
+        async with self.database.session() as session:
+            for channel in await conversations.channels_of_team(session, tenant, team_id):
+                if await teams.channel_at(session, act.PLATFORM, tenant, channel):
+                    places.append(Place(act.PLATFORM, tenant, channel))
+        return places
+
+    async def on_conversation_update(self, turn: TurnHandle) -> None:
+        activity = turn.activity
+        bot = act.bot_id_of(activity)
+        added, removed = (
+            act.accounts(activity, "membersAdded"),
+            act.accounts(activity, "membersRemoved"),
+        )
+        if any(a.get("id") == bot for a in added):
+            await self.on_bot_added(turn)
+        if any(a.get("id") == bot for a in removed):
+            await self.on_bot_removed(turn)
+        places = await self.linked_places(activity)
+        for account in added:
+            if account.get("id") != bot:
+                for place in places:
+                    actor = act.actor_of(activity, account)
+                    await self.engine.handle(MemberJoined(actor=actor, place=place))
+        for account in removed:
+            if account.get("id") != bot:
+                for place in places:
+                    actor = act.actor_of(activity, account)
+                    await self.engine.handle(MemberLeft(actor=actor, place=place))
+
+    async def on_bot_added(self, turn: TurnHandle) -> None:
+        activity = turn.activity
+        actor, place = act.actor_of(activity), act.place_of(activity)
+        if place is None:  # a 1:1 chat: say hello and what Passerelle does
+            cards = await self.engine.handle(CommandReceived(actor=actor, text="help"))
+        else:
+            cards = await self.engine.handle(TeamInstalled(actor=actor, place=place))
+            await self.onboard_if_linked(turn, place)
+        for card in cards:
+            await turn.send(activity_for(card))
+
+    async def on_bot_removed(self, turn: TurnHandle) -> None:
+        activity = turn.activity
+        tenant = act.tenant_of(activity)
+        async with self.database.session() as session, session.begin():
+            if act.conversation_type(activity) == "personal":
+                user = str((activity.get("from") or {}).get("id") or "")
+                await conversations.forget(session, tenant, conversations.PERSONAL, user)
+
+    async def on_installation(self, turn: TurnHandle) -> None:
+        action = str(turn.activity.get("action") or "")
+        if action.startswith("remove"):
+            await self.on_bot_removed(turn)

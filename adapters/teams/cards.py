@@ -1,0 +1,197 @@
+"""Neutral cards as Adaptive Cards 1.5 for Teams. Pure functions, no I/O.
+
+- A card is one message: its title, its paragraphs (as `RichTextBlock` runs, which Teams shows
+  literally: see `adapters.teams.text`), its inputs and one `Action.Submit` for the form, one
+  per button. A 1-5 item is an expanded `Input.ChoiceSet` (radio buttons), with "prefer not to
+  answer" when the item allows it; a choice of up to five options is expanded too.
+- A submission arrives as a message whose `value` holds the inputs by name plus the data of the
+  action that was pressed: `passerelle.action` and `passerelle.context` (JSON). Buttons send no
+  inputs (`associatedInputs: none`).
+- A chart is an `Image` with a data URI; a CSV export is shown as monospace text.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from adapters.teams.text import neutral, plain_summary
+from dialogs.cards import Attachment, Button, Card, ChoiceInput, Paragraph, ScaleInput, TextInput
+
+Json = dict[str, Any]
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+VERSION = "1.5"
+CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+ACTION_KEY = "passerelle.action"
+CONTEXT_KEY = "passerelle.context"
+SKIP_VALUE = "skip"
+EXPANDED_MAX = 5
+CSV_SHOWN = 12_000  # characters of an export shown in a card (Teams caps a message near 28 KB)
+
+
+def activity_for(card: Card) -> Json:
+    """The message activity carrying `card`."""
+    # No `text` beside the card: Teams refuses to update a message that would become two
+    # ("Activity resulted into multiple skype activities"). `summary` feeds notifications.
+    return {
+        "type": "message",
+        "summary": plain_summary(card.title),
+        "attachments": [{"contentType": CONTENT_TYPE, "content": adaptive_card(card)}],
+    }
+
+
+def adaptive_card(card: Card) -> Json:
+    body: list[Json] = [_rich(card.title, weight="bolder", size="medium")]
+    for block in card.blocks:
+        if isinstance(block, Paragraph):
+            body.append(_paragraph(block))
+        elif isinstance(block, ScaleInput):
+            body.append(_scale(block))
+        elif isinstance(block, ChoiceInput):
+            body.append(_choice(block))
+        elif isinstance(block, TextInput):
+            body.append(_text_input(block))
+    body += [_attachment(a) for a in card.attachments]
+    actions: list[Json] = []
+    if card.form is not None:
+        actions.append(
+            {
+                "type": "Action.Submit",
+                "title": neutral(card.form.submit_label),
+                "style": "positive",
+                "data": {ACTION_KEY: card.form.action, CONTEXT_KEY: _json(card.form.context)},
+            }
+        )
+    actions += [_button(b) for b in card.buttons]
+    content: Json = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body}
+    if actions:
+        content["actions"] = actions
+    return content
+
+
+def submission(value: object) -> tuple[str, dict[str, str], dict[str, str]] | None:
+    """(action, context, values) from a submitted card's `value`; None when it is not ours."""
+    if not isinstance(value, dict) or not isinstance(value.get(ACTION_KEY), str):
+        return None
+    try:
+        context = json.loads(value.get(CONTEXT_KEY) or "{}")
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(context, dict):
+        return None
+    values = {
+        str(k): v if isinstance(v, str) else json.dumps(v)
+        for k, v in value.items()
+        if k not in (ACTION_KEY, CONTEXT_KEY) and not str(k).startswith("msteams")
+    }
+    return value[ACTION_KEY], {str(k): str(v) for k, v in context.items()}, values
+
+
+def _json(data: dict[str, str]) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def _rich(text: str, **style: str) -> Json:
+    return {
+        "type": "RichTextBlock",
+        "inlines": [{"type": "TextRun", "text": neutral(text), **style}],
+    }
+
+
+def _paragraph(block: Paragraph) -> Json:
+    if not block.from_user:
+        return _rich(block.text)
+    # Someone's words: set apart and in italics, so they read as a quote, never as the bot's.
+    return {
+        "type": "Container",
+        "style": "emphasis",
+        "items": [_rich(block.text, italic=True)],  # type: ignore[arg-type]
+    }
+
+
+def _choice_set(
+    name: str, label: str, choices: list[Json], default: str | None, required: bool, tr_error: str
+) -> Json:
+    element: Json = {
+        "type": "Input.ChoiceSet",
+        "id": name,
+        "label": neutral(label),
+        "style": "expanded" if len(choices) <= EXPANDED_MAX + 1 else "compact",
+        "choices": choices,
+        "isRequired": required,
+    }
+    if required:
+        element["errorMessage"] = tr_error
+    if default:
+        element["value"] = default
+    return element
+
+
+def _scale(block: ScaleInput) -> Json:
+    choices = [{"title": str(n), "value": str(n)} for n in range(1, 6)]
+    choices[0]["title"] = f"1 — {neutral(block.low_label)}"
+    choices[4]["title"] = f"5 — {neutral(block.high_label)}"
+    if block.allow_skip:
+        choices.append({"title": neutral(block.skip_label), "value": SKIP_VALUE})
+    return _choice_set(
+        block.name, block.label, choices, block.default, block.required, neutral(block.label)
+    )
+
+
+def _choice(block: ChoiceInput) -> Json:
+    choices = [{"title": neutral(o.label), "value": o.value} for o in block.options]
+    return _choice_set(
+        block.name, block.label, choices, block.default, block.required, neutral(block.label)
+    )
+
+
+def _text_input(block: TextInput) -> Json:
+    element: Json = {
+        "type": "Input.Text",
+        "id": block.name,
+        "label": neutral(block.label),
+        "isMultiline": block.multiline,
+        "maxLength": block.max_length,
+        "isRequired": block.required,
+    }
+    if block.required:
+        element["errorMessage"] = neutral(block.label)
+    if block.default:
+        element["value"] = block.default
+    if block.placeholder:
+        element["placeholder"] = neutral(block.placeholder)
+    return element
+
+
+def _button(button: Button) -> Json:
+    action: Json = {
+        "type": "Action.Submit",
+        "title": neutral(button.label),
+        "associatedInputs": "none",
+        "data": {ACTION_KEY: button.action, CONTEXT_KEY: _json(button.context)},
+    }
+    if button.style == "primary":
+        action["style"] = "positive"
+    elif button.style == "danger":
+        action["style"] = "destructive"
+    return action
+
+
+def _attachment(attachment: Attachment) -> Json:
+    if attachment.media_type.startswith("image/"):
+        return {
+            "type": "Image",
+            "url": f"data:{attachment.media_type};base64,{attachment.data}",
+            "altText": neutral(attachment.description),
+            "size": "stretch",
+        }
+    text = base64.b64decode(attachment.data).decode("utf-8", "replace")
+    shown = text if len(text) <= CSV_SHOWN else text[:CSV_SHOWN] + "\n…"
+    return {
+        "type": "Container",
+        "items": [
+            _rich(f"{attachment.filename} — {attachment.description}", weight="bolder"),
+            _rich(shown, fontType="monospace"),
+        ],
+    }
