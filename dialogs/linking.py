@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import secrets
 
 from sqlalchemy import select
@@ -60,22 +59,11 @@ def issue(turn: Turn) -> Card:
 
 
 async def team_for_code(turn: Turn, code: str) -> Team | None:
-    wanted = code_hash(code)
     if len(normalise(code)) != LENGTH:
         return None
-    candidates = (
-        await turn.session.scalars(select(Team).where(Team.link_code_hash.is_not(None)))
-    ).all()
-    for team in candidates:
-        expires = team.link_code_expires
-        if (
-            team.link_code_hash is not None
-            and hmac.compare_digest(team.link_code_hash, wanted)
-            and expires is not None
-            and expires > turn.now
-        ):
-            return team
-    return None
+    team = await turn.session.scalar(select(Team).where(Team.link_code_hash == code_hash(code)))
+    expires = team.link_code_expires if team is not None else None
+    return team if expires is not None and expires > turn.now else None
 
 
 async def link(turn: Turn, code: str) -> list[Card]:

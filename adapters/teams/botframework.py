@@ -182,7 +182,9 @@ class BotFramework:
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             return web.json_response({"error": "malformed activity"}, status=400)
         authorization = request.headers.get("Authorization", "")
-        if not self.auth_enabled and authorization and not _plausible_bearer(authorization):
+        if not self.auth_enabled and authorization:
+            # Local mode takes no token: validating one would fetch Microsoft's keys with a
+            # blocking request, and a client that sends one expects an app id we do not have.
             return web.json_response({"error": "unauthorized"}, status=401)
         try:
             Activity().deserialize(body)
@@ -248,8 +250,3 @@ class BotFramework:
         except Exception as error:
             raise _connector_error(error) from error
         return found[0]
-
-
-def _plausible_bearer(authorization: str) -> bool:
-    scheme, _, token = authorization.partition(" ")
-    return scheme.lower() == "bearer" and token.count(".") == 2

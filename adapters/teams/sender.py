@@ -40,6 +40,10 @@ TENANT_RATE, TENANT_BURST = 30.0, 30
 CONVERSATION_RATE, CONVERSATION_BURST = 1.8, 6
 
 
+class ConversationGone(DeliveryFailed):
+    """404: the conversation no longer exists (a remembered 1:1 chat can be opened anew)."""
+
+
 class TeamsSender:
     platform = PLATFORM
 
@@ -71,9 +75,7 @@ class TeamsSender:
             try:
                 await self._post(delivery.workspace, reference, activity)
                 return
-            except DeliveryFailed as failure:
-                if str(failure) != "404":
-                    raise
+            except ConversationGone:
                 # The 1:1 chat is gone (a reset tenant, a new app id): open a new one once.
                 await self._forget(delivery.workspace, delivery.address)
         reference = await self._open(delivery.workspace, delivery.address)
@@ -122,8 +124,10 @@ class TeamsSender:
             except ConnectorError as error:
                 if error.status in GONE:
                     raise DeliveryFailed(f"teams {error.status}", unreachable=True) from error
+                if error.status == 404:
+                    raise ConversationGone("teams 404") from error
                 if error.status not in RETRIED:
-                    raise DeliveryFailed(str(error.status)) from error
+                    raise DeliveryFailed(f"teams {error.status}") from error
                 wait = error.retry_after
                 if wait is None:
                     wait = BACKOFF_SECONDS * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
