@@ -4,11 +4,13 @@
         [--kind view_submission|block_actions|both] [--database sqlite|postgresql|both]
         [--postgres-url URL] [--gc-freeze] [--quick]
 
-Both apps run in this process, each on its own aiohttp server on 127.0.0.1, mounted the same
-way (a signed POST /slack/events turned into a Bolt request, the Bolt response into an aiohttp
-one); the load generator (aiohttp, one keep-alive pool) shares their loop. The FakeSlack Web API
-runs in a child process (``RemoteSlack``): Slack's own work is not on our CPU in production, and
-in the same loop the fake's JSON checks and copies were most of what the work after an ack cost.
+The three apps run in this process, each on its own aiohttp server on 127.0.0.1, mounted the
+same way (a signed POST /slack/events turned into a Bolt request, the Bolt response into an
+aiohttp one); the load generator (aiohttp, one keep-alive pool) shares their loop (in a child
+process of its own it made the figures worse on a 2-CPU machine, where it then took turns with
+the database and the fake for the second CPU). The FakeSlack Web API runs in a child process
+(``RemoteSlack``): Slack's own work is not on our CPU in production, and in the same loop the
+fake's JSON checks and copies were most of what the work after an ack cost.
 
 - Passerelle: ``bot.server.build_app`` with Slack settings pointing at the FakeSlack, a SQLite
   file database under bench/out/ or a PostgreSQL database made for the run (``--database``:
@@ -17,8 +19,11 @@ in the same loop the fake's JSON checks and copies were most of what the work af
   round opened with ``engine.jobs.run("checkin", slug)``. Each level opens a new round, and
   each request is a different member submitting a valid check-in modal (every scale
   answered), a modal the FakeSlack holds (as if views.open had shown it).
-- Baseline: a bare ``slack_bolt.AsyncApp`` (same signing secret) whose view_submission and
-  block_actions listeners only ``ack()``.
+- Baselines: two bare ``slack_bolt.AsyncApp`` (same signing secret) whose view_submission and
+  block_actions listeners only ``ack()``: one with Bolt's default settings ("bare bolt"; its
+  listener runner polls for the ack every 10 ms), one with ``process_before_response=True``
+  ("bare inline"), which is how Passerelle runs its listeners (they ack, hand their work to a
+  task and return).
 
 view_submission: Passerelle acks a modal submission AT ONCE with a neutral "recording" view
 (``response_action: update``) after a check that needs no database; the ballot is recorded
@@ -30,7 +35,7 @@ baseline.
 
 Per level: ``--requests`` requests with at most ``level`` in flight; latency from sending the
 request to the full HTTP response (the ack); p50, p99, throughput; ratios Passerelle/baseline.
-The order of the two apps alternates from level to level. Figures, not assertions.
+The order of the three apps rotates from level to level. Figures, not assertions.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ import statistics
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +92,7 @@ CHANNEL = "C0BENCH"
 SLUG = "bench"
 SECTORS = ("public", "community", "other")
 POSITIONS = ("front_line", "manager")
+BARE, INLINE = "bare bolt", "bare inline"
 
 
 class ShiftedClock:
@@ -192,6 +198,10 @@ class RemoteSlack:
     def ok_calls(self, method: str, since: int) -> int:
         return int(self._ask("ok_calls", method, since))
 
+    def updated_at(self, since: int) -> dict[str, float]:
+        """view id -> time.monotonic() (one clock for every process) of its first views.update."""
+        return dict(self._ask("updated_at", since))
+
     def close(self) -> None:
         with contextlib.suppress(OSError, EOFError):
             self._ask("stop")
@@ -232,6 +242,13 @@ async def _remote_slack(pipe: Any) -> None:
                     pipe.send(("ok", None))
                 elif kind == "calls_count":
                     pipe.send(("ok", len(slack.calls)))
+                elif kind == "updated_at":
+                    (since,) = rest
+                    first: dict[str, float] = {}
+                    for c in slack.calls[since:]:
+                        if c.method == "views.update" and c.ok:
+                            first.setdefault(str(c.params.get("view_id")), c.at)
+                    pipe.send(("ok", first))
                 elif kind == "ok_calls":
                     method, since = rest
                     found = sum(1 for c in slack.calls[since:] if c.method == method and c.ok)
@@ -333,10 +350,19 @@ class Level:
     wall: float
     statuses: dict[int, int]
     bad: int
+    thanked: list[float] = field(default_factory=list)  # ack -> views.update, s
 
     @property
     def p50(self) -> float:
         return percentile(self.latencies, 50) * 1000
+
+    @property
+    def thanked_p50(self) -> float:
+        return percentile(self.thanked, 50)
+
+    @property
+    def thanked_p99(self) -> float:
+        return percentile(self.thanked, 99)
 
     @property
     def p99(self) -> float:
@@ -347,12 +373,14 @@ class Level:
         return len(self.latencies) / self.wall if self.wall else float("nan")
 
 
-def bare_app(slack: Slack) -> web.Application:
-    """A Bolt app that acks and does nothing else, mounted like Passerelle's."""
+def bare_app(slack: Slack, *, inline: bool = False) -> web.Application:
+    """A Bolt app that acks and does nothing else, mounted like Passerelle's: with Bolt's
+    default (its runner polls for the ack every 10 ms) or, ``inline``, with
+    process_before_response=True, as Passerelle runs its listeners."""
     bolt = AsyncApp(
         signing_secret=SIGNING_SECRET,
         client=AsyncWebClient(token=slack.bot_token, base_url=slack.api_url),
-        process_before_response=False,
+        process_before_response=inline,
     )
 
     async def only_ack(ack: Any) -> None:
@@ -397,7 +425,8 @@ async def open_round(engine: Engine, clock: ShiftedClock) -> int:
 
 def submissions(
     bridge: SlackBridge, slack: RemoteSlack, card: Card, refs: Sequence[str]
-) -> list[bytes]:
+) -> tuple[list[bytes], list[str]]:
+    """Signed-to-be submission bodies, and the id of each one's modal."""
     view = bridge.modal(card)
     names = [
         b["element"]["action_id"]
@@ -412,7 +441,7 @@ def submissions(
         answers = {name: str((n + i) % 5 + 1) for i, name in enumerate(names)}
         payload = view_submission(shown, answers, user_id=ref, strict=False)
         bodies.append(interaction(payload))
-    return bodies
+    return bodies, [str(shown["id"]) for shown in held]
 
 
 def clicks(bridge: SlackBridge, slack: RemoteSlack, card: Card, refs: Sequence[str]) -> list[bytes]:
@@ -433,30 +462,41 @@ def clicks(bridge: SlackBridge, slack: RemoteSlack, card: Card, refs: Sequence[s
     return bodies
 
 
+@dataclass
+class Loaded:
+    latencies: list[float]
+    wall: float
+    statuses: dict[int, int]
+    bad: int
+    acked_at: list[float]  # time.monotonic() of each body's ack, in the bodies' order
+
+
 async def load(
     http: aiohttp.ClientSession, url: str, bodies: Sequence[bytes], concurrency: int
-) -> tuple[list[float], float, dict[int, int], int]:
+) -> Loaded:
     """POST every body, signed at send time, ``concurrency`` at a time."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    acked_at = [0.0] * len(bodies)
     bad = 0
-    queue = iter(bodies)
+    queue = iter(enumerate(bodies))
 
     async def one_client() -> None:
         nonlocal bad
-        for body in queue:
+        for index, body in queue:
             headers = signed_headers(body, SIGNING_SECRET)
             started = time.perf_counter()
             async with http.post(url, data=body, headers=headers) as response:
                 text = await response.read()
             latencies.append(time.perf_counter() - started)
+            acked_at[index] = time.monotonic()
             statuses[response.status] = statuses.get(response.status, 0) + 1
             if response.status != 200 or (text and b"errors" in text):
                 bad += 1
 
     started = time.perf_counter()
     await asyncio.gather(*(one_client() for _ in range(concurrency)))
-    return latencies, time.perf_counter() - started, statuses, bad
+    return Loaded(latencies, time.perf_counter() - started, statuses, bad, acked_at)
 
 
 async def answered(engine: Engine, round_id: int) -> int:
@@ -483,14 +523,15 @@ async def run_on(args: argparse.Namespace, label: str, url: str | None) -> list[
         bridge = app[SLACK]
         runner, passerelle = await serve(app)
         bare_runner, bare = await serve(bare_app(slack))
+        inline_runner, inline = await serve(bare_app(slack, inline=True))
         connector = aiohttp.TCPConnector(limit=0)
         timeout = aiohttp.ClientTimeout(total=30)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
             # warm both apps (Bolt's first-request work, users.info cache is NOT warmed)
             round_id = await open_round(engine, clock)
             card = await round_card(engine, round_id)
-            for url_ in (passerelle, bare):
-                warm = submissions(bridge, slack, card, refs[:1])
+            for url_ in (passerelle, bare, inline):
+                warm, _ = submissions(bridge, slack, card, refs[:1])
                 await load(http, url_ + EVENTS_PATH, warm, 1)
             await bridge.settle()
             if args.gc_freeze:
@@ -503,21 +544,19 @@ async def run_on(args: argparse.Namespace, label: str, url: str | None) -> list[
                 for kind in kinds:
                     round_id = await open_round(engine, clock)
                     card = await round_card(engine, round_id)
-                    order = [("passerelle", passerelle), ("bare bolt", bare)]
-                    if index % 2:
-                        order.reverse()
+                    order = [("passerelle", passerelle), (BARE, bare), (INLINE, inline)]
+                    # each app first, second and third in turn
+                    order = order[index % 3 :] + order[: index % 3]
                     for name, url_ in order:
-                        bodies = (
-                            submissions(bridge, slack, card, refs)
-                            if kind == "view_submission"
-                            else clicks(bridge, slack, card, refs)
-                        )
+                        if kind == "view_submission":
+                            bodies, view_ids = submissions(bridge, slack, card, refs)
+                        else:
+                            bodies, view_ids = clicks(bridge, slack, card, refs), []
                         before = slack.calls_count()
-                        latencies, wall, statuses, bad = await load(
-                            http, url_ + EVENTS_PATH, bodies, concurrency
-                        )
+                        done = await load(http, url_ + EVENTS_PATH, bodies, concurrency)
+                        statuses, bad = done.statuses, done.bad
                         level = Level(
-                            label, name, kind, concurrency, latencies, wall, statuses, bad
+                            label, name, kind, concurrency, done.latencies, done.wall, statuses, bad
                         )
                         results.append(level)
                         extra = ""
@@ -526,22 +565,31 @@ async def run_on(args: argparse.Namespace, label: str, url: str | None) -> list[
                             await bridge.settle()
                             after = time.perf_counter() - settle_started
                             if kind == "view_submission":
+                                updated = slack.updated_at(before)
+                                level.thanked = [
+                                    updated[view_id] - acked
+                                    for view_id, acked in zip(view_ids, done.acked_at, strict=True)
+                                    if view_id in updated
+                                ]
                                 extra = (
                                     f" ballots recorded {await answered(engine, round_id)}"
-                                    f" views.update ok {slack.ok_calls('views.update', before)}"
+                                    f" views.update ok {slack.ok_calls('views.update', before)};"
+                                    f" thanks shown after the ack: p50 {level.thanked_p50:.2f} s"
+                                    f" p99 {level.thanked_p99:.2f} s"
                                 )
                             extra += (
                                 f" web-api calls after acks {slack.calls_count() - before};"
                                 f" work after the last ack {after:.1f} s"
                             )
                         print(
-                            f"  {label:10} {kind:15} c={concurrency:<3} {name:10}"
+                            f"  {label:10} {kind:15} c={concurrency:<3} {name:11}"
                             f" p50 {level.p50:7.1f} ms  p99 {level.p99:7.1f} ms"
                             f"  {level.throughput:7.1f} req/s  statuses {statuses} bad {bad}"
                             f"{extra}",
                             flush=True,
                         )
         await bare_runner.cleanup()
+        await inline_runner.cleanup()
         await runner.cleanup()
     finally:
         slack.close()
@@ -562,21 +610,32 @@ async def run(args: argparse.Namespace) -> list[Level]:
 
 
 def report(results: list[Level]) -> None:
-    print("\nratios passerelle / bare bolt (same run, same requests, same loop)")
     print(
-        f"{'database':10} {'kind':15} {'c':>4} {'p50 P':>8} {'p50 B':>8} {'x':>6} {'p99 P':>8}"
-        f" {'p99 B':>8} {'x':>6} {'rps P':>7} {'rps B':>7} {'x':>5}"
+        f"\nP = passerelle, B = {BARE} (Bolt's default: it polls for the ack every 10 ms),"
+        f" I = {INLINE} (process_before_response=True, as Passerelle); same run, same"
+        " requests, same loop"
+    )
+    print(
+        f"{'database':10} {'kind':15} {'c':>4} {'p50 P':>7} {'p50 B':>7} {'p50 I':>7}"
+        f" {'p99 P':>7} {'p99 B':>7} {'p99 I':>7} {'P/B':>5} {'P/I':>5}"
+        f" {'rps P':>6} {'rps B':>6} {'rps I':>6} {'thx50':>6} {'thx99':>6}"
     )
     by = {(r.database, r.app, r.kind, r.concurrency): r for r in results}
     for r in results:
         if r.app != "passerelle":
             continue
-        b = by[(r.database, "bare bolt", r.kind, r.concurrency)]
+        b = by[(r.database, BARE, r.kind, r.concurrency)]
+        i = by[(r.database, INLINE, r.kind, r.concurrency)]
         print(
-            f"{r.database:10} {r.kind:15} {r.concurrency:>4} {r.p50:8.1f} {b.p50:8.1f}"
-            f" {r.p50 / b.p50:6.2f} {r.p99:8.1f} {b.p99:8.1f} {r.p99 / b.p99:6.2f}"
-            f" {r.throughput:7.0f} {b.throughput:7.0f} {r.throughput / b.throughput:5.2f}"
+            f"{r.database:10} {r.kind:15} {r.concurrency:>4} {r.p50:7.1f} {b.p50:7.1f}"
+            f" {i.p50:7.1f} {r.p99:7.1f} {b.p99:7.1f} {i.p99:7.1f} {r.p99 / b.p99:5.2f}"
+            f" {r.p99 / i.p99:5.2f} {r.throughput:6.0f} {b.throughput:6.0f} {i.throughput:6.0f}"
+            f" {r.thanked_p50:6.2f} {r.thanked_p99:6.2f}"
         )
+    print(
+        "thx50/thx99: seconds from a submission's ack to the views.update that shows its"
+        " thanks (its ballot recorded), Passerelle, view_submission"
+    )
     for r in results:
         if r.app == "passerelle" and r.concurrency == 50:
             verdict = "MET" if r.p99 < 100 else "NOT MET"

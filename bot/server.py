@@ -115,6 +115,7 @@ def _background(  # type: ignore[no-untyped-def]
 ):
     async def context(app: web.Application) -> AsyncIterator[None]:
         if slack is not None:
+            await slack.open_http()
             await slack.resume_if_authorized()
         calendar = Calendar(engine) if settings.scheduler_enabled else None
         task = None
@@ -128,6 +129,8 @@ def _background(  # type: ignore[no-untyped-def]
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if slack is not None:
+            await slack.close_http()
         await engine.database.dispose()
 
     return context

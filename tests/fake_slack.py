@@ -132,6 +132,7 @@ class Call:
     status: int = 200
     response: Any = None
     retry_after: int | None = None
+    peer: tuple[str, int] | None = None  # the client's address and port: its connection
 
     @property
     def ok(self) -> bool:
@@ -1029,7 +1030,11 @@ class FakeSlack:
             token = authorization[len("Bearer ") :].strip() or None
 
         def answer(body: dict[str, Any], status: int = 200, retry_after: int | None = None):
-            call = Call(method, params, token, arrived, request.method, status, body, retry_after)
+            peername = request.transport.get_extra_info("peername") if request.transport else None
+            peer = (str(peername[0]), int(peername[1])) if peername else None
+            call = Call(
+                method, params, token, arrived, request.method, status, body, retry_after, peer
+            )
             (self.calls if status == 200 else self.rejected).append(call)
             headers = {"X-Slack-Req-Id": secrets.token_hex(16)}
             if retry_after is not None:

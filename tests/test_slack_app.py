@@ -15,6 +15,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
+from adapters.lull import Lull
 from adapters.slack.app import RECORDING_CALLBACK_ID, SlackBridge
 from adapters.slack.forms import FormCards, owner_of
 from bot.outbox_worker import OutboxWorker
@@ -434,6 +435,40 @@ async def test_a_submission_is_acked_at_once_then_recorded(rig: Rig) -> None:
     done = shown(rig.slack, view)
     assert "Partenariat Est" in json.dumps(done, ensure_ascii=False)
     assert done["close"]["text"] == "Fermer"
+
+
+async def test_web_api_calls_share_one_kept_alive_session(engine: Engine, slack: FakeSlack) -> None:
+    rig = await rig_for(engine, slack)
+    session = rig.bridge.app.client.session
+    try:
+        assert session is not None and not session.closed  # opened at start-up
+        await rig.command("U0ANNE", "help")  # each request has its own client (Bolt's)...
+        await rig.command("U0BEN", "help")
+        calls = rig.slack.calls_to("users.info") + rig.slack.calls_to("chat.postEphemeral")
+        assert len(calls) >= 4
+        assert len({call.peer for call in calls}) == 1  # ...and one connection serves them all
+        sender_client = await rig.bridge.sender._client(TEAM_ID)
+        assert sender_client.session is session
+    finally:
+        await rig.server.close()
+    assert session.closed  # closed at shutdown
+    assert rig.bridge.app.client.session is None
+
+
+async def test_a_submission_is_recorded_in_a_lull_of_requests(rig: Rig) -> None:
+    """Acks first: while requests keep coming, the ballot waits; then it is recorded."""
+    rig.bridge.lull = Lull(quiet_seconds=1.0, patience_seconds=60.0)
+    await rig.command(COORDINATOR, "setup")
+    view = rig.slack.last_view
+    payload = view_submission(view, {**defaults(view), "name": "Est"}, user_id=COORDINATOR)
+    acked_at_once(await post_signed(rig.url, interaction(payload)))
+    for _ in range(6):  # a request every 0.2 s: never a quiet second
+        assert (await post_signed(rig.url, slash_command("help", "U0ANNE", CHANNEL))).status == 200
+        await asyncio.sleep(0.2)
+    assert not await linked(rig)
+    await rig.bridge.settle()  # the requests stopped: a quiet second, then the recording
+    assert await linked(rig)
+    assert "Est" in json.dumps(shown(rig.slack, view), ensure_ascii=False)
 
 
 @pytest.mark.parametrize("notified", [True, False], ids=["view_closed", "update_refused"])

@@ -1,7 +1,9 @@
 """The Slack app: a slack_bolt `AsyncApp` whose listeners only translate.
 
 One workspace (signing secret + bot token) or many through OAuth (installations in our
-database). Every listener acks first and works after, modal submissions included:
+database). Every listener acks first and hands its work to a task (`_after_ack`), modal
+submissions included; Bolt runs listeners inline (process_before_response), so an ack is sent
+as soon as the listener returns. Web API calls share one pool of kept-alive connections.
 
 - `/passerelle <text>`: a `CommandReceived` in the channel; a reply with a form opens as a modal
   (views.open with the command's trigger id), others are shown to the person only.
@@ -10,12 +12,13 @@ database). Every listener acks first and works after, modal submissions included
 - modal submissions: checked at once without the database (`events.input_errors`: a required
   input left empty, a text too long), which Slack shows under the inputs
   (`response_action: errors`); otherwise acknowledged AT ONCE with a neutral "thank you,
-  recording" view in the modal (`response_action: update`). Then, on a bounded lane (one
-  submission at a time on SQLite, a few on PostgreSQL), `FormSubmitted` goes to the engine
-  and its first reply replaces that view (views.update): the same form with a warning and
-  the values typed, a tension preview, or a confirmation; the rest goes by DM, and everything
-  goes by DM when the person closed the modal in the meantime (`view_closed`) or Slack
-  refused the update. After `setup.save` the channel's members are onboarded.
+  recording" view in the modal (`response_action: update`). Then, in a lull of requests
+  (`adapters.lull`: acks first) and on a bounded lane (one submission at a time on SQLite, a
+  few on PostgreSQL), `FormSubmitted` goes to the engine and its first reply replaces that
+  view (views.update): the same form with a warning and the values typed, a tension preview,
+  or a confirmation; the rest goes by DM, and everything goes by DM when the person closed
+  the modal in the meantime (`view_closed`) or Slack refused the update. After `setup.save`
+  the channel's members are onboarded.
 - events: members joining or leaving a team's channel, the App Home tab, and `tokens_revoked` /
   `app_uninstalled` (sends to the workspace are suspended, nothing is lost).
 - Slack's retries and double deliveries are dropped on their identity (`events.event_identity`);
@@ -25,13 +28,12 @@ database). Every listener acks first and works after, modal submissions included
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
-import copy
+import dataclasses
 import functools
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
@@ -40,6 +42,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.lull import Lull
 from adapters.slack import events
 from adapters.slack.blocks import (
     OPEN_FORM_ACTION,
@@ -51,11 +54,11 @@ from adapters.slack.blocks import (
     view_errors,
 )
 from adapters.slack.forms import FormCards, owner_of
-from adapters.slack.sender import SlackSender, web_client
+from adapters.slack.sender import SlackSender, keep_alive_session, web_client
 from adapters.ttl_cache import TtlCache
 from dialogs.cards import Card, notice
 from dialogs.engine import Engine, form_card, home
-from dialogs.events import Actor, MemberJoined, MemberLeft, Place, TeamInstalled
+from dialogs.events import Actor, FormSubmitted, MemberJoined, MemberLeft, Place, TeamInstalled
 from dialogs.i18n import Tr, language_of
 from storage import slack_installations, teams
 from storage.slack_installations import InstallationStore
@@ -73,7 +76,7 @@ SQLITE_LANE, SERVER_LANE = 1, 4
 # click, so work that waited that long goes ahead anyway.
 AFTER_ACK_LANE = 8
 LANE_WAIT_SECONDS = 1.5
-_QUEUED: contextvars.ContextVar[bool] = contextvars.ContextVar("queued", default=False)
+RECORDERS = 8  # submissions in recording at once (users.info, the engine lane, views.update)
 SCOPES = [
     "commands",
     "chat:write",
@@ -89,7 +92,7 @@ Json = dict[str, Any]
 @functools.cache
 def _recording_view(language: str) -> Json:
     """The neutral "thank you, recording" modal a submission is acked with, per language
-    (built once: the ack must not wait)."""
+    (built once: the ack must not wait; never changed after)."""
     tr = Tr(language)
     view = modal_view(
         notice(tr("slack.recording_title"), tr("slack.recording")),
@@ -134,8 +137,12 @@ class SlackBridge:
             lane = SQLITE_LANE if self.database.is_sqlite else SERVER_LANE
         self.lane = asyncio.Semaphore(lane)  # submissions at the engine at once
         self.after_ack = asyncio.Semaphore(AFTER_ACK_LANE)
+        self.lull = Lull()  # recordings wait for a lull in requests (acks first)
         self._busy = 0
         self._idle_event: asyncio.Event | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # after-ack work, kept until done
+        self._submissions: deque[Callable[[], Awaitable[None]]] = deque()  # to record
+        self._recorders = 0  # tasks draining `_submissions`
         self.installations: InstallationStore | None = None
         oauth_settings = None
         if client_id:
@@ -156,14 +163,14 @@ class SlackBridge:
                 signing_secret=signing_secret,
                 client=client,
                 oauth_settings=oauth_settings,
-                process_before_response=False,
+                process_before_response=True,  # see _after_ack
             )
         else:
             client = web_client(api_url, bot_token, retries=2)
             self.app = AsyncApp(
                 signing_secret=signing_secret,
                 client=client,  # its token is the app's (Bolt then authorizes one workspace)
-                process_before_response=False,
+                process_before_response=True,  # see _after_ack
             )
         self.sender = SlackSender(api_url, self.token_for, self.suspend, self.forms)
         self._register()
@@ -172,10 +179,11 @@ class SlackBridge:
     def _register(self) -> None:
         app = self.app
         app.use(self._once)
-        app.command("/passerelle")(self.on_command)
-        app.action(OPEN_FORM_ACTION)(self.on_open_form)
-        app.action(re.compile(r"^passerelle:"))(self.on_button)
+        # Bolt tries listeners in this order: submissions first, the busiest in a burst.
         app.view(CALLBACK_ID)(self.on_submission)
+        app.action(OPEN_FORM_ACTION)(self.on_open_form)
+        app.command("/passerelle")(self.on_command)
+        app.action(re.compile(r"^passerelle:"))(self.on_button)
         app.view_closed(RECORDING_CALLBACK_ID)(self.on_recording_closed)
         app.event("member_joined_channel")(self.on_member_joined)
         app.event("member_left_channel")(self.on_member_left)
@@ -190,6 +198,20 @@ class SlackBridge:
 
     async def suspend(self, workspace: str) -> None:
         await slack_installations.suspend_workspace(self.database, workspace, self.engine.clock())
+
+    async def open_http(self) -> None:
+        """Kept-alive connections for every Web API call, once the loop runs (start-up)."""
+        if self.app.client.session is None:
+            session = keep_alive_session()
+            self.app.client.session = session  # Bolt hands it to each request's client
+            self.sender.use_session(session)
+
+    async def close_http(self) -> None:
+        session = self.app.client.session
+        if session is not None:
+            self.app.client.session = None
+            self.sender.use_session(None)
+            await session.close()
 
     async def resume_if_authorized(self) -> None:
         """One workspace: a bot token that works (a new SLACK_BOT_TOKEN after a revocation)
@@ -215,39 +237,87 @@ class SlackBridge:
         await asyncio.sleep(0)
         await self._idle().wait()
 
-    async def _queued(self) -> None:
-        """After the ack: wait for a place on the after-ack lane (freed by `_working`), or
-        LANE_WAIT_SECONDS at most."""
-        try:
-            await asyncio.wait_for(self.after_ack.acquire(), LANE_WAIT_SECONDS)
-        except TimeoutError:
-            return
-        _QUEUED.set(True)
+    def _after_ack(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` once this listener has returned, so its ack is answered at once.
 
-    @contextlib.asynccontextmanager
-    async def _working(self) -> AsyncIterator[None]:
+        Bolt's own way (process_before_response=False) answers an ack by polling for it every
+        10 ms, so every request waited 10 ms or more, and a burst of 50 kept 50 timers ticking
+        on the loop; the app therefore runs its listeners inline and they hand the rest here.
+        """
+        self._started()
+        self._spawn(self._run_after_ack(work))
+
+    def _started(self) -> None:
         self._busy += 1
         self._idle().clear()
+
+    def _finished(self) -> None:
+        self._busy -= 1
+        if not self._busy:
+            self._idle().set()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _to_recorders(self, job: Callable[[], Awaitable[None]]) -> None:
+        """A submission to record, after its ack: onto a queue that a few recorder tasks
+        drain, each in a lull of requests (a burst of 500 submissions is 500 entries in a
+        deque, not 500 tasks, and it costs the acks nothing more)."""
+        self._started()
+        self._submissions.append(job)
+        if self._recorders < RECORDERS:
+            self._recorders += 1
+            self._spawn(self._recorder())
+
+    async def _recorder(self) -> None:
         try:
-            yield
+            while self._submissions:
+                await self.lull.wait()
+                if not self._submissions:  # another recorder took the last one meanwhile
+                    break
+                job = self._submissions.popleft()
+                try:
+                    await job()
+                except Exception:
+                    log.exception("slack submission could not be recorded")
+                finally:
+                    self._finished()
+        finally:
+            self._recorders -= 1
+
+    async def _run_after_ack(self, work: Coroutine[Any, Any, None]) -> None:
+        """On the after-ack lane (or after LANE_WAIT_SECONDS without a place)."""
+        placed = False
+        try:
+            try:
+                async with asyncio.timeout(LANE_WAIT_SECONDS):  # no task per wait (wait_for)
+                    await self.after_ack.acquire()
+                placed = True
+            except TimeoutError:
+                pass
+            await work
         except Exception:
             log.exception("slack listener failed")
         finally:
-            if _QUEUED.get():
-                _QUEUED.set(False)
+            if placed:
                 self.after_ack.release()
-            self._busy -= 1
-            if not self._busy:
-                self._idle().set()
+            self._finished()
 
     async def _once(self, body: Json, next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
-        """Drop a delivery already processed (Slack's retries, a double-clicked submit)."""
-        identity = events.event_identity(body)
-        if identity is not None and not self.seen.first_time(identity):
-            log.debug("slack: a duplicate delivery was ignored")  # no id: it could date a person
-            return BoltResponse(status=200, body="")
-        await next()
-        return None
+        """Drop a delivery already processed (Slack's retries, a double-clicked submit).
+        Every request passes here, so this is also where the lull counts them."""
+        self.lull.arrived()
+        try:
+            identity = events.event_identity(body)
+            if identity is not None and not self.seen.first_time(identity):
+                log.debug("slack: a duplicate delivery was ignored")  # no id: it could date one
+                return BoltResponse(status=200, body="")
+            await next()
+            return None
+        finally:
+            self.lull.answered()
 
     # ----------------------------------------------------------------- people
     async def actor(self, client: AsyncWebClient, workspace: str, user_id: str) -> Actor:
@@ -319,19 +389,20 @@ class SlackBridge:
 
     # ----------------------------------------------------------------- listeners
     async def on_command(self, ack: Any, body: Json, client: AsyncWebClient) -> None:
-        async with self._working():
-            await ack()
-            await self._queued()
-            actor = await self.actor(client, events.team_of(body), events.user_of(body))
-            cards = await self.engine.handle(events.command(body, actor))
-            await self.show(
-                client,
-                actor,
-                cards,
-                trigger_id=body.get("trigger_id"),
-                channel_id=str(body.get("channel_id", "")),
-                channel_name=str(body.get("channel_name", "")),
-            )
+        await ack()
+        self._after_ack(self._command(body, client))
+
+    async def _command(self, body: Json, client: AsyncWebClient) -> None:
+        actor = await self.actor(client, events.team_of(body), events.user_of(body))
+        cards = await self.engine.handle(events.command(body, actor))
+        await self.show(
+            client,
+            actor,
+            cards,
+            trigger_id=body.get("trigger_id"),
+            channel_id=str(body.get("channel_id", "")),
+            channel_name=str(body.get("channel_name", "")),
+        )
 
     def _where(self, body: Json) -> tuple[str, str, Json | None]:
         """(channel id, channel name, the modal) an action came from."""
@@ -348,20 +419,21 @@ class SlackBridge:
     async def on_open_form(
         self, ack: Any, body: Json, action: Json, client: AsyncWebClient
     ) -> None:
-        async with self._working():
-            await ack()
-            await self._queued()
-            workspace = events.team_of(body)
-            actor = await self.actor(client, workspace, events.user_of(body))
-            channel_id, channel_name, _ = self._where(body)
-            reference = str(action.get("value") or "")
-            owner = owner_of(workspace, actor.user_ref)
-            card = self.forms.card(reference, owner) or await self._form_again(
-                actor, reference, events.place(workspace, channel_id, channel_name)
-            )
-            await client.views_open(
-                trigger_id=body["trigger_id"], view=self.modal(card, channel_id, channel_name)
-            )
+        await ack()
+        self._after_ack(self._open_form(body, action, client))
+
+    async def _open_form(self, body: Json, action: Json, client: AsyncWebClient) -> None:
+        workspace = events.team_of(body)
+        actor = await self.actor(client, workspace, events.user_of(body))
+        channel_id, channel_name, _ = self._where(body)
+        reference = str(action.get("value") or "")
+        owner = owner_of(workspace, actor.user_ref)
+        card = self.forms.card(reference, owner) or await self._form_again(
+            actor, reference, events.place(workspace, channel_id, channel_name)
+        )
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=self.modal(card, channel_id, channel_name)
+        )
 
     async def _form_again(self, actor: Actor, reference: str, where: Place | None) -> Card:
         """A form this process did not post (a restart, another process): the engine rebuilds
@@ -375,77 +447,89 @@ class SlackBridge:
         return card or notice(tr("errors.refused_title"), tr("errors.stale_button"))
 
     async def on_button(self, ack: Any, body: Json, action: Json, client: AsyncWebClient) -> None:
-        async with self._working():
-            await ack()
-            await self._queued()
-            workspace = events.team_of(body)
-            actor = await self.actor(client, workspace, events.user_of(body))
-            channel_id, channel_name, view = self._where(body)
-            where = events.place(workspace, channel_id, channel_name)
-            event = events.button(action, actor, where)
-            if event is None:
-                return
-            cards = await self.engine.handle(event)
-            if view is not None and cards:
-                first, *cards = cards
-                await client.views_update(
-                    view_id=view["id"], view=self.modal(first, channel_id, channel_name)
-                )
-                channel_id = ""  # the rest by DM
-            await self.show(
-                client,
-                actor,
-                cards,
-                trigger_id=None if view is not None else body.get("trigger_id"),
-                channel_id=channel_id,
-                channel_name=channel_name,
+        await ack()
+        self._after_ack(self._button(body, action, client))
+
+    async def _button(self, body: Json, action: Json, client: AsyncWebClient) -> None:
+        workspace = events.team_of(body)
+        actor = await self.actor(client, workspace, events.user_of(body))
+        channel_id, channel_name, view = self._where(body)
+        where = events.place(workspace, channel_id, channel_name)
+        event = events.button(action, actor, where)
+        if event is None:
+            return
+        cards = await self.engine.handle(event)
+        if view is not None and cards:
+            first, *cards = cards
+            await client.views_update(
+                view_id=view["id"], view=self.modal(first, channel_id, channel_name)
             )
+            channel_id = ""  # the rest by DM
+        await self.show(
+            client,
+            actor,
+            cards,
+            trigger_id=None if view is not None else body.get("trigger_id"),
+            channel_id=channel_id,
+            channel_name=channel_name,
+        )
 
     async def on_submission(self, ack: Any, body: Json, client: AsyncWebClient) -> None:
-        acked = False
+        """Checked without I/O and answered at once; recorded after the ack."""
+        try:
+            response, submitted = self._acknowledgement(body)
+        except Exception:  # whatever happened, Slack gets its answer (an empty one closes)
+            log.exception("slack submission could not be checked")
+            response, submitted = {}, None
+        await ack(**response)
+        if submitted is not None:
+            event, metadata = submitted
+            view_id = str((body.get("view") or {}).get("id") or "")
+            self._to_recorders(functools.partial(self._record, event, metadata, view_id, client))
 
-        async def answer(**response: Any) -> None:
-            nonlocal acked
-            if not acked:
-                acked = True
-                await ack(**response)
-
-        async with self._working():
-            try:
-                await self._submitted(answer, body, client)
-            finally:
-                await answer()  # whatever happened, Slack gets its answer
-
-    def recording_view(self, tr: Tr) -> Json:
-        """What a submission is acked with: a neutral "thank you, recording" (no input, no
-        submit), which the engine's reply replaces. Slack tells us if it is closed."""
-        return copy.deepcopy(_recording_view(tr.language))
-
-    async def _submitted(
-        self, answer: Callable[..., Awaitable[None]], body: Json, client: AsyncWebClient
-    ) -> None:
+    def _acknowledgement(
+        self, body: Json
+    ) -> tuple[Json, tuple[FormSubmitted, events.ModalMetadata] | None]:
+        """(what the ack says, the submission to record, if any): the errors Slack shows
+        under the inputs, the neutral "recording" view (no input, no submit, built once per
+        language and never changed: sent as it is), or nothing for a modal that is not ours
+        (it closes)."""
         workspace, user_id = events.team_of(body), events.user_of(body)
         # Before the ack, no I/O: the profile only if it is already known (the language).
         known = self.people.get(f"{workspace}:{user_id}")
         tr = Tr(language_of((known or {}).get("locale"), "fr"))
         view = body.get("view") or {}
         try:
-            events.submission(body, events.actor_from_user(workspace, user_id, known))
+            event, metadata = events.submission(
+                body, events.actor_from_user(workspace, user_id, known)
+            )
         except (ValueError, KeyError, TypeError, AttributeError):
-            return  # not our modal: the empty ack closes it
-        errors = events.input_errors(view, tr)
+            return {}, None
+        errors = events.input_errors(view, tr, event.values)
         if errors:
-            await answer(**view_errors(errors))
-            return
-        await answer(response_action="update", view=self.recording_view(tr))
-        await self._queued()
-        # Acked: the rest may take its time. Bounded, so a burst of submissions does not
-        # crowd the event loop (nor queue for SQLite's one writer all at once).
-        actor = await self.actor(client, workspace, user_id)
-        event, metadata = events.submission(body, actor)
+            return view_errors(errors), None
+        return {"response_action": "update", "view": _recording_view(tr.language)}, (
+            event,
+            metadata,
+        )
+
+    async def _record(
+        self,
+        event: FormSubmitted,
+        metadata: events.ModalMetadata,
+        view_id: str,
+        client: AsyncWebClient,
+    ) -> None:
+        """A recorder's job (in a lull of requests, so that it does not delay their acks):
+        the engine records, one submission at a time on SQLite and a few on PostgreSQL (a
+        burst does not queue for SQLite's one writer all at once), and its first reply
+        replaces the "recording" view."""
+        actor = await self.actor(client, event.actor.workspace, event.actor.user_ref)
+        event = dataclasses.replace(event, actor=actor)  # with the person's profile
         async with self.lane:
+            await self.lull.wait()
             cards = await self.engine.handle(event)
-        await self._reply(client, actor, str(view.get("id") or ""), cards, metadata)
+        await self._reply(client, actor, view_id, cards, metadata)
         if event.action == "setup.save" and event.place is not None:
             try:
                 await self.onboard(client, event.place)
@@ -542,34 +626,28 @@ class SlackBridge:
     async def on_member_joined(
         self, ack: Any, body: Json, event: Json, client: AsyncWebClient, context: Any
     ) -> None:
-        async with self._working():
-            await ack()
-            await self._queued()
-            await self._membership(body, event, client, context.get("bot_user_id"))
+        await ack()
+        self._after_ack(self._membership(body, event, client, context.get("bot_user_id")))
 
     async def on_member_left(
         self, ack: Any, body: Json, event: Json, client: AsyncWebClient, context: Any
     ) -> None:
-        async with self._working():
-            await ack()
-            await self._queued()
-            await self._membership(body, event, client, context.get("bot_user_id"))
+        await ack()
+        self._after_ack(self._membership(body, event, client, context.get("bot_user_id")))
 
     async def on_home(self, ack: Any, body: Json, event: Json, client: AsyncWebClient) -> None:
-        async with self._working():
-            await ack()
-            await self._queued()
-            if event.get("tab", "home") != "home":
-                return
-            actor = await self.actor(client, events.team_of(body), str(event.get("user", "")))
-            card = await home(self.engine, actor)
-            self.forms.remember(card, owner_of(actor.workspace, actor.user_ref))  # theirs only
-            await client.views_publish(user_id=actor.user_ref, view=home_view(card))
+        await ack()
+        if event.get("tab", "home") == "home":
+            self._after_ack(self._home(events.team_of(body), str(event.get("user", "")), client))
+
+    async def _home(self, workspace: str, user_id: str, client: AsyncWebClient) -> None:
+        actor = await self.actor(client, workspace, user_id)
+        card = await home(self.engine, actor)
+        self.forms.remember(card, owner_of(actor.workspace, actor.user_ref))  # theirs only
+        await client.views_publish(user_id=actor.user_ref, view=home_view(card))
 
     async def on_revoked(self, ack: Any, body: Json) -> None:
-        async with self._working():
-            await ack()
-            await self._queued()
-            workspace = events.team_of(body)
-            log.warning("slack workspace %s: %s", workspace, body.get("event", {}).get("type"))
-            await self.suspend(workspace)
+        await ack()
+        workspace = events.team_of(body)
+        log.warning("slack workspace %s: %s", workspace, body.get("event", {}).get("type"))
+        self._after_ack(self.suspend(workspace))

@@ -124,12 +124,14 @@ def submission(body: Json, actor: Actor) -> tuple[FormSubmitted, ModalMetadata]:
     return FormSubmitted(actor, action, context, values, where), metadata
 
 
-def input_errors(view: Json, tr: Tr) -> dict[str, str]:
+def input_errors(view: Json, tr: Tr, values: Mapping[str, str] | None = None) -> dict[str, str]:
     """What can be said about a submitted modal without the database: a required input left
     empty, a text that the engine's `clean` would refuse (blank, longer than the input's
     `max_length`). {input name (block_id): message}; empty when nothing is wrong here (the
-    engine still validates everything). Pure and cheap: it runs before the ack."""
-    values = values_from_view_state(view.get("state", {}).get("values", {}))
+    engine still validates everything). Pure and cheap: it runs before the ack. `values`:
+    the view's values when already read (`submission`)."""
+    if values is None:
+        values = values_from_view_state(view.get("state", {}).get("values", {}))
     errors: dict[str, str] = {}
     for block in view.get("blocks") or []:
         if not isinstance(block, Mapping) or block.get("type") != "input":

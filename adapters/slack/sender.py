@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -51,6 +52,7 @@ UNREACHABLE = {
 }
 # Claims skip a suspended workspace: its rows wait, pending, and go soon after a re-install.
 SUSPENDED_RETRY_SECONDS = 1.0
+WEB_API_TIMEOUT_SECONDS = 30  # slack_sdk's own default
 TokenFor = Callable[[str], Awaitable[str | None]]
 Suspend = Callable[[str], Awaitable[None]]
 POST = "chat.postMessage"
@@ -107,13 +109,27 @@ class TokenBucket:
             await asyncio.sleep(wait)
 
 
-def web_client(base_url: str, token: str | None = None, *, retries: int = 1) -> AsyncWebClient:
-    """slack_sdk's client on `base_url` (SLACK_API_URL) that waits out a few 429s itself."""
+def web_client(
+    base_url: str,
+    token: str | None = None,
+    *,
+    retries: int = 1,
+    session: aiohttp.ClientSession | None = None,
+) -> AsyncWebClient:
+    """slack_sdk's client on `base_url` (SLACK_API_URL) that waits out a few 429s itself.
+    Without a `session`, slack_sdk opens a new one (a new connection) for every call."""
     return AsyncWebClient(
         token=token,
         base_url=base_url,
+        session=session,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=retries)],
     )
+
+
+def keep_alive_session() -> aiohttp.ClientSession:
+    """One pool of kept-alive connections for every Web API call of the process (in a running
+    loop). slack_sdk's own default is a session, a connection and a TLS handshake per call."""
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEB_API_TIMEOUT_SECONDS))
 
 
 class SlackSender:
@@ -137,9 +153,15 @@ class SlackSender:
         self.channel_pace = channel_pace
         # No automatic retry here: the outbox reschedules the row at Slack's Retry-After.
         self._clients: dict[str, AsyncWebClient] = {}
+        self.session: aiohttp.ClientSession | None = None
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._channel_buckets: OrderedDict[tuple[str, str], TokenBucket] = OrderedDict()
         self._dms: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+    def use_session(self, session: aiohttp.ClientSession | None) -> None:
+        self.session = session
+        for client in self._clients.values():
+            client.session = session
 
     # ----------------------------------------------------------------- pace
     def _bucket(self, workspace: str, method: str) -> TokenBucket | None:
@@ -185,7 +207,9 @@ class SlackSender:
             raise DeliveryFailed("no installation", retry_after=SUSPENDED_RETRY_SECONDS)
         client = self._clients.get(token)
         if client is None:
-            client = self._clients[token] = web_client(self.base_url, token, retries=0)
+            client = self._clients[token] = web_client(
+                self.base_url, token, retries=0, session=self.session
+            )
         return client
 
     async def send(self, delivery: Delivery) -> None:
