@@ -123,6 +123,8 @@ def _background(  # type: ignore[no-untyped-def]
             await calendar.start()
             task = asyncio.create_task(worker.run_forever(settings.outbox_interval_seconds))
         yield
+        if slack is not None:
+            await slack.drain()  # acknowledged submissions are recorded, not dropped
         if calendar is not None:
             calendar.shutdown()
         if task is not None:

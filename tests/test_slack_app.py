@@ -455,6 +455,20 @@ async def test_web_api_calls_share_one_kept_alive_session(engine: Engine, slack:
     assert rig.bridge.app.client.session is None
 
 
+async def test_a_submission_acked_before_shutdown_is_recorded(
+    engine: Engine, slack: FakeSlack
+) -> None:
+    rig = await rig_for(engine, slack)
+    rig.bridge.lull = Lull(quiet_seconds=1.0)  # still waiting for its lull when we stop
+    await rig.command(COORDINATOR, "setup")
+    view = rig.slack.last_view
+    payload = view_submission(view, {**defaults(view), "name": "Est"}, user_id=COORDINATOR)
+    acked_at_once(await post_signed(rig.url, interaction(payload)))
+    assert not await linked(rig)
+    await rig.server.close()  # shutdown drains what was acknowledged
+    assert await linked(rig)
+
+
 async def test_a_submission_is_recorded_in_a_lull_of_requests(rig: Rig) -> None:
     """Acks first: while requests keep coming, the ballot waits; then it is recorded."""
     rig.bridge.lull = Lull(quiet_seconds=1.0, patience_seconds=60.0)

@@ -77,6 +77,9 @@ SQLITE_LANE, SERVER_LANE = 1, 4
 AFTER_ACK_LANE = 8
 LANE_WAIT_SECONDS = 1.5
 RECORDERS = 8  # submissions in recording at once (users.info, the engine lane, views.update)
+# At shutdown, acknowledged work may finish for this long: under a container's usual 10 s
+# grace, and longer than a burst of 500 submissions takes to record (4-8 s, performance.md).
+DRAIN_SECONDS = 8.0
 SCOPES = [
     "commands",
     "chat:write",
@@ -236,6 +239,17 @@ class SlackBridge:
         """Wait until the work begun after acks is done (tests, shutdown)."""
         await asyncio.sleep(0)
         await self._idle().wait()
+
+    async def drain(self) -> bool:
+        """At shutdown: let what was acknowledged finish (a submission acked is recorded),
+        DRAIN_SECONDS at most. False when some was left undone (and logged)."""
+        try:
+            async with asyncio.timeout(DRAIN_SECONDS):
+                await self.settle()
+            return True
+        except TimeoutError:
+            log.error("slack: stopped with %d acknowledged jobs not done", self._busy)
+            return False
 
     def _after_ack(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` once this listener has returned, so its ack is answered at once.
