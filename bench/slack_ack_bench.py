@@ -27,11 +27,12 @@ fake's JSON checks and copies were most of what the work after an ack cost.
 
 view_submission: Passerelle acks a modal submission AT ONCE with a neutral "recording" view
 (``response_action: update``) after a check that needs no database; the ballot is recorded
-after the ack (one at a time on SQLite, a few at a time on PostgreSQL), and the engine's reply
-(the thanks) replaces that view with views.update. Printed after each level: ballots recorded
-and views.update calls, once the work after the acks is done. block_actions (the "open the
-form" button): Passerelle acks first and works after (users.info, views.open), like the
-baseline.
+after the ack, in a lull of requests (so, here, after the level's burst; one at a time on
+SQLite, a few at a time on PostgreSQL), and the engine's reply (the thanks) replaces that view
+with views.update. Printed after each level: ballots recorded, views.update calls, and the
+seconds from each submission's ack to the views.update showing its thanks (thx50, thx99), once
+the work after the acks is done. block_actions (the "open the form" button): Passerelle acks,
+then does users.info and views.open (not held for a lull: the trigger expires in 3 s).
 
 Per level: ``--requests`` requests with at most ``level`` in flight; latency from sending the
 request to the full HTTP response (the ack); p50, p99, throughput; ratios Passerelle/baseline.
