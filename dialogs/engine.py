@@ -45,6 +45,7 @@ from dialogs.texts import TextRejected
 from dialogs.turn import Turn, resolve
 from storage import rounds
 from storage.database import Database
+from storage.sealing import Sealer
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -56,12 +57,19 @@ def utcnow() -> dt.datetime:
 
 class Engine:
     def __init__(
-        self, database: Database, bank: ContentBank | None = None, clock: Clock = utcnow
+        self,
+        database: Database,
+        bank: ContentBank | None = None,
+        clock: Clock = utcnow,
+        *,
+        sealer: Sealer | None = None,
     ) -> None:
         self.database = database
         self.bank = bank or default_bank()
         self.clock = clock
-        self.jobs = Jobs(database, self.bank, clock)
+        # No sealer given (tests, one-shot tools): a key that lives only in this process.
+        self.sealer = sealer or Sealer.ephemeral()
+        self.jobs = Jobs(database, self.bank, clock, self.sealer)
         self.tension_limiter = WeeklyLimiter()
         # Called with a team id when its calendar changes, so the scheduler can follow.
         self.on_schedule_change: list[Callable[[int], Any]] = []
@@ -71,7 +79,13 @@ class Engine:
         changed: set[int] = set()
         async with self.database.session() as session:
             turn = Turn(
-                session, self.clock(), self.bank, event.actor, event.place, calendar_changed=changed
+                session,
+                self.clock(),
+                self.bank,
+                event.actor,
+                event.place,
+                calendar_changed=changed,
+                sealer=self.sealer,
             )
             try:
                 async with session.begin():
@@ -255,7 +269,7 @@ async def form_card(
 ) -> Card | None:
     """Rebuild the form a message refers to (an adapter lost the card, e.g. after a restart)."""
     async with engine.database.session() as session:
-        turn = Turn(session, engine.clock(), engine.bank, actor, place)
+        turn = Turn(session, engine.clock(), engine.bank, actor, place, sealer=engine.sealer)
         await resolve(turn, context.get("team"))
         kit = actions.Kit(engine.bank, engine.tension_limiter)
         return await actions.form_card(kit, turn, action, context)

@@ -23,6 +23,7 @@ from storage import reflexive as reflexive_store
 from storage.database import Database
 from storage.maintenance import vacuum_private_tables
 from storage.models import Team
+from storage.sealing import Sealer
 
 log = logging.getLogger(__name__)
 # Finished outbox rows are kept this long (to see what was sent when debugging), then deleted.
@@ -60,9 +61,13 @@ class UnknownTeam(ValueError):
 
 class Jobs:
     def __init__(
-        self, database: Database, bank: ContentBank, clock: Callable[[], dt.datetime]
+        self,
+        database: Database,
+        bank: ContentBank,
+        clock: Callable[[], dt.datetime],
+        sealer: Sealer,
     ) -> None:
-        self.database, self.bank, self.clock = database, bank, clock
+        self.database, self.bank, self.clock, self.sealer = database, bank, clock, sealer
 
     async def run(
         self,

@@ -12,6 +12,7 @@ from dialogs.events import Actor, Place
 from dialogs.i18n import Tr, language_of
 from storage import teams as team_store
 from storage.models import Member, Team
+from storage.sealing import Sealer
 
 
 @dataclass
@@ -24,6 +25,8 @@ class Turn:
     team: Team | None = None
     member: Member | None = None
     calendar_changed: set[int] = field(default_factory=set)  # teams to re-plan after commit
+    # What submissions are sealed with until their batch (storage.sealing).
+    sealer: Sealer = field(default_factory=Sealer.ephemeral)
 
     @property
     def tr(self) -> Tr:

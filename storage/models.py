@@ -24,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -416,3 +417,65 @@ class TeamsConversation(Base):
     team_key: Mapped[str | None] = mapped_column(String(200), index=True)
     service_url: Mapped[str] = mapped_column(String(500))
     reference: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Sealed(Base):
+    """A submission sealed until its batch (see `storage.sealing`, `storage.sealed`).
+
+    In the clear only what routing needs: the team, what kind of submission, and the batch it
+    waits for ("round:<id>", "week", "occurrence:<id>"). The rest (values, text, segments) is
+    in `blob`, padded and encrypted. The batch opens the blobs, writes what it must in a random
+    order under fresh ids, and deletes these rows in the same transaction.
+    """
+
+    __tablename__ = "sealed"
+    __table_args__ = (Index("sealed_by_batch", "team_id", "kind", "batch"), UNORDERED)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uuid)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # ballot | tension | success | pre_reflection
+    batch: Mapped[str] = mapped_column(String(64))
+    blob: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Intake(Base):
+    """A platform delivery committed before it is acknowledged, and processed after.
+
+    Sealed whole (who, what, where to answer), so that a crash between the acknowledgement and
+    the recording loses nothing and a copy of the database reads nothing. A worker of any
+    process claims a row for `lease_until`, hands it to the engine, and the engine deletes it
+    in the transaction that records the submission.
+    """
+
+    __tablename__ = "intake"
+    __table_args__ = (UNORDERED,)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uuid)
+    platform: Mapped[str] = mapped_column(String(16))
+    blob: Mapped[bytes] = mapped_column(LargeBinary)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SuccessTally(Base):
+    """Successes shared for the summary only: a count per team and batch day, never a text."""
+
+    __tablename__ = "success_tallies"
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TensionToken(Base):
+    """One of a member's weekly tension slots, taken: `token` is a keyed hash (see
+    `Sealer.tag`) of (team, member, week, slot number), so without the server's secret no row
+    names anyone, and the rows of one person cannot be grouped. Deleted when the week is over."""
+
+    __tablename__ = "tension_tokens"
+    __table_args__ = (UNORDERED,)
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    week: Mapped[str] = mapped_column(String(10), index=True)
