@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Install, migrate, seed the demo partnership and serve http://127.0.0.1:3978/sandbox
+## (the first run also creates the sealing key ./passerelle.key, beside the database)
 run: $(STAMP)
 	$(BIN)/passerelle db upgrade
 	$(BIN)/passerelle demo
@@ -43,4 +44,4 @@ teams-playground: $(PLAYGROUND)
 	  -e http://127.0.0.1:3978/api/messages -c msteams --dt
 
 clean:
-	rm -rf $(VENV) build *.egg-info passerelle.db passerelle.db-wal passerelle.db-shm
+	rm -rf $(VENV) build *.egg-info passerelle.db passerelle.db-wal passerelle.db-shm passerelle.key

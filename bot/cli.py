@@ -1,4 +1,5 @@
-"""`passerelle serve | db upgrade | demo | run <job> --team <team> | teams package`."""
+"""`passerelle serve | db upgrade | demo | run <job> --team <team> | key new | key check |
+teams package`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from aiohttp import web
 
 from adapters.slack.app import SlackBridge
 from adapters.teams.package import PackageError, build_package
+from bot import keys
 from bot.demo import seed
 from bot.server import SLACK, build_app
 from bot.settings import Settings
@@ -22,6 +24,7 @@ from dialogs.i18n import t
 from dialogs.jobs import JOB_NAMES, UnknownJob, UnknownTeam
 from storage import migrate
 from storage.database import Database
+from storage.sealing import Sealer, new_secret
 
 
 def parser() -> argparse.ArgumentParser:
@@ -43,6 +46,15 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("job", choices=JOB_NAMES)
     run.add_argument("--team", required=True, help="the team's short name (slug), e.g. demo")
     run.add_argument("--lang", choices=["fr", "en"], default="en", help="language of the report")
+    key = commands.add_parser("key", help="the sealing key (docs/operations.md)")
+    key_commands = key.add_subparsers(dest="key_command", required=True)
+    new = key_commands.add_parser("new", help="make a new sealing secret")
+    new.add_argument(
+        "--file", type=Path, help="write it to this new file (mode 0600) instead of printing it"
+    )
+    key_commands.add_parser(
+        "check", help="whether the key is found, its id, and sealed rows it cannot open"
+    )
     teams = commands.add_parser("teams", help="Microsoft Teams helpers")
     teams_commands = teams.add_subparsers(dest="teams_command", required=True)
     package = teams_commands.add_parser(
@@ -66,18 +78,18 @@ async def upgrade(settings: Settings) -> None:
         await database.dispose()
 
 
-async def demo(settings: Settings) -> bool:
+async def demo(settings: Settings, sealer: Sealer) -> bool:
     database = Database(settings.database_url)
     try:
-        return await seed(Engine(database))
+        return await seed(Engine(database, sealer=sealer))
     finally:
         await database.dispose()
 
 
-async def run_job(settings: Settings, job: str, team: str, lang: str) -> int:
+async def run_job(settings: Settings, sealer: Sealer, job: str, team: str, lang: str) -> int:
     database = Database(settings.database_url)
     try:
-        result = await Engine(database).jobs.run(job, team)
+        result = await Engine(database, sealer=sealer).jobs.run(job, team)
     except UnknownTeam:
         print(f"error: no team named {team!r}", file=sys.stderr)
         return 2
@@ -87,6 +99,87 @@ async def run_job(settings: Settings, job: str, team: str, lang: str) -> int:
     finally:
         await database.dispose()
     print(f"{job} ({team}): {t(lang, result.message, count=result.count)}")
+    return 0
+
+
+def configured_key(settings: Settings, *, create: bool = True) -> keys.Key | None:
+    """The sealing key, or None after saying on stderr why there is none and what to do."""
+    try:
+        key = keys.load(settings, create=create)
+    except keys.KeyProblem as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return None
+    if key.created and key.path is not None:
+        print(
+            f"sealing key: created {key.path.resolve()} beside the database "
+            "(mode 0600). Keep it: what is sealed under it cannot be opened without it."
+        )
+    return key
+
+
+def key_new(path: Path | None) -> int:
+    secret = new_secret()
+    key_id = Sealer(secret).key_id
+    if path is not None:
+        try:
+            created = keys.create_key_file(path, secret)
+        except keys.KeyProblem as problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 1
+        if not created:
+            print(f"error: {path} exists: a key file is never overwritten", file=sys.stderr)
+            return 1
+        print(f"wrote {path} (mode 0600, key id {key_id}): set PASSERELLE_SECRET_KEY_FILE={path}")
+        return 0
+    print(secret)
+    # The advice goes to stderr: `passerelle key new > file` writes the secret alone.
+    print(
+        f"\nA new sealing secret (key id {key_id}) is printed above. Keep a copy in your secrets "
+        "manager, apart from the database and its backups, then give it to the server as "
+        "PASSERELLE_SECRET_KEY, or in a file readable only by the server's user named by "
+        "PASSERELLE_SECRET_KEY_FILE (`passerelle key new --file PATH` writes one, mode 0600). "
+        "Rotating? Keep the old secret in PASSERELLE_PREVIOUS_SECRET_KEYS until "
+        "`passerelle key check` counts no row under it (docs/operations.md).",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def key_check(settings: Settings) -> int:
+    """0: the key is usable and opens every sealed row; 1: some rows are under a key this
+    server does not hold, or they could not be counted; 2: no usable key."""
+    key = configured_key(settings, create=False)
+    if key is None:
+        return 2
+    print(f"sealing key: found, from {key.source} (key id {key.key_id})")
+    if key.previous:
+        ids = ", ".join(old.key_id for old in key.previous)
+        print(f"previous keys: {len(key.previous)} (key id {ids})")
+    where = keys.database_file(settings.database_url)
+    if isinstance(where, Path) and not where.exists():
+        print(f"sealed rows: none (no database at {where} yet)")
+        return 0
+    database = Database(settings.database_url)
+    try:
+        rows = await keys.count_sealed(database, key)
+    except Exception as error:  # unreachable, or not upgraded: say so, quote no values
+        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        print(f"sealed rows: not counted, the database could not be read ({reason})")
+        return 1
+    finally:
+        await database.dispose()
+    print(f"sealed rows: {rows.current} under the current key")
+    for key_id, count in rows.previous.items():
+        print(f"sealed rows: {count} under previous key {key_id}")
+    print(f"sealed rows: {rows.unopenable} that this server cannot open")
+    if rows.unopenable:
+        print(
+            f"warning: {rows.unopenable} sealed row(s) are under a key this server does not "
+            "hold: if that key is lost, their people will be asked again when their batch "
+            "opens; if you still have it, add it to PASSERELLE_PREVIOUS_SECRET_KEYS",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -121,16 +214,26 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(upgrade(settings))
         print("database is up to date")
         return 0
+    if args.command == "key" and args.key_command == "new":
+        return key_new(args.file)
+    if args.command == "key":
+        return asyncio.run(key_check(settings))
+    if args.command == "teams":
+        return teams_package(settings, args)
+    # Every command below builds an engine, which seals and opens under the configured key.
+    key = configured_key(settings)
+    if key is None:
+        return 2
     if args.command == "demo":
-        created = asyncio.run(demo(settings))
+        created = asyncio.run(demo(settings, key.sealer))
         print("demo partnership created" if created else "demo partnership already exists")
         return 0
     if args.command == "run":
-        return asyncio.run(run_job(settings, args.job, args.team, args.lang))
-    if args.command == "teams":
-        return teams_package(settings, args)
+        return asyncio.run(run_job(settings, key.sealer, args.job, args.team, args.lang))
     print(f"Passerelle on http://{settings.host}:{settings.port}/sandbox")
-    app = build_app(settings)
+    print(f"sealing key: {key.source} (key id {key.key_id})")
+    database = Database(settings.database_url)
+    app = build_app(settings, database, Engine(database, sealer=key.sealer))
     if settings.slack_app_token and SLACK in app:
         app.cleanup_ctx.append(socket_mode(app[SLACK], settings.slack_app_token))
     elif settings.slack_app_token:

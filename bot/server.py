@@ -17,6 +17,7 @@ from adapters.slack.routes import SlackRoutes
 from adapters.teams.app import TeamsBridge
 from adapters.teams.botframework import BotFramework, Credentials
 from adapters.teams.routes import TeamsRoutes
+from bot import keys
 from bot.outbox_worker import OutboxWorker
 from bot.scheduler import Calendar
 from bot.settings import Settings
@@ -45,7 +46,8 @@ def build_app(
     settings: Settings, database: Database | None = None, engine: Engine | None = None
 ) -> web.Application:
     database = database or Database(settings.database_url)
-    engine = engine or Engine(database)
+    # Built here, the engine seals under the configured key (bot/keys.py: KeyProblem if none).
+    engine = engine or Engine(database, sealer=keys.load(settings).sealer)
     # The sandbox and its worker keep the engine's time, so a controlled clock (tests, demos)
     # decides what is due and when each message is shown as sent.
     transcripts = Transcripts(clock=engine.clock)

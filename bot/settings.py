@@ -5,7 +5,7 @@ This is the only module that reads the environment.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.database import DEFAULT_URL
@@ -25,6 +25,19 @@ class Settings(BaseSettings):
     sandbox_enabled: bool | None = Field(None, validation_alias="PASSERELLE_SANDBOX")
     log_level: str = Field("INFO", validation_alias="PASSERELLE_LOG_LEVEL")
 
+    # The sealing key (bot/keys.py turns these into a Sealer). SecretStr: a repr, a log line or
+    # a traceback of the settings shows '**********', never the secret. Empty means unset.
+    secret_key: SecretStr = Field(SecretStr(""), validation_alias="PASSERELLE_SECRET_KEY")
+    secret_key_file: str = Field("", validation_alias="PASSERELLE_SECRET_KEY_FILE")
+    # Old secrets kept for opening what they sealed during a rotation: comma-separated, or one
+    # per line in a file (the form secret managers and systemd credentials mount).
+    previous_secret_keys: SecretStr = Field(
+        SecretStr(""), validation_alias="PASSERELLE_PREVIOUS_SECRET_KEYS"
+    )
+    previous_secret_keys_file: str = Field(
+        "", validation_alias="PASSERELLE_PREVIOUS_SECRET_KEYS_FILE"
+    )
+
     slack_signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET")
     slack_bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN")
     slack_client_id: str = Field("", validation_alias="SLACK_CLIENT_ID")
@@ -38,8 +51,13 @@ class Settings(BaseSettings):
     microsoft_app_type: str = Field("MultiTenant", validation_alias="MICROSOFT_APP_TYPE")
 
     @property
+    def platform_configured(self) -> bool:
+        """Whether Slack or Teams is set up: real people's submissions may arrive."""
+        platforms = (self.slack_signing_secret, self.slack_app_token, self.microsoft_app_id)
+        return any(platforms)
+
+    @property
     def sandbox_wanted(self) -> bool:
         if self.sandbox_enabled is not None:
             return self.sandbox_enabled
-        platforms = (self.slack_signing_secret, self.slack_app_token, self.microsoft_app_id)
-        return not any(platforms)
+        return not self.platform_configured

@@ -47,6 +47,8 @@ async def served(
         **slack.env(),
         "SLACK_APP_TOKEN": slack.app_token,
         "PASSERELLE_DATABASE_URL": database.url,
+        # With Slack configured, serve refuses to start without a sealing key (bot/keys.py).
+        "PASSERELLE_SECRET_KEY": "socket-mode-test-sealing-secret-0123456789",
         "PASSERELLE_SCHEDULER": "false",
         "PASSERELLE_SANDBOX": "false",
     }
