@@ -35,7 +35,7 @@ from storage.models import ReflexiveOccurrence, ReflexiveSchedule, Tension
 
 @dataclass(frozen=True)
 class Kit:
-    """What actions need beyond the turn: the content and the in-memory tension limit."""
+    """What actions need beyond the turn: the content and the weekly tension limit."""
 
     bank: ContentBank
     limiter: WeeklyLimiter
@@ -154,6 +154,7 @@ async def tension_confirm(kit: Kit, turn: Turn, event: FormSubmitted) -> list[Ca
             turn.tr,
             turn.now,
             kit.limiter,
+            turn.sealer,
         )
     ]
 
@@ -212,6 +213,7 @@ async def success_submit(kit: Kit, turn: Turn, event: FormSubmitted) -> list[Car
             event.context.get("prompt") or None,
             turn.tr,
             turn.now,
+            turn.sealer,
         )
     ]
 
@@ -246,8 +248,11 @@ async def reflexive_pre(kit: Kit, turn: Turn, event: FormSubmitted) -> list[Card
     found = await team_occurrence(turn, event)
     if found is None:
         return [refused(turn.tr, "errors.stale_button")]
+    assert turn.team is not None
     return [
-        await reflexive.save_pre_reflection(turn.session, found[0], event.values, turn.tr, turn.now)
+        await reflexive.save_pre_reflection(
+            turn.session, turn.team, found[0], event.values, turn.tr, turn.now, turn.sealer
+        )
     ]
 
 

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import checkins, open_review, outbound, reflexive, successes, summary, tensions
+from dialogs import (
+    checkins,
+    open_review,
+    outbound,
+    reflexive,
+    successes,
+    summary,
+    tension_batches,
+    tensions,
+)
 from dialogs.calendar import in_cadence, zone
 from dialogs.cards import Card
 from dialogs.content import ContentBank
@@ -106,11 +115,13 @@ class Jobs:
         if name == "close":
             return await self.close(session, team, now, forced)
         if name == "review":
-            queued = await tensions.ask_reviews(session, self.bank, team, now)
+            queued = await tension_batches.ask_reviews(session, self.bank, team, now, self.sealer)
             return ("jobs.review" if queued else "jobs.review_empty"), queued
         if name == "batch":
-            published = await tensions.publish_batch(session, self.bank, team, now)
-            published += await successes.publish_batch(session, team, now)
+            published = await tension_batches.publish_batch(
+                session, self.bank, team, now, self.sealer
+            )
+            published += await successes.publish_batch(session, team, now, self.sealer)
             return ("jobs.batch" if published else "jobs.batch_empty"), published
         if name == "success":
             return await self._success_reminder(session, team, now, forced, fire_time)
@@ -286,7 +297,9 @@ class Jobs:
                 due = reflexive.next_occurrence(schedule, team, now - dt.timedelta(hours=1))
                 due = due if due is not None and due <= now else None
             if due is not None:
-                posted += await reflexive.post(session, self.bank, team, schedule, due, now)
+                posted += await reflexive.post(
+                    session, self.bank, team, schedule, due, now, self.sealer
+                )
         return ("jobs.reflexive_posted" if posted else "jobs.no_reflexive"), posted
 
     # -------------------------------------------------------------- the minute tick

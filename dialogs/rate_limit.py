@@ -1,48 +1,79 @@
-"""Per-person weekly limit on tensions, held in memory only.
+"""Per-person weekly limit on tensions, held in the database so that every process, and a
+restart, agree.
 
-A count stored per member next to dated tensions would say who wrote the week's only tension,
-so nothing is written: each process keeps counts under a keyed hash whose key is made at
-start-up and never stored. A restart forgets the counts; with several processes each keeps its
-own, so the limit is per process. It curbs flooding; it is not a quota.
+A slot is a row of `tension_tokens` whose key is `sealer.tag("tension-slot", team, member,
+week, n)` for n in 1..limit: a keyed hash, so without the server's secret no row names anyone
+and a person's rows cannot be grouped (each slot's tag is unrelated to the others). Taking a
+slot inserts the first free n (insert-ignore on the primary key: two simultaneous submissions
+cannot both take the last slot), in the same transaction as the sealed tension. Slots of past
+weeks are deleted by the weekly batch.
+
+The residual: someone holding both the database and the secret can recompute each member's
+tags and so count each person's tensions of the current week (never which ones they are).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-import threading
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.calendar import week_key
+from storage import tensions as store
+from storage.sealing import Sealer
+
+# The zone furthest behind UTC: its week starts last, so a week older than its current one
+# is over for every team, wherever it is.
+LAST_ZONE = ZoneInfo("Etc/GMT+12")
 
 
 class WeeklyLimiter:
-    def __init__(self) -> None:
-        self._key = secrets.token_bytes(32)
-        self._counts: dict[tuple[str, str], int] = {}
-        self._lock = threading.Lock()
+    """Stateless: the slots are in the database. Any number of instances agree."""
 
-    def _slot(self, member_id: int, week: str) -> tuple[str, str]:
-        tag = hmac.new(self._key, str(member_id).encode(), hashlib.sha256).hexdigest()
-        return tag, week
+    @staticmethod
+    def tokens(sealer: Sealer, team_id: int, member_id: int, week: str, limit: int) -> list[str]:
+        return [
+            sealer.tag("tension-slot", team_id, member_id, week, n) for n in range(1, limit + 1)
+        ]
 
-    def used(self, member_id: int, week: str) -> int:
-        return self._counts.get(self._slot(member_id, week), 0)
+    async def used(
+        self,
+        session: AsyncSession,
+        sealer: Sealer,
+        *,
+        team_id: int,
+        member_id: int,
+        week: str,
+        limit: int,
+    ) -> int:
+        tokens = self.tokens(sealer, team_id, member_id, week, limit)
+        return len(await store.taken_tokens(session, tokens))
 
-    def take(self, member_id: int, week: str, limit: int) -> bool:
-        """Use one of the week's `limit` slots; False when none is left. Check and count are
-        one step, so simultaneous submissions cannot both take the last slot."""
-        slot = self._slot(member_id, week)
-        with self._lock:
-            # Only the current week matters: forget the others as weeks turn.
-            for old in [s for s in self._counts if s[1] != week]:
-                del self._counts[old]
-            if self._counts.get(slot, 0) >= limit:
-                return False
-            self._counts[slot] = self._counts.get(slot, 0) + 1
-            return True
+    async def take(
+        self,
+        session: AsyncSession,
+        sealer: Sealer,
+        *,
+        team_id: int,
+        member_id: int,
+        week: str,
+        limit: int,
+    ) -> str | None:
+        """Take one of the week's `limit` slots: its token, or None when none is left."""
+        tokens = self.tokens(sealer, team_id, member_id, week, limit)
+        taken = await store.taken_tokens(session, tokens)
+        for token in tokens:
+            # A slot seen free may be taken meanwhile by another process: then try the next.
+            if token not in taken and await store.take_token(session, token, week):
+                return token
+        return None
 
-    def give_back(self, member_id: int, week: str) -> None:
+    async def give_back(self, session: AsyncSession, token: str) -> None:
         """Return a slot taken for a submission that turned out to be a repeat."""
-        slot = self._slot(member_id, week)
-        with self._lock:
-            if self._counts.get(slot, 0) > 0:
-                self._counts[slot] -= 1
+        await store.drop_token(session, token)
+
+
+async def forget_past_weeks(session: AsyncSession, now: dt.datetime) -> int:
+    """Delete the slots of weeks that are over in every time zone."""
+    return await store.forget_weeks_before(session, week_key(now, LAST_ZONE))

@@ -1,13 +1,16 @@
-"""Reflexive-space prompts: a coordinator schedules one; members pre-reflect; the bot posts."""
+"""Reflexive-space prompts: a coordinator schedules one; members pre-reflect; the bot posts.
+
+A pre-reflection is sealed (kind "pre_reflection", batch "occurrence:<id>") until the
+meeting's post, opened then, posted shuffled, and its sealed row deleted: nothing is kept.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import random
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import outbound
+from dialogs import outbound, unopenable
 from dialogs.calendar import local_to_utc, recurrences, zone
 from dialogs.cards import Card, Form, Paragraph, TextInput, notice
 from dialogs.content import ContentBank
@@ -17,12 +20,15 @@ from dialogs.texts import clean
 from storage import reflexive as store
 from storage import teams
 from storage.models import ReflexiveOccurrence, ReflexiveSchedule, Team
+from storage.sealed_batches import once_id, seal_once, take
+from storage.sealing import Sealer
 
 CUSTOM = "custom"
 RECURRENCES = ("once", "weekly", "biweekly", "monthly")
 LEADS = ("0", "24", "48", "72")
 PROMPT_LIMIT = 600
 PRE_REFLECTION_LIMIT = 600
+PRE_KIND = "pre_reflection"
 
 
 async def schedule_form(
@@ -180,19 +186,33 @@ def invitation_card(
 
 async def save_pre_reflection(
     session: AsyncSession,
+    team: Team,
     occurrence: ReflexiveOccurrence,
     values: dict[str, str],
     tr: Tr,
     now: dt.datetime,
+    sealer: Sealer,
 ) -> Card:
+    """Seal the note until the meeting's post, the only moment it is read; nothing of it
+    remains after that post."""
     if occurrence.posted or occurrence.occurs_at <= now:
         return notice(tr("reflexive.pre_closed_title"), tr("reflexive.pre_closed"))
     text = clean(values.get("text"), max_length=PRE_REFLECTION_LIMIT)
-    if not await store.add_pre_reflection(
-        session, occurrence.id, text, occurrence.occurs_at.date()
+    if not await seal_once(
+        session,
+        sealer,
+        row_id=once_id(sealer, PRE_KIND, team.id, occurrence.id, text.strip()),
+        team_id=team.id,
+        kind=PRE_KIND,
+        batch=pre_batch(occurrence),
+        payload={"text": text},
     ):
         return notice(tr("reflexive.pre_duplicate_title"), tr("reflexive.pre_duplicate"))
     return notice(tr("reflexive.pre_thanks_title"), tr("reflexive.pre_thanks"))
+
+
+def pre_batch(occurrence: ReflexiveOccurrence) -> str:
+    return f"occurrence:{occurrence.id}"
 
 
 def next_occurrence(
@@ -237,13 +257,21 @@ async def post(
     schedule: ReflexiveSchedule,
     occurs_at: dt.datetime,
     now: dt.datetime,
+    sealer: Sealer,
 ) -> bool:
+    """Post the question with the meeting's pre-reflections, opened now, shuffled; their
+    sealed rows are deleted in the same transaction, so none is kept anywhere after."""
     occurrence = await store.occurrence(session, schedule.id, occurs_at)
     if occurrence.posted:
         return False
     tr = Tr(team.language)
-    notes = [p.text for p in await store.pre_reflections(session, occurrence.id)]
-    random.SystemRandom().shuffle(notes)
+    opened = await take(
+        session, sealer, team_id=team.id, kind=PRE_KIND, batches=[pre_batch(occurrence)]
+    )
+    await unopenable.tell_team(
+        session, team, PRE_KIND, opened.unopenable, now, channel_id=schedule.channel_id
+    )
+    notes = [str(p["text"]) for p in opened.payloads]  # already shuffled
     blocks = [
         Paragraph(text=tr("reflexive.post_intro")),
         Paragraph(

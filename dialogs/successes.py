@@ -1,4 +1,9 @@
-"""Successes: invited on a schedule, published only as the author chose."""
+"""Successes: invited on a schedule, published only as the author chose.
+
+Named: stored and posted at once. Anonymous: sealed until the weekly batch, then posted and
+written shuffled under fresh ids. Summary only: sealed until the batch, then only counted
+(`success_tallies`); no text is kept.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import random
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import outbound
+from dialogs import outbound, unopenable
 from dialogs.cards import Card, Form, Paragraph, TextInput, notice
 from dialogs.content import ContentBank
 from dialogs.forms import choice, one_of
@@ -16,6 +21,8 @@ from dialogs.tensions import next_batch
 from dialogs.texts import clean
 from storage import successes as store
 from storage.models import Member, Success, Team
+from storage.sealed_batches import once_id, seal_once, take
+from storage.sealing import Sealer
 from storage.tensions import digest
 
 TEXT_LIMIT = 800
@@ -74,26 +81,43 @@ async def submit(
     prompt_id: str | None,
     tr: Tr,
     now: dt.datetime,
+    sealer: Sealer,
 ) -> Card:
     text = clean(values.get("text"), max_length=TEXT_LIMIT)
     consent = one_of(values.get("consent"), store.CONSENTS, tr("success.consent_label"))
-    success = await store.add_success(
-        session,
-        team_id=team.id,
-        text=text,
-        consent=consent,
-        author_name=member.display_name if consent == store.NAMED else None,
-        prompt_id=prompt_id or None,
-        today=now.date(),
-    )
-    if success is None:
-        return notice(tr("success.duplicate_title"), tr("success.duplicate"))
+    duplicate = notice(tr("success.duplicate_title"), tr("success.duplicate"))
     if consent == store.NAMED:
-        # Named by choice: nothing to hide, so it is shared at once.
+        # Named by choice: nothing to hide, so it is stored and shared at once.
+        success = await store.add_named(
+            session,
+            team_id=team.id,
+            text=text,
+            author_name=member.display_name,
+            prompt_id=prompt_id or None,
+            today=now.date(),
+        )
+        if success is None:
+            return duplicate
         card = channel_card(Tr(team.language), team, [success])
         await outbound.to_channels(session, team, card, key=f"success:{success.id}", now=now)
-        success.status = "published"
         return notice(tr("success.thanks_title"), tr("success.thanks_named"))
+    # Anonymous or summary-only: sealed until the weekly batch, the same kind and batch for
+    # both, so the clear columns do not even say which. A summary-only success keeps no text,
+    # not even sealed: the batch only counts it.
+    payload = {"consent": consent, "prompt": prompt_id or ""}
+    if consent == store.ANONYMOUS:
+        payload["text"] = text
+    sealed = await seal_once(
+        session,
+        sealer,
+        row_id=once_id(sealer, store.KIND, team.id, consent, text.strip(), now.date().isoformat()),
+        team_id=team.id,
+        kind=store.KIND,
+        batch=store.WEEK_BATCH,
+        payload=payload,
+    )
+    if not sealed:
+        return duplicate
     if consent == store.ANONYMOUS:
         when = tr("common.datetime", when=next_batch(team, now))
         return Card(
@@ -103,15 +127,23 @@ async def submit(
     return notice(tr("success.thanks_title"), tr("success.thanks_summary"))
 
 
-async def publish_batch(session: AsyncSession, team: Team, now: dt.datetime) -> int:
-    """Anonymous successes wait for the batch, like tensions, so their time says nothing."""
-    ready = list(await store.pending_successes(session, team.id))
+async def publish_batch(session: AsyncSession, team: Team, now: dt.datetime, sealer: Sealer) -> int:
+    """Open the week's sealed successes: anonymous ones are written (shuffled, fresh ids) and
+    posted, like tensions, so their time says nothing; summary-only ones are only counted."""
+    opened = await take(
+        session, sealer, team_id=team.id, kind=store.KIND, batches=[store.WEEK_BATCH]
+    )
+    await unopenable.tell_team(session, team, "success", opened.unopenable, now)
+    shown = [p for p in opened.payloads if p.get("consent") == store.ANONYMOUS]
+    await store.count_in_tally(session, team.id, now.date(), len(opened.payloads) - len(shown))
+    ready = [*await store.write_opened(session, team.id, shown, now.date())]
+    for legacy in await store.pending_successes(session, team.id):
+        legacy.status = store.PUBLISHED
+        ready.append(legacy)
     if not ready:
         return 0
     random.SystemRandom().shuffle(ready)
     card = channel_card(Tr(team.language), team, ready)
     key = digest("batch-successes", team.id, *sorted(s.id for s in ready))
     await outbound.to_channels(session, team, card, key=f"successes:{key}", now=now)
-    for success in ready:
-        success.status = "published"
     return len(ready)

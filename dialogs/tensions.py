@@ -1,11 +1,14 @@
-"""Anonymous tensions: write, preview who sees it and when, confirm, review, batch, follow up."""
+"""Anonymous tensions: write, preview who sees it and when, confirm, review, batch, follow up.
+
+A confirmed tension is sealed (`storage.sealed_batches`) until its content must first be read:
+the coordinators' daily review when the team reviews tensions, else the weekly batch (see
+`dialogs.tension_batches`). Only then is it written to `tensions`, shuffled with its batch.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import random
 import secrets
-from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +23,8 @@ from dialogs.texts import clean
 from storage import teams
 from storage import tensions as store
 from storage.models import Member, Team, Tension
+from storage.sealed_batches import once_id, seal_once, sealed_exists
+from storage.sealing import Sealer
 
 TEXT_LIMIT = 1000
 REPLY_LIMIT = 1000
@@ -161,31 +166,49 @@ async def confirm(
     tr: Tr,
     now: dt.datetime,
     limiter: WeeklyLimiter,
+    sealer: Sealer,
 ) -> Card:
+    """Seal the tension until its batch (the review, or the weekly batch), in the transaction
+    that takes one of the author's weekly slots. Nothing in the clear says what, or whose."""
     duplicate = notice(tr("tension.duplicate_title"), tr("tension.duplicate"))
+    # Same team, theme, words and (UTC) day: the same tension (a double click, a retry). The
+    # same words another day, or from someone else later, are a new tension.
+    row_id = once_id(sealer, store.KIND, team.id, theme, text.strip(), now.date().isoformat())
     # A repeat is recognised before the limit, so a double click never reads as a refusal.
-    if await store.tension_exists(session, team.id, text, theme, now.date()):
+    if await sealed_exists(session, row_id):
         return duplicate
     week = week_key(now, zone(team.timezone))
-    if not limiter.take(member.id, week, team.tension_weekly_limit):
+    slot = await limiter.take(
+        session,
+        sealer,
+        team_id=team.id,
+        member_id=member.id,
+        week=week,
+        limit=team.tension_weekly_limit,
+    )
+    if slot is None:
         kept = form_card(tr, bank, team, prompt_id=prompt_id, text=text, theme=theme)
         warning = Paragraph(text=tr("tension.limit", limit=team.tension_weekly_limit))
         return kept.model_copy(
             update={"title": tr("tension.limit_title"), "blocks": [warning, *kept.blocks]}
         )
     code = new_code()
-    tension_id = await store.add_tension(
+    sealed = await seal_once(
         session,
+        sealer,
+        row_id=row_id,
         team_id=team.id,
-        text=text,
-        theme=theme,
-        prompt_id=prompt_id,
-        followup_code=normalise_code(code),
-        needs_review=team.review_tensions,
-        today=now.date(),
+        kind=store.KIND,
+        batch=store.REVIEW_BATCH if team.review_tensions else store.WEEK_BATCH,
+        payload={
+            "text": text,
+            "theme": theme,
+            "prompt": prompt_id or "",
+            "followup": store.followup_hash(normalise_code(code)),
+        },
     )
-    if tension_id is None:  # a simultaneous repeat got there first
-        limiter.give_back(member.id, week)
+    if not sealed:  # a simultaneous repeat got there first
+        await limiter.give_back(session, slot)
         return duplicate
     when = next_batch(team, now).astimezone(zone(member.timezone, team.timezone))
     return Card(
@@ -196,88 +219,6 @@ async def confirm(
             Paragraph(text=tr("tension.code_once")),
         ],
     )
-
-
-async def ask_reviews(
-    session: AsyncSession, bank: ContentBank, team: Team, now: dt.datetime
-) -> int:
-    """Queue the tensions waiting for review to each coordinator, as a daily batch.
-
-    Never at the moment a tension is written: a review request dated then would date it.
-    """
-    pending = list(await store.tensions_with_status(session, team.id, store.PENDING_REVIEW))
-    coordinators = [m for m in await teams.active_members(session, team.id) if m.is_coordinator]
-    queued = 0
-    for tension in pending:
-        for coordinator in coordinators:
-            tr = Tr(coordinator.language or team.language)
-            queued += await outbound.to_member(
-                session,
-                team,
-                coordinator,
-                review_card(tr, bank, team, tension),
-                key=f"review:{tension.id}:{coordinator.id}",
-                now=now,
-                respect_quiet_hours=False,
-            )
-    return queued
-
-
-def review_card(tr: Tr, bank: ContentBank, team: Team, tension: Tension) -> Card:
-    context = {"team": team.slug, "tension": tension.id}
-    theme = bank.theme(tension.theme).label.get(tr.language)
-    return Card(
-        title=tr("review.title"),
-        blocks=[
-            Paragraph(text=tr("review.intro")),
-            Paragraph(text=tension.text, from_user=True),
-            Paragraph(text=tr("tension.preview_theme", theme=theme)),
-        ],
-        buttons=[
-            Button(
-                label=tr("review.approve"),
-                action="tension.approve",
-                style="primary",
-                context=context,
-            ),
-            Button(
-                label=tr("review.reject"), action="tension.reject", style="danger", context=context
-            ),
-        ],
-    )
-
-
-def published_card(tr: Tr, bank: ContentBank, team: Team, tensions: Sequence[Tension]) -> Card:
-    blocks: list[Paragraph] = [Paragraph(text=tr("batch.tensions_intro", count=len(tensions)))]
-    buttons = []
-    for number, tension in enumerate(tensions, start=1):
-        theme = bank.theme(tension.theme).label.get(tr.language)
-        blocks.append(Paragraph(text=tr("batch.tension_head", number=number, theme=theme)))
-        blocks.append(Paragraph(text=tension.text, from_user=True))
-        buttons.append(
-            Button(
-                label=tr("batch.reply_button", number=number),
-                action="tension.reply_form",
-                context={"team": team.slug, "tension": tension.id},
-            )
-        )
-    blocks.append(Paragraph(text=tr("batch.tensions_outro")))
-    return Card(title=tr("batch.tensions_title", team=team.name), blocks=blocks, buttons=buttons)
-
-
-async def publish_batch(
-    session: AsyncSession, bank: ContentBank, team: Team, now: dt.datetime
-) -> int:
-    """Post approved tensions to the team's channels, in random order."""
-    ready = list(await store.tensions_with_status(session, team.id, store.APPROVED))
-    if not ready:
-        return 0
-    random.SystemRandom().shuffle(ready)
-    card = published_card(Tr(team.language), bank, team, ready)
-    key = store.digest("batch-tensions", team.id, *sorted(t.id for t in ready))
-    await outbound.to_channels(session, team, card, key=f"tensions:{key}", now=now)
-    await store.publish(session, ready, now.date())
-    return len(ready)
 
 
 def reply_form(tr: Tr, team: Team, tension: Tension) -> Card:

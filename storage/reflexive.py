@@ -1,4 +1,5 @@
-"""Reflexive-space schedules, their occurrences and anonymous pre-reflections."""
+"""Reflexive-space schedules and their occurrences. Pre-reflections are not here: they wait
+sealed for their meeting (`dialogs.reflexive`) and are never written in the clear."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import PreReflection, ReflexiveOccurrence, ReflexiveSchedule, new_uuid
+from storage.models import ReflexiveOccurrence, ReflexiveSchedule
 from storage.tensions import digest
 from storage.upsert import insert_ignore
 
@@ -89,28 +90,3 @@ async def occurrence(
 
 async def occurrence_by_id(session: AsyncSession, occurrence_id: int) -> ReflexiveOccurrence | None:
     return await session.get(ReflexiveOccurrence, occurrence_id)
-
-
-async def add_pre_reflection(
-    session: AsyncSession, occurrence_id: int, text: str, today: dt.date
-) -> bool:
-    return await insert_ignore(
-        session,
-        PreReflection.__table__,  # type: ignore[arg-type]
-        {
-            "id": new_uuid(),
-            "occurrence_id": occurrence_id,
-            "text": text,
-            "day": today,
-            "dedupe_key": digest("pre", occurrence_id, text.strip()),
-        },
-        ["dedupe_key"],
-    )
-
-
-async def pre_reflections(session: AsyncSession, occurrence_id: int) -> Sequence[PreReflection]:
-    return (
-        await session.scalars(
-            select(PreReflection).where(PreReflection.occurrence_id == occurrence_id)
-        )
-    ).all()

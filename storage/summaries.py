@@ -26,7 +26,16 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import Answer, OpenAnswer, Round, Success, SummaryUnit, Tension, UnitCell
+from storage.models import (
+    Answer,
+    OpenAnswer,
+    Round,
+    Success,
+    SuccessTally,
+    SummaryUnit,
+    Tension,
+    UnitCell,
+)
 from storage.upsert import insert_ignore
 
 
@@ -185,8 +194,18 @@ _TENSIONS_SINCE = (
     .where(Tension.team_id == bindparam("team_id"), Tension.created_on >= bindparam("since"))
     .group_by(Tension.status, Tension.theme)
 )
-_SUCCESSES_SINCE = select(*_row("s", n1=func.count())).where(
-    Success.team_id == bindparam("team_id"), Success.created_on >= bindparam("since")
+# Successes since `since`: those stored (named ones, anonymous ones once their batch posted
+# them) plus those shared for the summary only, which are kept as counts per batch day.
+_SUCCESSES_SINCE = select(
+    *_row(
+        "s",
+        n1=select(func.count())
+        .where(Success.team_id == bindparam("team_id"), Success.created_on >= bindparam("since"))
+        .scalar_subquery()
+        + select(func.coalesce(func.sum(SuccessTally.count), 0))
+        .where(SuccessTally.team_id == bindparam("team_id"), SuccessTally.day >= bindparam("since"))
+        .scalar_subquery(),
+    )
 )
 # The open answers allowed to show of the latest check-in unit (its rounds: seq between the
 # unit's first and last).

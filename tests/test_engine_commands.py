@@ -329,9 +329,12 @@ async def test_limit_counts_once_for_repeats_and_races(engine):
     assert await confirm("Premier") == "Déjà reçue"  # a repeat at the limit is not a refusal
     titles = await asyncio.gather(*(confirm(f"Course {n}") for n in range(3)))
     assert titles == ["Limite atteinte"] * 3
-    engine.tension_limiter = type(engine.tension_limiter)()  # a fresh week's allowance
+    engine.clock.advance(days=7)  # a fresh week's allowance
     titles = await asyncio.gather(*(confirm(f"Course {n}") for n in range(3)))
     assert sorted(titles) == ["Limite atteinte", "Limite atteinte", "Tension reçue"]
+    async with engine.database.session() as session:
+        assert not await tension_store.tensions_of(session, 1)  # sealed until the batch
+    assert (await engine.jobs.run("batch", "demo")).count == 2
     async with engine.database.session() as session:
         assert len(await tension_store.tensions_of(session, 1)) == 2
 

@@ -45,8 +45,10 @@ async def state(database: Database) -> dict[str, list[Any]]:
         "successes": "text, consent, status",
         "reflexive_schedules": "id, first_local, recurrence",
         "reflexive_occurrences": "schedule_id, occurs_at, invited, posted",
-        "pre_reflections": "occurrence_id, text",
         "summary_units": "*",
+        "sealed": "id, team_id, kind, batch",
+        "tension_tokens": "*",
+        "success_tallies": "*",
     }
     snapshot = {}
     for table, columns in tables.items():
@@ -211,11 +213,21 @@ async def this_week(database, clock) -> str:
 
 
 async def used(engine, database, clock, week: str | None = None) -> dict[str, int]:
-    """Tensions counted against each member's weekly limit (kept in memory, per process)."""
+    """Tensions counted against each member's weekly limit (slots in `tension_tokens`)."""
     week = week or await this_week(database, clock)
-    members = await fetch(database, "SELECT id, user_ref FROM members")
-    counts = {r["user_ref"]: engine.tension_limiter.used(r["id"], week) for r in members}
+    members = await fetch(database, "SELECT id, team_id, user_ref FROM members")
+    counts = {}
+    async with database.session() as session:
+        for r in members:
+            counts[r["user_ref"]] = await engine.tension_limiter.used(
+                session, engine.sealer, team_id=r["team_id"], member_id=r["id"], week=week, limit=5
+            )
     return {who: n for who, n in counts.items() if n}
+
+
+async def sealed(database, kind: str) -> int:
+    """Submissions of `kind` waiting sealed for their batch."""
+    return await count(database, "sealed", "kind = :k", k=kind)
 
 
 async def test_tension_confirm_clicked_twice_is_one_tension(engine, clock, database):
@@ -224,7 +236,7 @@ async def test_tension_confirm_clicked_twice_is_one_tension(engine, clock, datab
     again = text_of(await submit(engine, "sophie", "tension.confirm", tension()))
     assert first.startswith(title("sophie", "tension.sent_title"))
     assert again.startswith(title("sophie", "tension.duplicate_title"))
-    assert await count(database, "tensions") == 1
+    assert await sealed(database, "tension") == 1
     assert await used(engine, database, clock) == {"sophie": 1}  # the repeat used no quota
 
 
@@ -238,7 +250,7 @@ async def test_tension_confirm_clicked_twice_at_once_is_one_tension(engine, cloc
     assert titles == sorted(
         [title("sophie", "tension.sent_title"), title("sophie", "tension.duplicate_title")]
     ), [text_of(r) for r in replies]
-    assert await count(database, "tensions") == 1
+    assert await sealed(database, "tension") == 1
     assert await used(engine, database, clock) == {"sophie": 1}
 
 
@@ -248,7 +260,7 @@ async def test_tensions_from_two_members_at_once_count_for_each(engine, clock, d
         submit(engine, "sophie", "tension.confirm", tension("Premier sujet.")),
         submit(engine, "aisha", "tension.confirm", tension("Second topic.")),
     )
-    assert await count(database, "tensions") == 2
+    assert await sealed(database, "tension") == 2
     assert await used(engine, database, clock) == {"sophie": 1, "aisha": 1}
 
 
@@ -260,10 +272,13 @@ async def test_the_same_words_another_day_are_a_new_tension(engine, clock, datab
     clock.advance(days=8)
     later = text_of(await submit(engine, "aisha", "tension.confirm", tension()))
     assert later.startswith(title("aisha", "tension.sent_title")), later
-    assert await count(database, "tensions") == 2
-    # Last week's counts are forgotten with the new week's first tension.
+    assert await sealed(database, "tension") == 2
     assert await used(engine, database, clock) == {"aisha": 1}
+    # Last week's slots are forgotten by the weekly batch.
+    assert await used(engine, database, clock, last_week) == {"sophie": 1}
+    await engine.jobs.run("batch", "demo")
     assert await used(engine, database, clock, last_week) == {}
+    assert await used(engine, database, clock) == {"aisha": 1}
 
 
 async def test_the_same_words_the_next_day_are_a_new_tension_and_success(engine, clock, database):
@@ -278,7 +293,7 @@ async def test_the_same_words_the_next_day_are_a_new_tension_and_success(engine,
     assert again.startswith(title("sophie", "tension.sent_title")), again
     again = text_of(await submit(engine, "luc", "success.submit", success, values))
     assert again.startswith(title("luc", "success.thanks_title")), again
-    assert await count(database, "tensions") == await count(database, "successes") == 2
+    assert await sealed(database, "tension") == await sealed(database, "success") == 2
     assert await used(engine, database, clock) == {"sophie": 2}
 
 
@@ -295,16 +310,20 @@ async def test_a_repeated_or_refused_tension_uses_no_quota(engine, clock, databa
         for key in ("tension.sent_title", "tension.duplicate_title", "tension.limit_title")
     )
     assert replies == [sent, dup, sent, dup, sent, limit]
-    assert await count(database, "tensions") == 3
+    assert await sealed(database, "tension") == 3
     assert await used(engine, database, clock) == {"sophie": 3}
     # Refused at the limit, the same words are refused again, not taken for a duplicate.
     assert (await submit(engine, "sophie", "tension.confirm", tension("Quatre.")))[0].title == limit
-    assert await count(database, "tensions") == 3
+    assert await sealed(database, "tension") == 3
+    assert await count(database, "tensions") == 0  # nothing is readable before the batch
+    assert (await engine.jobs.run("batch", "demo")).count == 3
+    assert await count(database, "tensions") == 3 and await sealed(database, "tension") == 0
 
 
 async def test_the_same_reply_twice_is_one_reply_and_one_post(engine, database):
     await seeded(engine)
     await submit(engine, "sophie", "tension.confirm", tension())
+    await engine.jobs.run("batch", "demo")
     [row] = await fetch(database, "SELECT id FROM tensions")
     context = {"team": "demo", "tension": row["id"]}
     values = {"text": "On en parle jeudi.", "post": "yes"}
@@ -333,9 +352,18 @@ async def test_the_same_success_twice_is_one_success(engine, database, consent):
     assert first.startswith(title("luc", "success.thanks_title"))
     assert again.startswith(title("luc", "success.duplicate_title"))
     await asyncio.gather(*(submit(engine, "luc", "success.submit", context, values) for _ in "ab"))
-    assert await count(database, "successes") == 1
-    # Only a named success is posted at once, and once.
-    assert await count(database, "outbox") - before == (1 if consent == "named" else 0)
+    named = consent == "named"
+    # A named success is stored, and posted, at once; the others wait sealed for the batch.
+    assert (await count(database, "successes"), await sealed(database, "success")) == (
+        (1, 0) if named else (0, 1)
+    )
+    assert await count(database, "outbox") - before == (1 if named else 0)
+    await engine.jobs.run("batch", "demo")
+    assert await sealed(database, "success") == 0
+    assert await count(database, "successes") == (0 if consent == "summary_only" else 1)
+    assert await count(database, "success_tallies", "count = 1") == (
+        1 if consent == "summary_only" else 0
+    )
 
 
 # ---------------------------------------------------------------------------------- reflexive
@@ -379,7 +407,7 @@ async def test_the_same_pre_reflection_twice_is_one_note(engine, database):
     await asyncio.gather(
         *(submit(engine, "marc-andre", "reflexive.pre", context, values) for _ in "ab")
     )
-    assert await count(database, "pre_reflections") == 1
+    assert await sealed(database, "pre_reflection") == 1
 
 
 # ---------------------------------------------------------------------------------- jobs

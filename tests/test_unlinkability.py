@@ -12,8 +12,10 @@ recording scheme keeps both sectors and positions (every combination then holds 
 the story exercises ballots that carry both. The demo team as shipped gets sectors only: see
 `test_recorded_segments_do_not_single_out_anyone` below.
 
-The weekly tension limit is kept in memory (`dialogs.rate_limit.WeeklyLimiter`), never in the
-database: see the tests under "tensions" below.
+Tensions, anonymous and summary-only successes and pre-reflections wait sealed until their
+batch (tests/test_sealed_rituals.py attacks them at rest, in the WAL and after the batch). The
+weekly tension limit is kept as keyed slots in `tension_tokens`, which name no one without the
+server's secret: see the tests under "tensions" below.
 """
 
 from __future__ import annotations
@@ -38,9 +40,9 @@ from bot.scheduler import team_triggers
 from dialogs.anonymity import recording_scheme
 from dialogs.calendar import week_key, zone
 from dialogs.i18n import Tr
-from dialogs.rate_limit import WeeklyLimiter
 from storage import maintenance, rounds, teams
 from storage.database import Database
+from storage.sealing import Sealer
 from tests.conftest import START
 from tests.helpers import PEOPLE, seeded, submit, text_of
 
@@ -496,11 +498,12 @@ async def test_time_is_a_day_at_most_and_no_outbox_row_dates_a_submission(
     assert len(submitted_on) >= 3  # ballots came in over three local days...
     assert {_as_date(r["day"]) for r in closed["answers"]} == {story.opened_on}  # ...one day kept
     assert {_as_date(r["day"]) for r in closed["open_answers"]} == {story.opened_on}
-    assert {_as_date(r["day"]) for r in story.closed["pre_reflections"]} == {story.occurs_on}
-    for row in closed["tensions"]:
-        assert type(_as_date(row["created_on"])) is dt.date
-    for row in closed["successes"]:
-        assert row["author_name"] is None  # anonymous and summary-only
+    # Tensions, the anonymous and the summary-only success, the pre-reflections: still
+    # sealed, waiting for their batch, with nothing in the clear but their kind and batch.
+    assert not closed["tensions"] and not closed["successes"] and not closed["pre_reflections"]
+    waiting = Counter(r["kind"] for r in closed["sealed"] if r["kind"] != "ballot")
+    assert waiting == {"tension": 3, "success": 2, "pre_reflection": 2}
+    assert {r["batch"] for r in closed["sealed"] if r["kind"] in ("tension", "success")} == {"week"}
     # Acting privately queues nothing: no outbox row is dated at someone's submission.
     acts = Counter(kind for kind, _, _, _ in story.outbox_changes)
     assert acts == {"ballot": 7, "skip": 1, "tension": 3, "success": 2, "pre": 2}
@@ -857,8 +860,9 @@ async def test_no_row_tells_the_weeks_tension_writers_from_the_others(
     """Sophie writes two tensions and Aïsha one while a round is open; the others write none.
 
     Read whole (every table, every column, row versions on PostgreSQL), the database then
-    differs from before only by the three tension rows, which name no one: every row that names
-    a member is exactly as it was, for the writers as for everyone else.
+    differs from before only by the three sealed tensions and the three weekly slots they
+    took, which name no one: every row that names a member is exactly as it was, for the
+    writers as for everyone else.
     """
     await seeded(engine)
     await worker.drain()
@@ -885,8 +889,9 @@ async def test_no_row_tells_the_weeks_tension_writers_from_the_others(
             assert reply.startswith(Tr(PEOPLE[who].language)("tension.sent_title")), reply
     after = await dump(database)
     changed = {name for name in after if _row_set(after[name]) != _row_set(before[name])}
-    assert changed == {"tensions"}, changed
-    assert len(after["tensions"]) - len(before["tensions"]) == sum(writers.values())
+    assert changed == {"sealed", "tension_tokens"}, changed
+    for name in ("sealed", "tension_tokens"):
+        assert len(after[name]) - len(before[name]) == sum(writers.values()), name
     for person in people:
         assert traces(after, named_by, person) == traces(before, named_by, person), person
     # The comparison finds a trace where one is left: one more outbox row for Sophie.
@@ -899,13 +904,17 @@ async def test_no_row_tells_the_weeks_tension_writers_from_the_others(
     assert told == {"sophie"}
 
 
-async def test_the_weekly_limit_holds_in_memory_and_names_no_one(engine, clock, database):
+async def test_the_weekly_limit_holds_and_its_slots_name_no_one(engine, clock, database):
+    """The limit is kept in `tension_tokens` (so every process and a restart agree: see
+    tests/test_sealed_rituals.py), one row per slot taken, keyed by a tag of the server's
+    secret: no member id in the clear or under a hash anyone could recompute per id, no tag
+    another secret would give, nothing that groups one person's rows."""
     await seeded(engine)
     [team] = await fetch(
-        database, "SELECT tension_weekly_limit AS n, timezone FROM teams WHERE slug = 'demo'"
+        database, "SELECT id, tension_weekly_limit AS n, timezone FROM teams WHERE slug = 'demo'"
     )
     limit, tz = team["n"], zone(team["timezone"])
-    assert limit >= 1
+    assert limit >= 2
     ids = {
         r["user_ref"]: r["id"] for r in await fetch(database, "SELECT id, user_ref FROM members")
     }
@@ -921,52 +930,55 @@ async def test_the_weekly_limit_holds_in_memory_and_names_no_one(engine, clock, 
         assert (await write("sophie", f"Sujet numéro {n + 1}.")).startswith(sent)
     last = "Encore un sujet, le dernier."
     assert (await write("sophie", last)).startswith(refused)
-    assert len(await fetch(database, "SELECT id FROM tensions")) == limit
+    assert len(await fetch(database, "SELECT id FROM sealed WHERE kind = 'tension'")) == limit
     # The limit is per person: Aïsha still writes this week.
     aisha = await write("aisha", "Funding news reaches us too late.")
     assert aisha.startswith(Tr(PEOPLE["aisha"].language)("tension.sent_title")), aisha
     week = week_key(clock(), tz)
-    limiter = engine.tension_limiter
-    assert (limiter.used(ids["sophie"], week), limiter.used(ids["aisha"], week)) == (limit, 1)
 
-    def counts_of(holder: WeeklyLimiter) -> dict[Any, int]:
-        [counts] = [v for v in vars(holder).values() if isinstance(v, dict)]
-        return counts
+    async def used(who: str, when: str) -> int:
+        async with database.session() as session:
+            return await engine.tension_limiter.used(
+                session,
+                engine.sealer,
+                team_id=team["id"],
+                member_id=ids[who],
+                week=when,
+                limit=limit,
+            )
 
-    def parts(key: Any) -> tuple[Any, ...]:
-        return key if isinstance(key, tuple) else (key,)
-
-    counts = counts_of(limiter)
-    assert sorted(counts.values()) == [1, limit]
-    # No member id in its keys, in clear or under a plain hash anyone could recompute per id.
-    for key in counts:
-        for part in parts(key):
-            for member_id in ids.values():
-                plain = {member_id, str(member_id)}
-                plain |= {
-                    hashlib.new(algorithm, str(member_id).encode()).hexdigest()
-                    for algorithm in ("md5", "sha1", "sha256", "sha512")
-                }
-                assert part not in plain, (key, member_id)
-    # Its key is drawn at start-up: another process tags the same person and week otherwise.
-    other = WeeklyLimiter()
-    assert other.take(ids["sophie"], week, limit)
-    assert not set(counts_of(other)) & set(counts)
-    # Never stored: no tag is anywhere in the database.
-    stored = json.dumps(await dump(database), default=str, ensure_ascii=False)
-    for key in counts:
-        for part in parts(key):
-            assert part == week or str(part) not in stored, key
-    # Next week, the refused tension goes through, and last week's counts are forgotten.
+    assert (await used("sophie", week), await used("aisha", week)) == (limit, 1)
+    tokens = await fetch(database, "SELECT * FROM tension_tokens")
+    assert len(tokens) == limit + 1
+    assert {tuple(sorted(row)) for row in tokens} == {("token", "week")}  # nothing else kept
+    # No member id in a token, in clear or under a plain hash anyone could recompute per id.
+    for row in tokens:
+        for member_id in ids.values():
+            plain = {str(member_id)}
+            plain |= {
+                hashlib.new(algorithm, str(member_id).encode()).hexdigest()
+                for algorithm in ("md5", "sha1", "sha256", "sha512")
+            }
+            assert row["token"] not in plain, (row, member_id)
+    # Keyed by the server's secret: another secret computes other tags for the same slots.
+    other = Sealer.ephemeral()
+    assert not {
+        other.tag("tension-slot", team["id"], ids["sophie"], week, n) for n in range(1, limit + 1)
+    } & {row["token"] for row in tokens}
+    # Next week, the refused tension goes through; the weekly batch forgets last week's slots.
     local = clock().astimezone(tz)
     monday = local.date() + dt.timedelta(days=7 - local.weekday())
     clock.now = dt.datetime.combine(monday, dt.time(9), tzinfo=tz).astimezone(dt.UTC)
     next_week = week_key(clock(), tz)
     assert next_week != week
     assert (await write("sophie", last)).startswith(sent)
-    assert limiter.used(ids["sophie"], next_week) == 1
-    assert limiter.used(ids["sophie"], week) == limiter.used(ids["aisha"], week) == 0
-    assert [week in parts(key) for key in counts_of(limiter)] == [False]
+    assert await used("sophie", next_week) == 1
+    assert await used("sophie", week) == limit  # until the batch
+    await engine.jobs.run("batch", "demo")
+    assert await used("sophie", week) == await used("aisha", week) == 0
+    assert [r["week"] for r in await fetch(database, "SELECT week FROM tension_tokens")] == [
+        next_week
+    ]
 
 
 async def test_review_requests_wait_for_the_daily_job_and_carry_no_author(
@@ -996,13 +1008,18 @@ async def test_review_requests_wait_for_the_daily_job_and_carry_no_author(
     )
     assert reply.startswith(Tr(PEOPLE["sophie"].language)("tension.sent_title")), reply
     assert await outbox_rows(database) == before
-    [tension] = await fetch(database, "SELECT id, status FROM tensions")
-    assert tension["status"] == "pending_review"
+    # Sealed for the review, unread until then.
+    assert not await fetch(database, "SELECT id FROM tensions")
+    [waiting] = await fetch(database, "SELECT batch FROM sealed WHERE kind = 'tension'")
+    assert waiting["batch"] == "review"
     # The scheduler's next firing: the next morning at 09:00, team time.
     clock.now = trigger.get_next_fire_time(None, written_at).astimezone(dt.UTC)
     assert clock().astimezone(TORONTO).time() == dt.time(9)
     assert clock() - written_at > dt.timedelta(hours=12)
     result = await engine.jobs.run("review", "demo", forced=False, fire_time=clock())
+    [tension] = await fetch(database, "SELECT id, status FROM tensions")
+    assert tension["status"] == "pending_review"
+    assert not await fetch(database, "SELECT id FROM sealed WHERE kind = 'tension'")
     known = {row[0] for row in before}
     new = [r for r in await fetch(database, "SELECT * FROM outbox") if r["id"] not in known]
     coordinators = {
