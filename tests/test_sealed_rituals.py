@@ -398,3 +398,54 @@ async def test_what_a_lost_key_sealed_is_announced_never_dropped_silently(
     assert "2 sealed tension(s)" in logged and "1 sealed success(s)" in logged
     for words in secrets_:
         assert words not in logged and words not in text_of(channel)
+
+
+async def test_a_tension_sealed_while_its_batch_runs_is_never_deleted_unread(
+    engine, database, monkeypatch
+):
+    """The batch takes its rows in one `DELETE ... RETURNING`: a tension committed while the
+    batch runs is outside that statement's snapshot, so it waits for the next batch instead
+    of being deleted without being read. (On PostgreSQL the two transactions really overlap;
+    SQLite has one writer at a time, so there the tension is sealed before the batch.)"""
+    from dialogs import tension_batches
+    from storage import sealed_batches
+
+    await seeded(engine)
+    await write_tension(engine, "sophie", "Avant le lot.")
+    taken = asyncio.Event()
+
+    async def spied(*args: Any, **kwargs: Any) -> Any:
+        result = await sealed_batches.take(*args, **kwargs)
+        taken.set()
+        return result
+
+    monkeypatch.setattr(tension_batches, "take", spied)
+    late = "Pendant le lot."
+    batch: asyncio.Task[Any] | None = None
+    async with database.session() as session, session.begin():
+        [team] = await fetch(database, "SELECT id FROM teams WHERE slug = 'demo'")
+        payload = {"text": late, "theme": "other", "prompt": "", "followup": "x" * 64}
+        assert await sealed_batches.seal_once(
+            session,
+            engine.sealer,
+            row_id=uuid.uuid4().hex,
+            team_id=team["id"],
+            kind="tension",
+            batch="week",
+            payload=payload,
+        )
+        if is_pg(database):
+            batch = asyncio.create_task(engine.jobs.run("batch", "demo"))
+            await asyncio.wait_for(taken.wait(), 30)  # the batch has taken its rows
+    first = await batch if batch is not None else await engine.jobs.run("batch", "demo")
+    published = {r["text"] for r in await fetch(database, "SELECT text FROM tensions")}
+    if is_pg(database):
+        assert first.count == 1 and published == {"Avant le lot."}
+        [waiting] = await fetch(database, "SELECT kind, batch FROM sealed")
+        assert (waiting["kind"], waiting["batch"]) == ("tension", "week")
+        assert (await engine.jobs.run("batch", "demo")).count == 1
+    else:
+        assert first.count == 2
+    published = {r["text"] for r in await fetch(database, "SELECT text FROM tensions")}
+    assert published == {"Avant le lot.", late}
+    assert not await fetch(database, "SELECT id FROM sealed")
