@@ -119,6 +119,7 @@ def _background(  # type: ignore[no-untyped-def]
         if slack is not None:
             await slack.open_http()
             await slack.resume_if_authorized()
+            slack.worker.start()  # records what was acked: this process's, and any left behind
         calendar = Calendar(engine) if settings.scheduler_enabled else None
         task = None
         if calendar is not None:
@@ -126,7 +127,10 @@ def _background(  # type: ignore[no-untyped-def]
             task = asyncio.create_task(worker.run_forever(settings.outbox_interval_seconds))
         yield
         if slack is not None:
-            await slack.drain()  # acknowledged submissions are recorded, not dropped
+            # Nothing acknowledged is only in memory: what the worker did not record stays
+            # in the intake, for the next start (or another process) to record.
+            await slack.worker.stop()
+            await slack.intake.close()
         if calendar is not None:
             calendar.shutdown()
         if task is not None:

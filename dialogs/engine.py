@@ -43,7 +43,7 @@ from dialogs.jobs import Jobs
 from dialogs.rate_limit import WeeklyLimiter
 from dialogs.texts import TextRejected
 from dialogs.turn import Turn, resolve
-from storage import rounds
+from storage import intake, rounds
 from storage.database import Database
 from storage.sealing import Sealer
 
@@ -75,7 +75,16 @@ class Engine:
         self.on_schedule_change: list[Callable[[int], Any]] = []
 
     # ----------------------------------------------------------------- entry point
-    async def handle(self, event: InboundEvent) -> list[Card]:
+    async def handle(self, event: InboundEvent, *, intake_id: str | None = None) -> list[Card]:
+        """The replies to `event`, for its author, once its transaction has committed.
+
+        `intake_id`: the event came from the intake (storage/intake.py). Its row is deleted
+        in this transaction, after the event's own writes (on SQLite that keeps the write
+        lock short), so what is recorded and the row's removal commit together: a crash
+        either keeps both undone (the row is processed again) or both done. Then a failure
+        is raised to the caller, who keeps the row and tries again, rather than answered
+        with an error card; `intake.AlreadyConsumed` means another worker recorded it.
+        """
         changed: set[int] = set()
         async with self.database.session() as session:
             turn = Turn(
@@ -90,8 +99,14 @@ class Engine:
             try:
                 async with session.begin():
                     cards = await self._dispatch(turn, event)
+                    if intake_id is not None:
+                        await intake.consume(session, intake_id)
+            except intake.AlreadyConsumed:
+                raise
             except Exception:
                 log.exception("event %s failed", type(event).__name__)
+                if intake_id is not None:
+                    raise
                 tr = turn.tr
                 return [notice(tr("errors.internal_title"), tr("errors.internal"))]
         # After the commit, so a listener that re-reads the team sees the change.

@@ -4,6 +4,7 @@ Slack Web API (tests/fake_slack.py) and requests signed exactly as Slack signs t
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import time
 from collections.abc import AsyncIterator
@@ -15,15 +16,15 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from adapters.lull import Lull
+from adapters.intake import IntakeUnavailable
 from adapters.slack.app import RECORDING_CALLBACK_ID, SlackBridge
 from adapters.slack.forms import FormCards, owner_of
 from bot.outbox_worker import OutboxWorker
 from bot.server import SLACK, WORKER, build_app
 from bot.settings import Settings
 from dialogs.engine import Engine
-from storage import outbox, rounds, teams
-from storage.models import SuspendedWorkspace
+from storage import intake, outbox, rounds, teams
+from storage.models import Intake, SuspendedWorkspace
 from tests.fake_slack import FakeSlack
 from tests.slack_signing import (
     TEAM_ID,
@@ -325,6 +326,28 @@ async def test_tension_preview_confirm_then_published_in_the_batch(rig: Rig) -> 
         assert markup not in body, markup
 
 
+async def test_a_button_that_submits_is_committed_before_its_ack(rig: Rig) -> None:
+    """Confirming a tension is a submission: in the intake before the ack, then recorded."""
+    await onboarded(rig)
+    await rig.command("U0ANNE", "tension")
+    form = rig.slack.last_view
+    acked_at_once(await rig.submit(form, "U0ANNE", text="Trop de réunions.", theme="decisions"))
+    preview = shown(rig.slack, form)
+    started, release = held(rig.engine)
+    confirm = block_actions(
+        [action(preview["blocks"], next_confirm(preview))], user_id="U0ANNE", view=preview
+    )
+    reply = await asyncio.wait_for(post_signed(rig.url, interaction(confirm)), timeout=60)
+    assert reply.status == 200
+    await asyncio.wait_for(started.wait(), timeout=60)
+    assert await in_intake(rig.engine) == 1  # committed before the ack
+    assert "passerelle:tension.confirm:" in json.dumps(shown(rig.slack, form))
+    release.set()
+    await rig.bridge.settle()
+    assert await in_intake(rig.engine) == 0
+    assert "passerelle:tension.confirm:" not in json.dumps(shown(rig.slack, form))
+
+
 def next_confirm(view: dict[str, Any]) -> str:
     for block in view["blocks"]:
         for element in block.get("elements", []):
@@ -369,11 +392,11 @@ def counting(engine: Engine, delay: float = 0.0) -> list[Any]:
     seen: list[Any] = []
     handle = engine.handle
 
-    async def counted(event: Any) -> Any:
+    async def counted(event: Any, **options: Any) -> Any:
         seen.append(event)
         if delay:
             await asyncio.sleep(delay)
-        return await handle(event)
+        return await handle(event, **options)
 
     engine.handle = counted  # type: ignore[method-assign]
     return seen
@@ -384,10 +407,10 @@ def held(engine: Engine) -> tuple[asyncio.Event, asyncio.Event]:
     started, release = asyncio.Event(), asyncio.Event()
     handle = engine.handle
 
-    async def waiting(event: Any) -> Any:
+    async def waiting(event: Any, **options: Any) -> Any:
         started.set()
         await release.wait()
-        return await handle(event)
+        return await handle(event, **options)
 
     engine.handle = waiting  # type: ignore[method-assign]
     return started, release
@@ -411,6 +434,11 @@ async def linked(rig: Rig) -> bool:
         return await teams.channel_at(session, "slack", TEAM_ID, CHANNEL) is not None
 
 
+async def in_intake(engine: Engine) -> int:
+    async with engine.database.session() as session:
+        return await intake.count(session)
+
+
 async def submit_held(rig: Rig, view: dict[str, Any], user: str, **answers: Any) -> Any:
     """Submit while the engine is held; returns (the ack, release)."""
     started, release = held(rig.engine)
@@ -426,12 +454,18 @@ async def test_a_submission_is_acked_at_once_then_recorded(rig: Rig) -> None:
     view = rig.slack.last_view
     reply, release = await submit_held(rig, view, COORDINATOR, name="Partenariat Est")
     recording = acked_at_once(reply)  # the ack did not wait for the engine...
-    assert not await linked(rig)  # ...which has recorded nothing yet
+    assert not await linked(rig)  # ...which has recorded nothing yet...
+    assert await in_intake(rig.engine) == 1  # ...but the submission was committed first
+    async with rig.engine.database.session() as session:
+        (blob,) = (await session.scalars(select(Intake.blob))).all()
+    for secret in (COORDINATOR, "Partenariat Est", TEAM_ID):  # sealed whole
+        assert secret.encode() not in blob
     assert shown(rig.slack, view)["callback_id"] == RECORDING_CALLBACK_ID
     assert recording["title"]["text"] == "Merci"  # the coordinator's locale is fr-CA
     release.set()
     await rig.bridge.settle()
     assert await linked(rig)
+    assert await in_intake(rig.engine) == 0  # consumed with the recording
     done = shown(rig.slack, view)
     assert "Partenariat Est" in json.dumps(done, ensure_ascii=False)
     assert done["close"]["text"] == "Fermer"
@@ -455,34 +489,82 @@ async def test_web_api_calls_share_one_kept_alive_session(engine: Engine, slack:
     assert rig.bridge.app.client.session is None
 
 
-async def test_a_submission_acked_before_shutdown_is_recorded(
+async def test_a_submission_acked_before_shutdown_is_recorded_at_the_next_start(
     engine: Engine, slack: FakeSlack
 ) -> None:
+    """Shutdown does not wait for recordings: what was acked is in the intake already."""
     rig = await rig_for(engine, slack)
-    rig.bridge.lull = Lull(quiet_seconds=1.0)  # still waiting for its lull when we stop
     await rig.command(COORDINATOR, "setup")
     view = rig.slack.last_view
-    payload = view_submission(view, {**defaults(view), "name": "Est"}, user_id=COORDINATOR)
-    acked_at_once(await post_signed(rig.url, interaction(payload)))
+    _, release = await submit_held(rig, view, COORDINATOR, name="Est")
+    await rig.server.close()  # the worker stops with the engine still held
+    release.set()
     assert not await linked(rig)
-    await rig.server.close()  # shutdown drains what was acknowledged
+    assert await in_intake(engine) == 1  # kept, sealed, for the next start
+    restarted = await rig_for(engine, slack)
+    try:
+        await restarted.bridge.settle()
+        assert restarted.bridge.worker.done == 0  # its lease (10 s) still holds it...
+        restarted.bridge.worker.clock = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+        restarted.bridge.worker.wake()
+        await restarted.bridge.settle()
+        assert await linked(restarted)  # ...then the restarted server records it
+        assert await in_intake(engine) == 0
+        assert "Est" in json.dumps(shown(slack, view), ensure_ascii=False)  # and thanks
+    finally:
+        await restarted.server.close()
+
+
+async def test_a_submission_not_committed_is_not_acknowledged(rig: Rig) -> None:
+    """The intake's commit failed: the ack is an error under the first input, in the
+    person's language, the modal stays with its values, nothing is recorded; sent again,
+    the same values go through."""
+    await rig.command(COORDINATOR, "setup")
+    view = rig.slack.last_view
+    put = rig.bridge.intake.put
+
+    async def failing(platform: str, payload: Any) -> str:
+        raise IntakeUnavailable()
+
+    rig.bridge.intake.put = failing  # type: ignore[method-assign]
+    reply = await rig.submit(view, COORDINATOR, name="Partenariat Est")
+    answer = reply.json()
+    assert answer["response_action"] == "errors", answer
+    ((block, message),) = answer["errors"].items()
+    first_input = next(b for b in view["blocks"] if b.get("type") == "input")
+    assert block == first_input["block_id"]
+    assert message.startswith("Non enregistré :")  # the coordinator's locale is fr-CA
+    assert shown(rig.slack, view)["callback_id"] == "passerelle_form"  # the form stays
+    assert not await linked(rig) and await in_intake(rig.engine) == 0
+    rig.bridge.intake.put = put  # type: ignore[method-assign]
+    reply = await rig.submit(view, COORDINATOR, name="Partenariat Est")  # the same values
+    acked_at_once(reply)
     assert await linked(rig)
 
 
-async def test_a_submission_is_recorded_in_a_lull_of_requests(rig: Rig) -> None:
-    """Acks first: while requests keep coming, the ballot waits; then it is recorded."""
-    rig.bridge.lull = Lull(quiet_seconds=1.0, patience_seconds=60.0)
-    await rig.command(COORDINATOR, "setup")
-    view = rig.slack.last_view
-    payload = view_submission(view, {**defaults(view), "name": "Est"}, user_id=COORDINATOR)
-    acked_at_once(await post_signed(rig.url, interaction(payload)))
-    for _ in range(6):  # a request every 0.2 s: never a quiet second
-        assert (await post_signed(rig.url, slash_command("help", "U0ANNE", CHANNEL))).status == 200
-        await asyncio.sleep(0.2)
-    assert not await linked(rig)
-    await rig.bridge.settle()  # the requests stopped: a quiet second, then the recording
-    assert await linked(rig)
-    assert "Est" in json.dumps(shown(rig.slack, view), ensure_ascii=False)
+async def test_a_burst_is_committed_in_a_few_transactions(rig: Rig) -> None:
+    """Group commit: submissions waiting at the same moment share one transaction."""
+    await onboarded(rig)
+    await rig.engine.jobs.run("checkin", await team_slug(rig))
+    await rig.deliver()
+    views = [await open_form(rig, user) for user in PROFILES]
+    commits = rig.bridge.intake.commits
+    payloads = [
+        view_submission(v, {**defaults(v), **dict.fromkeys(scales(v), "3")}, user_id=user)
+        for v, user in zip(views, PROFILES, strict=True)
+    ]
+    replies = await asyncio.gather(
+        *(post_signed(rig.url, interaction(p), rig.slack.signing_secret) for p in payloads)
+    )
+    for reply in replies:
+        acked_at_once(reply)
+    assert rig.bridge.intake.commits - commits < len(PROFILES)  # fewer commits than acks
+    await rig.bridge.settle()
+    async with rig.engine.database.session() as session:
+        (round_,) = await rounds.rounds_of(session, 1)
+        answered = await rounds.members_with_status(session, round_.id, rounds.ANSWERED)
+    assert len(answered) == len(PROFILES)
+    assert await in_intake(rig.engine) == 0
 
 
 @pytest.mark.parametrize("notified", [True, False], ids=["view_closed", "update_refused"])

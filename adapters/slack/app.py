@@ -1,24 +1,30 @@
 """The Slack app: a slack_bolt `AsyncApp` whose listeners only translate.
 
 One workspace (signing secret + bot token) or many through OAuth (installations in our
-database). Every listener acks first and hands its work to a task (`_after_ack`), modal
-submissions included; Bolt runs listeners inline (process_before_response), so an ack is sent
-as soon as the listener returns. Web API calls share one pool of kept-alive connections.
+database). Bolt runs listeners inline (process_before_response), so an ack is sent as soon as
+the listener returns; slow work goes after it: to a task (`_after_ack`) for commands and
+buttons that only read, to the intake (adapters/intake.py) for whatever submits something.
+Web API calls share one pool of kept-alive connections.
 
 - `/passerelle <text>`: a `CommandReceived` in the channel; a reply with a form opens as a modal
   (views.open with the command's trigger id), others are shown to the person only.
 - buttons: ours (`passerelle:<action>:<i>`) are `FormSubmitted`; "open the form" opens the
-  form's modal; a reply to a button in a modal replaces the modal (views.update).
+  form's modal; a reply to a button in a modal replaces the modal (views.update). A button
+  that submits something (`DURABLE_BUTTONS`: skip a check-in, confirm a tension, a review
+  decision) is committed to the intake before its ack, as a submission is.
 - modal submissions: checked at once without the database (`events.input_errors`: a required
   input left empty, a text too long), which Slack shows under the inputs
-  (`response_action: errors`); otherwise acknowledged AT ONCE with a neutral "thank you,
-  recording" view in the modal (`response_action: update`). Then, in a lull of requests
-  (`adapters.lull`: acks first) and on a bounded lane (one submission at a time on SQLite, a
-  few on PostgreSQL), `FormSubmitted` goes to the engine and its first reply replaces that
-  view (views.update): the same form with a warning and the values typed, a tension preview,
-  or a confirmation; the rest goes by DM, and everything goes by DM when the person closed
-  the modal in the meantime (`view_closed`) or Slack refused the update. After `setup.save`
-  the channel's members are onboarded.
+  (`response_action: errors`). Otherwise the submission is sealed into the intake and
+  COMMITTED (one transaction for every submission waiting at that moment: group commit), and
+  only then acknowledged with a neutral "thank you, recording" view (`response_action:
+  update`); if the commit fails, the ack is an error under the first input instead, the
+  modal keeping what was typed, so the person can send again. Then the intake worker (any
+  process, after a crash too) records it: users.info, the engine (which deletes the intake
+  row in the same transaction), and the engine's first reply replaces the "recording" view
+  (views.update): the same form with a warning and the values typed, a tension preview, or a
+  confirmation; the rest goes by DM, and everything goes by DM when the person closed the
+  modal in the meantime (`view_closed`) or Slack refused the update. After `setup.save` the
+  channel's members are onboarded.
 - events: members joining or leaving a team's channel, the App Home tab, and `tokens_revoked` /
   `app_uninstalled` (sends to the workspace are suspended, nothing is lost).
 - Slack's retries and double deliveries are dropped on their identity (`events.event_identity`);
@@ -32,7 +38,6 @@ import dataclasses
 import functools
 import logging
 import re
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -42,10 +47,11 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.lull import Lull
+from adapters.intake import GroupCommit, IntakeUnavailable, IntakeWorker
 from adapters.slack import events
 from adapters.slack.blocks import (
     OPEN_FORM_ACTION,
+    button_action,
     decode_form_reference,
     form_metadata,
     home_view,
@@ -67,19 +73,27 @@ log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://slack.com/api/"
 CALLBACK_ID = "passerelle_form"
 RECORDING_CALLBACK_ID = "passerelle_recording"  # the view a submission is acked with
-# Submissions handed to the engine at once after their acks: one on SQLite (one writer at a
-# time: more would only wait for its lock), a few on PostgreSQL.
-SQLITE_LANE, SERVER_LANE = 1, 4
 # The work after acks (Web API calls, the engine) runs a few listeners at a time, so that
 # a burst's acknowledgements are not slowed by the work of the requests before them.
 # Never longer than LANE_WAIT_SECONDS though: a trigger id (views.open) expires 3 s after the
 # click, so work that waited that long goes ahead anyway.
 AFTER_ACK_LANE = 8
 LANE_WAIT_SECONDS = 1.5
-RECORDERS = 8  # submissions in recording at once (users.info, the engine lane, views.update)
-# At shutdown, acknowledged work may finish for this long: under a container's usual 10 s
-# grace, and longer than a burst of 500 submissions takes to record (4-8 s, performance.md).
-DRAIN_SECONDS = 8.0
+# Buttons that submit something the person will take as done: committed before their ack.
+# The others (open a form, edit, run a command) change nothing and stay after-ack tasks.
+DURABLE_BUTTONS = frozenset(
+    {
+        "checkin.skip",
+        "tension.confirm",
+        "tension.cancel",
+        "tension.approve",
+        "tension.reject",
+        "open.approve",
+        "open.hide",
+    }
+)
+PLATFORM = events.PLATFORM
+YIELD_SECONDS = 0.05
 SCOPES = [
     "commands",
     "chat:write",
@@ -90,6 +104,8 @@ SCOPES = [
     "files:write",
 ]
 Json = dict[str, Any]
+# What a modal's `response_action: update` may carry over from the submitted view.
+_VIEW_KEYS = ("type", "title", "submit", "close", "private_metadata", "callback_id")
 
 
 @functools.cache
@@ -125,7 +141,6 @@ class SlackBridge:
         client_id: str = "",
         client_secret: str = "",
         forms: FormCards | None = None,
-        lane: int | None = None,
     ) -> None:
         self.engine = engine
         self.database = engine.database
@@ -136,16 +151,17 @@ class SlackBridge:
         self.seen = TtlCache(ttl=900, size=50_000)
         self.people = TtlCache(ttl=3600, size=20_000)
         self.closed = TtlCache(ttl=900, size=20_000)  # "recording" views the person closed
-        if lane is None:
-            lane = SQLITE_LANE if self.database.is_sqlite else SERVER_LANE
-        self.lane = asyncio.Semaphore(lane)  # submissions at the engine at once
         self.after_ack = asyncio.Semaphore(AFTER_ACK_LANE)
-        self.lull = Lull()  # recordings wait for a lull in requests (acks first)
         self._busy = 0
         self._idle_event: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # after-ack work, kept until done
-        self._submissions: deque[Callable[[], Awaitable[None]]] = deque()  # to record
-        self._recorders = 0  # tasks draining `_submissions`
+        # The intake: committed before the ack, recorded by the worker (started by the server).
+        self.intake = GroupCommit(self.database, engine.sealer)
+        self.worker = IntakeWorker(
+            self.database, engine.sealer, {PLATFORM: self.process}, yield_to=self._acks_first
+        )
+        self.intake.on_commit = self.worker.wake
+        self._clients: dict[str, AsyncWebClient] = {}  # the worker's, per bot token
         self.installations: InstallationStore | None = None
         oauth_settings = None
         if client_id:
@@ -211,6 +227,7 @@ class SlackBridge:
 
     async def close_http(self) -> None:
         session = self.app.client.session
+        self._clients.clear()
         if session is not None:
             self.app.client.session = None
             self.sender.use_session(None)
@@ -236,20 +253,14 @@ class SlackBridge:
         return self._idle_event
 
     async def settle(self) -> None:
-        """Wait until the work begun after acks is done (tests, shutdown)."""
-        await asyncio.sleep(0)
-        await self._idle().wait()
-
-    async def drain(self) -> bool:
-        """At shutdown: let what was acknowledged finish (a submission acked is recorded),
-        DRAIN_SECONDS at most. False when some was left undone (and logged)."""
-        try:
-            async with asyncio.timeout(DRAIN_SECONDS):
-                await self.settle()
-            return True
-        except TimeoutError:
-            log.error("slack: stopped with %d acknowledged jobs not done", self._busy)
-            return False
+        """Wait until the work begun after acks is done and the intake worker has handled
+        this process's rows (tests, benchmarks)."""
+        while True:
+            await asyncio.sleep(0)
+            await self._idle().wait()
+            await self.worker.settle()
+            if self._idle().is_set():
+                return
 
     def _after_ack(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` once this listener has returned, so its ack is answered at once.
@@ -275,32 +286,6 @@ class SlackBridge:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _to_recorders(self, job: Callable[[], Awaitable[None]]) -> None:
-        """A submission to record, after its ack: onto a queue that a few recorder tasks
-        drain, each in a lull of requests (a burst of 500 submissions is 500 entries in a
-        deque, not 500 tasks, and it costs the acks nothing more)."""
-        self._started()
-        self._submissions.append(job)
-        if self._recorders < RECORDERS:
-            self._recorders += 1
-            self._spawn(self._recorder())
-
-    async def _recorder(self) -> None:
-        try:
-            while self._submissions:
-                await self.lull.wait()
-                if not self._submissions:  # another recorder took the last one meanwhile
-                    break
-                job = self._submissions.popleft()
-                try:
-                    await job()
-                except Exception:
-                    log.exception("slack submission could not be recorded")
-                finally:
-                    self._finished()
-        finally:
-            self._recorders -= 1
-
     async def _run_after_ack(self, work: Coroutine[Any, Any, None]) -> None:
         """On the after-ack lane (or after LANE_WAIT_SECONDS without a place)."""
         placed = False
@@ -320,18 +305,19 @@ class SlackBridge:
             self._finished()
 
     async def _once(self, body: Json, next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
-        """Drop a delivery already processed (Slack's retries, a double-clicked submit).
-        Every request passes here, so this is also where the lull counts them."""
-        self.lull.arrived()
-        try:
-            identity = events.event_identity(body)
-            if identity is not None and not self.seen.first_time(identity):
-                log.debug("slack: a duplicate delivery was ignored")  # no id: it could date one
-                return BoltResponse(status=200, body="")
-            await next()
-            return None
-        finally:
-            self.lull.answered()
+        """Drop a delivery already processed (Slack's retries, a double-clicked submit)."""
+        identity = events.event_identity(body)
+        if identity is not None and not self.seen.first_time(identity):
+            log.debug("slack: a duplicate delivery was ignored")  # no id: it could date one
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    def _forget_delivery(self, body: Json) -> None:
+        """A delivery that was not committed may come again (the person sends it again)."""
+        identity = events.event_identity(body)
+        if identity is not None:
+            self.seen.put(identity, None)
 
     # ----------------------------------------------------------------- people
     async def actor(self, client: AsyncWebClient, workspace: str, user_id: str) -> Actor:
@@ -461,8 +447,46 @@ class SlackBridge:
         return card or notice(tr("errors.refused_title"), tr("errors.stale_button"))
 
     async def on_button(self, ack: Any, body: Json, action: Json, client: AsyncWebClient) -> None:
+        name = button_action(str(action.get("action_id", "")))
+        if name in DURABLE_BUTTONS:
+            await self._durable_button(ack, body, action, client)
+            return
         await ack()
         self._after_ack(self._button(body, action, client))
+
+    async def _durable_button(
+        self, ack: Any, body: Json, action: Json, client: AsyncWebClient
+    ) -> None:
+        """A button that submits: into the intake before the ack, as a submission."""
+        workspace = events.team_of(body)
+        actor = events.actor_from_user(
+            workspace, events.user_of(body), self.people.get(f"{workspace}:{events.user_of(body)}")
+        )
+        channel_id, channel_name, view = self._where(body)
+        event = events.button(action, actor, events.place(workspace, channel_id, channel_name))
+        if event is None:
+            await ack()
+            return
+        delivery = events.Delivery(
+            event,
+            events.ModalMetadata("", channel_id, channel_name),
+            str((view or {}).get("id") or ""),
+        )
+        try:
+            await self.intake.put(PLATFORM, delivery.to_json())
+        except IntakeUnavailable:
+            # Slack shows nothing for a button's ack: say so, by the person's own means.
+            await ack()
+            self._forget_delivery(body)
+            self._after_ack(self._not_recorded(client, actor, channel_id))
+            return
+        await ack()
+
+    async def _not_recorded(self, client: AsyncWebClient, actor: Actor, channel: str) -> None:
+        known = await self.actor(client, actor.workspace, actor.user_ref)
+        tr = Tr(language_of(known.locale, "fr"))
+        card = notice(tr("slack.not_recorded_title"), tr("slack.not_recorded_button"))
+        await self.post(client, known, card, channel)
 
     async def _button(self, body: Json, action: Json, client: AsyncWebClient) -> None:
         workspace = events.team_of(body)
@@ -489,17 +513,42 @@ class SlackBridge:
         )
 
     async def on_submission(self, ack: Any, body: Json, client: AsyncWebClient) -> None:
-        """Checked without I/O and answered at once; recorded after the ack."""
+        """Checked without I/O, committed to the intake, then acked; recorded after."""
         try:
             response, submitted = self._acknowledgement(body)
         except Exception:  # whatever happened, Slack gets its answer (an empty one closes)
             log.exception("slack submission could not be checked")
             response, submitted = {}, None
-        await ack(**response)
         if submitted is not None:
             event, metadata = submitted
             view_id = str((body.get("view") or {}).get("id") or "")
-            self._to_recorders(functools.partial(self._record, event, metadata, view_id, client))
+            delivery = events.Delivery(event, metadata, view_id)
+            try:
+                await self.intake.put(PLATFORM, delivery.to_json())
+            except IntakeUnavailable:
+                # Never "received" for what is not committed: the modal stays, with its values.
+                self._forget_delivery(body)
+                response = self._not_recorded_answer(body)
+        await ack(**response)
+
+    def _not_recorded_answer(self, body: Json) -> Json:
+        """The ack of a submission that could not be committed: an error under the modal's
+        first input (Slack keeps the modal and what was typed in it)."""
+        workspace, user_id = events.team_of(body), events.user_of(body)
+        known = self.people.get(f"{workspace}:{user_id}")
+        tr = Tr(language_of((known or {}).get("locale"), "fr"))
+        view = body.get("view") or {}
+        for block in view.get("blocks") or []:
+            name = str(block.get("block_id") or "") if isinstance(block, dict) else ""
+            if block.get("type") == "input" and name:
+                return view_errors({name: tr("slack.not_recorded")})
+        # No input to hang the message on: the same form again, the message above it.
+        again = {k: view[k] for k in _VIEW_KEYS if k in view}
+        again["blocks"] = [
+            {"type": "section", "text": {"type": "plain_text", "text": tr("slack.not_recorded")}},
+            *(view.get("blocks") or []),
+        ]
+        return {"response_action": "update", "view": again}
 
     def _acknowledgement(
         self, body: Json
@@ -527,32 +576,52 @@ class SlackBridge:
             metadata,
         )
 
-    async def _record(
-        self,
-        event: FormSubmitted,
-        metadata: events.ModalMetadata,
-        view_id: str,
-        client: AsyncWebClient,
-    ) -> None:
-        """A recorder's job (in a lull of requests, so that it does not delay their acks):
-        the engine records, one submission at a time on SQLite and a few on PostgreSQL (a
-        burst does not queue for SQLite's one writer all at once), and its first reply
-        replaces the "recording" view."""
+    async def _acks_first(self) -> None:
+        """Before the worker records a row: let the submissions waiting for their commit
+        have it first (a bounded wait: YIELD_SECONDS)."""
+        await self.intake.quiet(YIELD_SECONDS)
+
+    async def _worker_client(self, workspace: str) -> AsyncWebClient:
+        """A Web API client for the intake worker (no request, so no client from Bolt)."""
+        token = await self.token_for(workspace)
+        if not token:  # uninstalled: the row waits, backed off, for a re-install
+            raise LookupError("no bot token for the workspace")
+        client = self._clients.get(token)
+        if client is None:
+            client = web_client(self.api_url, token, retries=2, session=self.app.client.session)
+            self._clients[token] = client
+        return client
+
+    async def process(self, intake_id: str, payload: Any) -> None:
+        """The intake worker's handler: a submission (or a submitting button) recorded by the
+        engine, which deletes its intake row in the same transaction; then its first reply
+        replaces the modal's "recording" view (or the modal the button was in). A failure
+        before or in the engine raises (the row is kept and tried again); after the engine,
+        the answer is best effort: the submission is recorded whatever Slack says."""
+        delivery = events.Delivery.from_json(payload)
+        event, metadata = delivery.event, delivery.metadata
+        client = await self._worker_client(event.actor.workspace)
         actor = await self.actor(client, event.actor.workspace, event.actor.user_ref)
         event = dataclasses.replace(event, actor=actor)  # with the person's profile
-        async with self.lane:
-            await self.lull.wait()
-            cards = await self.engine.handle(event)
-        await self._reply(client, actor, view_id, cards, metadata)
-        if event.action == "setup.save" and event.place is not None:
-            try:
-                await self.onboard(client, event.place)
-            except SlackApiError:  # the bot is not in the channel (private, or not invited)
-                log.warning("onboarding failed: the bot cannot list the channel's members")
-                tr = Tr(language_of(actor.locale, "fr"))
-                await self.post(
-                    client, actor, notice(tr("setup.invite_title"), tr("setup.invite_bot")), ""
-                )
+        cards = await self.engine.handle(event, intake_id=intake_id)
+        try:
+            await self._reply(client, actor, delivery.view_id, cards, metadata)
+            if event.action == "setup.save" and event.place is not None:
+                await self._onboard_after_setup(client, actor, event.place)
+        except Exception:  # recorded; only the answer is lost (no content in the log)
+            log.warning("slack: a recorded submission could not be answered", exc_info=True)
+
+    async def _onboard_after_setup(
+        self, client: AsyncWebClient, actor: Actor, place: Place
+    ) -> None:
+        try:
+            await self.onboard(client, place)
+        except SlackApiError:  # the bot is not in the channel (private, or not invited)
+            log.warning("onboarding failed: the bot cannot list the channel's members")
+            tr = Tr(language_of(actor.locale, "fr"))
+            await self.post(
+                client, actor, notice(tr("setup.invite_title"), tr("setup.invite_bot")), ""
+            )
 
     async def _reply(
         self,
@@ -563,9 +632,10 @@ class SlackBridge:
         metadata: events.ModalMetadata,
     ) -> None:
         """The engine's replies to a submission: the first in the modal (in place of the
-        "recording" view), the rest by DM; all by DM when the modal is gone. No `hash`: the
-        ack's `response_action: update` gave the modal a hash we never see, and the only view
-        this can overwrite is our own "recording" one (no input in it)."""
+        "recording" view, or of the modal a button was pressed in), the rest by DM; all by DM
+        when the modal is gone. No `hash`: the ack's `response_action: update` gave the modal
+        a hash we never see, and the only view this can overwrite is our own "recording" one
+        (no input in it) or the one the button was in."""
         if cards and view_id and self.closed.get(view_id) is None:
             first = cards[0]
             tr = Tr(language_of(actor.locale, "fr"))

@@ -7,6 +7,7 @@ A person is an `Actor("slack", <team id>, <user id>, ...)` and a channel a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -182,3 +183,39 @@ def event_identity(body: Json) -> str | None:
     if body.get("type") == "block_actions" and body.get("trigger_id"):
         return f"action:{body['trigger_id']}"
     return None
+
+
+# --------------------------------------------------------------------------- the intake
+@dataclass(frozen=True)
+class Delivery:
+    """A submission (or a button that submits) as the intake keeps it, sealed, until the
+    engine has recorded it: the event, and where the answer goes."""
+
+    event: FormSubmitted
+    metadata: ModalMetadata  # the channel it came from (a button's too)
+    view_id: str = ""  # the modal to answer in ("" when the button was in a message)
+
+    def to_json(self) -> dict[str, Any]:
+        event = self.event
+        return {
+            "actor": dataclasses.asdict(event.actor),
+            "action": event.action,
+            "context": dict(event.context),
+            "values": dict(event.values),
+            "place": dataclasses.asdict(event.place) if event.place is not None else None,
+            "metadata": self.metadata.encode(),
+            "view_id": self.view_id,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Delivery:
+        place = data.get("place")
+        event = FormSubmitted(
+            Actor(**data["actor"]),
+            str(data["action"]),
+            {str(k): str(v) for k, v in (data.get("context") or {}).items()},
+            {str(k): str(v) for k, v in (data.get("values") or {}).items()},
+            Place(**place) if place else None,
+        )
+        metadata = ModalMetadata.decode(str(data.get("metadata") or "{}"))
+        return cls(event, metadata, str(data.get("view_id") or ""))
