@@ -3,7 +3,8 @@
 One workspace (signing secret + bot token) or many through OAuth (installations in our
 database). Bolt runs listeners inline (process_before_response), so an ack is sent as soon as
 the listener returns; slow work goes after it: to a task (`_after_ack`) for commands and
-buttons that only read, to the intake (adapters/intake.py) for whatever submits something.
+buttons that only read, to the intake for whatever submits something (adapters/intake.py;
+the Slack side in adapters/slack/recording.py).
 Web API calls share one pool of kept-alive connections.
 
 - `/passerelle <text>`: a `CommandReceived` in the channel; a reply with a form opens as a modal
@@ -34,7 +35,6 @@ Web API calls share one pool of kept-alive connections.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import logging
 import re
@@ -60,6 +60,7 @@ from adapters.slack.blocks import (
     view_errors,
 )
 from adapters.slack.forms import FormCards, owner_of
+from adapters.slack.recording import DURABLE_BUTTONS, PLATFORM, Recording
 from adapters.slack.sender import SlackSender, keep_alive_session, web_client
 from adapters.ttl_cache import TtlCache
 from dialogs.cards import Card, notice
@@ -79,21 +80,6 @@ RECORDING_CALLBACK_ID = "passerelle_recording"  # the view a submission is acked
 # click, so work that waited that long goes ahead anyway.
 AFTER_ACK_LANE = 8
 LANE_WAIT_SECONDS = 1.5
-# Buttons that submit something the person will take as done: committed before their ack.
-# The others (open a form, edit, run a command) change nothing and stay after-ack tasks.
-DURABLE_BUTTONS = frozenset(
-    {
-        "checkin.skip",
-        "tension.confirm",
-        "tension.cancel",
-        "tension.approve",
-        "tension.reject",
-        "open.approve",
-        "open.hide",
-    }
-)
-PLATFORM = events.PLATFORM
-YIELD_SECONDS = 0.05
 SCOPES = [
     "commands",
     "chat:write",
@@ -104,8 +90,6 @@ SCOPES = [
     "files:write",
 ]
 Json = dict[str, Any]
-# What a modal's `response_action: update` may carry over from the submitted view.
-_VIEW_KEYS = ("type", "title", "submit", "close", "private_metadata", "callback_id")
 
 
 @functools.cache
@@ -130,7 +114,7 @@ def authorize_url(api_url: str) -> str:
     return f"{base}/oauth/v2/authorize"
 
 
-class SlackBridge:
+class SlackBridge(Recording):
     def __init__(
         self,
         engine: Engine,
@@ -454,40 +438,6 @@ class SlackBridge:
         await ack()
         self._after_ack(self._button(body, action, client))
 
-    async def _durable_button(
-        self, ack: Any, body: Json, action: Json, client: AsyncWebClient
-    ) -> None:
-        """A button that submits: into the intake before the ack, as a submission."""
-        workspace = events.team_of(body)
-        actor = events.actor_from_user(
-            workspace, events.user_of(body), self.people.get(f"{workspace}:{events.user_of(body)}")
-        )
-        channel_id, channel_name, view = self._where(body)
-        event = events.button(action, actor, events.place(workspace, channel_id, channel_name))
-        if event is None:
-            await ack()
-            return
-        delivery = events.Delivery(
-            event,
-            events.ModalMetadata("", channel_id, channel_name),
-            str((view or {}).get("id") or ""),
-        )
-        try:
-            await self.intake.put(PLATFORM, delivery.to_json())
-        except IntakeUnavailable:
-            # Slack shows nothing for a button's ack: say so, by the person's own means.
-            await ack()
-            self._forget_delivery(body)
-            self._after_ack(self._not_recorded(client, actor, channel_id))
-            return
-        await ack()
-
-    async def _not_recorded(self, client: AsyncWebClient, actor: Actor, channel: str) -> None:
-        known = await self.actor(client, actor.workspace, actor.user_ref)
-        tr = Tr(language_of(known.locale, "fr"))
-        card = notice(tr("slack.not_recorded_title"), tr("slack.not_recorded_button"))
-        await self.post(client, known, card, channel)
-
     async def _button(self, body: Json, action: Json, client: AsyncWebClient) -> None:
         workspace = events.team_of(body)
         actor = await self.actor(client, workspace, events.user_of(body))
@@ -531,25 +481,6 @@ class SlackBridge:
                 response = self._not_recorded_answer(body)
         await ack(**response)
 
-    def _not_recorded_answer(self, body: Json) -> Json:
-        """The ack of a submission that could not be committed: an error under the modal's
-        first input (Slack keeps the modal and what was typed in it)."""
-        workspace, user_id = events.team_of(body), events.user_of(body)
-        known = self.people.get(f"{workspace}:{user_id}")
-        tr = Tr(language_of((known or {}).get("locale"), "fr"))
-        view = body.get("view") or {}
-        for block in view.get("blocks") or []:
-            name = str(block.get("block_id") or "") if isinstance(block, dict) else ""
-            if block.get("type") == "input" and name:
-                return view_errors({name: tr("slack.not_recorded")})
-        # No input to hang the message on: the same form again, the message above it.
-        again = {k: view[k] for k in _VIEW_KEYS if k in view}
-        again["blocks"] = [
-            {"type": "section", "text": {"type": "plain_text", "text": tr("slack.not_recorded")}},
-            *(view.get("blocks") or []),
-        ]
-        return {"response_action": "update", "view": again}
-
     def _acknowledgement(
         self, body: Json
     ) -> tuple[Json, tuple[FormSubmitted, events.ModalMetadata] | None]:
@@ -575,80 +506,6 @@ class SlackBridge:
             event,
             metadata,
         )
-
-    async def _acks_first(self) -> None:
-        """Before the worker records a row: let the submissions waiting for their commit
-        have it first (a bounded wait: YIELD_SECONDS)."""
-        await self.intake.quiet(YIELD_SECONDS)
-
-    async def _worker_client(self, workspace: str) -> AsyncWebClient:
-        """A Web API client for the intake worker (no request, so no client from Bolt)."""
-        token = await self.token_for(workspace)
-        if not token:  # uninstalled: the row waits, backed off, for a re-install
-            raise LookupError("no bot token for the workspace")
-        client = self._clients.get(token)
-        if client is None:
-            client = web_client(self.api_url, token, retries=2, session=self.app.client.session)
-            self._clients[token] = client
-        return client
-
-    async def process(self, intake_id: str, payload: Any) -> None:
-        """The intake worker's handler: a submission (or a submitting button) recorded by the
-        engine, which deletes its intake row in the same transaction; then its first reply
-        replaces the modal's "recording" view (or the modal the button was in). A failure
-        before or in the engine raises (the row is kept and tried again); after the engine,
-        the answer is best effort: the submission is recorded whatever Slack says."""
-        delivery = events.Delivery.from_json(payload)
-        event, metadata = delivery.event, delivery.metadata
-        client = await self._worker_client(event.actor.workspace)
-        actor = await self.actor(client, event.actor.workspace, event.actor.user_ref)
-        event = dataclasses.replace(event, actor=actor)  # with the person's profile
-        cards = await self.engine.handle(event, intake_id=intake_id)
-        try:
-            await self._reply(client, actor, delivery.view_id, cards, metadata)
-            if event.action == "setup.save" and event.place is not None:
-                await self._onboard_after_setup(client, actor, event.place)
-        except Exception:  # recorded; only the answer is lost (no content in the log)
-            log.warning("slack: a recorded submission could not be answered", exc_info=True)
-
-    async def _onboard_after_setup(
-        self, client: AsyncWebClient, actor: Actor, place: Place
-    ) -> None:
-        try:
-            await self.onboard(client, place)
-        except SlackApiError:  # the bot is not in the channel (private, or not invited)
-            log.warning("onboarding failed: the bot cannot list the channel's members")
-            tr = Tr(language_of(actor.locale, "fr"))
-            await self.post(
-                client, actor, notice(tr("setup.invite_title"), tr("setup.invite_bot")), ""
-            )
-
-    async def _reply(
-        self,
-        client: AsyncWebClient,
-        actor: Actor,
-        view_id: str,
-        cards: list[Card],
-        metadata: events.ModalMetadata,
-    ) -> None:
-        """The engine's replies to a submission: the first in the modal (in place of the
-        "recording" view, or of the modal a button was pressed in), the rest by DM; all by DM
-        when the modal is gone. No `hash`: the ack's `response_action: update` gave the modal
-        a hash we never see, and the only view this can overwrite is our own "recording" one
-        (no input in it) or the one the button was in."""
-        if cards and view_id and self.closed.get(view_id) is None:
-            first = cards[0]
-            tr = Tr(language_of(actor.locale, "fr"))
-            try:
-                view = self.modal(first, metadata.channel_id, metadata.channel_name)
-                if first.form is None:  # a confirmation: "Close", not Slack's "Cancel"
-                    view["close"] = {"type": "plain_text", "text": tr("slack.close")}
-                await client.views_update(view_id=view_id, view=view)
-                cards = cards[1:]
-            except SlackApiError:  # the modal is gone: by DM (no log: it would date a ballot)
-                pass
-        for card in cards:
-            await self.post(client, actor, card, "")
 
     async def on_recording_closed(self, ack: Any, body: Json) -> None:
         """The person closed the "recording" view: the reply will go by DM."""
