@@ -10,16 +10,26 @@ What it does (docs/performance.md, "## Summaries", has the method and the figure
    three steps of history (a quarter, half, all of it), so the figures below are taken at three
    data sizes and three history lengths (13, 26, 52 rounds per team) on the same teams. The data
    are deterministic (same seed, same rows on both databases): the random ids and ballots come
-   from a seeded generator instead of the OS.
+   from a seeded generator instead of the OS. Each ballot is written twice:
+   - sealed, as `storage.ballots.record_ballot` seals it (same payload, same purpose, one row
+     of `sealed` per ballot, under an ephemeral `Sealer`), for the close job to freeze;
+   - in the clear, one row per answer, in `bench_answers`: a table the bench creates itself
+     with the columns and index of the `answers` table that Passerelle no longer has
+     (migration 0005 dropped it). It exists only for the baseline: nothing in dialogs/ or
+     storage/ reads it.
 3. After each fill, freezes every team's new units as the close job does
-   (`dialogs.summary.freeze_new_units`, one transaction per team), timed as a whole and per unit
-   frozen; then, for a sample of teams, one freeze (`storage.summaries.freeze`, the write-side
-   `INSERT ... SELECT ... GROUP BY`, rolled back) against the bare GROUP BY over the same rows.
+   (`dialogs.results.freeze_new_units`: open the sealed ballots, aggregate, generalise, store
+   the cells and the open answers, delete the ballots; one transaction per team), timed as a
+   whole and per unit frozen; then, for a sample of teams, one freeze
+   (`dialogs.results.freeze_unit` of the latest check-in unit, its ballots sealed again,
+   rolled back) against the bare GROUP BY over the same rows of `bench_answers`.
 4. For the same sample: `dialogs.summary.compute` (read-only) against the bare
-   `SELECT dimension, value, count(*) FROM answers WHERE round_id IN (...) GROUP BY 1, 2` over
-   the rounds of exactly the units compute() shows, and a `SELECT 1` floor. Median and p90 per
-   call; ratios of medians; where compute() spends its time, call by call; a check that the
-   frozen cells compute() reads count the same answers as the bare query.
+   `SELECT dimension, value, count(*) FROM bench_answers WHERE round_id IN (...) GROUP BY 1, 2`
+   over the rounds of exactly the units compute() shows — the same statement over the same
+   rows as the bare query of the earlier runs over `answers` — and a `SELECT 1` floor. Median
+   and p90 per call; ratios of medians; where compute() spends its time, call by call; a check
+   that the frozen cells compute() reads count the same answers as the bare query (except the
+   dimensions of a unit under k, which the generalised cells hold empty).
 5. Memory: tracemalloc peak during one compute() call, and the RSS of a fresh process that only
    computes summaries (a subprocess, so the fill does not pollute it), at each step.
 6. At the last step: `dialogs.charts.pulse_chart` (rendering, not SQL), EXPLAIN plans of the
@@ -57,7 +67,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Insert,
+    Column,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
     event,
     func,
     insert,
@@ -65,28 +82,29 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Session
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 
+from dialogs import results
 from dialogs import summary as summary_module
-from dialogs.anonymity import recording_scheme
+from dialogs.anonymity import effective_k, recording_scheme
 from dialogs.checkins import draw_items
 from dialogs.content import TENSION_THEMES, load_bank
-from dialogs.summary import compute, freeze_new_units
-from storage import migrate, summaries
+from dialogs.results import freeze_new_units
+from dialogs.summary import compute
+from storage import ballots, migrate, sealed, summaries
 from storage.database import Database
 from storage.models import (
-    Answer,
     Member,
-    OpenAnswer,
     Round,
+    Sealed,
     Success,
     SummaryUnit,
     Team,
     Tension,
     UnitCell,
 )
+from storage.sealing import Sealer
 
 OUT = Path(__file__).resolve().parent / "out"
 PG_DATABASE = "passerelle_bench"
@@ -99,18 +117,29 @@ END = dt.date(2026, 5, 26)  # the last round of the busiest teams opens on this 
 K = 5
 SECTORS = (("public", 45), ("community", 45), ("other", 10))
 POSITIONS = (("front_line", 60), ("manager", 28), ("coordinator", 12))
-ANSWER_COLUMNS = (
-    "id",
-    "round_id",
-    "ballot",
-    "item_id",
-    "dimension",
-    "value",
-    "sector",
-    "position",
-    "day",
+# The baseline's rows: one per answer, in the clear, as the dropped `answers` table held them
+# (same columns, same index, WITHOUT ROWID on SQLite as it was). Created by the bench; read only
+# by the bare query and the checks, never by Passerelle.
+BENCH_META = MetaData()
+BENCH_ANSWERS = Table(
+    "bench_answers",
+    BENCH_META,
+    Column("id", String(32), primary_key=True),
+    Column("round_id", Integer, nullable=False),
+    Column("ballot", String(32), nullable=False),
+    Column("item_id", String(16), nullable=False),
+    Column("dimension", String(40), nullable=False),
+    Column("value", Integer),
+    Column("sector", String(16)),
+    Column("position", String(16)),
+    Column("day", Date, nullable=False),
+    Index("bench_answers_by_round", "round_id", "dimension"),
+    sqlite_with_rowid=False,
 )
-OPEN_COLUMNS = ("id", "round_id", "question_id", "text", "status", "day")
+ANSWER_COLUMNS = tuple(c.name for c in BENCH_ANSWERS.columns)
+SEALED_COLUMNS = ("id", "team_id", "kind", "batch", "blob")
+# The server's key for this run only: the bench seals and opens within one process.
+SEALER = Sealer.ephemeral()
 # The kind under which the timed single freezes insert their unit: never a real kind, so the
 # unit does not collide with the team's frozen ones; every timed freeze is rolled back.
 BENCH_KIND = "bench"
@@ -321,20 +350,22 @@ def _hex(rng: random.Random, bits: int = 128) -> str:
 
 def round_answers(
     plan: Plan, team: TeamPlan, seq: int, seed: int
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """One closed round's answers (shuffled, as the close leaves them) and open answers."""
+) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
+    """One closed round's answers in the clear (shuffled, for `bench_answers`) and its ballots
+    as `storage.ballots.record_ballot` seals them (values, segments, the open answer if any)."""
     rng = random.Random(seed * 10_000_000 + team.id * 100 + seq)
     rid = round_id(plan, team, seq)
     day = team.opened_on(seq)
     items = plan.items[seq - 1]
     drift = 0.4 * math.sin(seq / 9 + team.index)
     rows: list[tuple[Any, ...]] = []
-    texts: list[tuple[Any, ...]] = []
+    payloads: list[dict[str, Any]] = []
     who = rng.sample(range(team.size), team.respondents[seq - 1])
     for n, member in enumerate(who):
         sector, position = team.recorded[member]
         ballot = _hex(rng)
         cut = team.partial.get(seq) if n == len(who) - 1 else None
+        payload: dict[str, Any] = {"values": [], "sector": sector, "position": position}
         for item in items[:cut]:
             dimension = plan.dimension_of[item]
             if rng.random() < 0.05:
@@ -343,14 +374,29 @@ def round_answers(
                 mu = team.level + team.dimension_level[dimension] + drift
                 value = min(5, max(1, round(rng.gauss(mu, 0.9))))
             rows.append((_hex(rng), rid, ballot, item, dimension, value, sector, position, day))
+            payload["values"].append([item, dimension, value])
         question = plan.open_ids[seq - 1]
         if question and rng.random() < 0.3:
-            texts.append(
-                (_hex(rng), rid, question, f"Commentaire {rng.randrange(10**6)}", "visible", day)
-            )
+            _hex(rng)  # the id the open answer had: drawn still, so every later draw is unchanged
+            payload["open"] = [question, f"Commentaire {rng.randrange(10**6)}"]
+        payloads.append(payload)
     rng.shuffle(rows)
-    rng.shuffle(texts)
-    return rows, texts
+    rng.shuffle(payloads)
+    return rows, payloads
+
+
+def sealed_rows(
+    plan: Plan, team: TeamPlan, seq: int, payloads: Sequence[dict[str, Any]], seed: int
+) -> list[tuple[Any, ...]]:
+    """The round's ballots as rows of `sealed`, sealed exactly as `record_ballot` seals them
+    (`storage.sealed.seal`: same kind, batch and purpose), ids from a seeded generator."""
+    rng = random.Random(seed * 20_000_003 + team.id * 100 + seq)
+    batch = ballots.ballot_batch(round_id(plan, team, seq))
+    purpose = sealed.purpose(team.id, ballots.BALLOT, batch)
+    return [
+        (_hex(rng), team.id, ballots.BALLOT, batch, SEALER.seal(purpose, payload))
+        for payload in payloads
+    ]
 
 
 def side_rows(
@@ -449,26 +495,35 @@ async def _insert(connection: Any, table: Any, rows: list[dict[str, Any]]) -> No
 async def _bulk(
     connection: Any,
     is_sqlite: bool,
-    table: str,
+    table: Any,
     columns: Sequence[str],
     rows: list[tuple[Any, ...]],
 ) -> None:
     if not rows:
         return
     if is_sqlite:
-        model = {"answers": Answer, "open_answers": OpenAnswer}[table]
-        await connection.execute(insert(model), [dict(zip(columns, r, strict=True)) for r in rows])
+        await connection.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
     else:
         raw = await connection.get_raw_connection()
         await raw.driver_connection.copy_records_to_table(
-            table, records=rows, columns=list(columns)
+            table.name, records=rows, columns=list(columns)
         )
 
 
+async def create_bench_answers(db: Database) -> None:
+    """The baseline's table (see BENCH_ANSWERS), next to the migrated schema."""
+    async with db.engine.begin() as connection:
+        await connection.run_sync(BENCH_META.create_all)
+
+
 async def fill(db: Database, plan: Plan, first_seq: int, last_seq: int, seed: int) -> None:
-    """Rounds first_seq..last_seq of every team (and the teams themselves with the first)."""
+    """Rounds first_seq..last_seq of every team (and the teams themselves with the first):
+    their ballots sealed for the close job, and their answers in the clear in `bench_answers`."""
     sqlite = db.is_sqlite
     chunk = 10_000 if sqlite else 50_000
+    # Sealed rows are 4 KiB each (one padding bucket): written by smaller chunks, so the
+    # bench never holds a whole step of blobs in memory.
+    sealed_chunk = 5_000
     async with db.engine.begin() as connection:
         if first_seq == 1:
             await _insert(connection, Team.__table__, [team_row(t) for t in plan.teams])
@@ -489,17 +544,21 @@ async def fill(db: Database, plan: Plan, first_seq: int, last_seq: int, seed: in
         await _insert(connection, Tension.__table__, tensions)
         await _insert(connection, Success.__table__, successes)
         answers: list[tuple[Any, ...]] = []
-        texts: list[tuple[Any, ...]] = []
+        boxes: list[tuple[Any, ...]] = []
+        sealed_table = Sealed.__table__
         for seq in range(first_seq, last_seq + 1):  # in time order: one round after another
             for team in plan.teams:
-                a, o = round_answers(plan, team, seq, seed)
+                a, payloads = round_answers(plan, team, seq, seed)
                 answers += a
-                texts += o
+                boxes += sealed_rows(plan, team, seq, payloads, seed)
                 if len(answers) >= chunk:
-                    await _bulk(connection, sqlite, "answers", ANSWER_COLUMNS, answers)
+                    await _bulk(connection, sqlite, BENCH_ANSWERS, ANSWER_COLUMNS, answers)
                     answers = []
-        await _bulk(connection, sqlite, "answers", ANSWER_COLUMNS, answers)
-        await _bulk(connection, sqlite, "open_answers", OPEN_COLUMNS, texts)
+                if len(boxes) >= sealed_chunk:
+                    await _bulk(connection, sqlite, sealed_table, SEALED_COLUMNS, boxes)
+                    boxes = []
+        await _bulk(connection, sqlite, BENCH_ANSWERS, ANSWER_COLUMNS, answers)
+        await _bulk(connection, sqlite, sealed_table, SEALED_COLUMNS, boxes)
         if not sqlite:
             for table in ("teams", "members", "rounds"):
                 await connection.execute(
@@ -556,10 +615,11 @@ def counting_statements(db: Database) -> Iterator[list[int]]:
 
 
 def bare_statement(round_ids: Sequence[int]) -> Any:
+    answers = BENCH_ANSWERS.c
     return (
-        select(Answer.dimension, Answer.value, func.count())
-        .where(Answer.round_id.in_(round_ids))
-        .group_by(Answer.dimension, Answer.value)
+        select(answers.dimension, answers.value, func.count())
+        .where(answers.round_id.in_(round_ids))
+        .group_by(answers.dimension, answers.value)
     )
 
 
@@ -587,8 +647,9 @@ async def _all(session: Any, statement: Any) -> list[Any]:
 
 # ---------------------------------------------------------------- the write side: freezing
 async def freeze_all(db: Database) -> dict[str, Any]:
-    """What the close job does after a close, for every team: `freeze_new_units`, one
-    transaction per team. Timed as a whole (commits included) and per team."""
+    """What the close job does after a close, for every team: `freeze_new_units` (open the
+    sealed ballots, aggregate, generalise, store, delete), one transaction per team. Timed as
+    a whole (commits included) and per team."""
     teams = await load_teams(db)
     per_team: list[float] = []
     frozen = 0
@@ -597,13 +658,14 @@ async def freeze_all(db: Database) -> dict[str, Any]:
         for team in teams:
             t0 = time.perf_counter()
             async with db.session() as session, session.begin():
-                frozen += await freeze_new_units(session, team)
+                frozen += await freeze_new_units(session, SEALER, team)
             per_team.append((time.perf_counter() - t0) * 1000)
     wall = time.perf_counter() - start
     async with db.session() as session:
         cells = int(await session.scalar(select(func.count()).select_from(UnitCell)) or 0)
         units = int(await session.scalar(select(func.count()).select_from(SummaryUnit)) or 0)
-    await settle(db, ("summary_units", "unit_cells"))
+        left = int(await session.scalar(select(func.count()).select_from(Sealed)) or 0)
+    await settle(db, ("summary_units", "unit_cells", "open_answers", "sealed"))
     return {
         "teams": len(teams),
         "units_frozen": frozen,
@@ -614,6 +676,9 @@ async def freeze_all(db: Database) -> dict[str, Any]:
         "statements_per_unit": statements[0] / max(1, frozen),
         "units_total": units,
         "cells_total": cells,
+        # Every round is closed: what stays sealed is only the ballots of a pooling team's last
+        # rounds, still under k together, waiting to be pooled with the next ones.
+        "sealed_left": left,
     }
 
 
@@ -641,24 +706,6 @@ async def latest_checkin_unit_rounds(db: Database, team: Team) -> list[Round]:
                 )
             ).all()
         )
-
-
-async def freeze_select(db: Database, team: Team, rounds_: Sequence[Round]) -> Any:
-    """The grouped SELECT that `summaries.freeze` sends inside its INSERT (captured from a real,
-    rolled-back call, so it is the application's statement, not a copy)."""
-    captured: list[Any] = []
-
-    def grab(state: Any) -> None:
-        captured.append(state.statement)
-
-    event.listen(Session, "do_orm_execute", grab)
-    try:
-        async with db.session() as session:
-            assert await summaries.freeze(session, team.id, BENCH_KIND, rounds_) is not None
-    finally:
-        event.remove(Session, "do_orm_execute", grab)
-    inserts = [s for s in captured if isinstance(s, Insert) and s.select is not None]
-    return inserts[-1].select
 
 
 Call = Callable[[Team], Callable[[Any], Awaitable[Any]]]
@@ -705,42 +752,96 @@ async def measure_times(
     return result
 
 
-async def freeze_times(db: Database, teams: Sequence[Team], reps: int) -> dict[str, Any]:
-    """One freeze, as one close does it, against the bare GROUP BY over the same rows."""
+async def reseal(
+    db: Database, plan: Plan, seed: int, unit_rounds: dict[int, list[Round]]
+) -> list[str]:
+    """Seal again the ballots of these rounds (regenerated from the plan: the same ballots),
+    so one freeze can be timed after the close job deleted them. Returns the rows' ids."""
+    rows: list[tuple[Any, ...]] = []
+    for team_id, rounds_ in unit_rounds.items():
+        team = plan.teams[team_id - 1]
+        for round_ in rounds_:
+            _, payloads = round_answers(plan, team, round_.seq, seed)
+            # another seed for the rows' ids only: fresh ids, as a new recording would draw
+            rows += sealed_rows(plan, team, round_.seq, payloads, seed + 1)
+    async with db.engine.begin() as connection:
+        await _bulk(connection, db.is_sqlite, Sealed.__table__, SEALED_COLUMNS, rows)
+    return [r[0] for r in rows]
+
+
+async def unseal(db: Database, ids: Sequence[str]) -> None:
+    async with db.session() as session, session.begin():
+        await session.execute(delete(Sealed).where(Sealed.id.in_(list(ids))))
+
+
+async def ballots_in(db: Database, round_ids: Sequence[int]) -> int:
+    async with db.session() as session:
+        return int(
+            await session.scalar(
+                select(func.count(func.distinct(BENCH_ANSWERS.c.ballot))).where(
+                    BENCH_ANSWERS.c.round_id.in_(round_ids)
+                )
+            )
+            or 0
+        )
+
+
+async def answers_in(db: Database, round_ids: Sequence[int]) -> int:
+    async with db.session() as session:
+        return int(
+            await session.scalar(
+                select(func.count())
+                .select_from(BENCH_ANSWERS)
+                .where(BENCH_ANSWERS.c.round_id.in_(round_ids))
+            )
+            or 0
+        )
+
+
+async def freeze_times(
+    db: Database, teams: Sequence[Team], plan: Plan, seed: int, reps: int
+) -> dict[str, Any]:
+    """One freeze, as one close does it, against the bare GROUP BY over the same rows; and
+    what a close costs around it (freeze_new_units with nothing new to freeze)."""
     unit_rounds = {t.id: await latest_checkin_unit_rounds(db, t) for t in teams}
-    grouped = {t.id: await freeze_select(db, t, unit_rounds[t.id]) for t in teams}
     for team in teams:  # nothing new to freeze: the team's units are all frozen already
         async with db.session() as session:
-            assert await freeze_new_units(session, team) == 0
-    calls: dict[str, Call] = {
-        # The whole write: the unit row, its id read back, INSERT ... SELECT ... GROUP BY.
-        "freeze": lambda team: (
-            lambda s: summaries.freeze(s, team.id, BENCH_KIND, unit_rounds[team.id])
-        ),
-        # Its grouped SELECT alone, without the insert.
-        "freeze_select": lambda team: lambda s: _all(s, grouped[team.id]),
-        "bare": lambda team: (
-            lambda s: _all(s, bare_statement([r.id for r in unit_rounds[team.id]]))
-        ),
-        # What freeze_new_units costs a close besides the freeze: the last frozen seq of each
-        # kind, the closed rounds after it; measured when there is nothing new to freeze.
-        "close_overhead": lambda team: lambda s: freeze_new_units(s, team),
-        "floor": lambda team: lambda s: _all(s, select(text("1"))),
-    }
-    result = await measure_times(db, teams, calls, reps, "bare")
-    async with db.session() as session:
-        rows = [
-            int(
-                await session.scalar(
-                    select(func.count())
-                    .select_from(Answer)
-                    .where(Answer.round_id.in_([r.id for r in unit_rounds[t.id]]))
-                )
-                or 0
-            )
-            for t in teams
-        ]
-    result["rows"] = statistics.mean(rows)
+            assert await freeze_new_units(session, SEALER, team) == 0
+    # Measured before the ballots are sealed again: with sealed ballots of frozen rounds
+    # waiting, freeze_new_units would also (and only here) drop them.
+    overhead = await measure_times(
+        db,
+        teams,
+        {
+            # the last frozen seq of each kind, the closed rounds after it, the sealed ballots
+            # still waiting (none)
+            "close_overhead": lambda team: lambda s: freeze_new_units(s, SEALER, team),
+            "floor": lambda team: lambda s: _all(s, select(text("1"))),
+        },
+        reps,
+        "floor",
+    )
+    resealed = await reseal(db, plan, seed, unit_rounds)
+    try:
+        calls: dict[str, Call] = {
+            # The whole write, under a kind of its own: open the unit's sealed ballots,
+            # aggregate, generalise, store the unit and its cells, write the open answers,
+            # delete the ballots (rolled back after each call, so they are there again).
+            "freeze": lambda team: (
+                lambda s: results.freeze_unit(s, SEALER, team, BENCH_KIND, unit_rounds[team.id])
+            ),
+            "bare": lambda team: (
+                lambda s: _all(s, bare_statement([r.id for r in unit_rounds[team.id]]))
+            ),
+            "floor": lambda team: lambda s: _all(s, select(text("1"))),
+        }
+        result = await measure_times(db, teams, calls, reps, "bare")
+    finally:
+        await unseal(db, resealed)
+    result["close_overhead"] = overhead["close_overhead"]
+    ids = {t.id: [r.id for r in unit_rounds[t.id]] for t in teams}
+    result["rows"] = statistics.mean([await answers_in(db, ids[t.id]) for t in teams])
+    result["ballots"] = statistics.mean([await ballots_in(db, ids[t.id]) for t in teams])
     result["rounds"] = statistics.mean(len(r) for r in unit_rounds.values())
     return result
 
@@ -754,23 +855,23 @@ async def shown_rounds(db: Database, teams: Sequence[Team], today: dt.date) -> d
         async with db.session() as session:
             result = await compute(session, team, today)
             units = [*result.units, *([result.diagnostic] if result.diagnostic else [])]
-            ids: list[int] = []
+            per_unit: list[list[int]] = []
             for unit in units:
-                ids += (
-                    await session.scalars(
-                        select(Round.id).where(
-                            Round.team_id == team.id,
-                            Round.kind == unit.kind,
-                            Round.closed.is_(True),
-                            Round.seq.between(unit.first_seq, unit.last_seq),
-                        )
+                ids = await session.scalars(
+                    select(Round.id).where(
+                        Round.team_id == team.id,
+                        Round.kind == unit.kind,
+                        Round.closed.is_(True),
+                        Round.seq.between(unit.first_seq, unit.last_seq),
                     )
-                ).all()
+                )
+                per_unit.append(list(ids.all()))
             out[team.id] = {
                 "team_id": team.id,
                 "today": today,
                 "units": [u.key for u in units],
-                "round_ids": ids,
+                "round_ids": [r for ids in per_unit for r in ids],
+                "unit_rounds": per_unit,
             }
     return out
 
@@ -783,17 +884,48 @@ async def shown_cells(session: Any, team_id: int, today: dt.date) -> list[summar
     return read.cells
 
 
+async def expected_counts(
+    session: Any, unit_rounds: Sequence[Sequence[int]]
+) -> tuple[dict[tuple[str, int], int], int]:
+    """The (dimension, value) counts of `bench_answers` over these units' rounds that frozen
+    cells must hold: all of them, except a dimension of a unit that fewer than k people
+    answered, which `generalise` stores as an empty cell. Also: how many such were left out."""
+    unit_of = {r: n for n, ids in enumerate(unit_rounds) for r in ids}
+    answers = BENCH_ANSWERS.c
+    rows = await _all(
+        session,
+        select(answers.round_id, answers.ballot, answers.dimension, answers.value).where(
+            answers.round_id.in_(list(unit_of)), answers.value.is_not(None)
+        ),
+    )
+    who: dict[tuple[int, str], set[str]] = {}
+    counts: dict[tuple[int, str], dict[int, int]] = {}
+    for round_id, ballot, dimension, value in rows:
+        key = (unit_of[round_id], dimension)
+        who.setdefault(key, set()).add(ballot)
+        by_value = counts.setdefault(key, {})
+        by_value[value] = by_value.get(value, 0) + 1
+    expected: dict[tuple[str, int], int] = {}
+    withheld = 0
+    for key, by_value in counts.items():
+        if len(who[key]) < effective_k(K):
+            withheld += 1
+            continue
+        for value, n in by_value.items():
+            expected[(key[1], value)] = expected.get((key[1], value), 0) + n
+    return expected, withheld
+
+
 async def same_rows_check(db: Database, shown: dict[int, Any]) -> dict[str, int]:
-    """The frozen cells compute() reads hold the same (dimension, value) counts as the bare
-    query over the rounds of those units; and no unit holds another kind's dimensions."""
+    """The frozen cells compute() reads hold the same (dimension, value) counts as the rows of
+    `bench_answers` over the rounds of those units (but for dimensions under k in a unit:
+    `expected_counts`); and no unit holds another kind's dimensions."""
     same = 0
+    withheld = 0
     for info in shown.values():
         async with db.session() as session:
-            bare = {
-                (d, v): int(n)
-                for d, v, n in await _all(session, bare_statement(info["round_ids"]))
-                if v is not None
-            }
+            expected, left_out = await expected_counts(session, info["unit_rounds"])
+            withheld += left_out
             frozen: dict[tuple[str, int], int] = {}
             for _, dimension, _, _, _, _, _, counts in await shown_cells(
                 session, info["team_id"], info["today"]
@@ -801,7 +933,7 @@ async def same_rows_check(db: Database, shown: dict[int, Any]) -> dict[str, int]
                 for value, n in enumerate(counts, start=1):
                     if n:
                         frozen[(dimension, value)] = frozen.get((dimension, value), 0) + n
-        same += bare == frozen
+        same += expected == frozen
     async with db.session() as session:
         mixed = await session.scalar(
             select(func.count())
@@ -809,7 +941,12 @@ async def same_rows_check(db: Database, shown: dict[int, Any]) -> dict[str, int]
             .join(SummaryUnit, SummaryUnit.id == UnitCell.unit_id)
             .where((SummaryUnit.kind == "diagnostic") != UnitCell.dimension.like("diagnostic:%"))
         )
-    return {"teams": len(shown), "identical": same, "cells_of_the_other_kind": int(mixed or 0)}
+    return {
+        "teams": len(shown),
+        "identical": same,
+        "unit_dimensions_under_k": withheld,
+        "cells_of_the_other_kind": int(mixed or 0),
+    }
 
 
 async def rows_read(db: Database, shown: dict[int, Any]) -> dict[str, Any]:
@@ -818,8 +955,8 @@ async def rows_read(db: Database, shown: dict[int, Any]) -> dict[str, Any]:
             team: int(
                 await session.scalar(
                     select(func.count())
-                    .select_from(Answer)
-                    .where(Answer.round_id.in_(info["round_ids"]))
+                    .select_from(BENCH_ANSWERS)
+                    .where(BENCH_ANSWERS.c.round_id.in_(info["round_ids"]))
                 )
                 or 0
             )
@@ -868,7 +1005,7 @@ async def measure_tracemalloc(
             for name, call in (
                 ("compute", lambda s, t=team: compute(s, t, today)),
                 ("bare", lambda s, t=team: _all(s, bare_statement(shown[t.id]["round_ids"]))),
-                ("close_overhead", lambda s, t=team: freeze_new_units(s, t)),
+                ("close_overhead", lambda s, t=team: freeze_new_units(s, SEALER, t)),
             ):
                 async with db.session() as session:
                     await session.execute(text("SELECT 1"))
@@ -1054,8 +1191,7 @@ def _with_values(statement: Any, parameters: dict[str, Any]) -> Any:
 async def explain(
     db: Database, team: Team, shown: dict[int, Any], today: dt.date
 ) -> dict[str, list[str]]:
-    """EXPLAIN (QUERY PLAN) of every statement compute() really sends, of the bare query, and of
-    the grouped SELECT inside a freeze."""
+    """EXPLAIN (QUERY PLAN) of every statement compute() really sends and of the bare query."""
     plans: dict[str, list[str]] = {}
     for n, (statement, parameters) in enumerate(
         await captured_statements(db, team, today), start=1
@@ -1064,10 +1200,6 @@ async def explain(
         plans[f"compute statement {n}"] = await _plan(db, _with_values(statement, parameters))
     plans["bare (the shown units' rounds)"] = await _plan(
         db, bare_statement(shown[team.id]["round_ids"])
-    )
-    rounds_ = await latest_checkin_unit_rounds(db, team)
-    plans["freeze's grouped SELECT (latest check-in unit)"] = await _plan(
-        db, await freeze_select(db, team, rounds_)
     )
     return plans
 
@@ -1135,6 +1267,7 @@ async def run_database(kind: str, args: argparse.Namespace, plan: Plan) -> dict[
         start = time.perf_counter()
         await migrate.upgrade(db)
         report["migrate_s"] = time.perf_counter() - start
+        await create_bench_answers(db)
         sample_ids = sorted(
             random.Random(args.seed + 1).sample(
                 [t.id for t in plan.teams], min(args.sample, len(plan.teams))
@@ -1163,7 +1296,7 @@ async def run_database(kind: str, args: argparse.Namespace, plan: Plan) -> dict[
                 "times": await measure_times(
                     db, teams, compute_calls(shown, today), args.reps, "bare"
                 ),
-                "freeze": await freeze_times(db, teams, args.reps),
+                "freeze": await freeze_times(db, teams, plan, args.seed, args.reps),
                 "tracemalloc": await measure_tracemalloc(
                     db, teams[: 4 if args.quick else 10], shown, today
                 ),
@@ -1285,12 +1418,17 @@ def print_report(result: dict[str, Any]) -> None:
         print(
             f"=== {kind}: migrations {db['migrate_s']:.1f}s; fill {fill_s:.1f}s in all "
             f"({steps[-1]['answers'] / fill_s:,.0f} answers/s with rounds, teams, members, "
-            f"open answers, tensions, successes); {db['size_mib']:.0f} MiB at the end"
+            f"sealed ballots, bench_answers, tensions, successes); {db['size_mib']:.0f} MiB at "
+            "the end"
         )
-        print("the close job's freezing, all teams, after each fill (one transaction per team):")
+        print(
+            "the close job's freezing, all teams, after each fill (one transaction per team; "
+            "still sealed: ballots of pooling teams' last rounds, under k together, waiting):"
+        )
         print(
             f"  {'rounds':>6} {'answers':>9} | {'units':>5} {'wall':>6} {'ms/unit':>7} "
-            f"{'stmts/unit':>10} | {'ms/team':>7} {'p90':>6} | {'units':>6} {'cells':>7} in all"
+            f"{'stmts/unit':>10} | {'ms/team':>7} {'p90':>6} | {'units':>6} {'cells':>7} in all "
+            f"| {'still sealed':>12}"
         )
         for s in steps:
             fz = s["freeze_all"]
@@ -1299,31 +1437,29 @@ def print_report(result: dict[str, Any]) -> None:
                 f"{fz['wall_s']:>5.1f}s {fz['ms_per_unit']:>7.2f} "
                 f"{fz['statements_per_unit']:>10.1f} | {fz['ms_per_team']['median']:>7.2f} "
                 f"{fz['ms_per_team']['p90']:>6.2f} | {fz['units_total']:>6} "
-                f"{fz['cells_total']:>7}"
+                f"{fz['cells_total']:>7}        | {fz['sealed_left']:>12}"
             )
         print(
             "one freeze (the latest check-in unit of each sampled team, rolled back) against the "
             "bare GROUP BY over the same rows; ms, median (p90):"
         )
         print(
-            f"  {'rounds':>6} {'rows':>4} | {'freeze':>13} {'frz_select':>13} {'bare':>13} "
-            f"{'floor':>5} | {'frz/bare':>8} {'sel/bare':>8} | {'close overhead':>14}"
+            f"  {'rounds':>6} {'ballots':>7} {'rows':>4} | {'freeze':>13} {'bare':>13} "
+            f"{'floor':>5} | {'frz/bare':>8} | {'close overhead':>14}"
         )
         for s in steps:
             f = s["freeze"]
             print(
-                f"  {s['rounds_per_team']:>6} {f['rows']:>4.0f} | "
+                f"  {s['rounds_per_team']:>6} {f['ballots']:>7.1f} {f['rows']:>4.0f} | "
                 f"{f['freeze']['median']:>5.2f} ({f['freeze']['p90']:>5.2f}) "
-                f"{f['freeze_select']['median']:>5.2f} ({f['freeze_select']['p90']:>5.2f}) "
                 f"{f['bare']['median']:>5.2f} ({f['bare']['p90']:>5.2f}) "
-                f"{f['floor']['median']:>5.2f} | {f['freeze/bare']:>8.2f} "
-                f"{f['freeze_select/bare']:>8.2f} | {f['close_overhead']['median']:>5.2f} "
-                f"({f['close_overhead']['p90']:>5.2f})"
+                f"{f['floor']['median']:>5.2f} | {f['freeze/bare']:>8.2f} | "
+                f"{f['close_overhead']['median']:>5.2f} ({f['close_overhead']['p90']:>5.2f})"
             )
         print(
-            "  (freeze: storage.summaries.freeze, 3 statements; frz_select: its grouped SELECT "
-            "alone; close overhead: freeze_new_units with nothing new, i.e. what a close adds "
-            "around the freeze)"
+            "  (freeze: dialogs.results.freeze_unit: open the sealed ballots, aggregate, "
+            "generalise, store unit, cells and open answers, delete the ballots; close overhead: "
+            "freeze_new_units with nothing new, i.e. what a close adds around the freeze)"
         )
         print("compute() against the bare GROUP BY over the rounds of the units it shows:")
         print(
@@ -1357,7 +1493,8 @@ def print_report(result: dict[str, Any]) -> None:
                 f"  {s['rounds_per_team']:>2} rounds: per-team compute/bare median "
                 f"{t['compute/bare per-team median']:.2f}, worst "
                 f"{t['compute/bare per-team worst']:.2f}; cells = bare counts for "
-                f"{ck['identical']} of {ck['teams']} teams; cells of the other kind's "
+                f"{ck['identical']} of {ck['teams']} teams ({ck['unit_dimensions_under_k']} "
+                "unit-dimensions under k, held empty, left out); cells of the other kind's "
                 f"dimensions: {ck['cells_of_the_other_kind']}; "
                 f"{s['read']['units_per_team']:.1f} frozen units per team"
             )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import logging
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,15 +14,17 @@ from aiohttp import web
 
 from adapters.slack.app import SlackBridge
 from adapters.teams.package import PackageError, build_package
-from bot import keys
+from bot import keys, logs
 from bot.demo import seed
 from bot.server import SLACK, build_app
 from bot.settings import Settings
+from dialogs import results
 from dialogs.engine import Engine
 from dialogs.i18n import t
 from dialogs.jobs import JOB_NAMES, UnknownJob, UnknownTeam
 from storage import migrate
 from storage.database import Database
+from storage.maintenance import vacuum_private_tables
 from storage.sealing import Sealer, new_secret
 
 
@@ -70,10 +71,15 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-async def upgrade(settings: Settings) -> None:
+async def upgrade(settings: Settings, sealer: Sealer | None) -> None:
+    """Migrate; then bring results frozen before the sealed inbox to the at-rest rule, and
+    drop the old row versions that held what the migration erased (`sealer`: for migrations
+    that seal what an older version kept in the clear; they refuse to run without it)."""
     database = Database(settings.database_url)
     try:
-        await migrate.upgrade(database)
+        await migrate.upgrade(database, sealer=sealer)
+        if await results.generalise_all_teams(database):
+            await vacuum_private_tables(database)
     finally:
         await database.dispose()
 
@@ -207,11 +213,21 @@ def teams_package(settings: Settings, args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_level)
     if args.command == "db":
-        asyncio.run(upgrade(settings))
+        # The key is needed only to seal what an older version stored in the clear: without
+        # one, the upgrade goes on and such a migration says what it needs.
+        try:
+            key: keys.Key | None = keys.load(settings)
+        except keys.KeyProblem as problem:
+            print(
+                f"warning: no sealing key ({problem}); migrations that must seal will say so",
+                file=sys.stderr,
+            )
+            key = None
+        if key is not None and key.created and key.path is not None:
+            print(f"sealing key: created {key.path.resolve()} beside the database (mode 0600)")
+        asyncio.run(upgrade(settings, key.sealer if key is not None else None))
         print("database is up to date")
         return 0
     if args.command == "key" and args.key_command == "new":

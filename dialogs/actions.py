@@ -76,7 +76,15 @@ async def checkin_submit(kit: Kit, turn: Turn, event: FormSubmitted) -> list[Car
         return [refused(turn.tr, "errors.stale_button")]
     return [
         await checkins.submit(
-            turn.session, kit.bank, turn.team, turn.member, round_, event.values, turn.tr, turn.now
+            turn.session,
+            kit.bank,
+            turn.team,
+            turn.member,
+            round_,
+            event.values,
+            turn.tr,
+            turn.now,
+            turn.sealer,
         )
     ]
 

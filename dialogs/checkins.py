@@ -15,8 +15,9 @@ from dialogs.content import DIMENSIONS, ContentBank
 from dialogs.forms import FormError, refill
 from dialogs.i18n import Tr
 from dialogs.texts import clean
-from storage import outbox, rounds, teams
+from storage import ballots, outbox, rounds, teams
 from storage.models import Member, Round, Team
+from storage.sealing import Sealer
 
 OPEN_TEXT_LIMIT = 500
 SKIP = "skip"
@@ -63,11 +64,17 @@ def draw_items(bank: ContentBank, team: Team, seq: int, history: list[list[str]]
 
 
 def round_card(
-    tr: Tr, bank: ContentBank, team: Team, round_: Round, *, reminder: bool = False
+    tr: Tr,
+    bank: ContentBank,
+    team: Team,
+    round_: Round,
+    *,
+    reminder: bool = False,
+    again: bool = False,
 ) -> Card:
     closes = round_.closes_at.astimezone(zone(team.timezone))
     intro = tr(
-        "checkin.reminder" if reminder else "checkin.intro",
+        "checkin.ask_again" if again else "checkin.reminder" if reminder else "checkin.intro",
         team=team.name,
         count=len(round_.items),
         closes=tr("common.datetime", when=closes),
@@ -133,6 +140,7 @@ async def submit(
     values: dict[str, str],
     tr: Tr,
     now: dt.datetime,
+    sealer: Sealer,
 ) -> Card:
     if round_.closed or round_.closes_at <= now:
         return notice(tr("checkin.closed_title"), tr("checkin.closed"))
@@ -148,8 +156,9 @@ async def submit(
         raise BallotRejected(card, problem.key, problem.params) from None
     scheme = recording_scheme(await teams.group_sizes(session, team.id), team.k)
     sector, position = scheme.apply(member.sector, member.position)
-    recorded = await rounds.record_ballot(
+    recorded = await ballots.record_ballot(
         session,
+        sealer,
         round_=round_,
         member_id=member.id,
         values=parsed,
@@ -229,11 +238,34 @@ async def remind(
     return sent
 
 
+async def ask_again(
+    session: AsyncSession,
+    sealer: Sealer,
+    bank: ContentBank,
+    team: Team,
+    round_: Round,
+    now: dt.datetime,
+) -> int:
+    """Members whose sealed ballot this server can no longer open (its key was lost or
+    retired too early) are asked again, never silently dropped."""
+    if round_.closed or round_.closes_at <= now:
+        return 0
+    lost = set(await ballots.unreadable_ballots(session, sealer, round_))
+    for member in await teams.active_members(session, team.id):
+        if member.id in lost:
+            card = round_card(Tr(member.language or team.language), bank, team, round_, again=True)
+            key = f"checkin-again:{round_.id}:{member.id}:{sealer.key_id}"
+            await outbound.to_member(session, team, member, card, key=key, now=now)
+    return len(lost)
+
+
 async def close(session: AsyncSession, team: Team, round_: Round) -> None:
-    """Close: counts replace the ledger, the ballot box is reshuffled, unsent asks are dropped."""
-    await rounds.close_round(session, round_, hide_open_answers=team.review_open_answers)
+    """Close: counts replace the ledger, unsent asks are dropped (the ballots stay sealed
+    until `results.freeze_new_units`)."""
+    await rounds.close_round(session, round_)
     await outbox.forget(session, f"checkin:{round_.id}:")
     await outbox.forget(session, f"remind:{round_.id}:")
+    await outbox.forget(session, f"checkin-again:{round_.id}:")
 
 
 async def late_joiner(

@@ -218,3 +218,40 @@ def _cross_cells_safe(cross: dict[Group, int], k: int) -> bool:
     # Conservative on purpose: with two breakdowns and a total, several linear combinations
     # exist; requiring every cell (unrecorded ones included) to be 0 or >= k closes them all.
     return all(n == 0 or n >= k for n in cross.values())
+
+
+def generalise(cells: Iterable[Cell], k: int) -> list[Cell]:
+    """The cells as they may rest in the database: what `disclose` would show, nothing finer.
+
+    Per (unit, dimension): a segment that `disclose` would not show (under k, or hidden so the
+    rest cannot be found by subtraction, or positions dropped for the cross cells) is merged
+    into the unrecorded segment (None); a dimension under k keeps only an empty marker (so a
+    summary still says it was asked and withheld). Every cell left holds 0 or at least k
+    respondents, and `disclose` on the result shows the same figures as on the input.
+    """
+    k = effective_k(k)
+    by_key: dict[tuple[int, str], list[Cell]] = {}
+    for cell in cells:
+        by_key.setdefault((cell.unit, cell.dimension), []).append(cell)
+    kept: list[Cell] = []
+    for (unit, dimension), group in sorted(by_key.items()):
+        figures: list[Figure] = []
+        _one(unit, dimension, group, k, figures, [])
+        if not figures:
+            kept.append(Cell(unit, dimension, None, None, 0, 0, 0, (0, 0, 0, 0, 0)))
+            continue
+        sectors = {f.segment for f in figures if f.breakdown == "sector"}
+        positions = {f.segment for f in figures if f.breakdown == "position"}
+        merged: dict[Group, list[int]] = {}
+        for cell in group:
+            key = (
+                cell.sector if cell.sector in sectors else None,
+                cell.position if cell.position in positions else None,
+            )
+            sums = merged.setdefault(key, [0] * 8)
+            for i, n in enumerate((cell.respondents, cell.values, cell.total, *cell.counts)):
+                sums[i] += n
+        for (sector, position), sums in sorted(merged.items(), key=str):
+            n, v, t, c1, c2, c3, c4, c5 = sums
+            kept.append(Cell(unit, dimension, sector, position, n, v, t, (c1, c2, c3, c4, c5)))
+    return kept

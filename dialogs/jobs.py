@@ -18,6 +18,7 @@ from dialogs import (
     open_review,
     outbound,
     reflexive,
+    results,
     successes,
     summary,
     tension_batches,
@@ -173,6 +174,17 @@ class Jobs:
             return "jobs.reminded_already", 0
         return "jobs.reminders", await checkins.remind(session, self.bank, team, round_, now)
 
+    async def ask_again(
+        self, session: AsyncSession, team: Team, now: dt.datetime, forced: bool
+    ) -> tuple[str, int]:
+        """Ballots sealed under a key this server no longer holds: their authors are asked
+        again (a lost or too early retired secret; see docs/operations.md)."""
+        round_ = await rounds.open_round_of(session, team.id)
+        if round_ is None:
+            return "jobs.no_open_round", 0
+        asked = await checkins.ask_again(session, self.sealer, self.bank, team, round_, now)
+        return "jobs.asked_again", asked
+
     async def close(
         self, session: AsyncSession, team: Team, now: dt.datetime, forced: bool
     ) -> tuple[str, int]:
@@ -180,7 +192,7 @@ class Jobs:
         if round_ is None or (not forced and round_.closes_at > now):
             return "jobs.no_open_round", 0
         await checkins.close(session, team, round_)
-        await summary.freeze_new_units(session, team)
+        await results.freeze_new_units(session, self.sealer, team)
         if team.review_open_answers:
             await open_review.ask(session, team, round_, now)
         sent = await summary.send_to_readers(
@@ -310,6 +322,7 @@ class Jobs:
         async with self.database.session() as session, session.begin():
             for team in await teams.all_teams(session):
                 for name, step in (
+                    ("ask-again", self.ask_again),
                     ("reminders", self.reminders),
                     ("close", self.close),
                     ("reflexive-invite", self.reflexive_invites),

@@ -20,8 +20,8 @@ from dialogs.content import DIMENSIONS, ContentBank
 from dialogs.disclosure import Cell, Disclosure, Figure, disclose
 from dialogs.i18n import Tr
 from dialogs.turn import is_reader
-from storage import rounds, summaries, teams
-from storage.models import Round, Team
+from storage import summaries, teams
+from storage.models import Team
 
 TREND_UNITS = 6
 RECENT_DAYS = 30
@@ -65,30 +65,6 @@ class PulseSummary:
             w.dimension for w in self.disclosure.withheld
         }
         return [d for d in DIMENSIONS if d in present]
-
-
-async def freeze_new_units(session: AsyncSession, team: Team) -> int:
-    """After a close: freeze the closed rounds not yet in a unit, once they reach k.
-
-    A round under k waits to be pooled with the next ones when the team chose pooling; it is
-    otherwise never published. Frozen units never change, whatever k or pooling become later.
-    """
-    k = effective_k(team.k)
-    frozen = 0
-    for kind in ("checkin", "diagnostic"):
-        done = await summaries.last_frozen_seq(session, team.id, kind)
-        # Only rounds after this kind's last unit; without pooling, a round under k is never
-        # published, so only rounds that reached k are read: the work does not grow with history.
-        closed = await rounds.closed_after(
-            session, team.id, kind, done, min_answered=0 if team.pool_small_rounds else k
-        )
-        waiting: list[Round] = []
-        for round_ in closed:
-            waiting = [*waiting, round_] if team.pool_small_rounds else [round_]
-            if sum(r.answered_count or 0 for r in waiting) >= k:
-                frozen += await summaries.freeze(session, team.id, kind, waiting) is not None
-                waiting = []
-    return frozen
 
 
 async def compute(session: AsyncSession, team: Team, today: dt.date) -> PulseSummary:

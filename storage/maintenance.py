@@ -32,11 +32,11 @@ log = logging.getLogger(__name__)
 
 # Tables whose old row versions could link a person to what they said or did.
 REWRITTEN = (
-    "answers",
+    "sealed",
+    "intake",
     "open_answers",
     "participation",
     "tensions",
-    "pre_reflections",
     "successes",
 )
 # The outbox keeps the closed rounds' erased check-in and reminder rows (who had not answered).

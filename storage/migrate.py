@@ -9,6 +9,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection
 
 from storage.database import Database
+from storage.sealing import Sealer
 
 INI = Path(__file__).with_name("alembic.ini")
 
@@ -19,12 +20,16 @@ def alembic_config() -> Config:
     return config
 
 
-async def upgrade(database: Database, revision: str = "head") -> None:
-    """Upgrade inside the running loop by sharing one connection with Alembic."""
+async def upgrade(
+    database: Database, revision: str = "head", *, sealer: Sealer | None = None
+) -> None:
+    """Upgrade inside the running loop by sharing one connection with Alembic. `sealer`: the
+    server's key, for migrations that seal what was stored in the clear (0005)."""
 
     def run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
+        config.attributes["sealer"] = sealer
         command.upgrade(config, revision)
 
     async with database.engine.begin() as connection:

@@ -1,8 +1,11 @@
 """Tables. Read `docs/privacy.md` first: several shapes here exist only to keep people unlinkable.
 
 Rules the tables below keep:
-- `answers`, `open_answers`, `tensions`, `successes` (unless named) and `pre_reflections`
-  carry no member reference and no time finer than a day.
+- Check-in ballots, tensions, anonymous successes and pre-reflections are first stored sealed
+  (`sealed`), encrypted under a key the database never holds, until their batch opens them.
+- `open_answers`, `tensions` and `successes` (unless named) carry no member
+  reference and no time finer than a day; ballots are never stored opened, only aggregated
+  (`unit_cells`, generalised so no cell holds a group a summary would withhold).
 - Their primary keys are random UUIDs, and on SQLite they are `WITHOUT ROWID` tables, so neither
   an id nor a hidden rowid orders them by insertion.
 - `participation` (who was asked / who answered) is updated for every member of a round at once,
@@ -193,26 +196,9 @@ class Participation(Base):
         ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
     )
     status: Mapped[str] = mapped_column(String(16), default="asked")
-
-
-class Answer(Base):
-    """One 1-5 value. No member, no time but the round's day, no id that orders it."""
-
-    __tablename__ = "answers"
-    __table_args__ = (Index("answers_by_round", "round_id", "dimension"), UNORDERED)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uuid)
-    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
-    # Groups one respondent's items within one round only (fresh every round), so respondents
-    # can be counted per cell; never reused across rounds.
-    ballot: Mapped[str] = mapped_column(String(32))
-    item_id: Mapped[str] = mapped_column(String(16))
-    dimension: Mapped[str] = mapped_column(String(40))
-    value: Mapped[int | None] = mapped_column(Integer)  # None: "prefer not to answer"
-    # Generalised at the source: left empty when the member's group is smaller than k.
-    sector: Mapped[str | None] = mapped_column(String(16))
-    position: Mapped[str | None] = mapped_column(String(16))
-    day: Mapped[dt.date] = mapped_column(Date)
+    # The id of the key that sealed this member's ballot: if that key is lost, the member is
+    # asked again. Erased with the statuses at close.
+    sealed_with: Mapped[str | None] = mapped_column(String(8))
 
 
 class OpenAnswer(Base):
@@ -310,21 +296,6 @@ class ReflexiveOccurrence(Base):
     occurs_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     invited: Mapped[bool] = mapped_column(Boolean, default=False)
     posted: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class PreReflection(Base):
-    """A member's short pre-reflection, posted anonymously before the meeting."""
-
-    __tablename__ = "pre_reflections"
-    __table_args__ = (UNORDERED,)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uuid)
-    occurrence_id: Mapped[int] = mapped_column(
-        ForeignKey("reflexive_occurrences.id", ondelete="CASCADE"), index=True
-    )
-    text: Mapped[str] = mapped_column(Text)
-    day: Mapped[dt.date] = mapped_column(Date)
-    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class OutboxMessage(Base):

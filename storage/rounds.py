@@ -1,25 +1,25 @@
 """Check-in rounds, the participation ledger and the ballot box.
 
 Unlinkability, concretely:
-- a ballot is written with the round's opening day, random ids and no member;
+- a ballot is sealed (storage.sealing) with no member, and stays sealed until its result is
+  frozen (`dialogs.results`), which aggregates it and deletes it: no raw ballot is ever kept
+  in the clear;
 - every ledger write rewrites all of the round's rows in the same statement, so the row
   versions carry no per-member time or order;
-- at close the ledger's per-member statuses are replaced by counts, and the round's answers are
-  re-inserted in random order under fresh ids, so nothing physical orders them by submission.
+- at close the ledger's per-member statuses are replaced by counts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import Answer, OpenAnswer, Participation, Round, new_uuid
+from storage.models import Participation, Round
 from storage.upsert import insert_ignore
 
 ASKED, ANSWERED, SKIPPED = "asked", "answered", "skipped"
@@ -129,7 +129,7 @@ async def ask_late_joiner(session: AsyncSession, round_id: int, member_id: int) 
     )
 
 
-async def _lock_ledger(session: AsyncSession, round_id: int) -> None:
+async def lock_ledger(session: AsyncSession, round_id: int) -> None:
     """PostgreSQL: lock every ledger row of the round, always in member order.
 
     Every writer of a round's ledger (a submission, a skip, the close) takes the same locks in
@@ -145,7 +145,13 @@ async def _lock_ledger(session: AsyncSession, round_id: int) -> None:
         )
 
 
-async def _mark(session: AsyncSession, round_id: int, member_id: int, status: str) -> bool:
+async def mark(
+    session: AsyncSession,
+    round_id: int,
+    member_id: int,
+    status: str,
+    sealed_with: str | None = None,
+) -> bool:
     """Move one member from asked to `status` by rewriting every row of the round at once.
 
     One guarded UPDATE of the whole round, no separate per-member statement: a per-member
@@ -156,7 +162,7 @@ async def _mark(session: AsyncSession, round_id: int, member_id: int, status: st
     (SQLite) or after `_lock_ledger` (PostgreSQL), so a double submission finds the member no
     longer 'asked' and changes nothing.
     """
-    await _lock_ledger(session, round_id)
+    await lock_ledger(session, round_id)
     mine = aliased(Participation)
     still_asked = (
         select(mine.member_id)
@@ -171,62 +177,24 @@ async def _mark(session: AsyncSession, round_id: int, member_id: int, status: st
         update(Participation)
         .where(Participation.round_id == round_id, still_asked)
         .values(
-            status=case((Participation.member_id == member_id, status), else_=Participation.status)
+            status=case((Participation.member_id == member_id, status), else_=Participation.status),
+            sealed_with=case(
+                (Participation.member_id == member_id, sealed_with),
+                else_=Participation.sealed_with,
+            ),
         )
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
 
 
-async def record_ballot(
-    session: AsyncSession,
-    *,
-    round_: Round,
-    member_id: int,
-    values: Sequence[ItemValue],
-    sector: str | None,
-    position: str | None,
-    open_text: str | None,
-) -> bool:
-    """Record one member's answers once. False when they had already answered or skipped."""
-    if not await _mark(session, round_.id, member_id, ANSWERED):
-        return False
-    ballot = new_uuid()
-    session.add_all(
-        Answer(
-            id=new_uuid(),
-            round_id=round_.id,
-            ballot=ballot,
-            item_id=v.item_id,
-            dimension=v.dimension,
-            value=v.value,
-            sector=sector,
-            position=position,
-            day=round_.opened_on,
-        )
-        for v in values
-    )
-    if open_text and round_.open_question_id:
-        session.add(
-            OpenAnswer(
-                id=new_uuid(),
-                round_id=round_.id,
-                question_id=round_.open_question_id,
-                text=open_text,
-                status="visible",
-                day=round_.opened_on,
-            )
-        )
-    await session.flush()
-    return True
-
-
 async def skip(session: AsyncSession, round_id: int, member_id: int) -> bool:
-    return await _mark(session, round_id, member_id, SKIPPED)
+    return await mark(session, round_id, member_id, SKIPPED)
 
 
-async def close_round(session: AsyncSession, round_: Round, *, hide_open_answers: bool) -> None:
-    """Count the ledger, erase its per-member statuses, and reshuffle the ballot box.
+async def close_round(session: AsyncSession, round_: Round) -> None:
+    """Count the ledger and erase its per-member statuses; the ballots stay sealed until
+    their result is frozen (`dialogs.results`).
 
     Closing twice (two schedulers, a retry) closes once: the first statement claims the round,
     and a second closer finds it closed and leaves the counts alone.
@@ -240,7 +208,7 @@ async def close_round(session: AsyncSession, round_: Round, *, hide_open_answers
     if not getattr(claimed, "rowcount", 0):
         await session.refresh(round_)
         return
-    await _lock_ledger(session, round_.id)
+    await lock_ledger(session, round_.id)
     result = await session.execute(
         select(Participation.status, func.count())
         .where(Participation.round_id == round_.id)
@@ -256,91 +224,7 @@ async def close_round(session: AsyncSession, round_: Round, *, hide_open_answers
         .where(Participation.round_id == round_.id)
         .execution_options(synchronize_session=False)
     )
-    await _reshuffle_answers(session, round_.id)
-    await _reshuffle_open_answers(session, round_.id, hide=hide_open_answers)
     await session.flush()
-
-
-async def _reshuffle_answers(session: AsyncSession, round_id: int) -> None:
-    """Re-insert the round's answers in random order, under fresh ids and fresh ballots.
-
-    All rows then carry the close's transaction (PostgreSQL xmin) and a physical position
-    (heap order; SQLite: the random primary key) unrelated to when each ballot came in.
-    """
-    rows = (
-        await session.execute(
-            select(
-                Answer.ballot,
-                Answer.item_id,
-                Answer.dimension,
-                Answer.value,
-                Answer.sector,
-                Answer.position,
-                Answer.day,
-            ).where(Answer.round_id == round_id)
-        )
-    ).all()
-    await session.execute(
-        delete(Answer)
-        .where(Answer.round_id == round_id)
-        .execution_options(synchronize_session=False)
-    )
-    if not rows:
-        return
-    fresh_ballots = {old: new_uuid() for old in {row.ballot for row in rows}}
-    shuffled = list(rows)
-    random.SystemRandom().shuffle(shuffled)
-    await session.execute(
-        insert(Answer),
-        [
-            {
-                "id": new_uuid(),
-                "round_id": round_id,
-                "ballot": fresh_ballots[row.ballot],
-                "item_id": row.item_id,
-                "dimension": row.dimension,
-                "value": row.value,
-                "sector": row.sector,
-                "position": row.position,
-                "day": row.day,
-            }
-            for row in shuffled
-        ],
-    )
-
-
-async def _reshuffle_open_answers(session: AsyncSession, round_id: int, *, hide: bool) -> None:
-    rows = (
-        await session.execute(
-            select(OpenAnswer.question_id, OpenAnswer.text, OpenAnswer.day).where(
-                OpenAnswer.round_id == round_id
-            )
-        )
-    ).all()
-    await session.execute(
-        delete(OpenAnswer)
-        .where(OpenAnswer.round_id == round_id)
-        .execution_options(synchronize_session=False)
-    )
-    if not rows:
-        return
-    shuffled = list(rows)
-    random.SystemRandom().shuffle(shuffled)
-    status = "pending_review" if hide else "visible"
-    await session.execute(
-        insert(OpenAnswer),
-        [
-            {
-                "id": new_uuid(),
-                "round_id": round_id,
-                "question_id": row.question_id,
-                "text": row.text,
-                "status": status,
-                "day": row.day,
-            }
-            for row in shuffled
-        ],
-    )
 
 
 async def past_items(session: AsyncSession, team_id: int, limit: int = 12) -> list[list[str]]:

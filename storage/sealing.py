@@ -105,6 +105,11 @@ class Sealer:
         message = "\x1f".join(str(p) for p in parts).encode()
         return hmac.new(self._current.tagging, message, hashlib.sha256).hexdigest()
 
+    @property
+    def held_key_ids(self) -> frozenset[str]:
+        """The ids of every key this server can open with (current and previous)."""
+        return frozenset(key.hex() for key in self._keys)
+
     def opens(self, blob: bytes) -> bool:
         """Whether this server holds the key a blob names (not whether it is intact)."""
         return blob[1 : 1 + KEY_ID_BYTES] in self._keys

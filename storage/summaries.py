@@ -1,8 +1,9 @@
 """Summary units and what summaries read.
 
 A unit (one round, or consecutive small rounds pooled) is frozen when its last round closes;
-its aggregates per (dimension, sector, position) are computed then, once, by one
-`INSERT ... SELECT ... GROUP BY`. A summary reads those few rows, never the answers.
+its aggregates per (dimension, sector, position) are computed then, once, from the opened
+ballots, generalised so that no stored cell holds a group a summary would withhold
+(`dialogs.results`). A summary reads those few rows; the ballots are gone.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from typing import Any
 
 from sqlalchemy import (
     bindparam,
-    case,
+    delete,
     func,
     insert,
-    literal,
     literal_column,
     null,
     select,
@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import (
-    Answer,
     OpenAnswer,
     Round,
     Success,
@@ -48,12 +47,30 @@ async def last_frozen_seq(session: AsyncSession, team_id: int, kind: str) -> int
     return int(last or 0)
 
 
-async def freeze(
-    session: AsyncSession, team_id: int, kind: str, rounds: Sequence[Round]
-) -> int | None:
-    """Freeze consecutive closed rounds of one kind as a unit and compute its aggregates.
+@dataclass(frozen=True)
+class CellRow:
+    """One frozen aggregate, as computed (and generalised) by the caller."""
 
-    Idempotent: the same unit frozen twice (two processes closing) is stored once.
+    dimension: str
+    sector: str | None
+    position: str | None
+    respondents: int
+    answers: int
+    total: int
+    counts: tuple[int, int, int, int, int]
+
+
+async def freeze(
+    session: AsyncSession,
+    team_id: int,
+    kind: str,
+    rounds: Sequence[Round],
+    cells: Sequence[CellRow],
+) -> int | None:
+    """Store consecutive closed rounds of one kind as a unit with its aggregates.
+
+    Idempotent: the same unit frozen twice (two processes closing) is stored once, and None
+    says this caller was second (it must then write nothing else for the unit).
     """
     first, last = rounds[0].seq, rounds[-1].seq
     inserted = await insert_ignore(
@@ -77,37 +94,65 @@ async def freeze(
         )
     )
     assert unit_id is not None
-    per_value = [func.sum(case((Answer.value == v, 1), else_=0)) for v in range(1, 6)]
-    grouped = (
-        select(
-            literal(unit_id),
-            Answer.dimension,
-            Answer.sector,
-            Answer.position,
-            func.count(func.distinct(case((Answer.value.is_not(None), Answer.ballot)))),
-            func.count(Answer.value),
-            func.coalesce(func.sum(Answer.value), 0),
-            *per_value,
-        )
-        .where(Answer.round_id.in_([r.id for r in rounds]))
-        .group_by(Answer.dimension, Answer.sector, Answer.position)
-    )
-    columns = [
-        "unit_id",
-        "dimension",
-        "sector",
-        "position",
-        "respondents",
-        "answers",
-        "total",
-        "count_1",
-        "count_2",
-        "count_3",
-        "count_4",
-        "count_5",
-    ]
-    await session.execute(insert(UnitCell).from_select(columns, grouped))
+    await _insert_cells(session, int(unit_id), cells)
     return int(unit_id)
+
+
+async def _insert_cells(session: AsyncSession, unit_id: int, cells: Sequence[CellRow]) -> None:
+    if cells:
+        await session.execute(
+            # NULL segments rendered, not left out: one statement for all cells, not one per shape
+            insert(UnitCell).execution_options(render_nulls=True),
+            [
+                {
+                    "unit_id": unit_id,
+                    "dimension": c.dimension,
+                    "sector": c.sector,
+                    "position": c.position,
+                    "respondents": c.respondents,
+                    "answers": c.answers,
+                    "total": c.total,
+                    "count_1": c.counts[0],
+                    "count_2": c.counts[1],
+                    "count_3": c.counts[2],
+                    "count_4": c.counts[3],
+                    "count_5": c.counts[4],
+                }
+                for c in cells
+            ],
+        )
+
+
+async def stored_cells(session: AsyncSession, team_id: int) -> list[tuple[int, CellRow]]:
+    """Every frozen cell of a team, with its unit id (for re-generalising older units)."""
+    rows = await session.execute(
+        select(
+            UnitCell.unit_id,
+            UnitCell.dimension,
+            UnitCell.sector,
+            UnitCell.position,
+            UnitCell.respondents,
+            UnitCell.answers,
+            UnitCell.total,
+            UnitCell.count_1,
+            UnitCell.count_2,
+            UnitCell.count_3,
+            UnitCell.count_4,
+            UnitCell.count_5,
+        )
+        .join(SummaryUnit, SummaryUnit.id == UnitCell.unit_id)
+        .where(SummaryUnit.team_id == team_id)
+    )
+    return [(r[0], CellRow(r[1], r[2], r[3], r[4], r[5], r[6], tuple(r[7:12]))) for r in rows.all()]
+
+
+async def replace_cells(session: AsyncSession, unit_id: int, cells: Sequence[CellRow]) -> None:
+    await session.execute(
+        delete(UnitCell)
+        .where(UnitCell.unit_id == unit_id)
+        .execution_options(synchronize_session=False)
+    )
+    await _insert_cells(session, unit_id, cells)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from dialogs.anonymity import K_FLOOR, RecordingScheme, effective_k, recording_scheme
+from storage import ballots
 from tests.helpers import seeded, submit
 
 SECTORS = ("public", "community", "other", "")
@@ -149,7 +150,7 @@ def test_recorded_values_each_cover_k_and_their_complement_too(sizes: Sizes, k: 
 @PROPERTY
 @given(sizes=teams, k=st.integers(min_value=3, max_value=7))
 def test_no_recorded_combination_isolates_fewer_than_k(sizes: Sizes, k: int):
-    """What a reader of `answers` + `members` actually sees: each (sector or None, position or
+    """What a reader of the opened ballots + `members` would see: each (sector or None, position or
     None) a ballot can carry must be shared by 0 or >= k active members. Fails today (see
     `test_the_demo_team_keeps_no_combination_under_k`)."""
     assume(sum(sizes.values()) >= k)
@@ -185,8 +186,8 @@ async def test_a_lone_segment_ballot_is_stored_without_its_segment(
     context = {"team": "demo", "round": str(round_id)}
     await submit(engine, "camille", "checkin.submit", context, {f"item:{i}": "1" for i in items})
     await submit(engine, "jonathan", "checkin.submit", context, {f"item:{i}": "5" for i in items})
-    async with database.engine.connect() as connection:
-        stored = (
-            await connection.execute(text("SELECT DISTINCT value, sector, position FROM answers"))
-        ).all()
-    assert sorted(stored) == [(1, None, None), (5, "public", None)]
+    # What the ballots carry, opened with the server's key (before the close, nobody else can).
+    async with database.session() as session:
+        opened, _ = await ballots.open_ballots(session, engine.sealer, 1, [round_id])
+    stored = {(v.value, b.sector, b.position) for b in opened for v in b.values}
+    assert sorted(stored, key=repr) == [(1, None, None), (5, "public", None)]

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dialogs.anonymity import effective_k
-from dialogs.disclosure import Cell, Disclosure, Figure, Withheld, disclose
+from dialogs.disclosure import Cell, Disclosure, Figure, Withheld, disclose, generalise
 
 SECTORS = ("public", "community", "other", None)
 POSITIONS = ("front_line", "manager", "coordinator", None)
@@ -226,3 +226,35 @@ def any_cells(draw):
 def test_disclose_matches_the_previous_rules_exactly(data):
     k, cells = data
     assert disclose(cells, k) == _reference_disclose(cells, k)
+
+
+def _published(disclosure: Disclosure) -> set[tuple[object, ...]]:
+    """What a reader sees of each figure (its `groups` are the test's bookkeeping only)."""
+    return {
+        (f.unit, f.dimension, f.breakdown, f.segment, f.respondents, round(f.mean, 9), f.counts)
+        for f in disclosure.figures
+    }
+
+
+@settings(max_examples=500, deadline=None)
+@given(any_cells())
+def test_generalised_cells_publish_the_same_and_hold_no_small_group(data):
+    """At rest (dialogs.results stores `generalise`d cells): the same figures as from the
+    finer cells, every stored cell 0 or at least k, and generalising again changes nothing."""
+    k, cells = data
+    kept = generalise(cells, k)
+    assert _published(disclose(kept, k)) == _published(disclose(cells, k))
+    assert all(c.respondents == 0 or c.respondents >= effective_k(k) for c in kept)
+    assert set(generalise(kept, k)) == set(kept)
+    # Every (unit, dimension) asked is still there, if only as an empty marker.
+    assert {(c.unit, c.dimension) for c in kept} == {(c.unit, c.dimension) for c in cells}
+
+
+def test_generalising_merges_what_a_summary_withholds():
+    small = [cell("public", None, 6), cell("community", None, 2)]
+    kept = generalise(small, 5)
+    # community (2) is under k, and public alone would reveal it by subtraction: one cell.
+    assert kept == [Cell(1, "vision", None, None, 8, 8, 24, (0, 0, 8, 0, 0))]
+    assert generalise([cell("public", None, 2)], 5) == [
+        Cell(1, "vision", None, None, 0, 0, 0, (0, 0, 0, 0, 0))
+    ]

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from dialogs import results
 from dialogs.calendar import week_key, zone
 from dialogs.i18n import Tr
-from storage import outbox, rounds
+from storage import ballots, outbox, rounds, teams
 from storage.database import Database
 from tests.helpers import PEOPLE, seeded, submit, text_of
 
@@ -37,8 +38,8 @@ async def state(database: Database) -> dict[str, list[Any]]:
     tables = {
         "outbox": "idem_key, member_id, status, not_before",
         "rounds": "id, seq, occurrence, reminded, closed, asked_count, answered_count",
-        "participation": "round_id, member_id, status",
-        "answers": "round_id, item_id, value, sector, position, day",
+        "participation": "round_id, member_id, status, sealed_with",
+        "unit_cells": "*",
         "open_answers": "round_id, text, status",
         "tensions": "text, status, published_on",
         "tension_replies": "tension_id, text",
@@ -72,8 +73,32 @@ async def open_round(engine, database) -> tuple[dict[str, str], list[str]]:
     return {"team": "demo", "round": str(row["id"])}, items
 
 
+OPEN_TEXT = "Plus de temps ensemble"
+
+
 def ballot(items: list[str], value: str) -> dict[str, str]:
-    return {**{f"item:{i}": value for i in items}, "open": "Plus de temps ensemble"}
+    return {**{f"item:{i}": value for i in items}, "open": OPEN_TEXT}
+
+
+async def sealed_ballots(database: Database) -> int:
+    """Check-in ballots waiting sealed: one row per ballot, never one per item."""
+    return await count(database, "sealed", "kind = 'ballot'")
+
+
+async def opened_ballots(engine, database: Database) -> list[ballots.OpenedBallot]:
+    """The sealed ballots of the demo team's rounds, opened with the engine's key (read-only:
+    nothing is deleted); every one of them must open."""
+    async with database.session() as session:
+        team = await teams.team_by_slug(session, "demo")
+        assert team is not None
+        round_ids = [r.id for r in await rounds.rounds_of(session, team.id)]
+        opened, unopenable = await ballots.open_ballots(session, engine.sealer, team.id, round_ids)
+    assert unopenable == 0
+    return opened
+
+
+def values_of(opened: ballots.OpenedBallot) -> dict[str, int | None]:
+    return {v.item_id: v.value for v in opened.values}
 
 
 # ---------------------------------------------------------------------------------- check-ins
@@ -85,9 +110,11 @@ async def test_the_same_checkin_twice_is_one_ballot(engine, database):
     again = text_of(await submit(engine, "sophie", "checkin.submit", context, ballot(items, "2")))
     assert first.startswith(title("sophie", "checkin.thanks_title"))
     assert again.startswith(title("sophie", "checkin.already_title"))
-    assert await count(database, "answers") == len(items)
-    assert await count(database, "answers", "value = 2") == 0  # the first one counts
-    assert await count(database, "open_answers") == 1
+    assert await sealed_ballots(database) == 1
+    [opened] = await opened_ballots(engine, database)
+    assert values_of(opened) == dict.fromkeys(items, 4)  # the first one counts
+    assert opened.open_answer is not None and opened.open_answer[1] == OPEN_TEXT
+    assert await count(database, "open_answers") == 0  # sealed in the ballot until the freeze
     assert await count(database, "participation", "status = 'answered'") == 1
 
 
@@ -100,9 +127,12 @@ async def test_the_same_checkin_twice_at_once_is_one_ballot(engine, database):
     assert titles == sorted(
         [title("sophie", "checkin.thanks_title"), title("sophie", "checkin.already_title")]
     ), [text_of(r) for r in replies]
-    assert await count(database, "answers") == len(items)
-    assert len({r["value"] for r in await fetch(database, "SELECT value FROM answers")}) == 1
-    assert await count(database, "open_answers") == 1
+    assert await sealed_ballots(database) == 1
+    [opened] = await opened_ballots(engine, database)
+    # One submission's values, whole: never a mix of the two.
+    assert values_of(opened) in (dict.fromkeys(items, 4), dict.fromkeys(items, 2))
+    assert opened.open_answer is not None and opened.open_answer[1] == OPEN_TEXT
+    assert await count(database, "open_answers") == 0
     assert await count(database, "participation", "status = 'answered'") == 1
 
 
@@ -115,7 +145,9 @@ async def test_many_members_at_once_each_count_once(engine, database):
     )
     thanks = [r for r in replies if r[0].title in ("Merci!", "Thank you!")]
     assert len(thanks) == len(people)
-    assert await count(database, "answers") == len(items) * len(people)
+    assert await sealed_ballots(database) == len(people)
+    opened = await opened_ballots(engine, database)
+    assert [values_of(b) for b in opened] == [dict.fromkeys(items, 3)] * len(people)
     assert await count(database, "participation", "status = 'answered'") == len(people)
     assert await count(database, "participation", "status = 'asked'") == 9 - len(people)
 
@@ -128,7 +160,7 @@ async def test_skip_then_submit_records_nothing(engine, database):
     assert again.startswith(title("luc", "checkin.already_title"))
     late = text_of(await submit(engine, "luc", "checkin.submit", context, ballot(items, "5")))
     assert late.startswith(title("luc", "checkin.already_title"))
-    assert await count(database, "answers") == 0
+    assert await sealed_ballots(database) == 0
     assert await count(database, "open_answers") == 0
     assert [r["status"] for r in await fetch(database, "SELECT status FROM participation")].count(
         "skipped"
@@ -140,6 +172,7 @@ async def test_skip_then_submit_records_nothing(engine, database):
     )
     statuses = {r["status"] for r in await fetch(database, "SELECT status FROM participation")}
     assert statuses == {"asked", "answered", "skipped"}
+    assert await sealed_ballots(database) == 1  # aisha's, once
 
 
 async def test_ledger_marks_are_guarded_in_storage(engine, database):
@@ -148,20 +181,25 @@ async def test_ledger_marks_are_guarded_in_storage(engine, database):
     async with database.session() as session, session.begin():
         round_ = await rounds.open_round_of(session, 1)
         assert round_ is not None
+        question = round_.open_question_id
         member = 5
         values = [rounds.ItemValue(i, "vision", 3) for i in items]
         kwargs = {"sector": None, "position": None, "open_text": "x"}
-        assert await rounds.record_ballot(
-            session, round_=round_, member_id=member, values=values, **kwargs
+        assert await ballots.record_ballot(
+            session, engine.sealer, round_=round_, member_id=member, values=values, **kwargs
         )
-        assert not await rounds.record_ballot(
-            session, round_=round_, member_id=member, values=values, **kwargs
+        other = [rounds.ItemValue(i, "vision", 1) for i in items]
+        assert not await ballots.record_ballot(
+            session, engine.sealer, round_=round_, member_id=member, values=other, **kwargs
         )
         assert not await rounds.skip(session, round_.id, member)
         assert not await rounds.skip(session, round_.id, 999)  # never asked
         assert await rounds.skip(session, round_.id, 6)
         assert not await rounds.skip(session, round_.id, 6)
-    assert await count(database, "answers") == len(items)
+    assert await sealed_ballots(database) == 1
+    [opened] = await opened_ballots(engine, database)
+    assert opened.values == values  # the first one, not the refused second
+    assert opened.open_answer == ((question, "x") if question else None)
     ledger = {
         r["member_id"]: r["status"] for r in await fetch(database, "SELECT * FROM participation")
     }
@@ -184,7 +222,7 @@ async def test_closing_twice_at_once_keeps_the_counts(engine, database):
             assert round_ is not None and not round_.closed
             loaded[i].set()
             await go[i].wait()
-            await rounds.close_round(session, round_, hide_open_answers=False)
+            await rounds.close_round(session, round_)
 
     first, second = asyncio.create_task(closer(0)), asyncio.create_task(closer(1))
     await loaded[0].wait()
@@ -196,8 +234,32 @@ async def test_closing_twice_at_once_keeps_the_counts(engine, database):
     [row] = await fetch(database, "SELECT * FROM rounds")
     assert row["closed"]
     assert (row["asked_count"], row["answered_count"], row["skipped_count"]) == (9, 3, 1)
-    assert await count(database, "answers") == 3 * len(items)
     assert await count(database, "participation") == 0
+    # The close neither drops nor repeats a ballot: they wait sealed for the freeze.
+    assert await sealed_ballots(database) == 3
+    # Frozen (twice: the second finds the unit frozen and changes nothing), the three ballots
+    # are counted once in the unit's cells, their open answers are written, and they are gone.
+    for _ in range(2):
+        async with database.session() as session, session.begin():
+            team = await teams.team_by_slug(session, "demo")
+            assert team is not None
+            await results.freeze_new_units(session, engine.sealer, team)
+    assert await sealed_ballots(database) == 0
+    [unit] = await fetch(database, "SELECT * FROM summary_units")
+    assert (unit["first_seq"], unit["last_seq"], unit["asked"], unit["answered"]) == (1, 1, 9, 3)
+    cells = await fetch(database, "SELECT * FROM unit_cells WHERE unit_id = :u", u=unit["id"])
+    by_dimension: dict[str, list[int]] = {}
+    for cell in cells:
+        sums = by_dimension.setdefault(cell["dimension"], [0, 0, 0, 0])
+        sums[0] += cell["respondents"]
+        sums[1] += cell["answers"]
+        sums[2] += cell["total"]
+        sums[3] += cell["count_3"]
+        assert cell["count_1"] == cell["count_2"] == cell["count_4"] == cell["count_5"] == 0
+    for respondents, answers, total, threes in by_dimension.values():
+        assert respondents == 3 and total == 3 * answers and threes == answers
+    assert sum(answers for _, answers, _, _ in by_dimension.values()) == 3 * len(items)
+    assert await count(database, "open_answers", "text = :t", t=OPEN_TEXT) == 3
 
 
 # ---------------------------------------------------------------------------------- tensions

@@ -29,7 +29,14 @@ async def test_private_tables_have_no_rowid_on_sqlite(database):
     if database.engine.dialect.name != "sqlite":
         return
     async with database.engine.connect() as connection:
-        for table in ("answers", "open_answers", "tensions", "successes", "pre_reflections"):
+        for table in (
+            "sealed",
+            "intake",
+            "open_answers",
+            "tensions",
+            "successes",
+            "tension_tokens",
+        ):
             sql = (
                 await connection.exec_driver_sql(
                     "SELECT sql FROM sqlite_master WHERE name = ?", (table,)

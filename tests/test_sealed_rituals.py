@@ -166,7 +166,7 @@ async def test_before_its_batch_no_text_is_anywhere_and_after_only_what_was_publ
     assert [r["count"] for r in tallies] == [1]
     # A pre-reflection, once posted, is kept nowhere but in the sent message (the outbox
     # keeps sent messages two weeks: docs/privacy.md).
-    for name in ("successes", "tensions", "pre_reflections", "sealed"):
+    for name in ("successes", "tensions", "open_answers", "sealed"):
         rows = await fetch(database, f"SELECT * FROM {name}")
         assert not any(note in str(row) for row in rows), name
     posted = await fetch(database, "SELECT payload FROM outbox WHERE idem_key LIKE 'reflexive:%'")

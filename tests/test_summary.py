@@ -13,15 +13,26 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.pool import StaticPool
 
-from dialogs import summary
-from dialogs.anonymity import recording_scheme
+from dialogs import results, summary
+from dialogs.anonymity import effective_k, recording_scheme
 from dialogs.content import DIMENSIONS
-from storage import migrate, rounds, summaries, teams
+from storage import ballots, migrate, rounds, summaries, teams
 from storage.database import Database
-from storage.models import Base, Member, OpenAnswer, OutboxMessage, Success, Tension
+from storage.models import (
+    Base,
+    Member,
+    OpenAnswer,
+    OutboxMessage,
+    Sealed,
+    Success,
+    SummaryUnit,
+    Tension,
+    UnitCell,
+)
+from storage.sealing import Sealer
 from tests.conftest import POSTGRES_ADMIN_URL, _admin, unavailable
 from tests.helpers import field_names, say, seeded, submit, submit_card, text_of
 
@@ -40,6 +51,17 @@ async def answer_round(engine, worker, sender, clock, people, value="4"):
         values["open"] = f"Note de {who}"
         replies = await submit_card(engine, who, card, values)
         assert replies[0].title in ("Merci!", "Thank you!"), text_of(replies)
+
+
+async def sealed_ballot_rounds(session) -> set[int]:
+    """Rounds whose check-in ballots still wait sealed (any team)."""
+    batches = await session.scalars(select(Sealed.batch).where(Sealed.kind == ballots.BALLOT))
+    return {int(b.removeprefix("round:")) for b in batches.all()}
+
+
+async def stored_respondents(session) -> list[int]:
+    """The respondents of every frozen cell at rest (any team)."""
+    return list((await session.scalars(select(UnitCell.respondents))).all())
 
 
 async def set_team(engine, **changes):
@@ -146,8 +168,9 @@ async def test_csv_export_holds_only_published_figures(engine, worker, sender, c
     # Three public and two community answers: the sector split would expose the two. Positions
     # are not recorded at all in the demo team: (public, no position) would hold only two people.
     assert {r["breakdown"] for r in shown} == {"all"}
-    hidden = {r["status"] for r in rows if r["breakdown"] == "sector"}
-    assert hidden == {"hidden:under_k", "hidden:complementary"}
+    # Both sectors would be withheld (two community answers; public by complement), so the
+    # frozen cells do not keep them apart at all: no row even names a sector.
+    assert not [r for r in rows if r["breakdown"] == "sector"]
     assert all(r["mean"] == "" for r in rows if r["status"] != "shown")
 
 
@@ -230,6 +253,7 @@ def test_repeated_summaries_never_isolate_fewer_than_k(history):
 
 async def _replay(k, pooling, segments, plan):
     database = Database("sqlite+aiosqlite://", poolclass=StaticPool)
+    sealer = Sealer.ephemeral()
     async with database.engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
     now = dt.datetime(2026, 1, 6, 15, tzinfo=dt.UTC)
@@ -275,14 +299,16 @@ async def _replay(k, pooling, segments, plan):
                 closes_at=now,
                 member_ids=[members[p].id for p in sorted(active)],
             )
+            assert round_ is not None
             scheme = recording_scheme(await teams.group_sizes(session, team.id), k)
             who_answered[round_.id] = {}
             round_of_seq[round_.seq] = round_.id
             for p, values in answers.items():
                 sector, position = scheme.apply(members[p].sector, members[p].position)
                 who_answered[round_.id][p] = (sector, position, values)
-                await rounds.record_ballot(
+                await ballots.record_ballot(
                     session,
+                    sealer,
                     round_=round_,
                     member_id=members[p].id,
                     values=[
@@ -293,18 +319,33 @@ async def _replay(k, pooling, segments, plan):
                     position=position,
                     open_text=None,
                 )
-            await rounds.close_round(session, round_, hide_open_answers=False)
-            await summary.freeze_new_units(session, team)
+            await rounds.close_round(session, round_)
+            await results.freeze_new_units(session, sealer, team)
+            # At rest: no frozen cell holds a group smaller than k, and the only ballots still
+            # sealed are those of closed rounds waiting to be pooled.
+            assert all(n == 0 or n >= effective_k(k) for n in await stored_respondents(session))
+            frozen_up_to = await summaries.last_frozen_seq(session, team.id, "checkin")
+            waiting = {
+                round_of_seq[s]
+                for s in range(frozen_up_to + 1, seq + 1)
+                if pooling and who_answered[round_of_seq[s]]
+            }
+            assert await sealed_ballot_rounds(session) == waiting
             # A summary after every round: figures accumulate across repeated summaries.
             result = await summary.compute(session, team, now.date())
             units = {u.key: u for u in result.units}
             for figure in result.disclosure.figures:
+                # Who the figure covers, from what each person gave (the stored cells are
+                # generalised, so their groups no longer name every recorded segment).
                 people = frozenset(
                     (round_id, p)
                     for seq in range(units[figure.unit].first_seq, units[figure.unit].last_seq + 1)
                     for round_id in [round_of_seq[seq]]
                     for p, (sector, position, values) in who_answered[round_id].items()
-                    if (sector, position) in figure.groups
+                    if figure.segment
+                    == {"all": figure.segment, "sector": sector, "position": position}[
+                        figure.breakdown
+                    ]
                     and any(
                         v is not None
                         for v, d in zip(values, dims, strict=True)
@@ -324,6 +365,7 @@ async def _replay(k, pooling, segments, plan):
 async def test_pooled_units_never_take_the_other_kinds_rounds(both_databases):
     """Check-in rounds 1 and 3 pool together across diagnostic round 2, and keep to their kind."""
     database = both_databases
+    sealer = Sealer.ephemeral()
     now = dt.datetime(2026, 1, 6, 15, tzinfo=dt.UTC)
     async with database.session() as session, session.begin():
         team = await teams.create_team(
@@ -342,6 +384,7 @@ async def test_pooled_units_never_take_the_other_kinds_rounds(both_databases):
             ("diagnostic", ["C1a"], ["diagnostic:inclusion"], 5),
             ("checkin", ["V1"], ["vision"], 2),
         ]
+        round_ids: list[int] = []
         for seq, (kind, items, dims, answering) in enumerate(plan, start=1):
             round_ = await rounds.open_round(
                 session,
@@ -356,9 +399,11 @@ async def test_pooled_units_never_take_the_other_kinds_rounds(both_databases):
                 closes_at=now,
                 member_ids=[m.id for m in people],
             )
+            assert round_ is not None
             for member in people[:answering]:
-                await rounds.record_ballot(
+                await ballots.record_ballot(
                     session,
+                    sealer,
                     round_=round_,
                     member_id=member.id,
                     values=[rounds.ItemValue(items[0], dims[0], 4)],
@@ -366,9 +411,13 @@ async def test_pooled_units_never_take_the_other_kinds_rounds(both_databases):
                     position=None,
                     open_text=None,
                 )
-            await rounds.close_round(session, round_, hide_open_answers=False)
-            await summary.freeze_new_units(session, team)
+            await rounds.close_round(session, round_)
+            await results.freeze_new_units(session, sealer, team)
+            round_ids.append(round_.id)
+            # Check-in round 1 (two answers) waits sealed for round 3, across the diagnostic.
+            assert await sealed_ballot_rounds(session) == ({round_ids[0]} if seq < 3 else set())
         result = await summary.compute(session, team, now.date())
+        assert all(n == 0 or n >= 3 for n in await stored_respondents(session))
     (checkin,) = result.units
     assert (checkin.first_seq, checkin.last_seq, checkin.answered) == (1, 3, 4)
     assert result.diagnostic is not None and result.diagnostic.answered == 5
@@ -400,6 +449,7 @@ async def test_one_statement_reads_all_a_summary_shows(both_databases):
     database = both_databases
     now = dt.datetime(2026, 3, 3, 15, tzinfo=dt.UTC)
     today = now.date()
+    sealer = Sealer.ephemeral()
     async with database.session() as session, session.begin():
         team = await teams.create_team(session, slug="t", name="T", now=now, k=3)
         other = await teams.create_team(session, slug="o", name="O", now=now, k=3)
@@ -429,8 +479,9 @@ async def test_one_statement_reads_all_a_summary_shows(both_databases):
             assert round_ is not None
             round_ids.append(round_.id)
             for n, member in enumerate(people[:answering]):
-                await rounds.record_ballot(
+                await ballots.record_ballot(
                     session,
+                    sealer,
                     round_=round_,
                     member_id=member.id,
                     values=[rounds.ItemValue("V1", "vision", 2 + n % 3)],
@@ -438,8 +489,16 @@ async def test_one_statement_reads_all_a_summary_shows(both_databases):
                     position=None,
                     open_text=f"round {seq} text {n}",
                 )
-            await rounds.close_round(session, round_, hide_open_answers=False)
-            await summary.freeze_new_units(session, team)
+            await rounds.close_round(session, round_)
+            await results.freeze_new_units(session, sealer, team)
+        # Rounds 1 and 2 are frozen; round 3, under k without pooling, is dropped unread: no
+        # ballot is left sealed, and only the frozen rounds' open answers were ever written.
+        assert await sealed_ballot_rounds(session) == set()
+        written = await session.scalars(select(OpenAnswer.text).order_by(OpenAnswer.text))
+        assert written.all() == [
+            f"round {s} text {n}" for s, a in ((1, 3), (2, 4)) for n in range(a)
+        ]
+        assert await session.scalar(select(func.count()).select_from(SummaryUnit)) == 2
         texts = (
             await session.scalars(
                 select(OpenAnswer)
