@@ -78,8 +78,10 @@ async def upgrade(settings: Settings, sealer: Sealer | None) -> None:
     database = Database(settings.database_url)
     try:
         await migrate.upgrade(database, sealer=sealer)
-        if await results.generalise_all_teams(database):
-            await vacuum_private_tables(database)
+        await results.generalise_all_teams(database)
+        # Always: a migration may have deleted or rewritten private rows (0005 does), whose
+        # old versions must not outlive the upgrade.
+        await vacuum_private_tables(database)
     finally:
         await database.dispose()
 

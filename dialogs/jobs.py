@@ -192,7 +192,7 @@ class Jobs:
         if round_ is None or (not forced and round_.closes_at > now):
             return "jobs.no_open_round", 0
         await checkins.close(session, team, round_)
-        await results.freeze_new_units(session, self.sealer, team)
+        await results.freeze_new_units(session, self.sealer, team, now)
         if team.review_open_answers:
             await open_review.ask(session, team, round_, now)
         sent = await summary.send_to_readers(

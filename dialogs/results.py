@@ -10,11 +10,13 @@ published (under k, no pooling) has its ballots and open answers deleted unread.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs import unopenable as unopenable_notice
 from dialogs.anonymity import effective_k
 from dialogs.disclosure import Cell, generalise
 from storage import ballots, rounds, summaries, teams
@@ -50,13 +52,18 @@ def aggregate(ballots: Sequence[ballots.OpenedBallot], unit: int = 0) -> list[Ce
 
 
 async def freeze_unit(
-    session: AsyncSession, sealer: Sealer, team: Team, kind: str, unit_rounds: Sequence[Round]
+    session: AsyncSession,
+    sealer: Sealer,
+    team: Team,
+    kind: str,
+    unit_rounds: Sequence[Round],
+    now: dt.datetime | None = None,
 ) -> int | None:
-    """Open, aggregate, generalise, store, delete: one unit, in the caller's transaction."""
-    round_ids = [r.id for r in unit_rounds]
-    opened, unopenable = await ballots.open_ballots(session, sealer, team.id, round_ids)
-    if unopenable:  # a count only: never what, never whose
-        log.error("%d sealed ballots could not be opened (key not held)", unopenable)
+    """Take (open and delete), aggregate, generalise, store: one unit, in the caller's
+    transaction. None when another process froze it first (it had the ballots)."""
+    opened, unopenable = await ballots.take_ballots(
+        session, sealer, team.id, [r.id for r in unit_rounds]
+    )
     cells = [
         summaries.CellRow(
             c.dimension, c.sector, c.position, c.respondents, c.values, c.total, c.counts
@@ -64,20 +71,30 @@ async def freeze_unit(
         for c in generalise(aggregate(opened), team.k)
     ]
     unit_id = await summaries.freeze(session, team.id, kind, unit_rounds, cells)
-    if unit_id is None:  # another process froze it first: it also wrote the texts
+    if unit_id is None:
         return None
-    texts = [(b.round_id, *b.open_answer) for b in opened if b.open_answer is not None]
-    await ballots.write_open_answers(
-        session,
-        texts,
-        status="pending_review" if team.review_open_answers else "visible",
-        day_of={r.id: r.opened_on for r in unit_rounds},
+    # Ballots sealed under a key this server no longer holds: their authors cannot be asked
+    # (the ledger is gone); the team is told the result counts only what could be read.
+    await unopenable_notice.tell_team(
+        session, team, "ballot", unopenable, now or dt.datetime.now(dt.UTC)
     )
-    await ballots.drop_ballots(session, team.id, round_ids)
+    # Open answers only when the ballots actually read reach k, all under the unit's last
+    # round and day: in a pooled unit, a small round's texts must not stand apart.
+    last = unit_rounds[-1]
+    if len(opened) >= effective_k(team.k):
+        texts = [(last.id, *b.open_answer) for b in opened if b.open_answer is not None]
+        await ballots.write_open_answers(
+            session,
+            texts,
+            status="pending_review" if team.review_open_answers else "visible",
+            day_of={last.id: last.opened_on},
+        )
     return unit_id
 
 
-async def freeze_new_units(session: AsyncSession, sealer: Sealer, team: Team) -> int:
+async def freeze_new_units(
+    session: AsyncSession, sealer: Sealer, team: Team, now: dt.datetime | None = None
+) -> int:
     """After a close: freeze the closed rounds not yet in a unit, once they reach k.
 
     A round under k waits (sealed) to be pooled with the next ones when the team chose
@@ -95,7 +112,7 @@ async def freeze_new_units(session: AsyncSession, sealer: Sealer, team: Team) ->
         for round_ in closed:
             waiting = [*waiting, round_] if team.pool_small_rounds else [round_]
             if sum(r.answered_count or 0 for r in waiting) >= k:
-                frozen += await freeze_unit(session, sealer, team, kind, waiting) is not None
+                frozen += await freeze_unit(session, sealer, team, kind, waiting, now) is not None
                 waiting = []
     await _drop_unpublishable(session, team)
     return frozen

@@ -19,7 +19,7 @@ from dialogs.i18n import Tr
 from storage.models import Team
 
 log = logging.getLogger(__name__)
-KINDS = ("tension", "success", "pre_reflection")
+KINDS = ("ballot", "tension", "success", "pre_reflection")
 
 
 async def tell_team(

@@ -12,6 +12,7 @@ import datetime as dt
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import sealed
 from storage.models import OpenAnswer, Participation, Round, Sealed, new_uuid
 from storage.rounds import ANSWERED, ASKED, ItemValue, lock_ledger, mark
+from storage.sealed_batches import take
 from storage.sealing import Sealer
 
 BALLOT = "ballot"
@@ -75,11 +77,22 @@ class OpenedBallot:
     open_answer: tuple[str, str] | None  # (question id, text)
 
 
+def _ballot(round_id: int, payload: dict[str, Any]) -> OpenedBallot:
+    open_answer = payload.get("open")
+    return OpenedBallot(
+        round_id=round_id,
+        values=[ItemValue(i, d, v) for i, d, v in payload["values"]],
+        sector=payload.get("sector"),
+        position=payload.get("position"),
+        open_answer=(open_answer[0], open_answer[1]) if open_answer else None,
+    )
+
+
 async def open_ballots(
     session: AsyncSession, sealer: Sealer, team_id: int, round_ids: Sequence[int]
 ) -> tuple[list[OpenedBallot], int]:
-    """The sealed ballots of these rounds, opened, in a random order; and how many could not
-    be opened (a key this server does not hold)."""
+    """The sealed ballots of these rounds, opened and left in place (to inspect them: tests,
+    `passerelle` tools); and how many could not be opened."""
     ballots: list[OpenedBallot] = []
     unopenable = 0
     for round_id in round_ids:
@@ -87,17 +100,25 @@ async def open_ballots(
             session, sealer, team_id=team_id, kind=BALLOT, batches=[ballot_batch(round_id)]
         )
         unopenable += opened.unopenable
-        for payload in opened.payloads:
-            open_answer = payload.get("open")
-            ballots.append(
-                OpenedBallot(
-                    round_id=round_id,
-                    values=[ItemValue(i, d, v) for i, d, v in payload["values"]],
-                    sector=payload.get("sector"),
-                    position=payload.get("position"),
-                    open_answer=(open_answer[0], open_answer[1]) if open_answer else None,
-                )
-            )
+        ballots += [_ballot(round_id, payload) for payload in opened.payloads]
+    random.SystemRandom().shuffle(ballots)
+    return ballots, unopenable
+
+
+async def take_ballots(
+    session: AsyncSession, sealer: Sealer, team_id: int, round_ids: Sequence[int]
+) -> tuple[list[OpenedBallot], int]:
+    """Delete the sealed ballots of these rounds and return them opened, shuffled, with how
+    many could not be opened: one `DELETE ... RETURNING` per round, so no ballot can be
+    deleted unread, and two processes freezing the same unit cannot both get them."""
+    ballots: list[OpenedBallot] = []
+    unopenable = 0
+    for round_id in round_ids:
+        taken = await take(
+            session, sealer, team_id=team_id, kind=BALLOT, batches=[ballot_batch(round_id)]
+        )
+        unopenable += taken.unopenable
+        ballots += [_ballot(round_id, payload) for payload in taken.payloads]
     random.SystemRandom().shuffle(ballots)
     return ballots, unopenable
 

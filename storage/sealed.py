@@ -91,13 +91,3 @@ async def delete_batch(
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-async def count(session: AsyncSession, *, team_id: int, kind: str, batch: str) -> int:
-    """How many wait (never what): for previews and coordinators' counts."""
-    rows = await session.scalars(
-        select(Sealed.id).where(
-            Sealed.team_id == team_id, Sealed.kind == kind, Sealed.batch == batch
-        )
-    )
-    return len(rows.all())

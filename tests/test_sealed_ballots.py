@@ -245,3 +245,52 @@ async def test_the_server_log_names_no_one_and_quotes_nothing(
     logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
     assert marker not in logged
     assert "sophie" not in logged.lower()
+
+
+async def test_a_pooled_small_rounds_texts_do_not_stand_apart(
+    engine, worker, sender, clock, database
+):
+    """k = 3, pooling on: round 1 has one respondent, round 2 three. The unit's open answers
+    are all stored under its last round and day, so the lone first-round text cannot be told
+    from the others (and the close's review of open answers covers them all)."""
+    await open_round(engine, worker, clock)
+    async with database.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE teams SET pool_small_rounds = :y, review_open_answers = :y"), {"y": True}
+        )
+    await answer(engine, sender, "sophie", "2", "seule au premier bilan")
+    await engine.jobs.run("close", "demo")
+    assert not await fetch(database, "SELECT id FROM open_answers")  # waits, sealed
+    clock.advance(hours=1)
+    await engine.jobs.run("checkin", "demo")
+    await worker.drain()
+    for who in ("camille", "jonathan", "daniel"):
+        await answer(engine, sender, who, "4", f"au second, {who}")
+    await engine.jobs.run("close", "demo")
+    await worker.drain()
+    [_first, second] = await fetch(database, "SELECT id, opened_on FROM rounds ORDER BY seq")
+    texts = await fetch(database, "SELECT round_id, day, status, text FROM open_answers")
+    assert len(texts) == 4
+    assert {(r["round_id"], str(r["day"])) for r in texts} == {
+        (second["id"], str(second["opened_on"]))
+    }
+    assert {r["status"] for r in texts} == {"pending_review"}
+    # The coordinator is asked about every one of them, the first round's included.
+    reviews = [d for d in sender.to("emilie") if "seule au premier bilan" in repr(d.card)]
+    assert reviews
+
+
+async def test_ballots_a_lost_key_sealed_are_announced_at_the_close(
+    database, worker, sender, clock
+):
+    before = Engine(database, clock=clock, sealer=Sealer("a" * 40))
+    await open_round(before, worker, clock)
+    for who in ("camille", "jonathan", "daniel"):
+        await answer(before, sender, who, "4", f"note {who}")
+    after = Engine(database, clock=clock, sealer=Sealer("b" * 40))
+    await after.jobs.run("close", "demo")  # closed at once: nobody could be asked again
+    await worker.drain()
+    notices = [d for d in sender.deliveries if d.kind == "channel" and "ouvert" in d.card.title]
+    assert notices and "3" in repr(notices[0].card)
+    assert not await fetch(database, "SELECT id FROM open_answers")  # fewer than k read
+    assert not await fetch(database, "SELECT id FROM sealed")

@@ -20,6 +20,7 @@ What an existing database held in the clear becomes what the sealed inbox would 
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -139,14 +140,24 @@ def _texts_to_seal(connection: sa.Connection) -> list[Sealable]:
     ):
         payload = {"consent": "anonymous", "prompt": s["prompt_id"] or "", "text": s["text"]}
         found.append((s["team_id"], "success", "week", payload))
+    # One tally per team, dated the upgrade's day: a count per day written would say how many
+    # chose "summary only" on a day someone was seen active.
+    today = dt.datetime.now(dt.UTC).date()
     for tally in _rows(
         connection,
-        "SELECT team_id, created_on AS day, count(*) AS n FROM successes "
-        "WHERE consent = 'summary_only' GROUP BY team_id, created_on",
+        "SELECT team_id, count(*) AS n FROM successes WHERE consent = 'summary_only' "
+        "GROUP BY team_id",
     ):
         connection.execute(
-            sa.text("INSERT INTO success_tallies (team_id, day, count) VALUES (:t, :d, :n)"),
-            {"t": tally["team_id"], "d": tally["day"], "n": tally["n"]},
+            sa.insert(
+                sa.table(
+                    "success_tallies",
+                    sa.column("team_id"),
+                    sa.column("day", sa.Date()),
+                    sa.column("count"),
+                )
+            ),
+            {"team_id": tally["team_id"], "day": today, "count": tally["n"]},
         )
     connection.execute(
         sa.text(
