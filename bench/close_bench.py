@@ -493,13 +493,12 @@ PARTS: tuple[tuple[Any, str], ...] = (
     (rounds, "close_round"),
     (summaries, "last_frozen_seq"),
     (rounds, "closed_after"),
-    (ballots, "open_ballots"),
+    (ballots, "take_ballots"),
     (SEALER, "open"),
     (results, "aggregate"),
     (results, "generalise"),
     (summaries, "freeze"),
     (ballots, "write_open_answers"),
-    (ballots, "drop_ballots"),
     (results, "_drop_unpublishable"),
 )
 
@@ -736,7 +735,7 @@ def print_report(result: dict[str, Any]) -> None:
         )
         parts = db["parts_ms"]
         print(
-            "  the close, mean ms per close by what it calls (sealer.open is inside open_ballots):"
+            "  the close, mean ms per close by what it calls (sealer.open is inside take_ballots):"
         )
         print("    " + ", ".join(f"{label} {ms:.2f}" for label, ms in parts.items()))
         failed = {k: v for k, v in db["failed_checks"].items() if v}
