@@ -78,6 +78,7 @@ class Jobs:
         sealer: Sealer,
     ) -> None:
         self.database, self.bank, self.clock, self.sealer = database, bank, clock, sealer
+        self.backoff = TickBackoff()
 
     async def run(
         self,
@@ -316,22 +317,71 @@ class Jobs:
 
     # -------------------------------------------------------------- the minute tick
     async def tick(self) -> list[JobResult]:
-        """What is due now for every team: reminders, closes, reflexive invitations and posts."""
+        """What is due now for every team: reminders, closes, reflexive invitations and posts.
+
+        Each team in its own transaction: a team whose work fails is rolled back and logged
+        (by id: its name could be sensitive), the others go on, and it is tried again at a
+        later tick, backing off while it keeps failing (TickBackoff).
+        """
         now = self.clock()
         results: list[JobResult] = []
+        async with self.database.session() as session:
+            team_ids = [team.id for team in await teams.all_teams(session)]
+        for team_id in team_ids:
+            if not self.backoff.due(team_id, now):
+                continue
+            try:
+                results += await self._tick_team(team_id, now)
+            except Exception:
+                delay = self.backoff.failed(team_id, now)
+                log.exception("tick: team %d failed; next try in %s", team_id, delay)
+            else:
+                self.backoff.succeeded(team_id)
         async with self.database.session() as session, session.begin():
-            for team in await teams.all_teams(session):
-                for name, step in (
-                    ("ask-again", self.ask_again),
-                    ("reminders", self.reminders),
-                    ("close", self.close),
-                    ("reflexive-invite", self.reflexive_invites),
-                    ("reflexive", self.reflexive_posts),
-                ):
-                    key, count = await step(session, team, now, False)
-                    if count or key == "jobs.closed":
-                        results.append(JobResult(name, team.slug, key, count))
             await outbox.purge_finished(session, now - OUTBOX_RETENTION)
         if any(r.message == "jobs.closed" for r in results):
             await vacuum_private_tables(self.database)
         return results
+
+    async def _tick_team(self, team_id: int, now: dt.datetime) -> list[JobResult]:
+        results: list[JobResult] = []
+        async with self.database.session() as session, session.begin():
+            team = await session.get(Team, team_id)
+            if team is None:  # deleted since the list was read
+                return []
+            for name, step in (
+                ("ask-again", self.ask_again),
+                ("reminders", self.reminders),
+                ("close", self.close),
+                ("reflexive-invite", self.reflexive_invites),
+                ("reflexive", self.reflexive_posts),
+            ):
+                key, count = await step(session, team, now, False)
+                if count or key == "jobs.closed":
+                    results.append(JobResult(name, team.slug, key, count))
+        return results
+
+
+class TickBackoff:
+    """When a failing team is tried again: the next tick, then after 2, 4, 8... minutes, at
+    most an hour, while it keeps failing. Kept per process: it only paces retries, and every
+    retry is idempotent (the jobs' occurrence keys, the outbox's idempotency keys)."""
+
+    FIRST, LONGEST = dt.timedelta(minutes=1), dt.timedelta(hours=1)
+
+    def __init__(self) -> None:
+        self._failures: dict[int, int] = {}
+        self._next: dict[int, dt.datetime] = {}
+
+    def due(self, team_id: int, now: dt.datetime) -> bool:
+        return now >= self._next.get(team_id, now)
+
+    def failed(self, team_id: int, now: dt.datetime) -> dt.timedelta:
+        failures = self._failures[team_id] = self._failures.get(team_id, 0) + 1
+        delay = min(self.FIRST * 2 ** (failures - 1), self.LONGEST)
+        self._next[team_id] = now + delay
+        return delay
+
+    def succeeded(self, team_id: int) -> None:
+        self._failures.pop(team_id, None)
+        self._next.pop(team_id, None)
