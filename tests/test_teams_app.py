@@ -391,3 +391,23 @@ async def test_a_vanished_chat_is_opened_again_and_the_message_sent(rig: Rig) ->
     assert len(rig.connector.created) == opened + 1  # one 1:1 chat opened anew
     for user_id in [COORDINATOR["id"], *PEOPLE]:
         rig.last_form(user_id, "checkin.submit")  # nobody missed the round
+
+
+@pytest.mark.parametrize(
+    "service_url",
+    ["", "https://smba.trafficmanager.net/amer/", "http://10.0.0.5:80/", "not a url", None],
+)
+async def test_local_mode_answers_only_a_connector_on_this_machine(
+    rig: Rig, service_url: str | None
+):
+    """Without an app id nothing is authenticated: an activity naming any other connector is
+    refused before the bot could call out to it (and nothing is recorded)."""
+    activity = personal(rig.connector.service_url, rig.dm(COORDINATOR["id"]), COORDINATOR, "aide")
+    activity["serviceUrl"] = service_url
+    assert await rig.post(activity) == 400
+    async with rig.engine.database.session() as session:
+        assert not (await session.scalars(select(Member))).all()
+    # The same activity from the local connector is answered.
+    activity["serviceUrl"] = rig.connector.service_url
+    assert await rig.post(activity) in (200, 201)
+    assert rig.connector.posted(rig.dm(COORDINATOR["id"]))

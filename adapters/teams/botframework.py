@@ -15,11 +15,13 @@ SDK means rewriting this module only. The rest of adapters/teams/ speaks plain J
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from botbuilder.core import Bot, TurnContext
@@ -190,6 +192,14 @@ class BotFramework:
             Activity().deserialize(body)
         except Exception:
             return web.json_response({"error": "malformed activity"}, status=400)
+        if not self.auth_enabled and not is_loopback_url(body.get("serviceUrl")):
+            # Local mode answers only a connector on this machine (the Agents Playground, the
+            # Emulator): any other serviceUrl would make the bot call out, with botbuilder's
+            # blocking client, to whatever an unauthenticated sender named.
+            return web.json_response(
+                {"error": "in local mode, serviceUrl must be a loopback http(s) address"},
+                status=400,
+            )
         try:
             response = await self.adapter.process(request, _Bot(logic))
         except web.HTTPException as error:
@@ -250,3 +260,19 @@ class BotFramework:
         except Exception as error:
             raise _connector_error(error) from error
         return found[0]
+
+
+def is_loopback_url(url: object) -> bool:
+    """An http(s) URL whose host is localhost or a loopback address."""
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.scheme not in ("http", "https") or not host:
+            return False
+        if host == "localhost":
+            return True
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
