@@ -51,6 +51,19 @@ def aggregate(ballots: Sequence[ballots.OpenedBallot], unit: int = 0) -> list[Ce
     ]
 
 
+def _stored(cell: Cell) -> summaries.CellRow:
+    """A cell as `storage.summaries` stores it (the unit is the row's own)."""
+    return summaries.CellRow(
+        cell.dimension,
+        cell.sector,
+        cell.position,
+        cell.respondents,
+        cell.values,
+        cell.total,
+        cell.counts,
+    )
+
+
 async def freeze_unit(
     session: AsyncSession,
     sealer: Sealer,
@@ -64,12 +77,7 @@ async def freeze_unit(
     opened, unopenable = await ballots.take_ballots(
         session, sealer, team.id, [r.id for r in unit_rounds]
     )
-    cells = [
-        summaries.CellRow(
-            c.dimension, c.sector, c.position, c.respondents, c.values, c.total, c.counts
-        )
-        for c in generalise(aggregate(opened), team.k)
-    ]
+    cells = [_stored(c) for c in generalise(aggregate(opened), team.k)]
     unit_id = await summaries.freeze(session, team.id, kind, unit_rounds, cells)
     if unit_id is None:
         return None
@@ -162,12 +170,7 @@ async def generalise_stored(session: AsyncSession, team: Team) -> int:
         await summaries.replace_cells(
             session,
             unit_id,
-            [
-                summaries.CellRow(
-                    c.dimension, c.sector, c.position, c.respondents, c.values, c.total, c.counts
-                )
-                for c in kept
-            ],
+            [_stored(c) for c in kept],
         )
         rewritten += 1
     return rewritten

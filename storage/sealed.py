@@ -69,6 +69,12 @@ async def open_batch(
             )
         )
     ).all()
+    return open_rows(sealer, team_id, kind, rows)
+
+
+def open_rows(sealer: Sealer, team_id: int, kind: str, rows: Sequence[Any]) -> OpenedBatch:
+    """Open (batch, blob) rows of one team and kind: the payloads shuffled, and how many
+    did not open."""
     payloads: list[Any] = []
     unopenable = 0
     for batch, blob in rows:

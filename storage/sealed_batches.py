@@ -15,7 +15,6 @@ Used by tensions, anonymous and summary-only successes and pre-reflections (see
 
 from __future__ import annotations
 
-import random
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -24,8 +23,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Sealed
-from storage.sealed import OpenedBatch, purpose
-from storage.sealing import SealBroken, Sealer
+from storage.sealed import OpenedBatch, open_rows, purpose
+from storage.sealing import Sealer
 from storage.upsert import insert_ignore
 
 
@@ -85,12 +84,4 @@ async def take(
             .execution_options(synchronize_session=False)
         )
     ).all()
-    payloads: list[Any] = []
-    unopenable = 0
-    for batch, blob in rows:
-        try:
-            payloads.append(sealer.open(purpose(team_id, kind, batch), bytes(blob)))
-        except SealBroken:
-            unopenable += 1
-    random.SystemRandom().shuffle(payloads)
-    return OpenedBatch(payloads, unopenable)
+    return open_rows(sealer, team_id, kind, rows)
