@@ -110,6 +110,9 @@ class Team(Base):
     # its hash is kept, and it expires.
     link_code_hash: Mapped[str | None] = mapped_column(String(64))
     link_code_expires: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # Who reads the managers' summary: "confirmed" (members a coordinator confirmed),
+    # "managers" (whoever declares a management or coordination position) or "everyone".
+    summary_readers: Mapped[str] = mapped_column(String(16), default="confirmed")
 
 
 class TeamChannel(Base):
@@ -149,6 +152,8 @@ class Member(Base):
     quiet_start: Mapped[int | None] = mapped_column(Integer)
     quiet_end: Mapped[int | None] = mapped_column(Integer)
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Confirmed by a coordinator as a reader of the summary (see Team.summary_readers).
+    reads_summaries: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Round(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from storage import coordination  # noqa: F401  (its tables join Base.metadata)
 from storage.models import Base
 from storage.slack_installations import TABLES as SLACK_TABLES
 

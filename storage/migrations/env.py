@@ -13,6 +13,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
+from storage import coordination  # noqa: F401  (its tables join Base.metadata)
 from storage.database import DEFAULT_URL, make_engine
 from storage.models import Base, UtcDateTime
 from storage.slack_installations import TABLES as SLACK_TABLES
