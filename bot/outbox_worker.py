@@ -1,13 +1,24 @@
-"""Drains the outbox: claim in one short transaction, send outside it, then mark."""
+"""Drains the outbox: claim in one short transaction, send outside it, then mark.
+
+A claim is a short lease (`LEASE`), renewed while its batch is being sent (before each send
+and by a ticker while sends wait for their pace), so a killed worker's messages are claimable
+again within `LEASE` instead of minutes. Messages to different conversations go out on up to
+`lanes` concurrent lanes (one conversation's messages in order, on one lane): a post waiting
+for its channel's pace does not hold up the rest. A workspace that answered "slow down" with a
+long Retry-After is held in the database (storage.send_paces.hold): no worker claims for it
+until then.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
 import random
 import socket
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
@@ -17,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.cards import Card
 from dialogs.ports import Delivery, DeliveryFailed, Sender
-from storage import outbox
+from storage import outbox, send_paces
 from storage.database import Database
 from storage.models import Member, OutboxMessage
 
@@ -27,6 +38,14 @@ MAX_ATTEMPTS = 8
 # dropped PostgreSQL connection) are tried again rather than abandoning a batch in flight.
 WRITE_TRIES = 5
 CLAIMED_BY_LENGTH = 64  # storage.models.OutboxMessage.claimed_by
+# How long a dead worker's claims keep others off them. Renewed at half while sending.
+LEASE = dt.timedelta(seconds=30)
+RENEW_TICK_SECONDS = 2.0  # how often a batch waiting on its pace looks at its lease
+LANES = 8  # concurrent conversations per worker (bot.server); 1 by default: strict order
+# Idle pace rows are deleted: a conversation's after an hour, a workspace's after a month.
+PURGE_EVERY = dt.timedelta(minutes=10)
+CONVERSATION_IDLE = dt.timedelta(hours=1)
+SCOPE_IDLE = dt.timedelta(days=30)
 T = TypeVar("T")
 
 
@@ -49,7 +68,8 @@ class OutboxWorker:
         clock: Callable[[], dt.datetime] | None = None,
         name: str | None = None,
         batch: int = 50,
-        lease: dt.timedelta = dt.timedelta(minutes=2),
+        lease: dt.timedelta = LEASE,
+        lanes: int = 1,
     ) -> None:
         self.database = database
         self.senders = dict(senders)
@@ -59,17 +79,23 @@ class OutboxWorker:
             raise ValueError(f"worker name longer than {CLAIMED_BY_LENGTH}: {self.name!r}")
         self.batch = batch
         self.lease = lease
+        self.lanes = max(1, lanes)
         self.sent = 0
-        # A platform that answered "slow down" (429) is left alone until it said: the rest of
-        # its messages wait instead of each earning a 429 of its own.
-        self.paused: dict[tuple[str, str], dt.datetime] = {}
+        # Holds this worker wrote (the database has them for every other worker): the rest of
+        # a batch already claimed waits instead of each message earning a 429 of its own.
+        self.held: dict[tuple[str, str], dt.datetime] = {}
+        self._leased: set[int] = set()
+        self._unsent: set[int] = set()
+        self._renew_at = self.clock()
+        self._renewing = asyncio.Lock()
+        self._purged_at: dt.datetime | None = None
 
     async def drain_once(self) -> int:
         """Claim and send one batch of due messages; returns how many were handled.
 
-        The claim is a lease: past half of it, the rest of the batch is renewed before the
-        next send, and a message whose lease was lost (it expired and another worker took it)
-        is not sent, so a slow batch does not turn into double sends.
+        The claim is a lease: past half of it, the rest of the batch is renewed, and a
+        message whose lease was lost (it expired and another worker took it) is not sent, so
+        a slow batch does not turn into double sends.
         """
         claimed_at = self.clock()
 
@@ -84,21 +110,72 @@ class OutboxWorker:
             )
 
         claimed = await self._write(claim)
-        held = {message.id for message in claimed}
-        renew_at = claimed_at + self.lease / 2
-        for index, message in enumerate(claimed):
-            if (now := self.clock()) >= renew_at:
-                held = await self._renew([m.id for m in claimed[index:] if m.id in held], now)
-                renew_at = now + self.lease / 2
-            if message.id not in held:
-                log.warning("outbox %s: lease lost to another worker, not sent", message.id)
-                continue
-            until = self.paused.get((message.platform, message.workspace))
-            if until is not None and until > self.clock():
-                await self._hold(message.id, until)
-                continue
-            await self._deliver(message)
+        if not claimed:
+            await self._purge(claimed_at)
+            return 0
+        self._leased = {message.id for message in claimed}
+        self._unsent = set(self._leased)
+        self._renew_at = claimed_at + self.lease / 2
+        conversations: dict[tuple[str, str, str], list[OutboxMessage]] = {}
+        for message in claimed:  # in claim order; one conversation's messages stay in order
+            key = (message.platform, message.workspace, message.address)
+            conversations.setdefault(key, []).append(message)
+        waiting = deque(conversations.values())
+
+        async def lane() -> None:
+            while waiting:
+                for message in waiting.popleft():
+                    await self._one(message)
+
+        ticker = asyncio.create_task(self._keep_lease())
+        try:
+            await asyncio.gather(*(lane() for _ in range(min(self.lanes, len(waiting)))))
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
         return len(claimed)
+
+    async def _one(self, message: OutboxMessage) -> None:
+        await self._renew_if_due()
+        if message.id not in self._leased:
+            log.warning("outbox %s: lease lost to another worker, not sent", message.id)
+            return
+        until = self.held.get((message.platform, message.workspace))
+        if until is not None and until > self.clock():
+            await self._hold(message.id, until)
+        else:
+            await self._deliver(message)
+        self._unsent.discard(message.id)
+
+    async def _keep_lease(self) -> None:
+        """While sends wait for their pace, the batch's lease is renewed all the same."""
+        while True:
+            await asyncio.sleep(RENEW_TICK_SECONDS)
+            await self._renew_if_due()
+
+    async def _renew_if_due(self) -> None:
+        if self.clock() < self._renew_at:
+            return
+        async with self._renewing:
+            now = self.clock()
+            if now < self._renew_at:
+                return  # another lane renewed meanwhile
+            kept = await self._renew(sorted(self._unsent & self._leased), now)
+            self._leased = kept | (self._leased - self._unsent)
+            self._renew_at = now + self.lease / 2
+
+    async def _purge(self, now: dt.datetime) -> None:
+        """Now and then, forget idle pace rows (no extra work while a fan-out runs)."""
+        if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
+            return
+        self._purged_at = now
+
+        async def purge(session: AsyncSession) -> None:
+            await send_paces.purge(session, now - CONVERSATION_IDLE, containing="/c/")
+            await send_paces.purge(session, now - SCOPE_IDLE)
+
+        await self._write(purge)
 
     async def _hold(self, message_id: int, until: dt.datetime) -> None:
         """Put a message back, unsent and without counting an attempt, until `until`."""
@@ -172,14 +249,21 @@ class OutboxWorker:
             await sender.send(delivery)
         except DeliveryFailed as failure:
             if failure.retry_after is not None:  # the platform asked to wait: not a failure
-                until = self.clock() + dt.timedelta(seconds=failure.retry_after)
-                self.paused[(message.platform, message.workspace)] = until
+                now = self.clock()
+                until = now + dt.timedelta(seconds=failure.retry_after)
+                platform, workspace = message.platform, message.workspace
+                self.held = {k: v for k, v in self.held.items() if v > now}
+                self.held[(platform, workspace)] = until
                 reason = str(failure)
-                await self._write(
-                    lambda session: outbox.mark_retry(
+
+                async def wait(session: AsyncSession) -> None:
+                    await outbox.mark_retry(
                         session, message_id, self.name, reason, until, counted=False
                     )
-                )
+                    # Every worker holds off the workspace until then.
+                    await send_paces.hold(session, platform, workspace, now, until)
+
+                await self._write(wait)
                 return
             await self._failed(message_id, attempts, failure, member_id)
             return

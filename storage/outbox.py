@@ -2,7 +2,9 @@
 
 Claiming is one statement: `FOR UPDATE SKIP LOCKED` on PostgreSQL so concurrent workers take
 disjoint rows; on SQLite the conditional `UPDATE ... RETURNING` runs under the database's single
-write lock. A claim is a lease: if its worker dies, the row becomes claimable again.
+write lock. A claim is a lease: if its worker dies, the row becomes claimable again. A
+workspace held after a 429 (its own `send_paces` row, storage.send_paces.hold) is skipped
+until its hold ends, by every worker.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.coordination import SendPace
 from storage.models import OutboxMessage, SuspendedWorkspace
 from storage.upsert import insert_ignore
 
@@ -80,7 +83,12 @@ async def claim(
         SuspendedWorkspace.platform == OutboxMessage.platform,
         SuspendedWorkspace.workspace == OutboxMessage.workspace,
     )
-    candidates = select(OutboxMessage.id).where(due, ~suspended.exists())
+    held = select(SendPace.platform).where(
+        SendPace.platform == OutboxMessage.platform,
+        SendPace.scope == OutboxMessage.workspace,
+        SendPace.paused_until > now,
+    )
+    candidates = select(OutboxMessage.id).where(due, ~suspended.exists(), ~held.exists())
     if platforms is not None:
         candidates = candidates.where(OutboxMessage.platform.in_(platforms))
     candidates = candidates.order_by(OutboxMessage.not_before, OutboxMessage.id).limit(limit)

@@ -359,6 +359,25 @@ class _Limit:
     )
 
 
+@dataclass
+class _Bucket:
+    """A limit the client is not told: ``rate`` calls a second, up to ``burst`` at once."""
+
+    method: str | None
+    rate: float
+    burst: int
+    per_channel: bool
+    # (team, channel) -> (tokens, when they were counted)
+    tokens: dict[tuple[str | None, str | None], tuple[float, float]] = field(default_factory=dict)
+
+    def key(self, team_id: str | None, params: dict[str, Any]) -> tuple[str | None, str | None]:
+        return team_id, str(params.get("channel", "")) if self.per_channel else None
+
+    def level(self, key: tuple[str | None, str | None], now: float) -> float:
+        tokens, at = self.tokens.get(key, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - at) * self.rate)
+
+
 @dataclass(frozen=True)
 class _Forced:
     status: int
@@ -627,6 +646,7 @@ class FakeSlack:
         self._sockets: list[web.WebSocketResponse] = []
         self._socket_news: asyncio.Condition | None = None
         self._limits: dict[str | None, _Limit] = {}
+        self._buckets: list[_Bucket] = []
         self._forced: dict[str | None, deque[_Forced]] = defaultdict(deque)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -893,8 +913,21 @@ class FakeSlack:
             raise ValueError("per_minute must be at least 1")
         self._limits[method] = _Limit(per_minute, window_seconds, per_channel)
 
+    def hidden_limit(
+        self, method: str | None, rate: float, *, burst: int = 1, per_channel: bool = False
+    ) -> None:
+        """A token bucket on ``method`` (``None``: every Web API method together), per
+        workspace or, with ``per_channel``, per workspace and channel: ``rate`` calls a second
+        on average, ``burst`` at once after a lull; beyond, HTTP 429 with the whole seconds
+        until a token is back as ``Retry-After`` (at least 1, as Slack sends). Several may hold
+        at once (a workspace ceiling and one per channel); none is published to the client."""
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be > 0 and burst >= 1")
+        self._buckets.append(_Bucket(method, rate, burst, per_channel))
+
     def clear_rate_limits(self) -> None:
         self._limits.clear()
+        self._buckets.clear()
 
     def fail_next(
         self,
@@ -1122,10 +1155,22 @@ class FakeSlack:
                 wait = max(1, math.ceil(hits[0] + limit.window - now))
                 worst = max(worst or 0, wait)
             buckets.append(hits)
+        levels = []
+        for bucket in self._buckets:
+            if bucket.method not in (method, None):
+                continue
+            key = bucket.key(team_id, params)
+            level = bucket.level(key, now)
+            if level < 1:
+                wait = max(1, math.ceil((1 - level) / bucket.rate))
+                worst = max(worst or 0, wait)
+            levels.append((bucket, key, level))
         if worst is not None:
             return worst
         for hits in buckets:
             hits.append(now)
+        for bucket, key, level in levels:
+            bucket.tokens[key] = (level - 1, now)
         return None
 
     # --- Socket Mode ----------------------------------------------------------------------

@@ -105,3 +105,72 @@ async def test_two_processes_deliver_every_message_exactly_once(database, databa
     assert names == {r["worker"] for r in reports} and len(names) == 2
     mine = {m.address for m in found if m.claimed_by == reports[0]["worker"]}
     assert mine == set(by_a)  # each row marked by the process that delivered it
+
+
+async def test_a_killed_worker_holds_its_messages_one_short_lease_only(
+    database, database_url, tmp_path
+):
+    """kill -9 of a worker in the middle of a batch: its claims run out after `LEASE` (not
+    minutes); another worker then sends them, and only the one in flight is sent twice."""
+    from bot.outbox_worker import LEASE, OutboxWorker
+
+    now = dt.datetime.now(dt.UTC)
+    expected = [f"member-{i}" for i in range(5)]
+    async with database.session() as session, session.begin():
+        for address in expected:
+            await outbox.enqueue(
+                session,
+                idem_key=f"checkin:{address}",
+                envelope=outbox.Envelope("sandbox", "", "direct", address),
+                payload=CARD,
+                not_before=now - dt.timedelta(minutes=1),
+            )
+    go = tmp_path / "go"
+    out, ready = tmp_path / "dying.out", tmp_path / "dying.ready"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(SCRIPT),
+        database_url,
+        str(out),
+        str(ready),
+        str(go),
+        "5",  # batch: the whole outbox
+        "600000",  # ms per send: stuck in its first send
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while not ready.exists():
+        assert time.monotonic() < deadline and process.returncode is None
+        await asyncio.sleep(0.01)
+    go.touch()
+    while not (out.exists() and out.read_text()):
+        assert time.monotonic() < deadline and process.returncode is None
+        await asyncio.sleep(0.01)
+    process.kill()  # SIGKILL: no cleanup, no mark
+    await process.wait()
+    killed_at = dt.datetime.now(dt.UTC)
+    in_flight = [line.split()[0] for line in out.read_text().splitlines()]
+    async with database.session() as session:
+        rows = (await session.scalars(select(OutboxMessage))).all()
+    assert {r.status for r in rows} == {outbox.SENDING}
+    assert max(r.claimed_until for r in rows) <= killed_at + LEASE
+    assert dt.timedelta(seconds=30) >= LEASE
+
+    sent: list[str] = []
+
+    class Recording:
+        platform = "sandbox"
+
+        async def send(self, delivery) -> None:
+            sent.append(delivery.address)
+
+    at = killed_at
+    survivor = OutboxWorker(database, {"sandbox": Recording()}, clock=lambda: at)
+    assert await survivor.drain() == 0  # the dead worker's lease still holds
+    at = killed_at + LEASE + dt.timedelta(seconds=1)
+    assert await survivor.drain() == 5
+    assert sorted(sent) == expected
+    assert sorted(set(in_flight)) == in_flight and len(in_flight) == 1  # sent twice: only it

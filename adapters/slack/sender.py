@@ -4,13 +4,15 @@ Errors become `DeliveryFailed`: a rate limit asks for a retry after Slack's `Ret
 revoked token or an uninstalled app suspends the workspace and keeps the message pending (it
 is sent after a re-install); an unreachable person or channel gives up on that message.
 
-Pace. Slack limits each Web API method per app and workspace ("N per minute"), and
-`chat.postMessage` also to about one message per second per conversation. The sender keeps
-under the limits itself (`Pace`, `TokenBucket`: at most N calls in any window), one bucket per
-workspace and method and, for posts, one per conversation, so that a round of check-ins flows
-at the rate Slack allows instead of meeting 429s. A 429 that comes all the same is handled by
-the outbox worker: it holds the workspace for Slack's `Retry-After`, without counting an
-attempt.
+Pace. Slack limits each Web API method per app and workspace ("N per minute"; for
+chat.postMessage an unpublished workspace ceiling) and `chat.postMessage` also to about one
+message per second per conversation. Each call waits for a slot on its scopes (the
+conversation, then the workspace and method), reserved through `adapters.pacing.Pacer`, which
+the composition root shares through the database: N processes keep one pace. The pace is
+learned: a 429 slows the scope it is blamed on (the conversation when posts to it were queued,
+else the workspace's method) and holds it for Retry-After; a streak of answered calls probes a
+little faster. A short Retry-After is waited here and the call made again; a longer one goes
+back to the outbox (which holds the workspace, without counting an attempt).
 
 One call per direct message: a post addressed to a user id lands in the person's DM with the
 app, and Slack's answer names that DM (`D…`); the sender remembers it (in memory, bounded) for
@@ -20,23 +22,23 @@ file sent before any message to that person.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
-import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.pacing import Pacer, Paused
 from adapters.slack.blocks import files_to_upload, messages_for
 from adapters.slack.forms import FormCards, owner_of
 from dialogs.ports import Delivery, DeliveryFailed
+from storage.send_paces import Rule
 
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
@@ -58,55 +60,25 @@ Suspend = Callable[[str], Awaitable[None]]
 POST = "chat.postMessage"
 OPEN = "conversations.open"
 UPLOAD = "files.upload"  # files_upload_v2: getUploadURLExternal + completeUploadExternal
+Scope = tuple[str, Rule]
 
 
-@dataclass(frozen=True)
-class Pace:
-    """At most `calls` calls in any `seconds`-second window (how Slack states its limits:
-    "50+ per minute"), the first `calls` at once."""
-
-    calls: int
-    seconds: float
-
-
-# Per workspace and method. Slack documents tiers (Tier 3: 50+ per minute, Tier 2: 20+) and,
-# for chat.postMessage, a workspace-wide limit it does not publish: the figure below is a
-# cautious guess, to raise (`SlackSender(paces=...)`) where a higher limit is known.
-DEFAULT_PACES: dict[str, Pace] = {
-    POST: Pace(calls=600, seconds=60.0),
-    OPEN: Pace(calls=50, seconds=60.0),  # Tier 3
-    UPLOAD: Pace(calls=20, seconds=60.0),  # Tier 2 (files.getUploadURLExternal)
+# Where to begin per workspace and method, and how far learning may go. Slack documents tiers
+# (Tier 3: 50+ per minute, Tier 2: 20+) and, for chat.postMessage, a workspace-wide limit it
+# does not publish: 10 a second to begin with, learned from there.
+DEFAULT_RULES: dict[str, Rule] = {
+    POST: Rule(interval=0.1, fastest=0.02, slowest=10.0),
+    OPEN: Rule(interval=1.2, fastest=0.2, slowest=60.0),  # Tier 3
+    UPLOAD: Rule(interval=3.0, fastest=0.5, slowest=120.0),  # Tier 2
 }
-# chat.postMessage per conversation: "1 per second, short bursts allowed".
-DEFAULT_CHANNEL_PACE = Pace(calls=3, seconds=3.0)
-REMEMBERED = 50_000  # DM ids and per-conversation paces kept in memory
-# Our clock is not Slack's: a call timed just a window after an earlier one may arrive a little
-# sooner than that. Each window is stretched by this much.
-MARGIN_SECONDS = 0.05
-
-
-class TokenBucket:
-    """A bucket of `pace.calls` tokens, each one back `pace.seconds` after it was spent (a
-    sliding window: never more than `calls` in any window, and no wait while there is room).
-    Calls reserve a token each and sleep until it is theirs; reservations queue fairly."""
-
-    def __init__(self, pace: Pace, clock: Callable[[], float] = time.monotonic) -> None:
-        self.pace, self.clock = pace, clock
-        self._spent: deque[float] = deque()  # when the last `calls` tokens were (to be) used
-
-    def reserve(self) -> float:
-        """Take a token; the seconds to wait before using it (0: now)."""
-        now = self.clock()
-        at = now
-        if len(self._spent) >= self.pace.calls:
-            at = max(now, self._spent.popleft() + self.pace.seconds + MARGIN_SECONDS)
-        self._spent.append(at)
-        return at - now
-
-    async def take(self) -> None:
-        wait = self.reserve()
-        if wait > 0:
-            await asyncio.sleep(wait)
+# chat.postMessage per conversation: "1 per second, short bursts allowed"; never probed faster.
+CONVERSATION_RULE = Rule(interval=1.0, fastest=1.0, slowest=30.0, burst=2)
+REMEMBERED = 50_000  # DM ids kept in memory
+# A Retry-After this short is waited here and the call made again (the pacer holds every other
+# call of the scope meanwhile); a longer one puts the message back in the outbox.
+WAIT_HERE_SECONDS = 2.0
+TRIES = 4
+T = TypeVar("T")
 
 
 def web_client(
@@ -142,20 +114,20 @@ class SlackSender:
         suspend: Suspend,
         forms: FormCards | None = None,
         *,
-        paces: Mapping[str, Pace] | None = None,
-        channel_pace: Pace | None = DEFAULT_CHANNEL_PACE,
+        rules: Mapping[str, Rule] | None = None,
+        conversation_rule: Rule | None = CONVERSATION_RULE,
+        pacer: Pacer | None = None,
     ) -> None:
         self.base_url = base_url
         self.token_for = token_for
         self.suspend = suspend
         self.forms = forms
-        self.paces = dict(DEFAULT_PACES if paces is None else paces)
-        self.channel_pace = channel_pace
+        self.rules = dict(DEFAULT_RULES if rules is None else rules)
+        self.conversation_rule = conversation_rule
+        self.pacer = pacer or Pacer(PLATFORM)
         # No automatic retry here: the outbox reschedules the row at Slack's Retry-After.
         self._clients: dict[str, AsyncWebClient] = {}
         self.session: aiohttp.ClientSession | None = None
-        self._buckets: dict[tuple[str, str], TokenBucket] = {}
-        self._channel_buckets: OrderedDict[tuple[str, str], TokenBucket] = OrderedDict()
         self._dms: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     def use_session(self, session: aiohttp.ClientSession | None) -> None:
@@ -164,28 +136,45 @@ class SlackSender:
             client.session = session
 
     # ----------------------------------------------------------------- pace
-    def _bucket(self, workspace: str, method: str) -> TokenBucket | None:
-        pace = self.paces.get(method)
-        if pace is None:
-            return None
-        bucket = self._buckets.get((workspace, method))
-        if bucket is None or bucket.pace != pace:
-            bucket = self._buckets[(workspace, method)] = TokenBucket(pace)
-        return bucket
+    def scopes(self, workspace: str, method: str, conversation: str = "") -> list[Scope]:
+        """What a call counts against: its conversation (posts), then its workspace and method."""
+        scopes: list[Scope] = []
+        if conversation and method == POST and self.conversation_rule is not None:
+            key = self.pacer.conversation(f"{workspace}:{conversation}")
+            scopes.append((f"{workspace}/{method}/c/{key}", self.conversation_rule))
+        rule = self.rules.get(method)
+        if rule is not None:
+            scopes.append((f"{workspace}/{method}", rule))
+        return scopes
 
-    async def _pace(self, workspace: str, method: str, channel: str = "") -> None:
-        if channel and self.channel_pace is not None:
-            key = (workspace, channel)
-            per_channel = self._channel_buckets.get(key)
-            if per_channel is None:
-                per_channel = self._channel_buckets[key] = TokenBucket(self.channel_pace)
-            self._channel_buckets.move_to_end(key)
-            while len(self._channel_buckets) > REMEMBERED:
-                self._channel_buckets.popitem(last=False)
-            await per_channel.take()
-        bucket = self._bucket(workspace, method)
-        if bucket is not None:
-            await bucket.take()
+    async def _paced(
+        self, workspace: str, method: str, conversation: str, call: Callable[[], Awaitable[T]]
+    ) -> T:
+        """Make `call` in its slots; a 429 slows the scope it is blamed on and, when short,
+        is waited out here before trying again."""
+        scopes = self.scopes(workspace, method, conversation)
+        for attempt in range(1, TRIES + 1):
+            try:
+                slots = await self.pacer.wait(scopes)
+            except Paused as paused:
+                wait = max(0.0, (paused.until - self.pacer.clock()).total_seconds())
+                raise DeliveryFailed("waiting: platform rate limit", retry_after=wait) from None
+            try:
+                answer = await call()
+            except SlackApiError as error:
+                retry_after = _retry_after(error)
+                if retry_after is None or not scopes:
+                    raise
+                # Queued posts to this conversation: its own limit; else the workspace's.
+                scope, rule = scopes[0] if len(scopes) > 1 and slots[0].busy else scopes[-1]
+                log.info("slack %s: rate limited for %.0f s", method, retry_after)
+                await self.pacer.limited(scope, rule, retry_after)
+                if retry_after > WAIT_HERE_SECONDS or attempt == TRIES:
+                    raise
+                continue
+            self.pacer.succeeded([scope for scope, _ in scopes])
+            return answer
+        raise AssertionError("unreachable")
 
     # ----------------------------------------------------------------- DMs
     def dm_channel(self, workspace: str, user_id: str) -> str | None:
@@ -227,9 +216,17 @@ class SlackSender:
                 self.forms.remember(delivery.card, owner)
             for text, blocks in messages_for(delivery.card):
                 method = POST
-                await self._pace(workspace, POST, delivery.address)
-                answer = await client.chat_postMessage(
-                    channel=channel, text=text, blocks=blocks, unfurl_links=False
+                answer = await self._paced(
+                    workspace,
+                    POST,
+                    delivery.address,
+                    partial(
+                        client.chat_postMessage,
+                        channel=channel,
+                        text=text,
+                        blocks=blocks,
+                        unfurl_links=False,
+                    ),
                 )
                 if direct:
                     channel = str(answer.get("channel") or channel)
@@ -237,18 +234,27 @@ class SlackSender:
             for attachment in files_to_upload(delivery.card):
                 if direct and not channel.startswith("D"):
                     method = OPEN
-                    await self._pace(workspace, OPEN)
-                    opened = await client.conversations_open(users=delivery.address)
+                    opened = await self._paced(
+                        workspace,
+                        OPEN,
+                        "",
+                        partial(client.conversations_open, users=delivery.address),
+                    )
                     channel = str(opened["channel"]["id"])
                     self.remember_dm(workspace, delivery.address, channel)
                 method = UPLOAD
-                await self._pace(workspace, UPLOAD)
-                await client.files_upload_v2(
-                    channel=channel,
-                    content=base64.b64decode(attachment.data),
-                    filename=attachment.filename,
-                    title=attachment.description[:250],
-                    alt_txt=attachment.description[:1000],
+                await self._paced(
+                    workspace,
+                    UPLOAD,
+                    "",
+                    partial(
+                        client.files_upload_v2,
+                        channel=channel,
+                        content=base64.b64decode(attachment.data),
+                        filename=attachment.filename,
+                        title=attachment.description[:250],
+                        alt_txt=attachment.description[:1000],
+                    ),
                 )
         except SlackApiError as error:
             await self._failed(delivery, method, error)
@@ -256,9 +262,8 @@ class SlackSender:
     async def _failed(self, delivery: Delivery, method: str, error: SlackApiError) -> None:
         response: Any = error.response
         code = str(response.get("error", "")) if response is not None else ""
-        if response is not None and (response.status_code == 429 or code == "ratelimited"):
-            retry_after = float(response.headers.get("Retry-After", 1) or 1)
-            log.info("slack %s: rate limited for %.0f s", method, retry_after)
+        retry_after = _retry_after(error)
+        if retry_after is not None:
             raise DeliveryFailed("ratelimited", retry_after=retry_after) from error
         if code in REVOKED:
             log.warning("slack workspace %s: %s; sends suspended", delivery.workspace, code)
@@ -267,3 +272,16 @@ class SlackSender:
         if code in UNREACHABLE:
             raise DeliveryFailed(code, unreachable=True) from error
         raise DeliveryFailed(code or repr(error)) from error
+
+
+def _retry_after(error: SlackApiError) -> float | None:
+    """Slack's Retry-After (seconds) when the answer is a rate limit, else None."""
+    response: Any = error.response
+    if response is None:
+        return None
+    if response.status_code != 429 and response.get("error") != "ratelimited":
+        return None
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", 1) or 1))
+    except (TypeError, ValueError):
+        return 1.0
