@@ -1,15 +1,28 @@
-"""A bounded map whose entries expire: deliveries already processed, people's profiles."""
+"""What the adapters remember for a while.
+
+- `TtlCache`: a bounded map in this process's memory whose entries expire, for what any
+  process would find the same way (people's `users.info` profiles: Slack's own answer).
+- `SharedMarks`: expiring facts every process shares, in the database (storage/marks.py):
+  deliveries already handled, views the person closed. Their keys are keyed hashes of what
+  they name (`Sealer.tag`), so the table names no delivery and no person.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from storage import marks
+from storage.database import Database
+from storage.sealing import Sealer
+
 
 class TtlCache:
-    """A bounded map whose entries expire: processed deliveries, people's profiles."""
+    """A bounded map whose entries expire (this process only)."""
 
     def __init__(self, ttl: float, size: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl, self.size, self.clock = ttl, size, clock
@@ -28,9 +41,67 @@ class TtlCache:
         while len(self._items) > self.size:
             self._items.popitem(last=False)
 
-    def first_time(self, key: str) -> bool:
-        """True the first time `key` is seen within the ttl (and remember it)."""
-        if self.get(key) is not None:
-            return False
-        self.put(key, True)
-        return True
+
+class MarksUnavailable(Exception):
+    """The database did not answer: whether it is the first time is unknown."""
+
+
+class SharedMarks:
+    """Marks in the database under one name space (`kind`), each for `ttl`.
+
+    `first_time` is called before an ack, by every request: the calls waiting at the same
+    moment share one transaction (a group commit, as the intake's), so that a burst costs a
+    few commits, not one per request, and its submissions still reach the intake together."""
+
+    def __init__(
+        self,
+        database: Database,
+        sealer: Sealer,
+        kind: str,
+        ttl: dt.timedelta,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.database, self.sealer, self.kind, self.ttl = database, sealer, kind, ttl
+        self.clock = clock
+        self._waiting: list[tuple[str, asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    def key(self, name: str) -> str:
+        return self.sealer.tag("mark", self.kind, name)
+
+    async def first_time(self, name: str) -> bool:
+        """True for the one process (and call) that marks `name` first within the ttl.
+        MarksUnavailable when the database does not answer."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((self.key(name), future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        # Whatever arrived while the previous transaction ran goes in the next one.
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                async with self.database.session() as session, session.begin():
+                    won = await marks.first_times(
+                        session, [key for key, _ in batch], self.ttl, self.clock()
+                    )
+            except Exception as error:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(MarksUnavailable(repr(error)))
+                continue
+            for key, future in batch:
+                first = key in won
+                won.discard(key)  # the same key twice in one batch: only the first call
+                if not future.done():
+                    future.set_result(first)
+
+    async def present(self, name: str) -> bool:
+        async with self.database.session() as session:
+            return await marks.present(session, self.key(name), self.clock())
+
+    async def forget(self, name: str) -> None:
+        async with self.database.session() as session, session.begin():
+            await marks.forget(session, self.key(name))

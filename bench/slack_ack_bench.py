@@ -82,6 +82,7 @@ from bot.server import SLACK, build_app
 from bot.settings import Settings
 from dialogs.cards import Card
 from dialogs.engine import Engine
+from dialogs.events import Actor
 from storage import migrate, rounds, teams
 from storage.database import Database
 from storage.models import Member, OutboxMessage
@@ -436,7 +437,9 @@ def submissions(
     bridge: SlackBridge, slack: RemoteSlack, card: Card, refs: Sequence[str]
 ) -> tuple[list[bytes], list[str]]:
     """Signed-to-be submission bodies, and the id of each one's modal."""
-    view = bridge.modal(card)
+    # Each modal's metadata is signed for the person it is opened for.
+    views = [bridge.modal(card, Actor("slack", TEAM_ID, ref)) for ref in refs]
+    view = views[0]
     names = [
         b["element"]["action_id"]
         for b in view["blocks"]
@@ -444,7 +447,7 @@ def submissions(
     ]
     bodies = []
     held = slack.add_views(
-        [(view, f"VB{n:08d}{secrets.token_hex(3).upper()}") for n in range(len(refs))]
+        [(v, f"VB{n:08d}{secrets.token_hex(3).upper()}") for n, v in enumerate(views)]
     )
     for n, (ref, shown) in enumerate(zip(refs, held, strict=True)):
         answers = {name: str((n + i) % 5 + 1) for i, name in enumerate(names)}
@@ -457,8 +460,8 @@ def clicks(bridge: SlackBridge, slack: RemoteSlack, card: Card, refs: Sequence[s
     (_, blocks), *_ = messages_for(card)
     bodies = []
     for ref in refs:
-        # What the outbox's sender does when it sends the round's DM: the card is remembered
-        # for that person, so "open the form" needs no database.
+        # What the outbox's sender does when it sends the round's DM (the engine rebuilds
+        # the form when "open the form" is clicked).
         bridge.forms.remember(card, owner_of(TEAM_ID, ref))
         message = {"ts": "1700000000.000100", "blocks": blocks, "text": "", "type": "message"}
         payload = block_actions(

@@ -200,10 +200,16 @@ async def test_slack_submissions_acked_before_a_sigkill_are_all_recorded(
         slack.add_channel("C0CRASH", "crash", members=refs)
         round_id, card = await seed(engine, "slack", TEAM_ID, refs)
         assert card.form is not None
-        metadata = ModalMetadata(form_metadata(card.form)).encode()
-        view = modal_view(card, private_metadata=metadata, callback_id=CALLBACK_ID)
+        metadata = ModalMetadata(form_metadata(card.form))
+
+        def view_for(ref: str) -> dict[str, Any]:  # its metadata signed for that person
+            signed = metadata.signed(engine.sealer.tag, TEAM_ID, ref)
+            return slack.add_view(
+                modal_view(card, private_metadata=signed, callback_id=CALLBACK_ID)
+            )
+
         bodies = [
-            interaction(view_submission(slack.add_view(view), answers_for(card, n), user_id=ref))
+            interaction(view_submission(view_for(ref), answers_for(card, n), user_id=ref))
             for n, ref in enumerate(refs)
         ]
         release = hang_users_info_after(slack, BURST // 6)

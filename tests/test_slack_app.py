@@ -620,9 +620,9 @@ async def test_a_form_filled_in_by_someone_is_kept_for_them_only(rig: Rig) -> No
     release.set()
     await rig.bridge.settle()
     reference = json.loads(view["private_metadata"])["f"]
-    mine = rig.bridge.forms.card(reference, owner_of(TEAM_ID, COORDINATOR))
+    mine = await rig.bridge.forms.card(reference, owner_of(TEAM_ID, COORDINATOR))
     assert mine is not None and "Secret Est" in mine.model_dump_json()
-    assert rig.bridge.forms.card(reference, owner_of(TEAM_ID, "U0ANNE")) is None
+    assert await rig.bridge.forms.card(reference, owner_of(TEAM_ID, "U0ANNE")) is None
 
 
 async def test_a_direct_message_is_one_call_and_its_channel_is_remembered(rig: Rig) -> None:
@@ -795,7 +795,8 @@ async def test_a_form_posted_before_a_restart_still_opens(rig: Rig) -> None:
     await onboarded(rig)
     await rig.engine.jobs.run("checkin", await team_slug(rig))
     await rig.deliver()
-    rig.bridge.forms = FormCards()  # a new process: no card remembered
+    engine = rig.engine  # a new process: nothing in its memory
+    rig.bridge.forms = FormCards(engine.database, engine.sealer, engine.clock)
     view = await open_form(rig, "U0ANNE")
     assert scales(view)
     reply = await rig.submit(view, "U0ANNE", **dict.fromkeys(scales(view), "4"))

@@ -28,14 +28,21 @@ Web API calls share one pool of kept-alive connections.
   channel's members are onboarded.
 - events: members joining or leaving a team's channel, the App Home tab, and `tokens_revoked` /
   `app_uninstalled` (sends to the workspace are suspended, nothing is lost).
-- Slack's retries and double deliveries are dropped on their identity (`events.event_identity`);
-  the engine's writes are idempotent besides.
+- Slack's retries and double deliveries are dropped on their identity (`events.event_identity`),
+  marked in the database (`marks`, a keyed hash) by the first process that gets one, before
+  anything is done or shown: the same delivery reaching two processes is handled once. The
+  engine's writes are idempotent besides.
+- Modals carry a signed `private_metadata` (`events.ModalMetadata.signed`, for the person the
+  modal is for): a submission or a button whose metadata we did not sign is refused.
+- Nothing that decides an answer lives in one process's memory: the views people closed are
+  marks, forms that came back with what someone typed are sealed drafts (`FormCards`), and
+  an ack's language comes from the database (`ack_language`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import datetime as dt
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine
@@ -49,6 +56,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.intake import GroupCommit, IntakeUnavailable, IntakeWorker
 from adapters.slack import events
+from adapters.slack.acks import RECORDING_CALLBACK_ID, ack_language, recording_view, refused_view
 from adapters.slack.blocks import (
     OPEN_FORM_ACTION,
     button_action,
@@ -62,7 +70,7 @@ from adapters.slack.blocks import (
 from adapters.slack.forms import FormCards, owner_of
 from adapters.slack.recording import DURABLE_BUTTONS, PLATFORM, Recording
 from adapters.slack.sender import SlackSender, keep_alive_session, web_client
-from adapters.ttl_cache import TtlCache
+from adapters.ttl_cache import SharedMarks, TtlCache
 from dialogs.cards import Card, notice
 from dialogs.engine import Engine, form_card, home
 from dialogs.events import Actor, FormSubmitted, MemberJoined, MemberLeft, Place, TeamInstalled
@@ -73,13 +81,15 @@ from storage.slack_installations import InstallationStore
 log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://slack.com/api/"
 CALLBACK_ID = "passerelle_form"
-RECORDING_CALLBACK_ID = "passerelle_recording"  # the view a submission is acked with
 # The work after acks (Web API calls, the engine) runs a few listeners at a time, so that
 # a burst's acknowledgements are not slowed by the work of the requests before them.
 # Never longer than LANE_WAIT_SECONDS though: a trigger id (views.open) expires 3 s after the
 # click, so work that waited that long goes ahead anyway.
 AFTER_ACK_LANE = 8
 LANE_WAIT_SECONDS = 1.5
+# How long a delivery's identity and a closed view are remembered (Slack retries within
+# minutes; a recording is answered within seconds).
+MARK_TTL = dt.timedelta(minutes=15)
 SCOPES = [
     "commands",
     "chat:write",
@@ -90,21 +100,6 @@ SCOPES = [
     "files:write",
 ]
 Json = dict[str, Any]
-
-
-@functools.cache
-def _recording_view(language: str) -> Json:
-    """The neutral "thank you, recording" modal a submission is acked with, per language
-    (built once: the ack must not wait; never changed after)."""
-    tr = Tr(language)
-    view = modal_view(
-        notice(tr("slack.recording_title"), tr("slack.recording")),
-        private_metadata="",
-        callback_id=RECORDING_CALLBACK_ID,
-        close_label=tr("slack.close"),
-    )
-    view["notify_on_close"] = True
-    return view
 
 
 def authorize_url(api_url: str) -> str:
@@ -131,10 +126,16 @@ class SlackBridge(Recording):
         self.signing_secret = signing_secret
         self.api_url = api_url
         self.bot_token = bot_token
-        self.forms = forms or FormCards()
-        self.seen = TtlCache(ttl=900, size=50_000)
+        self.forms = forms or FormCards(self.database, engine.sealer, engine.clock)
+        # Shared by every process (the database): deliveries handled, views people closed.
+        self.seen = SharedMarks(
+            self.database, engine.sealer, "slack delivery", MARK_TTL, engine.clock
+        )
+        self.closed = SharedMarks(
+            self.database, engine.sealer, "slack closed", MARK_TTL, engine.clock
+        )
+        # Slack's own answers (users.info): any process would get the same.
         self.people = TtlCache(ttl=3600, size=20_000)
-        self.closed = TtlCache(ttl=900, size=20_000)  # "recording" views the person closed
         self.after_ack = asyncio.Semaphore(AFTER_ACK_LANE)
         self._busy = 0
         self._idle_event: asyncio.Event | None = None
@@ -289,19 +290,49 @@ class SlackBridge(Recording):
             self._finished()
 
     async def _once(self, body: Json, next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
-        """Drop a delivery already processed (Slack's retries, a double-clicked submit)."""
+        """Drop a delivery already processed, by this process or another (Slack's retries, a
+        double-clicked submit, the same request reaching two processes): the first process
+        to mark it in the database handles it, before anything is done or shown, so that a
+        duplicate never answers in place of the first (a tension's one-time code)."""
         identity = events.event_identity(body)
-        if identity is not None and not self.seen.first_time(identity):
+        if identity is not None and not await self._first_delivery(identity):
             log.debug("slack: a duplicate delivery was ignored")  # no id: it could date one
             return BoltResponse(status=200, body="")
         await next()
         return None
 
-    def _forget_delivery(self, body: Json) -> None:
-        """A delivery that was not committed may come again (the person sends it again)."""
+    async def _first_delivery(self, identity: str) -> bool:
+        try:
+            return await self.seen.first_time(identity)
+        except Exception as error:  # the database is down: handled (its writes are idempotent)
+            log.warning("slack: de-duplication unavailable: %r", error)
+            return True
+
+    async def _forget_delivery(self, body: Json) -> None:
+        """A delivery that was not committed may come again (the person sends it again).
+        Tried again in the background while the database is unreachable."""
         identity = events.event_identity(body)
-        if identity is not None:
-            self.seen.put(identity, None)
+        if identity is None:
+            return
+        try:
+            async with asyncio.timeout(0.5):  # the ack is waiting
+                await self.seen.forget(identity)
+        except Exception:
+            self._spawn(self._forget_mark(identity))
+
+    async def _forget_mark(self, identity: str) -> None:
+        pause = 0.5
+        deadline = asyncio.get_running_loop().time() + MARK_TTL.total_seconds()
+        while True:
+            try:
+                await self.seen.forget(identity)
+                return
+            except Exception as error:
+                if asyncio.get_running_loop().time() > deadline:
+                    log.warning("slack: a delivery's mark could not be removed: %r", error)
+                    return
+            await asyncio.sleep(pause)  # the database is down: wait for it to come back
+            pause = min(pause * 2, 30.0)
 
     # ----------------------------------------------------------------- people
     async def actor(self, client: AsyncWebClient, workspace: str, user_id: str) -> Actor:
@@ -324,15 +355,17 @@ class SlackBridge(Recording):
         return user
 
     # ----------------------------------------------------------------- showing cards
-    def modal(self, card: Card, channel_id: str = "", channel_name: str = "") -> Json:
-        # Not remembered (FormCards): a modal can hold what one person typed.
+    def modal(self, card: Card, actor: Actor, channel_id: str = "", channel_name: str = "") -> Json:
+        """The modal for `actor`, its metadata signed for them. Not kept (FormCards): Slack
+        keeps a modal's values itself."""
         reference = form_metadata(card.form) if card.form is not None else ""
         metadata = events.ModalMetadata(reference, channel_id, channel_name)
-        return modal_view(card, private_metadata=metadata.encode(), callback_id=CALLBACK_ID)
+        signed = metadata.signed(self.engine.sealer.tag, actor.workspace, actor.user_ref)
+        return modal_view(card, private_metadata=signed, callback_id=CALLBACK_ID)
 
     async def post(self, client: AsyncWebClient, actor: Actor, card: Card, channel: str) -> None:
         """A card for one person: ephemeral in a channel, else in their DM with the bot."""
-        self.forms.remember(card, owner_of(actor.workspace, actor.user_ref))
+        await self.forms.keep(card, owner_of(actor.workspace, actor.user_ref))
         if channel and not channel.startswith("D"):
             try:
                 for text, blocks in messages_for(card):
@@ -365,7 +398,7 @@ class SlackBridge(Recording):
         """Replies: the first form opens as a modal (a trigger opens one); the rest as posts."""
         for card in cards:
             if card.form is not None and trigger_id:
-                view = self.modal(card, channel_id, channel_name)
+                view = self.modal(card, actor, channel_id, channel_name)
                 await client.views_open(trigger_id=trigger_id, view=view)
                 trigger_id = None
                 continue
@@ -389,14 +422,18 @@ class SlackBridge(Recording):
         )
 
     def _where(self, body: Json) -> tuple[str, str, Json | None]:
-        """(channel id, channel name, the modal) an action came from."""
+        """(channel id, channel name, the modal) an action came from. ForgedMetadata when the
+        modal's metadata was not signed for this person (Slack sends back what it was given:
+        anything else was crafted)."""
         view = body.get("view")
         if isinstance(view, dict) and view.get("type") == "modal":
-            try:
-                metadata = events.ModalMetadata.decode(view.get("private_metadata") or "")
-                return metadata.channel_id, metadata.channel_name, view
-            except ValueError:
+            raw = view.get("private_metadata") or ""
+            if not raw:  # our "recording" view, which carries nothing
                 return "", "", view
+            metadata = events.ModalMetadata.verified(
+                str(raw), self.engine.sealer.tag, events.team_of(body), events.user_of(body)
+            )
+            return metadata.channel_id, metadata.channel_name, view
         channel = body.get("channel") or {}
         return str(channel.get("id", "")), str(channel.get("name", "")), None
 
@@ -409,15 +446,24 @@ class SlackBridge(Recording):
     async def _open_form(self, body: Json, action: Json, client: AsyncWebClient) -> None:
         workspace = events.team_of(body)
         actor = await self.actor(client, workspace, events.user_of(body))
-        channel_id, channel_name, _ = self._where(body)
+        try:
+            channel_id, channel_name, _ = self._where(body)
+        except events.ForgedMetadata:
+            await self._refuse(client, actor)
+            return
         reference = str(action.get("value") or "")
         owner = owner_of(workspace, actor.user_ref)
-        card = self.forms.card(reference, owner) or await self._form_again(
+        card = await self.forms.card(reference, owner) or await self._form_again(
             actor, reference, events.place(workspace, channel_id, channel_name)
         )
         await client.views_open(
-            trigger_id=body["trigger_id"], view=self.modal(card, channel_id, channel_name)
+            trigger_id=body["trigger_id"], view=self.modal(card, actor, channel_id, channel_name)
         )
+
+    async def _refuse(self, client: AsyncWebClient, actor: Actor) -> None:
+        """A button in a modal whose metadata is not ours: said to the person, nothing done."""
+        tr = Tr(language_of(actor.locale, "fr"))
+        await self.post(client, actor, notice(tr("slack.forged_title"), tr("slack.forged")), "")
 
     async def _form_again(self, actor: Actor, reference: str, where: Place | None) -> Card:
         """A form this process did not post (a restart, another process): the engine rebuilds
@@ -441,7 +487,11 @@ class SlackBridge(Recording):
     async def _button(self, body: Json, action: Json, client: AsyncWebClient) -> None:
         workspace = events.team_of(body)
         actor = await self.actor(client, workspace, events.user_of(body))
-        channel_id, channel_name, view = self._where(body)
+        try:
+            channel_id, channel_name, view = self._where(body)
+        except events.ForgedMetadata:
+            await self._refuse(client, actor)
+            return
         where = events.place(workspace, channel_id, channel_name)
         event = events.button(action, actor, where)
         if event is None:
@@ -450,7 +500,7 @@ class SlackBridge(Recording):
         if view is not None and cards:
             first, *cards = cards
             await client.views_update(
-                view_id=view["id"], view=self.modal(first, channel_id, channel_name)
+                view_id=view["id"], view=self.modal(first, actor, channel_id, channel_name)
             )
             channel_id = ""  # the rest by DM
         await self.show(
@@ -463,9 +513,11 @@ class SlackBridge(Recording):
         )
 
     async def on_submission(self, ack: Any, body: Json, client: AsyncWebClient) -> None:
-        """Checked without I/O, committed to the intake, then acked; recorded after."""
+        """Checked without writing, committed to the intake, then acked; recorded after."""
+        language = "fr"
         try:
-            response, submitted = self._acknowledgement(body)
+            language = await self._ack_language(body, client)
+            response, submitted = self._acknowledgement(body, language)
         except Exception:  # whatever happened, Slack gets its answer (an empty one closes)
             log.exception("slack submission could not be checked")
             response, submitted = {}, None
@@ -477,42 +529,68 @@ class SlackBridge(Recording):
                 await self.intake.put(PLATFORM, delivery.to_json())
             except IntakeUnavailable:
                 # Never "received" for what is not committed: the modal stays, with its values.
-                self._forget_delivery(body)
-                response = self._not_recorded_answer(body)
+                await self._forget_delivery(body)
+                response = self._not_recorded_answer(body, language)
         await ack(**response)
 
+    async def _ack_language(self, body: Json, client: AsyncWebClient) -> str:
+        """The language of this submission's ack, the same on every process (acks.py)."""
+        workspace, user_id = events.team_of(body), events.user_of(body)
+        slug = ""
+        try:
+            raw = str((body.get("view") or {}).get("private_metadata") or "")
+            reference = events.ModalMetadata.decode(raw).reference
+            slug = str(decode_form_reference(reference)[1].get("team") or "")
+        except (ValueError, TypeError, AttributeError):
+            pass  # no team to prefer: the person's first
+        return await ack_language(
+            self.database, workspace, user_id, slug, lambda: self.user(client, workspace, user_id)
+        )
+
     def _acknowledgement(
-        self, body: Json
+        self, body: Json, language: str
     ) -> tuple[Json, tuple[FormSubmitted, events.ModalMetadata] | None]:
         """(what the ack says, the submission to record, if any): the errors Slack shows
         under the inputs, the neutral "recording" view (no input, no submit, built once per
-        language and never changed: sent as it is), or nothing for a modal that is not ours
-        (it closes)."""
+        language and never changed: sent as it is), a refusal for a modal whose metadata we
+        did not sign for this person, or nothing for a modal that is not ours (it closes)."""
         workspace, user_id = events.team_of(body), events.user_of(body)
-        # Before the ack, no I/O: the profile only if it is already known (the language).
-        known = self.people.get(f"{workspace}:{user_id}")
-        tr = Tr(language_of((known or {}).get("locale"), "fr"))
+        tr = Tr(language)
         view = body.get("view") or {}
+        actor = events.actor_from_user(workspace, user_id, None)  # the worker asks users.info
         try:
-            event, metadata = events.submission(
-                body, events.actor_from_user(workspace, user_id, known)
-            )
+            event, metadata = events.submission(body, actor, self.engine.sealer.tag)
+        except events.ForgedMetadata:
+            log.warning("slack: a submission with forged modal metadata was refused")
+            return {"response_action": "update", "view": refused_view(tr.language)}, None
         except (ValueError, KeyError, TypeError, AttributeError):
             return {}, None
         errors = events.input_errors(view, tr, event.values)
         if errors:
             return view_errors(errors), None
-        return {"response_action": "update", "view": _recording_view(tr.language)}, (
+        return {"response_action": "update", "view": recording_view(tr.language)}, (
             event,
             metadata,
         )
 
     async def on_recording_closed(self, ack: Any, body: Json) -> None:
-        """The person closed the "recording" view: the reply will go by DM."""
-        await ack()
+        """The person closed the "recording" view: the reply will go by DM, whichever process
+        records it (a mark in the database)."""
         view_id = str((body.get("view") or {}).get("id") or "")
         if view_id:
-            self.closed.put(view_id, True)
+            try:
+                await self.closed.first_time(view_id)
+            except Exception as error:  # the reply will try the modal, then go by DM
+                log.warning("slack: a closed view could not be marked: %r", error)
+        await ack()
+
+    async def _view_closed(self, view_id: str) -> bool:
+        """Whether the person closed this view (on any process); unknown counts as open."""
+        try:
+            return await self.closed.present(view_id)
+        except Exception as error:
+            log.warning("slack: closed views unreadable: %r", error)
+            return False
 
     async def onboard(self, client: AsyncWebClient, place: Place) -> None:
         """The channel was just linked to a team: its members join it (bots aside)."""
@@ -584,7 +662,7 @@ class SlackBridge(Recording):
     async def _home(self, workspace: str, user_id: str, client: AsyncWebClient) -> None:
         actor = await self.actor(client, workspace, user_id)
         card = await home(self.engine, actor)
-        self.forms.remember(card, owner_of(actor.workspace, actor.user_ref))  # theirs only
+        await self.forms.keep(card, owner_of(actor.workspace, actor.user_ref))  # theirs only
         await client.views_publish(user_id=actor.user_ref, view=home_view(card))
 
     async def on_revoked(self, ack: Any, body: Json) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,20 +93,33 @@ def command(body: Json, actor: Actor) -> CommandReceived:
 
 
 # --------------------------------------------------------------------------- modals
+Signer = Callable[..., str]  # a keyed hash (Sealer.tag)
+SIGNATURE_HEX = 32  # 16 bytes of HMAC-SHA256: enough that no forgery is ever guessed
+
+
+class ForgedMetadata(ValueError):
+    """A modal whose `private_metadata` does not carry our signature for this person."""
+
+
 @dataclass(frozen=True)
 class ModalMetadata:
-    """What a modal carries in `private_metadata`: its form and the channel it came from."""
+    """What a modal carries in `private_metadata`: its form and the channel it came from.
+
+    Slack hands `private_metadata` back with each submission and button, and a crafted
+    request can say anything in it (a channel the person is not in), so what we send is
+    signed (`signed`) for the person the modal is for, and refused (`verified`) when the
+    signature is not ours. `encode`/`decode` are the unsigned form kept in the (sealed)
+    intake."""
 
     reference: str  # the form reference (decode_form_reference)
     channel_id: str = ""
     channel_name: str = ""
 
+    def _fields(self) -> dict[str, str]:
+        return {"f": self.reference, "ch": self.channel_id, "cn": self.channel_name}
+
     def encode(self) -> str:
-        return json.dumps(
-            {"f": self.reference, "ch": self.channel_id, "cn": self.channel_name},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        return json.dumps(self._fields(), ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def decode(cls, raw: str) -> ModalMetadata:
@@ -114,11 +128,38 @@ class ModalMetadata:
             raise ValueError("not our modal")
         return cls(data["f"], str(data.get("ch") or ""), str(data.get("cn") or ""))
 
+    def _signature(self, signer: Signer, workspace: str, user_id: str) -> str:
+        parts = (self.reference, self.channel_id, self.channel_name)
+        return signer("slack modal", workspace, user_id, *parts)[:SIGNATURE_HEX]
 
-def submission(body: Json, actor: Actor) -> tuple[FormSubmitted, ModalMetadata]:
-    """A `view_submission` as one FormSubmitted (ValueError when the modal is not ours)."""
+    def signed(self, signer: Signer, workspace: str, user_id: str) -> str:
+        """The `private_metadata` of a modal opened for `user_id` in `workspace`."""
+        fields = {**self._fields(), "s": self._signature(signer, workspace, user_id)}
+        return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def verified(cls, raw: str, signer: Signer, workspace: str, user_id: str) -> ModalMetadata:
+        """The metadata `user_id` sent back, if we signed it for them (else ForgedMetadata)."""
+        try:
+            data = json.loads(raw)
+            metadata = cls.decode(raw)
+        except (ValueError, TypeError, RecursionError):
+            raise ForgedMetadata("unreadable modal metadata") from None
+        signature = data.get("s")
+        expected = metadata._signature(signer, workspace, user_id)
+        if not isinstance(signature, str) or not hmac.compare_digest(
+            signature.encode("utf-8", "replace"), expected.encode()
+        ):
+            raise ForgedMetadata("modal metadata not signed for this person")
+        return metadata
+
+
+def submission(body: Json, actor: Actor, signer: Signer) -> tuple[FormSubmitted, ModalMetadata]:
+    """A `view_submission` as one FormSubmitted (ValueError when the modal is not ours,
+    ForgedMetadata when its metadata was not signed for this person)."""
     view = body["view"]
-    metadata = ModalMetadata.decode(view.get("private_metadata") or "")
+    raw = view.get("private_metadata") or ""
+    metadata = ModalMetadata.verified(raw, signer, actor.workspace, actor.user_ref)
     action, context = decode_form_reference(metadata.reference)
     values = values_from_view_state(view.get("state", {}).get("values", {}))
     where = place(actor.workspace, metadata.channel_id, metadata.channel_name)
@@ -194,6 +235,9 @@ class Delivery:
     event: FormSubmitted
     metadata: ModalMetadata  # the channel it came from (a button's too)
     view_id: str = ""  # the modal to answer in ("" when the button was in a message)
+    # The modal's state when its button was pressed: the answer replaces that state only,
+    # so a second press (a double click) never overwrites the first press's answer.
+    view_hash: str = ""
 
     def to_json(self) -> dict[str, Any]:
         event = self.event
@@ -205,6 +249,7 @@ class Delivery:
             "place": dataclasses.asdict(event.place) if event.place is not None else None,
             "metadata": self.metadata.encode(),
             "view_id": self.view_id,
+            "view_hash": self.view_hash,
         }
 
     @classmethod
@@ -218,4 +263,5 @@ class Delivery:
             Place(**place) if place else None,
         )
         metadata = ModalMetadata.decode(str(data.get("metadata") or "{}"))
-        return cls(event, metadata, str(data.get("view_id") or ""))
+        view_id, view_hash = str(data.get("view_id") or ""), str(data.get("view_hash") or "")
+        return cls(event, metadata, view_id, view_hash)

@@ -70,7 +70,6 @@ class Recording:
     api_url: str
     intake: GroupCommit
     people: TtlCache
-    closed: TtlCache
     _clients: dict[str, AsyncWebClient]
 
     if TYPE_CHECKING:
@@ -80,11 +79,15 @@ class Recording:
         async def post(
             self, client: AsyncWebClient, actor: Actor, card: Card, channel: str
         ) -> None: ...
-        def modal(self, card: Card, channel_id: str = "", channel_name: str = "") -> Json: ...
+        def modal(
+            self, card: Card, actor: Actor, channel_id: str = "", channel_name: str = ""
+        ) -> Json: ...
         async def onboard(self, client: AsyncWebClient, place: Place) -> None: ...
         def _where(self, body: Json) -> tuple[str, str, Json | None]: ...
         def _after_ack(self, work: Coroutine[Any, Any, None]) -> None: ...
-        def _forget_delivery(self, body: Json) -> None: ...
+        async def _forget_delivery(self, body: Json) -> None: ...
+        async def _view_closed(self, view_id: str) -> bool: ...
+        async def _refuse(self, client: AsyncWebClient, actor: Actor) -> None: ...
 
     async def _durable_button(
         self, ack: Any, body: Json, action: Json, client: AsyncWebClient
@@ -94,7 +97,12 @@ class Recording:
         actor = events.actor_from_user(
             workspace, events.user_of(body), self.people.get(f"{workspace}:{events.user_of(body)}")
         )
-        channel_id, channel_name, view = self._where(body)
+        try:
+            channel_id, channel_name, view = self._where(body)
+        except events.ForgedMetadata:  # nothing recorded; said after the ack
+            await ack()
+            self._after_ack(self._refuse(client, actor))
+            return
         event = events.button(action, actor, events.place(workspace, channel_id, channel_name))
         if event is None:
             await ack()
@@ -103,13 +111,14 @@ class Recording:
             event,
             events.ModalMetadata("", channel_id, channel_name),
             str((view or {}).get("id") or ""),
+            str((view or {}).get("hash") or ""),
         )
         try:
             await self.intake.put(PLATFORM, delivery.to_json())
         except IntakeUnavailable:
             # Slack shows nothing for a button's ack: say so, by the person's own means.
             await ack()
-            self._forget_delivery(body)
+            await self._forget_delivery(body)
             self._after_ack(self._not_recorded(client, actor, channel_id))
             return
         await ack()
@@ -120,12 +129,10 @@ class Recording:
         card = notice(tr("slack.not_recorded_title"), tr("slack.not_recorded_button"))
         await self.post(client, known, card, channel)
 
-    def _not_recorded_answer(self, body: Json) -> Json:
+    def _not_recorded_answer(self, body: Json, language: str = "fr") -> Json:
         """The ack of a submission that could not be committed: an error under the modal's
         first input (Slack keeps the modal and what was typed in it)."""
-        workspace, user_id = events.team_of(body), events.user_of(body)
-        known = self.people.get(f"{workspace}:{user_id}")
-        tr = Tr(language_of((known or {}).get("locale"), "fr"))
+        tr = Tr(language)
         view = body.get("view") or {}
         for block in view.get("blocks") or []:
             name = str(block.get("block_id") or "") if isinstance(block, dict) else ""
@@ -168,7 +175,7 @@ class Recording:
         event = dataclasses.replace(event, actor=actor)  # with the person's profile
         cards = await self.engine.handle(event, intake_id=intake_id)
         try:
-            await self._reply(client, actor, delivery.view_id, cards, metadata)
+            await self._reply(client, actor, delivery.view_id, cards, metadata, delivery.view_hash)
             if event.action == "setup.save" and event.place is not None:
                 await self._onboard_after_setup(client, actor, event.place)
         except Exception:  # recorded; only the answer is lost (no content in the log)
@@ -193,20 +200,23 @@ class Recording:
         view_id: str,
         cards: list[Card],
         metadata: events.ModalMetadata,
+        view_hash: str = "",
     ) -> None:
         """The engine's replies to a submission: the first in the modal (in place of the
         "recording" view, or of the modal a button was pressed in), the rest by DM; all by DM
-        when the modal is gone. No `hash`: the ack's `response_action: update` gave the modal
-        a hash we never see, and the only view this can overwrite is our own "recording" one
-        (no input in it) or the one the button was in."""
-        if cards and view_id and self.closed.get(view_id) is None:
+        when the modal is gone. A submission's answer has no `hash` (the ack's
+        `response_action: update` gave the modal one we never see; the only view it can
+        overwrite is our own "recording" one); a button's answer replaces the modal only as it
+        was when pressed (`view_hash`), so a double click's "already received" never
+        replaces the first click's answer (a tension's one-time code): it goes by DM."""
+        if cards and view_id and not await self._view_closed(view_id):
             first = cards[0]
             tr = Tr(language_of(actor.locale, "fr"))
             try:
-                view = self.modal(first, metadata.channel_id, metadata.channel_name)
+                view = self.modal(first, actor, metadata.channel_id, metadata.channel_name)
                 if first.form is None:  # a confirmation: "Close", not Slack's "Cancel"
                     view["close"] = {"type": "plain_text", "text": tr("slack.close")}
-                await client.views_update(view_id=view_id, view=view)
+                await client.views_update(view_id=view_id, view=view, hash=view_hash or None)
                 cards = cards[1:]
             except SlackApiError:  # the modal is gone: by DM (no log: it would date a ballot)
                 pass

@@ -11,11 +11,14 @@
   team's channel belongs to); people added to or removed from a linked team join or leave the
   partnership. After `setup` (or `setup <code>`), the team's roster is onboarded.
 - Each activity's conversation is remembered (1:1 chat, channel, team) for later sends.
-- Redelivered activities (the same id in the same conversation) are handled once.
+- Redelivered activities (the same id in the same conversation) are handled once, whichever
+  process they reach: the first marks it in the database (`marks`, a keyed hash). An activity
+  whose handling failed is unmarked, so that the connector's retry is handled.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -23,7 +26,7 @@ from adapters.teams import activities as act
 from adapters.teams.botframework import BotFramework, ConnectorError, TurnHandle
 from adapters.teams.cards import activity_for, submission
 from adapters.teams.sender import TeamsSender
-from adapters.ttl_cache import TtlCache
+from adapters.ttl_cache import SharedMarks
 from dialogs.cards import Card, notice
 from dialogs.commands import fold
 from dialogs.engine import Engine
@@ -42,6 +45,7 @@ from storage import teams_conversations as conversations
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
 SETUP_WORDS = {"setup", "configurer"}
+SEEN_FOR = dt.timedelta(minutes=15)  # the connector retries within seconds
 ONBOARDING_ACTIONS = {"setup.save"}
 
 
@@ -51,14 +55,31 @@ class TeamsBridge:
         self.database = engine.database
         self.framework = framework
         self.sender = TeamsSender(framework, engine.database)
-        self.seen = TtlCache(ttl=900, size=50_000)
+        self.seen = SharedMarks(
+            engine.database, engine.sealer, "teams activity", SEEN_FOR, engine.clock
+        )
 
     async def on_turn(self, turn: TurnHandle) -> None:
         activity = turn.activity
         identity = f"{(activity.get('conversation') or {}).get('id')}|{activity.get('id')}"
-        if activity.get("id") and not self.seen.first_time(identity):
+        if not activity.get("id"):
+            await self.handle(turn)
+            return
+        if not await self.seen.first_time(identity):
             log.info("teams activity delivered twice; handled once")
             return
+        try:
+            await self.handle(turn)
+        except BaseException:
+            # Not handled: the connector's retry (or a resend) must not be taken for a repeat.
+            try:
+                await self.seen.forget(identity)
+            except Exception as error:
+                log.warning("teams: an activity's mark could not be removed: %r", error)
+            raise
+
+    async def handle(self, turn: TurnHandle) -> None:
+        activity = turn.activity
         await self.remember(turn)
         kind = activity.get("type")
         if kind == "message":
