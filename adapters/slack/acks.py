@@ -8,6 +8,8 @@
   does not know the language of yet.
 - `recording_view`: the neutral "thank you, recording" modal (built once per language).
 - `refused_view`: the modal that replaces a form whose `private_metadata` we did not sign.
+- `Acknowledging` (a mixin of `SlackBridge`): a modal submission checked without writing
+  (errors under the inputs, a forged modal refused), committed to the intake, then acked.
 """
 
 from __future__ import annotations
@@ -16,12 +18,17 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
-from adapters.slack.blocks import modal_view
+from adapters.intake import GroupCommit, IntakeUnavailable
+from adapters.slack import events
+from adapters.slack.blocks import decode_form_reference, modal_view, view_errors
 from dialogs.cards import notice
+from dialogs.engine import Engine
+from dialogs.events import FormSubmitted
 from dialogs.i18n import Tr, language_of
 from storage.database import Database
 from storage.models import Member, Team
@@ -110,3 +117,79 @@ async def ack_language(
     except Exception:  # too slow or refused: the team's language
         return fallback
     return language_of((user or {}).get("locale"), fallback)
+
+
+class Acknowledging:
+    # Provided by SlackBridge (and its Recording and SharedMemory mixins).
+    engine: Engine
+    database: Database
+    intake: GroupCommit
+
+    if TYPE_CHECKING:
+
+        async def user(
+            self, client: AsyncWebClient, workspace: str, user_id: str
+        ) -> Json | None: ...
+        async def _forget_delivery(self, body: Json) -> None: ...
+        def _not_recorded_answer(self, body: Json, language: str = "fr") -> Json: ...
+
+    async def on_submission(self, ack: Any, body: Json, client: AsyncWebClient) -> None:
+        """Checked without writing, committed to the intake, then acked; recorded after."""
+        language = "fr"
+        try:
+            language = await self._ack_language(body, client)
+            response, submitted = self._acknowledgement(body, language)
+        except Exception:  # whatever happened, Slack gets its answer (an empty one closes)
+            log.exception("slack submission could not be checked")
+            response, submitted = {}, None
+        if submitted is not None:
+            event, metadata = submitted
+            view_id = str((body.get("view") or {}).get("id") or "")
+            delivery = events.Delivery(event, metadata, view_id)
+            try:
+                await self.intake.put(PLATFORM, delivery.to_json())
+            except IntakeUnavailable:
+                # Never "received" for what is not committed: the modal stays, with its values.
+                await self._forget_delivery(body)
+                response = self._not_recorded_answer(body, language)
+        await ack(**response)
+
+    async def _ack_language(self, body: Json, client: AsyncWebClient) -> str:
+        """The language of this submission's ack, the same on every process (acks.py)."""
+        workspace, user_id = events.team_of(body), events.user_of(body)
+        slug = ""
+        try:
+            raw = str((body.get("view") or {}).get("private_metadata") or "")
+            reference = events.ModalMetadata.decode(raw).reference
+            slug = str(decode_form_reference(reference)[1].get("team") or "")
+        except (ValueError, TypeError, AttributeError):
+            pass  # no team to prefer: the person's first
+        return await ack_language(
+            self.database, workspace, user_id, slug, lambda: self.user(client, workspace, user_id)
+        )
+
+    def _acknowledgement(
+        self, body: Json, language: str
+    ) -> tuple[Json, tuple[FormSubmitted, events.ModalMetadata] | None]:
+        """(what the ack says, the submission to record, if any): the errors Slack shows
+        under the inputs, the neutral "recording" view (no input, no submit, built once per
+        language and never changed: sent as it is), a refusal for a modal whose metadata we
+        did not sign for this person, or nothing for a modal that is not ours (it closes)."""
+        workspace, user_id = events.team_of(body), events.user_of(body)
+        tr = Tr(language)
+        view = body.get("view") or {}
+        actor = events.actor_from_user(workspace, user_id, None)  # the worker asks users.info
+        try:
+            event, metadata = events.submission(body, actor, self.engine.sealer.tag)
+        except events.ForgedMetadata:
+            log.warning("slack: a submission with forged modal metadata was refused")
+            return {"response_action": "update", "view": refused_view(tr.language)}, None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return {}, None
+        errors = events.input_errors(view, tr, event.values)
+        if errors:
+            return view_errors(errors), None
+        return {"response_action": "update", "view": recording_view(tr.language)}, (
+            event,
+            metadata,
+        )

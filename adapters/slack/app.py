@@ -45,18 +45,17 @@ import asyncio
 import datetime as dt
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.intake import GroupCommit, IntakeUnavailable, IntakeWorker
+from adapters.intake import GroupCommit, IntakeWorker
 from adapters.slack import events
-from adapters.slack.acks import RECORDING_CALLBACK_ID, ack_language, recording_view, refused_view
+from adapters.slack.acks import RECORDING_CALLBACK_ID, Acknowledging
 from adapters.slack.blocks import (
     OPEN_FORM_ACTION,
     button_action,
@@ -65,15 +64,15 @@ from adapters.slack.blocks import (
     home_view,
     messages_for,
     modal_view,
-    view_errors,
 )
+from adapters.slack.dedup import SharedMemory
 from adapters.slack.forms import FormCards, owner_of
 from adapters.slack.recording import DURABLE_BUTTONS, PLATFORM, Recording
 from adapters.slack.sender import SlackSender, keep_alive_session, web_client
 from adapters.ttl_cache import SharedMarks, TtlCache
 from dialogs.cards import Card, notice
 from dialogs.engine import Engine, form_card, home
-from dialogs.events import Actor, FormSubmitted, MemberJoined, MemberLeft, Place, TeamInstalled
+from dialogs.events import Actor, MemberJoined, MemberLeft, Place, TeamInstalled
 from dialogs.i18n import Tr, language_of
 from storage import slack_installations, teams
 from storage.slack_installations import InstallationStore
@@ -109,7 +108,7 @@ def authorize_url(api_url: str) -> str:
     return f"{base}/oauth/v2/authorize"
 
 
-class SlackBridge(Recording):
+class SlackBridge(Recording, Acknowledging, SharedMemory):
     def __init__(
         self,
         engine: Engine,
@@ -289,51 +288,6 @@ class SlackBridge(Recording):
                 self.after_ack.release()
             self._finished()
 
-    async def _once(self, body: Json, next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
-        """Drop a delivery already processed, by this process or another (Slack's retries, a
-        double-clicked submit, the same request reaching two processes): the first process
-        to mark it in the database handles it, before anything is done or shown, so that a
-        duplicate never answers in place of the first (a tension's one-time code)."""
-        identity = events.event_identity(body)
-        if identity is not None and not await self._first_delivery(identity):
-            log.debug("slack: a duplicate delivery was ignored")  # no id: it could date one
-            return BoltResponse(status=200, body="")
-        await next()
-        return None
-
-    async def _first_delivery(self, identity: str) -> bool:
-        try:
-            return await self.seen.first_time(identity)
-        except Exception as error:  # the database is down: handled (its writes are idempotent)
-            log.warning("slack: de-duplication unavailable: %r", error)
-            return True
-
-    async def _forget_delivery(self, body: Json) -> None:
-        """A delivery that was not committed may come again (the person sends it again).
-        Tried again in the background while the database is unreachable."""
-        identity = events.event_identity(body)
-        if identity is None:
-            return
-        try:
-            async with asyncio.timeout(0.5):  # the ack is waiting
-                await self.seen.forget(identity)
-        except Exception:
-            self._spawn(self._forget_mark(identity))
-
-    async def _forget_mark(self, identity: str) -> None:
-        pause = 0.5
-        deadline = asyncio.get_running_loop().time() + MARK_TTL.total_seconds()
-        while True:
-            try:
-                await self.seen.forget(identity)
-                return
-            except Exception as error:
-                if asyncio.get_running_loop().time() > deadline:
-                    log.warning("slack: a delivery's mark could not be removed: %r", error)
-                    return
-            await asyncio.sleep(pause)  # the database is down: wait for it to come back
-            pause = min(pause * 2, 30.0)
-
     # ----------------------------------------------------------------- people
     async def actor(self, client: AsyncWebClient, workspace: str, user_id: str) -> Actor:
         return events.actor_from_user(
@@ -511,86 +465,6 @@ class SlackBridge(Recording):
             channel_id=channel_id,
             channel_name=channel_name,
         )
-
-    async def on_submission(self, ack: Any, body: Json, client: AsyncWebClient) -> None:
-        """Checked without writing, committed to the intake, then acked; recorded after."""
-        language = "fr"
-        try:
-            language = await self._ack_language(body, client)
-            response, submitted = self._acknowledgement(body, language)
-        except Exception:  # whatever happened, Slack gets its answer (an empty one closes)
-            log.exception("slack submission could not be checked")
-            response, submitted = {}, None
-        if submitted is not None:
-            event, metadata = submitted
-            view_id = str((body.get("view") or {}).get("id") or "")
-            delivery = events.Delivery(event, metadata, view_id)
-            try:
-                await self.intake.put(PLATFORM, delivery.to_json())
-            except IntakeUnavailable:
-                # Never "received" for what is not committed: the modal stays, with its values.
-                await self._forget_delivery(body)
-                response = self._not_recorded_answer(body, language)
-        await ack(**response)
-
-    async def _ack_language(self, body: Json, client: AsyncWebClient) -> str:
-        """The language of this submission's ack, the same on every process (acks.py)."""
-        workspace, user_id = events.team_of(body), events.user_of(body)
-        slug = ""
-        try:
-            raw = str((body.get("view") or {}).get("private_metadata") or "")
-            reference = events.ModalMetadata.decode(raw).reference
-            slug = str(decode_form_reference(reference)[1].get("team") or "")
-        except (ValueError, TypeError, AttributeError):
-            pass  # no team to prefer: the person's first
-        return await ack_language(
-            self.database, workspace, user_id, slug, lambda: self.user(client, workspace, user_id)
-        )
-
-    def _acknowledgement(
-        self, body: Json, language: str
-    ) -> tuple[Json, tuple[FormSubmitted, events.ModalMetadata] | None]:
-        """(what the ack says, the submission to record, if any): the errors Slack shows
-        under the inputs, the neutral "recording" view (no input, no submit, built once per
-        language and never changed: sent as it is), a refusal for a modal whose metadata we
-        did not sign for this person, or nothing for a modal that is not ours (it closes)."""
-        workspace, user_id = events.team_of(body), events.user_of(body)
-        tr = Tr(language)
-        view = body.get("view") or {}
-        actor = events.actor_from_user(workspace, user_id, None)  # the worker asks users.info
-        try:
-            event, metadata = events.submission(body, actor, self.engine.sealer.tag)
-        except events.ForgedMetadata:
-            log.warning("slack: a submission with forged modal metadata was refused")
-            return {"response_action": "update", "view": refused_view(tr.language)}, None
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return {}, None
-        errors = events.input_errors(view, tr, event.values)
-        if errors:
-            return view_errors(errors), None
-        return {"response_action": "update", "view": recording_view(tr.language)}, (
-            event,
-            metadata,
-        )
-
-    async def on_recording_closed(self, ack: Any, body: Json) -> None:
-        """The person closed the "recording" view: the reply will go by DM, whichever process
-        records it (a mark in the database)."""
-        view_id = str((body.get("view") or {}).get("id") or "")
-        if view_id:
-            try:
-                await self.closed.first_time(view_id)
-            except Exception as error:  # the reply will try the modal, then go by DM
-                log.warning("slack: a closed view could not be marked: %r", error)
-        await ack()
-
-    async def _view_closed(self, view_id: str) -> bool:
-        """Whether the person closed this view (on any process); unknown counts as open."""
-        try:
-            return await self.closed.present(view_id)
-        except Exception as error:
-            log.warning("slack: closed views unreadable: %r", error)
-            return False
 
     async def onboard(self, client: AsyncWebClient, place: Place) -> None:
         """The channel was just linked to a team: its members join it (bots aside)."""
