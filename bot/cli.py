@@ -1,5 +1,5 @@
-"""`passerelle serve | db upgrade | demo | run <job> --team <team> | key new | key check |
-teams package`."""
+"""`passerelle serve [--role web|worker|all] | db upgrade | demo | run <job> --team <team> |
+key new | key check | teams package`."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from adapters.slack.app import SlackBridge
 from adapters.teams.package import PackageError, build_package
 from bot import keys, logs
 from bot.demo import seed
 from bot.server import SLACK, build_app
-from bot.settings import Settings
+from bot.settings import ROLES, Settings
 from dialogs import results
 from dialogs.engine import Engine
 from dialogs.i18n import t
@@ -37,8 +38,17 @@ def parser() -> argparse.ArgumentParser:
         ),
     )
     commands = root.add_subparsers(dest="command", required=True)
-    commands.add_parser(
+    serve = commands.add_parser(
         "serve", help="serve HTTP (sandbox, Slack, Teams), the calendar and the outbox"
+    )
+    serve.add_argument(
+        "--role",
+        choices=ROLES,
+        help=(
+            "web: the HTTP endpoints only; worker: the calendar, the outbox and the recording "
+            "of Slack submissions, with /healthz and /metrics; all: both (default: "
+            "PASSERELLE_ROLE, else all)"
+        ),
     )
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"], help="apply migrations")
@@ -214,7 +224,15 @@ def teams_package(settings: Settings, args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as problem:  # say which setting, not a traceback
+        for error in problem.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            print(f"error: setting {where}: {error['msg']}", file=sys.stderr)
+        return 2
+    if args.command == "serve" and args.role is not None:
+        settings = settings.model_copy(update={"role": args.role})
     logs.configure(settings.log_level)
     if args.command == "db":
         # The key is needed only to seal what an older version stored in the clear: without
@@ -248,11 +266,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "run":
         return asyncio.run(run_job(settings, key.sealer, args.job, args.team, args.lang))
-    print(f"Passerelle on http://{settings.host}:{settings.port}/sandbox")
+    where = "/sandbox" if settings.role == "all" and settings.sandbox_wanted else ""
+    print(f"Passerelle ({settings.role}) on http://{settings.host}:{settings.port}{where}")
     print(f"sealing key: {key.source} (key id {key.key_id})")
     database = Database(settings.database_url)
     app = build_app(settings, database, Engine(database, sealer=key.sealer))
-    if settings.slack_app_token and SLACK in app:
+    if settings.slack_app_token and SLACK in app and settings.serves_web:
+        # Socket Mode is Slack's way in: a web process's, never a worker's.
         app.cleanup_ctx.append(socket_mode(app[SLACK], settings.slack_app_token))
     elif settings.slack_app_token:
         print(

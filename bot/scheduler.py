@@ -1,8 +1,15 @@
 """The calendar: APScheduler 3 fires each team's weekly jobs in the team's own time zone.
 
-Every process may run its own scheduler: the jobs' occurrence keys and the outbox's unique
-idempotency keys make a double firing harmless. A process learns of a schedule changed by
-another process at its next minute tick, when it compares every team's triggers with its plan.
+Every process that runs the calendar (`--role worker` or `all`) plans every team and fires the
+same triggers; each occurrence is run by one of them. A weekly firing names its occurrence by
+the trigger's scheduled local time (`occurrence_of`: "2026-12-08T10:00", the same string in
+every process however late each fires), and the minute tick names its period
+(dialogs.jobs.tick_occurrence); the job claims (team, job, occurrence) in the transaction that
+does its work (storage/job_claims.py), so the others do nothing, and a runner that dies before
+its commit leaves the occurrence to them. Under the claims, the jobs' occurrence keys and the
+outbox's idempotency keys still make any second run harmless. A process learns of a schedule
+changed by another process at its next tick, when it compares every team's triggers with its
+plan.
 """
 
 from __future__ import annotations
@@ -54,6 +61,12 @@ def scheduled_time(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | None
     since = now.astimezone(dt.UTC) - dt.timedelta(seconds=MISFIRE_GRACE_SECONDS)
     fire: dt.datetime | None = trigger.get_next_fire_time(None, since)
     return fire if fire is not None and fire <= now else None
+
+
+def occurrence_of(trigger: CronTrigger, fire_time: dt.datetime) -> str:
+    """The claim name of a firing: its scheduled time on the team's wall clock, to the minute.
+    Local, so that an autumn hour that happens twice names one occurrence, not two."""
+    return f"{fire_time.astimezone(trigger.timezone):%Y-%m-%dT%H:%M}"
 
 
 def _signature(team: Team) -> Signature:
@@ -148,12 +161,16 @@ class Calendar:
         self._planned[team.id] = _signature(team)
 
     async def _fire(self, team_slug: str, name: str, trigger: CronTrigger | None = None) -> None:
-        """Run a weekly job for the occurrence it was scheduled for, even if it fires late: the
-        occurrence (its local date) is what makes a second firing, by this process or another,
-        do nothing."""
-        fire_time = None if trigger is None else scheduled_time(trigger, self.engine.clock())
+        """Run a weekly job for the occurrence it was scheduled for, even if it fires late,
+        if this process claims that occurrence first (a second firing, by this process or
+        another, does nothing)."""
+        now = self.engine.clock()
+        fire_time = None if trigger is None else scheduled_time(trigger, now)
+        occurrence = None if trigger is None else occurrence_of(trigger, fire_time or now)
         try:
-            result = await self.engine.jobs.run(name, team_slug, forced=False, fire_time=fire_time)
+            result = await self.engine.jobs.run(
+                name, team_slug, forced=False, fire_time=fire_time, occurrence=occurrence
+            )
             log.info("job %s for %s: %s (%d)", name, team_slug, result.message, result.count)
         except Exception:
             log.exception("job %s for %s failed", name, team_slug)
@@ -164,7 +181,8 @@ class Calendar:
         except Exception:
             log.exception("calendar sync failed")
         try:
-            for result in await self.engine.jobs.tick():
+            period = dt.timedelta(seconds=self.tick_seconds)
+            for result in await self.engine.jobs.tick(period):
                 log.info(
                     "tick %s for %s: %s (%d)", result.job, result.team, result.message, result.count
                 )

@@ -1,15 +1,31 @@
-"""The aiohttp application: health, metrics, the sandbox, Slack and Teams when configured."""
+"""The aiohttp application: health, metrics, the sandbox, Slack and Teams when configured.
+
+What a process serves and runs follows its role (`passerelle serve --role`, PASSERELLE_ROLE):
+- `web`: the HTTP endpoints people's platforms call (Slack, Teams), /healthz and /metrics.
+  A Slack submission is sealed into the intake and committed before its ack, so acknowledged
+  work is in the database, not in this process; it is recorded by a worker.
+- `worker`: the calendar, the outbox worker and the Slack intake's recording (the Slack and
+  Teams bridges are built for their senders and the recording, their routes not served),
+  with /healthz and /metrics only, for the health checks.
+- `all` (the default): both, in one process; the only role that serves the sandbox, whose
+  conversations live in the serving process's memory and which sends its own messages after
+  each action.
+At least one `worker` or `all` process must run: nothing else records Slack's acknowledged
+submissions or sends the outbox.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from adapters.pacing import DatabaseStore
 from adapters.sandbox.app import Sandbox
 from adapters.sandbox.transcript import Transcripts
 from adapters.slack.app import SlackBridge
@@ -18,7 +34,7 @@ from adapters.teams.app import TeamsBridge
 from adapters.teams.botframework import BotFramework, Credentials
 from adapters.teams.routes import TeamsRoutes
 from bot import keys
-from bot.outbox_worker import OutboxWorker
+from bot.outbox_worker import LANES, OutboxWorker
 from bot.scheduler import Calendar
 from bot.settings import Settings
 from dialogs.engine import Engine
@@ -58,25 +74,45 @@ def build_app(
         senders[slack.sender.platform] = slack.sender
     if teams_bridge is not None:
         senders[teams_bridge.sender.platform] = teams_bridge.sender
-    worker = OutboxWorker(database, senders, clock=engine.clock)
+    lease = dt.timedelta(seconds=settings.outbox_lease_seconds)
+    # Every process paces its sends through the database: one pace per workspace, tenant and
+    # conversation (conversations named by keyed hash), learned from the platforms' 429s.
+    paces = DatabaseStore(database)
+    if slack is not None:
+        slack.sender.pacer.use(paces, tag=engine.sealer.tag, clock=engine.clock)
+    if teams_bridge is not None:
+        teams_bridge.sender.pacer.use(paces, tag=engine.sealer.tag, clock=engine.clock)
+    worker = OutboxWorker(database, senders, clock=engine.clock, lease=lease, lanes=LANES)
     app = web.Application()
     app[ENGINE] = engine
     app[WORKER] = worker
     if slack is not None:
         app[SLACK] = slack
-        app.router.add_routes(SlackRoutes(slack).routes())
+        if settings.serves_web:
+            app.router.add_routes(SlackRoutes(slack).routes())
     if teams_bridge is not None:
         app[TEAMS] = teams_bridge
-        app.router.add_routes(TeamsRoutes(teams_bridge).routes())
+        if settings.serves_web:
+            app.router.add_routes(TeamsRoutes(teams_bridge).routes())
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    if settings.sandbox_wanted and is_loopback(settings.host):
+    if sandbox_served(settings):
         app.router.add_routes(Sandbox(engine, transcripts, after_action=worker.drain).routes())
         app.router.add_get("/", to_sandbox)
-    elif settings.sandbox_wanted:
-        log.warning("sandbox not served: %s is not a loopback address", settings.host)
     app.cleanup_ctx.append(_background(settings, engine, worker, slack))
     return app
+
+
+def sandbox_served(settings: Settings) -> bool:
+    if not settings.sandbox_wanted:
+        return False
+    if settings.role != "all":
+        log.warning("sandbox not served: it needs --role all (one process), not %s", settings.role)
+        return False
+    if not is_loopback(settings.host):
+        log.warning("sandbox not served: %s is not a loopback address", settings.host)
+        return False
+    return True
 
 
 def slack_bridge(settings: Settings, engine: Engine) -> SlackBridge | None:
@@ -116,11 +152,15 @@ def _background(  # type: ignore[no-untyped-def]
     settings: Settings, engine: Engine, worker: OutboxWorker, slack: SlackBridge | None
 ):
     async def context(app: web.Application) -> AsyncIterator[None]:
+        log.info("role: %s", settings.role)
         if slack is not None:
-            await slack.open_http()
+            await slack.open_http()  # both roles call the Web API: acks' views, sends
             await slack.resume_if_authorized()
-            slack.worker.start()  # records what was acked: this process's, and any left behind
-        calendar = Calendar(engine) if settings.scheduler_enabled else None
+            if settings.runs_worker:
+                slack.worker.start()  # records what was acked: by any process, left behind too
+        calendar = None
+        if settings.scheduler_enabled and settings.runs_worker:
+            calendar = Calendar(engine, settings.tick_seconds)
         task = None
         if calendar is not None:
             await calendar.start()
@@ -129,7 +169,7 @@ def _background(  # type: ignore[no-untyped-def]
         if slack is not None:
             # Nothing acknowledged is only in memory: what the worker did not record stays
             # in the intake, for the next start (or another process) to record.
-            await slack.worker.stop()
+            await slack.worker.stop()  # (never started in a web process: nothing to stop)
             await slack.intake.close()
         if calendar is not None:
             calendar.shutdown()

@@ -5,10 +5,15 @@ This is the only module that reads the environment.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.database import DEFAULT_URL
+
+Role = Literal["web", "worker", "all"]
+ROLES: tuple[Role, ...] = ("web", "worker", "all")
 
 
 class Settings(BaseSettings):
@@ -17,9 +22,18 @@ class Settings(BaseSettings):
     database_url: str = Field(DEFAULT_URL, validation_alias="PASSERELLE_DATABASE_URL")
     host: str = Field("127.0.0.1", validation_alias="PASSERELLE_HOST")
     port: int = Field(3978, validation_alias="PASSERELLE_PORT")
+    # What `serve` runs (`--role` overrides it): "web" the HTTP endpoints; "worker" the
+    # calendar, the outbox worker and the Slack intake's recording, with /healthz and /metrics
+    # only; "all" both (docs/operations.md, "Roles").
+    role: Role = Field("all", validation_alias="PASSERELLE_ROLE")
     # Off in tests and for CLI one-shots; `serve` runs the calendar and the outbox worker.
     scheduler_enabled: bool = Field(True, validation_alias="PASSERELLE_SCHEDULER")
     outbox_interval_seconds: float = Field(1.0, validation_alias="PASSERELLE_OUTBOX_INTERVAL")
+    # How long a claimed outbox message stays with its worker: a killed worker's messages wait
+    # this long before another process sends them (renewed at half while a batch is sent).
+    outbox_lease_seconds: float = Field(120.0, validation_alias="PASSERELLE_OUTBOX_LEASE")
+    # The calendar's tick (reminders, closes): one minute in production; tests shorten it.
+    tick_seconds: float = Field(60.0, validation_alias="PASSERELLE_TICK_SECONDS")
     # Unset: the sandbox is served only while no chat platform is configured, so a server
     # behind a reverse proxy for Slack or Teams does not expose it by accident.
     sandbox_enabled: bool | None = Field(None, validation_alias="PASSERELLE_SANDBOX")
@@ -55,6 +69,16 @@ class Settings(BaseSettings):
         """Whether Slack or Teams is set up: real people's submissions may arrive."""
         platforms = (self.slack_signing_secret, self.slack_app_token, self.microsoft_app_id)
         return any(platforms)
+
+    @property
+    def serves_web(self) -> bool:
+        """Slack's and Teams' endpoints (and the sandbox) are served."""
+        return self.role in ("web", "all")
+
+    @property
+    def runs_worker(self) -> bool:
+        """The calendar, the outbox worker and the Slack intake's recording run here."""
+        return self.role in ("worker", "all")
 
     @property
     def sandbox_wanted(self) -> bool:

@@ -1,7 +1,13 @@
 """Scheduled jobs, runnable "now" by a coordinator, the CLI or the sandbox.
 
 Every job is idempotent: its writes carry occurrence keys, so a trigger fired twice (two
-processes, a retry) changes nothing the second time.
+processes, a retry) changes nothing the second time. On top of that, each calendar occurrence
+is run by one process (storage/job_claims.py): a weekly job fired by the calendar with an
+`occurrence`, and each team's share of a tick, first claim (team, job, occurrence) in the
+transaction that does the work. A process that loses the claim does nothing; a runner that
+fails or dies before its commit leaves no claim, so the occurrence is still run (by a process
+waiting on the claim, a later firing within the grace, the next tick). Forced runs ("now")
+claim nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from dialogs.calendar import in_cadence, zone
 from dialogs.cards import Card
 from dialogs.content import ContentBank
 from dialogs.i18n import Tr
-from storage import outbox, rounds, teams
+from dialogs.tick import OUTBOX_RETENTION, TICK, TickBackoff, housekeeping, tick_occurrence
+from storage import job_claims, rounds, teams
 from storage import reflexive as reflexive_store
 from storage.database import Database
 from storage.maintenance import vacuum_private_tables
@@ -36,8 +43,7 @@ from storage.models import Team
 from storage.sealing import Sealer
 
 log = logging.getLogger(__name__)
-# Finished outbox rows are kept this long (to see what was sent when debugging), then deleted.
-OUTBOX_RETENTION = dt.timedelta(days=14)
+__all__ = ["OUTBOX_RETENTION", "TICK", "Jobs", "TickBackoff", "tick_occurrence"]
 
 JOB_NAMES = (
     "checkin",
@@ -79,6 +85,9 @@ class Jobs:
     ) -> None:
         self.database, self.bank, self.clock, self.sealer = database, bank, clock, sealer
         self.backoff = TickBackoff()
+        # A maintenance run skipped because another process held its lock: that run may have
+        # begun before this process's close committed, so this one tries again at its tick.
+        self.vacuum_owed = False
 
     async def run(
         self,
@@ -87,19 +96,39 @@ class Jobs:
         *,
         forced: bool = True,
         fire_time: dt.datetime | None = None,
+        occurrence: str | None = None,
     ) -> JobResult:
-        """Run one job for one team in its own transaction."""
+        """Run one job for one team in its own transaction. With an `occurrence` (the
+        calendar's firings; never a forced run), only if this process claims it, in that
+        transaction: `jobs.claimed` and nothing done when another process has."""
         if name not in JOB_NAMES:
             raise UnknownJob(name)
         now = self.clock()
+        claim: tuple[int, str] | None = None
+        if occurrence is not None and not forced:
+            # The claim is the transaction's first statement: on SQLite a writer that read
+            # first could not wait for the winner's lock (a stale snapshot fails at once).
+            async with self.database.session() as session:
+                found = await teams.team_by_slug(session, team_slug)
+            if found is None:
+                raise UnknownTeam(team_slug)
+            claim = (found.id, occurrence)
         async with self.database.session() as session, session.begin():
+            if claim is not None and not await job_claims.claim(
+                session, claim[0], name, claim[1], now
+            ):
+                return JobResult(name, team_slug, "jobs.claimed", 0)
             team = await teams.team_by_slug(session, team_slug)
             if team is None:
                 raise UnknownTeam(team_slug)
             key, count = await self._run(session, team, name, now, forced, fire_time or now)
         if key == "jobs.closed":
-            await vacuum_private_tables(self.database)  # after the commit: old versions go too
+            await self._vacuum()  # after the commit: old versions go too
         return JobResult(name, team_slug, key, count)
+
+    async def _vacuum(self) -> None:
+        # `is False`: only a run another process holds is owed (test spies return None).
+        self.vacuum_owed = await vacuum_private_tables(self.database) is False
 
     async def _run(
         self,
@@ -316,14 +345,18 @@ class Jobs:
         return ("jobs.reflexive_posted" if posted else "jobs.no_reflexive"), posted
 
     # -------------------------------------------------------------- the minute tick
-    async def tick(self) -> list[JobResult]:
+    async def tick(self, period: dt.timedelta = TICK) -> list[JobResult]:
         """What is due now for every team: reminders, closes, reflexive invitations and posts.
 
-        Each team in its own transaction: a team whose work fails is rolled back and logged
-        (by id: its name could be sensitive), the others go on, and it is tried again at a
-        later tick, backing off while it keeps failing (TickBackoff).
+        Each team in its own transaction, claimed for this tick's period (`tick_occurrence`)
+        so that, of all the processes ticking, one does a team's work per period; what a lost
+        or failed period left is due at the next. A team whose work fails is rolled back
+        (its claim with it) and logged (by id: its name could be sensitive), the others go
+        on, and it is tried again at a later tick, backing off while it keeps failing
+        (TickBackoff). Then the housekeeping, claimed the same way for the installation.
         """
         now = self.clock()
+        occurrence = tick_occurrence(now, period)
         results: list[JobResult] = []
         async with self.database.session() as session:
             team_ids = [team.id for team in await teams.all_teams(session)]
@@ -331,21 +364,25 @@ class Jobs:
             if not self.backoff.due(team_id, now):
                 continue
             try:
-                results += await self._tick_team(team_id, now)
+                results += await self._tick_team(team_id, now, occurrence)
             except Exception:
                 delay = self.backoff.failed(team_id, now)
                 log.exception("tick: team %d failed; next try in %s", team_id, delay)
             else:
                 self.backoff.succeeded(team_id)
-        async with self.database.session() as session, session.begin():
-            await outbox.purge_finished(session, now - OUTBOX_RETENTION)
-        if any(r.message == "jobs.closed" for r in results):
-            await vacuum_private_tables(self.database)
+        try:
+            await housekeeping(self.database, now, occurrence)
+        except Exception:  # only the tables' size depends on it: the next tick tries again
+            log.exception("tick: housekeeping failed")
+        if self.vacuum_owed or any(r.message == "jobs.closed" for r in results):
+            await self._vacuum()
         return results
 
-    async def _tick_team(self, team_id: int, now: dt.datetime) -> list[JobResult]:
+    async def _tick_team(self, team_id: int, now: dt.datetime, occurrence: str) -> list[JobResult]:
         results: list[JobResult] = []
         async with self.database.session() as session, session.begin():
+            if not await job_claims.claim(session, team_id, "tick", occurrence, now):
+                return []  # another process has this team's tick for this period
             team = await session.get(Team, team_id)
             if team is None:  # deleted since the list was read
                 return []
@@ -360,28 +397,3 @@ class Jobs:
                 if count or key == "jobs.closed":
                     results.append(JobResult(name, team.slug, key, count))
         return results
-
-
-class TickBackoff:
-    """When a failing team is tried again: the next tick, then after 2, 4, 8... minutes, at
-    most an hour, while it keeps failing. Kept per process: it only paces retries, and every
-    retry is idempotent (the jobs' occurrence keys, the outbox's idempotency keys)."""
-
-    FIRST, LONGEST = dt.timedelta(minutes=1), dt.timedelta(hours=1)
-
-    def __init__(self) -> None:
-        self._failures: dict[int, int] = {}
-        self._next: dict[int, dt.datetime] = {}
-
-    def due(self, team_id: int, now: dt.datetime) -> bool:
-        return now >= self._next.get(team_id, now)
-
-    def failed(self, team_id: int, now: dt.datetime) -> dt.timedelta:
-        failures = self._failures[team_id] = self._failures.get(team_id, 0) + 1
-        delay = min(self.FIRST * 2 ** (failures - 1), self.LONGEST)
-        self._next[team_id] = now + delay
-        return delay
-
-    def succeeded(self, team_id: int) -> None:
-        self._failures.pop(team_id, None)
-        self._next.pop(team_id, None)

@@ -17,15 +17,24 @@ pages back and truncates it. A `TRUNCATE` checkpoint does both.
 
 Neither can run inside the transaction that erased: call this after it commits (after a round
 closes), or on a timer.
+
+One process at a time: on PostgreSQL the run holds a session advisory lock (`VACUUM_LOCK`) on
+the connection that vacuums, taken with `pg_try_advisory_lock`, so a process that finds it
+held skips its run (False) instead of queueing `VACUUM FULL`s behind another's; the lock goes
+with the connection if the process dies. SQLite needs none: its checkpoint is one statement
+under the file's own locks, and several processes on one SQLite file are not a deployment.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from storage import form_drafts, job_claims, marks
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -44,25 +53,35 @@ VACUUMED = ("outbox",)
 PRIVATE_TABLES = REWRITTEN + VACUUMED
 # VACUUM FULL needs an exclusive lock: give up on a table rather than queue everyone behind it.
 LOCK_TIMEOUT = "5s"
+# The maintenance's advisory lock (PostgreSQL): any constant no other lock of this database uses.
+VACUUM_LOCK = 0x70617373_76616375  # "pass" "vacu"
+# Calendar claims (storage/job_claims.py) are deleted once their occurrence cannot fire again.
+TICK_JOBS = ("tick", "maintenance")  # one claim per team (or installation) and tick
+TICK_CLAIM_RETENTION = dt.timedelta(hours=1)
+CLAIM_RETENTION = dt.timedelta(days=1)
 
 
-async def vacuum_private_tables(database: Database) -> None:
-    """Drop dead row versions of the private tables (PostgreSQL) / empty the WAL (SQLite)."""
+async def vacuum_private_tables(database: Database) -> bool:
+    """Drop dead row versions of the private tables (PostgreSQL) / empty the WAL (SQLite).
+    False when another process holds the maintenance lock (its run is under way): the caller
+    tries again later, since that run may have begun before the caller's erasures."""
     dialect = database.engine.dialect.name
     if dialect == "postgresql":
         async with database.engine.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await autocommit.execute(text(f"SET lock_timeout = '{LOCK_TIMEOUT}'"))
+            held = await autocommit.scalar(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": VACUUM_LOCK}
+            )
+            if not held:
+                log.info("VACUUM skipped: another process is running the maintenance")
+                return False
             try:
-                for table in PRIVATE_TABLES:
-                    full = "FULL " if table in REWRITTEN else ""
-                    try:
-                        await autocommit.execute(text(f'VACUUM {full}"{table}"'))
-                    except DBAPIError as problem:  # a lock not granted in time: next run
-                        log.warning("VACUUM %s%s skipped: %s", full, table, problem.orig)
+                await _vacuum(autocommit)
             finally:
-                await autocommit.execute(text("RESET lock_timeout"))
-        return
+                await autocommit.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": VACUUM_LOCK}
+                )
+        return True
     if dialect == "sqlite":
         async with database.engine.connect() as connection:
             row = (await connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).one()
@@ -71,3 +90,29 @@ async def vacuum_private_tables(database: Database) -> None:
         # pages past the busy timeout: the next call finishes the job.
         if row[0]:
             log.warning("WAL checkpoint incomplete: a reader held old pages")
+    return True
+
+
+async def _vacuum(autocommit: AsyncConnection) -> None:
+    await autocommit.execute(text(f"SET lock_timeout = '{LOCK_TIMEOUT}'"))
+    try:
+        for table in PRIVATE_TABLES:
+            full = "FULL " if table in REWRITTEN else ""
+            try:
+                await autocommit.execute(text(f'VACUUM {full}"{table}"'))
+            except DBAPIError as problem:  # a lock not granted in time: next run
+                log.warning("VACUUM %s%s skipped: %s", full, table, problem.orig)
+    finally:
+        await autocommit.execute(text("RESET lock_timeout"))
+
+
+async def purge_expired(session: AsyncSession, now: dt.datetime) -> int:
+    """Delete what expired from the shared tables: marks and form drafts past their expiry,
+    and calendar claims whose occurrence can no longer fire (a tick's after an hour; a weekly
+    job's fires within its hour of grace, kept a day). How many rows, in the caller's
+    transaction."""
+    deleted = await marks.purge_expired(session, now)
+    deleted += await form_drafts.purge_expired(session, now)
+    deleted += await job_claims.purge(session, now - TICK_CLAIM_RETENTION, TICK_JOBS)
+    deleted += await job_claims.purge(session, now - CLAIM_RETENTION)
+    return deleted
