@@ -102,7 +102,8 @@ class Sealer:
     def tag(self, *parts: object) -> str:
         """A keyed hash (HMAC-SHA256 under a key derived from the secret): stable for the
         same parts, meaningless without the secret (no dictionary of member ids works)."""
-        message = "\x1f".join(str(p) for p in parts).encode()
+        # Lone surrogates (hostile input) hash too; valid text gives the same bytes as before.
+        message = "\x1f".join(str(p) for p in parts).encode("utf-8", "surrogatepass")
         return hmac.new(self._current.tagging, message, hashlib.sha256).hexdigest()
 
     @property
