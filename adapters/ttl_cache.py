@@ -69,7 +69,9 @@ class SharedMarks:
         self._writer: asyncio.Task[None] | None = None
 
     def key(self, name: str) -> str:
-        return self.sealer.tag("mark", self.kind, name)
+        # A delivery's identity comes from the request: a lone surrogate must not break it.
+        safe = name.encode("utf-8", "backslashreplace").decode()
+        return self.sealer.tag("mark", self.kind, safe)
 
     async def first_time(self, name: str) -> bool:
         """True for the one process (and call) that marks `name` first within the ttl.

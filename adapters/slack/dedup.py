@@ -86,7 +86,8 @@ class SharedMemory:
     async def on_recording_closed(self, ack: Any, body: Json) -> None:
         """The person closed the "recording" view: the reply will go by DM, whichever process
         records it (a mark in the database)."""
-        view_id = str((body.get("view") or {}).get("id") or "")
+        view = body.get("view")
+        view_id = str(view.get("id") or "") if isinstance(view, dict) else ""
         if view_id:
             try:
                 await self.closed.first_time(view_id)

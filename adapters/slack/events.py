@@ -129,8 +129,10 @@ class ModalMetadata:
         return cls(data["f"], str(data.get("ch") or ""), str(data.get("cn") or ""))
 
     def _signature(self, signer: Signer, workspace: str, user_id: str) -> str:
-        parts = (self.reference, self.channel_id, self.channel_name)
-        return signer("slack modal", workspace, user_id, *parts)[:SIGNATURE_HEX]
+        parts = (workspace, user_id, self.reference, self.channel_id, self.channel_name)
+        # What came in a request may hold lone surrogates: signed as escaped, never an error.
+        safe = (p.encode("utf-8", "backslashreplace").decode() for p in parts)
+        return signer("slack modal", *safe)[:SIGNATURE_HEX]
 
     def signed(self, signer: Signer, workspace: str, user_id: str) -> str:
         """The `private_metadata` of a modal opened for `user_id` in `workspace`."""
@@ -212,14 +214,20 @@ def button(action: Json, actor: Actor, where: Place | None = None) -> FormSubmit
 def event_identity(body: Json) -> str | None:
     """What makes a delivery the same delivery: the Events API's event_id, a modal's view id,
     hash and values (a double-clicked submit; the same modal corrected after
-    `response_action: errors` keeps its hash but not its values), or an action's trigger id."""
+    `response_action: errors` keeps its hash but not its values), or an action's trigger id.
+    None for anything else, a malformed payload included (it is not de-duplicated)."""
+    if not isinstance(body, Mapping):
+        return None
     if body.get("event_id"):
         return f"event:{body['event_id']}"
     if body.get("type") == "view_submission":
-        view = body.get("view") or {}
-        if view.get("id") and view.get("hash"):
-            state = json.dumps(view.get("state") or {}, sort_keys=True, ensure_ascii=False)
-            digest = hashlib.sha256(state.encode()).hexdigest()[:24]
+        view = body.get("view")
+        if isinstance(view, Mapping) and view.get("id") and view.get("hash"):
+            try:
+                state = json.dumps(view.get("state") or {}, sort_keys=True, ensure_ascii=False)
+            except (TypeError, ValueError):  # keys of mixed types: not a state Slack sends
+                return None
+            digest = hashlib.sha256(state.encode("utf-8", "replace")).hexdigest()[:24]
             return f"view:{view['id']}:{view['hash']}:{digest}"
     if body.get("type") == "block_actions" and body.get("trigger_id"):
         return f"action:{body['trigger_id']}"
