@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from adapters.slack import events
 from adapters.slack.app import SlackBridge
 from adapters.teams.app import TeamsBridge
 from adapters.teams.botframework import BotFramework, Credentials
@@ -34,6 +35,7 @@ from tests.test_crash_durability import Server
 
 SECRET = "shared-dedup-secret-0123456789-abcdefghijklm"
 MINUTES_15 = dt.timedelta(minutes=15)
+TEAM = "T0SHARED"
 
 
 # ------------------------------------------------------------------ the marks
@@ -261,3 +263,29 @@ async def test_two_processes_handle_each_slack_event_and_teams_activity_once(
         assert len(connector.posted(dm)) == 1
     for n in range(2):
         assert "Traceback" not in (tmp_path / f"serve{n}.log").read_text()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        "event",
+        {"type": "view_submission", "view": "V1"},
+        {"type": "view_submission", "view": {"id": "V", "hash": "h", "state": {1: 2, "a": 3}}},
+    ],
+)
+def test_a_malformed_payload_has_no_identity(body: Any) -> None:
+    assert events.event_identity(body) is None
+
+
+def test_what_a_request_carries_never_breaks_a_mark_or_a_signature() -> None:
+    sealer = Sealer(SECRET)
+    seen = SharedMarks(Database("sqlite+aiosqlite://"), sealer, "x", MINUTES_15, Clock())
+    assert seen.key("event:\ud800") != seen.key("event:a")
+    metadata = events.ModalMetadata("f\ud800", "C1", "n\udfff")
+    raw = metadata.signed(sealer.tag, TEAM, "U\ud800")
+    assert events.ModalMetadata.verified(raw, sealer.tag, TEAM, "U\ud800") == metadata
+    with pytest.raises(events.ForgedMetadata):
+        events.ModalMetadata.verified(raw, sealer.tag, TEAM, "U0OTHER")
+    with pytest.raises(events.ForgedMetadata):
+        events.ModalMetadata.verified('{"f": "x", "s": 7}', sealer.tag, TEAM, "U")
