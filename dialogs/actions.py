@@ -15,6 +15,7 @@ from dialogs import (
     membership,
     open_review,
     profile,
+    readers,
     reflexive,
     successes,
     team_admin,
@@ -30,7 +31,7 @@ from dialogs.turn import Turn
 from storage import reflexive as reflexive_store
 from storage import rounds
 from storage import tensions as tension_store
-from storage.models import ReflexiveOccurrence, ReflexiveSchedule, Tension
+from storage.models import OpenAnswer, ReflexiveOccurrence, ReflexiveSchedule, Round, Tension
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,15 @@ def action(*names: str, coordinator: bool = False) -> Callable[[Action], Action]
 # ------------------------------------------------------------------ profile and check-ins
 @action("profile.save")
 async def profile_save(kit: Kit, turn: Turn, event: FormSubmitted) -> list[Card]:
-    assert turn.member is not None and turn.team is not None
-    profile.apply_profile(turn, turn.member, event.values)
-    tr = Tr(turn.member.language or turn.team.language)
+    member, team = turn.member, turn.team
+    assert member is not None and team is not None
+    previous_position = member.position
+    profile.apply_profile(turn, member, event.values)
+    tr = Tr(member.language or team.language)
+    if readers.awaits_confirmation(team, member, previous_position):
+        # Declaring oneself a manager does not open the summaries: a coordinator decides.
+        await readers.ask_coordinators(turn, team, member)
+        return [notice(tr("profile.saved_title"), tr("profile.saved"), tr("readers.awaiting"))]
     return [notice(tr("profile.saved_title"), tr("profile.saved"))]
 
 
@@ -269,6 +276,10 @@ async def reflexive_pre(kit: Kit, turn: Turn, event: FormSubmitted) -> list[Card
 async def open_answer_review(kit: Kit, turn: Turn, event: FormSubmitted) -> list[Card]:
     tr = turn.tr
     assert turn.team is not None
+    answer = await turn.session.get(OpenAnswer, event.context.get("answer", "")[:64])
+    round_ = await turn.session.get(Round, answer.round_id) if answer is not None else None
+    if round_ is None or round_.team_id != turn.team.id:
+        return [refused(tr, "errors.stale_button")]  # unknown, or another team's
     status = "visible" if event.action == "open.approve" else "hidden"
     done = await open_review.decide(
         turn.session, turn.team, event.context.get("answer", ""), status
@@ -295,11 +306,24 @@ async def schedule_save(kit: Kit, turn: Turn, event: FormSubmitted) -> list[Card
     return [notice(tr("settings.saved_title"), tr("schedule.saved"))]
 
 
+@action("readers.save", coordinator=True)
+async def readers_save(kit: Kit, turn: Turn, event: FormSubmitted) -> list[Card]:
+    return [await readers.save(turn, event.values)]
+
+
+@action("readers.confirm", coordinator=True)
+async def readers_confirm(kit: Kit, turn: Turn, event: FormSubmitted) -> list[Card]:
+    return [await readers.confirm(turn, event.context.get("member"))]
+
+
 @action("setup.save")
 async def setup_save(kit: Kit, turn: Turn, event: FormSubmitted) -> list[Card]:
     tr = turn.tr
     if turn.place is None:
         return [refused(tr, "setup.in_channel")]
+    if not team_admin.setup_requested_by(turn.sealer, turn.actor, turn.place, event.context):
+        # A setup card in a channel is seen by everyone there; only its requester submits it.
+        return [refused(tr, "setup.not_yours")]
     team, coordinator = await team_admin.create_team(
         turn.session, turn.actor, turn.place, event.values, tr, turn.now
     )
@@ -320,7 +344,7 @@ async def form_card(kit: Kit, turn: Turn, name: str, context: dict[str, str]) ->
     tr, team, member, bank = turn.tr, turn.team, turn.member, kit.bank
     probe = FormSubmitted(turn.actor, name, context)
     if name == "setup.save" and turn.place is not None:
-        return team_admin.setup_card(tr, turn.place)
+        return team_admin.setup_card(tr, turn.place, turn.actor, turn.sealer)
     if team is None or member is None:
         return None
     if name == "checkin.submit":
@@ -348,6 +372,8 @@ async def form_card(kit: Kit, turn: Turn, name: str, context: dict[str, str]) ->
         return team_admin.settings_card(tr, team)
     if name == "schedule.save":
         return team_admin.schedule_card(tr, team)
+    if name == "readers.save":
+        return await readers.readers_card(turn.session, tr, team)
     return None
 
 

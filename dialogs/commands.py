@@ -30,6 +30,8 @@ WORDS = {
     "horaire": "schedule",
     "settings": "settings",
     "parametres": "settings",
+    "readers": "readers",
+    "lecteurs": "readers",
 }
 ARGUMENTS = {
     "now": "now",
@@ -42,7 +44,7 @@ ARGUMENTS = {
 }
 MEMBER_COMMANDS = ("help", "checkin", "tension", "success", "profile")
 READER_COMMANDS = ("summary",)
-COORDINATOR_COMMANDS = ("setup", "checkin_now", "reflexive", "schedule", "settings")
+COORDINATOR_COMMANDS = ("setup", "checkin_now", "reflexive", "schedule", "settings", "readers")
 _PREFIX = re.compile(r"^\s*(/?passerelle\b|<at>[^<]*</at>|@\S+)\s*", re.IGNORECASE)
 
 

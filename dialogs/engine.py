@@ -17,6 +17,7 @@ from dialogs import (
     linking,
     membership,
     profile,
+    readers,
     reflexive,
     successes,
     summary,
@@ -107,7 +108,7 @@ class Engine:
                 log.exception("event %s failed", type(event).__name__)
                 if intake_id is not None:
                     raise
-                tr = turn.tr
+                tr = turn.last_tr()  # rolled back: the member's row cannot be read any more
                 return [notice(tr("errors.internal_title"), tr("errors.internal"))]
         # After the commit, so a listener that re-reads the team sees the change.
         for team_id in changed:
@@ -158,14 +159,14 @@ class Engine:
             return [profile.profile_card(tr, team, member)]
         if command.name == "checkin":
             return await self._checkin_command(turn, command)
+        prompt = (context or {}).get("prompt") or None
+        if command.name in ("tension", "success") and not self._known_prompt(command.name, prompt):
+            return [refused(tr, "errors.stale_button")]
         if command.name == "tension":
             if command.args:
                 return [await tensions.followup_card(session, bank, " ".join(command.args), tr)]
-            return [
-                tensions.form_card(tr, bank, team, prompt_id=(context or {}).get("prompt") or None)
-            ]
+            return [tensions.form_card(tr, bank, team, prompt_id=prompt)]
         if command.name == "success":
-            prompt = (context or {}).get("prompt") or None
             return [successes.form_card(tr, bank, team, prompt_id=prompt)]
         if command.name == "summary":
             return [await self._summary(turn, command)]
@@ -177,7 +178,17 @@ class Engine:
             return [team_admin.schedule_card(tr, team)]
         if command.name == "settings":
             return [team_admin.settings_card(tr, team)]
+        if command.name == "readers":
+            return [await readers.readers_card(session, tr, team)]
         raise AssertionError(command.name)
+
+    def _known_prompt(self, kind: str, prompt_id: str | None) -> bool:
+        """A prompt id from a card is client data (Teams builds `data` itself): one the
+        content bank does not hold is refused, not looked up."""
+        if not prompt_id:
+            return True
+        prompts = self.bank.tension_prompts if kind == "tension" else self.bank.success_prompts
+        return any(p.id == prompt_id for p in prompts)
 
     async def _checkin_command(self, turn: Turn, command: Command) -> list[Card]:
         tr, team, member, session, now = turn.tr, turn.team, turn.member, turn.session, turn.now
@@ -230,7 +241,7 @@ class Engine:
             if not turn.is_coordinator:
                 return [refused(tr, "errors.already_linked")]
             return [team_admin.settings_card(tr, turn.team)]
-        return [team_admin.setup_card(tr, turn.place)]
+        return [team_admin.setup_card(tr, turn.place, turn.actor, turn.sealer)]
 
     def _pick_team(self, turn: Turn, command: Command, choices: list[Any]) -> Card:
         tr = turn.tr
@@ -257,10 +268,18 @@ class Engine:
         handler = actions.ACTIONS.get(event.action)
         if handler is None:
             return [refused(turn.tr, "errors.stale_button")]
+        family = event.action.split(".", 1)[0]
+        if family in ("tension", "success") and not self._known_prompt(
+            family, event.context.get("prompt")
+        ):
+            return [refused(turn.tr, "errors.stale_button")]
         if event.action not in actions.OUTSIDE_A_TEAM:
-            await resolve(turn, event.context.get("team"))
+            hint = event.context.get("team")
+            await resolve(turn, hint)
             if turn.member is None or turn.team is None:
                 return [refused(turn.tr, "errors.not_member")]
+            if hint and hint != turn.team.slug:  # a card of another team, sent in this channel
+                return [refused(turn.tr, "errors.stale_button")]
             if event.action in actions.COORDINATOR_ONLY and not turn.is_coordinator:
                 return [refused(turn.tr, "errors.coordinators_only")]
         kit = actions.Kit(self.bank, self.tension_limiter)

@@ -39,12 +39,17 @@ def refused(tr: Tr, key: str) -> Card:
     return notice(tr("errors.refused_title"), tr(key))
 
 
+ID_MAX = 2**31 - 1  # an INTEGER key: a larger number from a forged card must not reach the driver
+
+
 def parse_id(raw: str | None) -> int:
-    """A numeric id from a card's context; -1 (matching nothing) when it is not a number."""
-    try:
-        return int(raw or "")
-    except ValueError:
+    """A numeric id from a card's context; -1 (matching nothing) when it is not a number,
+    or not one a row could have (negative, past 32 bits, thousands of digits)."""
+    text = (raw or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
         return -1
+    number = int(text)
+    return number if number <= ID_MAX else -1
 
 
 def choice(

@@ -13,7 +13,7 @@ from storage import teams
 
 MEMBER_BUTTONS = ("checkin", "tension", "success", "profile")
 READER_BUTTONS = ("summary",)
-COORDINATOR_BUTTONS = ("checkin now", "reflexive", "schedule", "settings")
+COORDINATOR_BUTTONS = ("checkin now", "reflexive", "schedule", "settings", "readers")
 
 
 async def home_card(session: AsyncSession, actor: Actor) -> Card:
@@ -33,7 +33,7 @@ async def home_card(session: AsyncSession, actor: Actor) -> Card:
             continue
         blocks.append(Paragraph(text=tr("home.team", team=team.name, k=team.k)))
         words = list(MEMBER_BUTTONS)
-        if is_reader(member):
+        if is_reader(team, member):
             words += READER_BUTTONS
         if member.is_coordinator:
             words += COORDINATOR_BUTTONS

@@ -25,34 +25,37 @@ async def joined(turn: Turn, event: MemberJoined, bank: ContentBank) -> list[Car
         session, team.id, actor.platform, actor.workspace, actor.user_ref
     )
     if member is None:
-        member = new_member(team, actor)
-        session.add(member)
-        await session.flush()
-    else:
-        member.active = True
-        member.display_name = actor.display_name or member.display_name
-        member.timezone = member.timezone or actor.timezone
+        # Two processes may onboard the same person at once (a roster and a membersAdded, a
+        # retry reaching another server): insert-or-keep, then read whichever row won.
+        member = await teams.add_member(session, **member_fields(team, actor))
+    member.active = True
+    member.display_name = actor.display_name or member.display_name
+    member.timezone = member.timezone or actor.timezone
     await welcome(turn, team, member)
     await checkins.late_joiner(session, bank, team, member, turn.now)
     return []
 
 
-def new_member(team: Team, actor: Actor, **fields: object) -> Member:
-    """A member row for someone arriving through their platform (language from its locale)."""
+def member_fields(team: Team, actor: Actor, **fields: object) -> dict[str, object]:
+    """A member row's values for someone arriving through their platform (language from its
+    locale)."""
     defaults: dict[str, object] = {
+        "team_id": team.id,
+        "platform": actor.platform,
+        "workspace": actor.workspace,
+        "user_ref": actor.user_ref,
         "display_name": actor.display_name,
         "language": language_of(actor.locale, team.language) if actor.locale else None,
         "timezone": actor.timezone,
         "active": True,
         "onboarded": False,
     }
-    return Member(
-        team_id=team.id,
-        platform=actor.platform,
-        workspace=actor.workspace,
-        user_ref=actor.user_ref,
-        **(defaults | fields),
-    )
+    return defaults | fields
+
+
+def new_member(team: Team, actor: Actor, **fields: object) -> Member:
+    """A member row (not yet added) for someone arriving through their platform."""
+    return Member(**member_fields(team, actor, **fields))
 
 
 async def welcome(turn: Turn, team: Team, member: Member) -> None:
@@ -86,4 +89,4 @@ async def installed(turn: Turn) -> list[Card]:
     if turn.team is not None:
         return [notice(tr("setup.linked_title"), tr("setup.linked", team=turn.team.name))]
     assert turn.place is not None
-    return [team_admin.setup_card(tr, turn.place)]
+    return [team_admin.setup_card(tr, turn.place, turn.actor, turn.sealer)]

@@ -323,7 +323,8 @@ async def card_for(
 async def send_to_readers(
     session: AsyncSession, bank: ContentBank, team: Team, now: dt.datetime, occasion: str
 ) -> int:
-    """Every manager and coordinator, of both sectors, at the same moment, in their language.
+    """Every reader the team chose (`dialogs.turn.is_reader`), of both sectors, at the same
+    moment, in their language.
 
     Quiet hours are not applied here on purpose: symmetry between sectors comes first.
     """
@@ -333,7 +334,7 @@ async def send_to_readers(
     charts: dict[str, bytes | None] = {}
     sent = 0
     for member in await teams.active_members(session, team.id):
-        if not is_reader(member):
+        if not is_reader(team, member):
             continue
         tr = Tr(member.language or team.language)
         if tr.language not in charts:

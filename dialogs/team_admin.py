@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import re
 import unicodedata
 
@@ -22,9 +23,12 @@ from dialogs.forms import (
     weekdays,
 )
 from dialogs.i18n import LANGUAGES, Tr, language_of
+from dialogs.readers import rule_choice
 from dialogs.texts import clean
+from dialogs.turn import READER_RULES
 from storage import teams
 from storage.models import Member, Team
+from storage.sealing import Sealer
 
 YES_NO = ("yes", "no")
 
@@ -35,7 +39,27 @@ def _yes_no(tr: Tr, name: str, label: str, value: bool) -> object:
     )
 
 
-def setup_card(tr: Tr, place: Place) -> Card:
+SETUP_TAG_HEX = 32
+
+
+def setup_tag(sealer: Sealer, actor: Actor, place: Place) -> str:
+    """Binds a setup card to the person who asked for it in this channel: a keyed hash, as
+    the card's context is client data (Teams `data`, Slack `private_metadata`) and could name
+    anyone; without the server's key nobody can make the tag for someone else."""
+    parts = (actor.platform, actor.workspace, actor.user_ref, place.channel_ref)
+    return sealer.tag("setup card", *parts)[:SETUP_TAG_HEX]
+
+
+def setup_requested_by(sealer: Sealer, actor: Actor, place: Place, context: dict[str, str]) -> bool:
+    """Whether `actor` is who asked for the setup card submitted in `place`."""
+    given = context.get("by") or ""
+    expected = setup_tag(sealer, actor, place)
+    return context.get("channel") == place.channel_ref and hmac.compare_digest(
+        given.encode("utf-8", "replace"), expected.encode()
+    )
+
+
+def setup_card(tr: Tr, place: Place, actor: Actor, sealer: Sealer) -> Card:
     return Card(
         title=tr("setup.title"),
         blocks=[
@@ -70,7 +94,7 @@ def setup_card(tr: Tr, place: Place) -> Card:
         form=Form(
             action="setup.save",
             submit_label=tr("setup.submit"),
-            context={"channel": place.channel_ref},
+            context={"channel": place.channel_ref, "by": setup_tag(sealer, actor, place)},
         ),
     )
 
@@ -164,12 +188,18 @@ def settings_card(tr: Tr, team: Team) -> Card:
                 required=True,
                 default=str(team.tension_weekly_limit),
             ),
+            rule_choice(tr, team.summary_readers),
         ],
         form=Form(
             action="settings.save", submit_label=tr("common.save"), context={"team": team.slug}
         ),
         buttons=[
-            Button(label=tr("link.button"), action="setup.link_code", context={"team": team.slug})
+            Button(
+                label=tr("readers.list_button"),
+                action="command",
+                context={"team": team.slug, "text": "readers"},
+            ),
+            Button(label=tr("link.button"), action="setup.link_code", context={"team": team.slug}),
         ],
     )
 
@@ -183,12 +213,16 @@ def apply_settings(team: Team, values: dict[str, str], tr: Tr) -> None:
         for name in ("review_tensions", "review_open_answers", "open_question", "pool_small_rounds")
     }
     limit = parse_int(values.get("tension_weekly_limit"), 1, 50, tr("settings.tension_limit"))
+    # Absent from a form sent before this setting existed: kept as it is.
+    rule = values.get("summary_readers") or team.summary_readers
+    rule = one_of(rule, READER_RULES, tr("readers.rule_label"))
     team.k, team.language, team.timezone = k, language, timezone
     team.review_tensions = flags["review_tensions"]
     team.review_open_answers = flags["review_open_answers"]
     team.open_question = flags["open_question"]
     team.pool_small_rounds = flags["pool_small_rounds"]
     team.tension_weekly_limit = limit
+    team.summary_readers = rule
 
 
 SCHEDULE_FIELDS: dict[str, tuple[int, int]] = {

@@ -27,13 +27,22 @@ class Turn:
     calendar_changed: set[int] = field(default_factory=set)  # teams to re-plan after commit
     # What submissions are sealed with until their batch (storage.sealing).
     sealer: Sealer = field(default_factory=Sealer.ephemeral)
+    # The language last spoken, kept as a plain string: after a rollback the member's row is
+    # expired and reading it again would need the database (MissingGreenlet in an except).
+    spoken: str = ""
 
     @property
     def tr(self) -> Tr:
         if self.member is not None and self.member.language:
-            return Tr(self.member.language)
-        fallback = self.team.language if self.team is not None else "fr"
-        return Tr(language_of(self.actor.locale, fallback))
+            self.spoken = self.member.language
+        else:
+            fallback = self.team.language if self.team is not None else "fr"
+            self.spoken = language_of(self.actor.locale, fallback)
+        return Tr(self.spoken)
+
+    def last_tr(self) -> Tr:
+        """The language of this turn without touching the database (safe after a rollback)."""
+        return Tr(self.spoken or language_of(self.actor.locale, "fr"))
 
     @property
     def today(self) -> dt.date:
@@ -45,12 +54,33 @@ class Turn:
 
     @property
     def is_reader(self) -> bool:
-        return self.member is not None and is_reader(self.member)
+        team, member = self.team, self.member
+        return team is not None and member is not None and is_reader(team, member)
 
 
-def is_reader(member: Member) -> bool:
-    """Managers and coordinators read summaries, whatever their sector."""
-    return member.is_coordinator or member.position in ("manager", "coordinator")
+READER_RULES = ("confirmed", "managers", "everyone")
+MANAGEMENT_POSITIONS = ("manager", "coordinator")
+
+
+def is_reader(team: Team, member: Member) -> bool:
+    """Whether `member` reads `team`'s summaries: the one check for every way to one (the
+    `summary` command, home, the summaries sent at a close, the CSV export).
+
+    The team decides (`Team.summary_readers`), never the person: coordinators always read;
+    "everyone" is every active member; "managers" trusts the declared position (the team's
+    choice); "confirmed" (the default) only members a coordinator confirmed, so that nobody
+    reads open answers by calling themself a manager in their profile.
+    """
+    if not member.active or member.team_id != team.id:
+        return False
+    if member.is_coordinator:
+        return True
+    rule = team.summary_readers
+    if rule == "everyone":
+        return True
+    if rule == "managers":
+        return member.position in MANAGEMENT_POSITIONS
+    return bool(member.reads_summaries)
 
 
 async def resolve(turn: Turn, team_hint: str | None = None) -> list[Team]:
@@ -68,7 +98,8 @@ async def resolve(turn: Turn, team_hint: str | None = None) -> list[Team]:
         )
         teams = [t for m in candidates if (t := await team_store.team_by_id(session, m.team_id))]
         if team_hint:
-            teams = [t for t in teams if t.slug == team_hint] or teams
+            # A card names its team: one the person is not in is not quietly read as another.
+            teams = [t for t in teams if t.slug == team_hint]
         if len(teams) > 1:
             return teams
         turn.team = teams[0] if teams else None

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Member, Team, TeamChannel
+from storage.upsert import insert_ignore
 
 
 async def team_by_slug(session: AsyncSession, slug: str) -> Team | None:
@@ -98,6 +99,24 @@ async def member_in(
             Member.user_ref == user_ref,
         )
     )
+
+
+MEMBER_KEY = ["team_id", "platform", "workspace", "user_ref"]
+
+
+async def add_member(session: AsyncSession, **values: object) -> Member:
+    """The member row for `values`, inserted unless it exists (INSERT ... ON CONFLICT DO
+    NOTHING on the members' unique key), then read: when two processes onboard the same person
+    at once, the second waits for the first's row on PostgreSQL and returns it, instead of
+    failing on the unique constraint."""
+    await insert_ignore(session, Member.__table__, dict(values), MEMBER_KEY)  # type: ignore[arg-type]
+    member = await session.scalar(
+        select(Member)
+        .where(*(getattr(Member, name) == values[name] for name in MEMBER_KEY))
+        .execution_options(populate_existing=True)
+    )
+    assert member is not None  # inserted here or committed by whoever won
+    return member
 
 
 async def active_members(session: AsyncSession, team_id: int) -> Sequence[Member]:

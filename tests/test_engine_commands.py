@@ -60,7 +60,7 @@ async def test_roles_are_enforced(engine):
     await seeded(engine)
     assert "coordination" in text_of(await say(engine, "camille", "settings"))
     assert "coordination" in text_of(await say(engine, "camille", "checkin now"))
-    assert "gestionnaires" in text_of(await say(engine, "camille", "summary"))
+    assert "choisies pour le lire" in text_of(await say(engine, "camille", "summary"))
     card = (await say(engine, "emilie", "settings"))[0]
     refused = await submit_card(engine, "camille", card, {"k": "3"})
     assert "coordination" in text_of(refused)

@@ -161,9 +161,10 @@ async def test_what_the_engine_writes_is_undone_when_the_row_was_consumed(
         await intake.consume(session, row_id)  # the first worker's transaction
     actor = Actor("slack", "T0", "U0COORD", locale="fr-CA")
     place = Place("slack", "T0", "C0SETUP", "partenariat")
-    card = team_admin.setup_card(Tr("fr"), place)
+    card = team_admin.setup_card(Tr("fr"), place, actor, engine.sealer)
+    assert card.form is not None
     values = {i.name: str(i.default or "") for i in card.inputs()} | {"name": "Doublon"}
-    setup = FormSubmitted(actor, "setup.save", {}, values, place)
+    setup = FormSubmitted(actor, "setup.save", card.form.context, values, place)
     with pytest.raises(intake.AlreadyConsumed):
         await engine.handle(setup, intake_id=row_id)
     async with database.session() as session:

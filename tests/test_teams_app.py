@@ -34,6 +34,7 @@ from tests.teams_activities import (
     scale_names,
     text_of,
 )
+from tests.test_summary_readers import trust_declared_positions
 
 TEAM = ("19:partners@thread.tacv2", "Partenaires Sud")
 GENERAL = (TEAM[0], "General")
@@ -201,6 +202,7 @@ async def test_checkin_answered_on_the_card_by_everyone_then_summary(rig: Rig) -
             select(func.count()).select_from(Sealed).where(Sealed.kind == "ballot")
         )
     assert stored == sum(1 for _ in everyone)  # one sealed ballot each
+    await trust_declared_positions(rig.engine.database)  # managers declared themselves
     await rig.engine.jobs.run("close", slug)
     await rig.deliver()
     async with rig.engine.database.session() as session:

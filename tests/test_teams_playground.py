@@ -17,7 +17,7 @@ from playwright.async_api import expect
 from bot.server import build_app
 from bot.settings import Settings
 from dialogs.engine import Engine
-from dialogs.events import Actor, FormSubmitted, Place
+from dialogs.events import Actor, CommandReceived, FormSubmitted, Place
 from storage import rounds, teams
 from tests.playground import (
     Playground,
@@ -48,7 +48,9 @@ async def partnership_with_open_round(engine: Engine) -> tuple[int, int]:
         "checkin_every_weeks": "2",
         "k": "3",
     }
-    await engine.handle(FormSubmitted(ALEX, "setup.save", {"channel": "team-id"}, setup, CHANNEL))
+    (form,) = await engine.handle(CommandReceived(ALEX, "setup", CHANNEL))
+    assert form.form is not None  # the card is bound to Alex, who asked for it
+    await engine.handle(FormSubmitted(ALEX, "setup.save", form.form.context, setup, CHANNEL))
     profile = {
         "sector": "community",
         "position": "coordinator",

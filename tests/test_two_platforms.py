@@ -43,6 +43,7 @@ from tests.test_slack_app import (  # noqa: F401 - `slack` is a fixture
     team_slug,
     texts,
 )
+from tests.test_summary_readers import trust_declared_positions
 
 TEAMS_TEAM = ("19:est@thread.tacv2", "Partenaires Est")
 TEAMS_PEOPLE = {
@@ -179,6 +180,7 @@ async def test_one_team_across_slack_and_teams_through_a_whole_round(
         a["data"] for a in preview["actions"] if a["data"]["passerelle.action"] == "tension.confirm"
     )
     await submit(rig, connector, "29:hugo", card_id, confirm)
+    await trust_declared_positions(rig.engine.database)  # managers declared themselves
     await rig.engine.jobs.run("close", slug)
     await rig.engine.jobs.run("batch", slug)
     await rig.deliver()

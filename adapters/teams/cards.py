@@ -70,22 +70,46 @@ def adaptive_card(card: Card) -> Json:
     return content
 
 
+FORGED = ""  # the action of a submission whose data we did not write: the engine refuses it
+DATA_MAX = 64_000  # characters of a context; Teams itself caps a message near 28 KB
+
+
 def submission(value: object) -> tuple[str, dict[str, str], dict[str, str]] | None:
-    """(action, context, values) from a submitted card's `value`; None when it is not ours."""
-    if not isinstance(value, dict) or not isinstance(value.get(ACTION_KEY), str):
+    """(action, context, values) from a submitted card's `value`; None when it is not ours.
+
+    `data` is built by the Teams client and can say anything: a submission that names our
+    action key but whose action or context is unreadable comes back with the action `FORGED`,
+    so that the person gets a clear refusal rather than no reply at all.
+    """
+    if not isinstance(value, dict) or ACTION_KEY not in value:
         return None
+    action, raw = value.get(ACTION_KEY), value.get(CONTEXT_KEY)
+    context: object = {}
     try:
-        context = json.loads(value.get(CONTEXT_KEY) or "{}")
-    except (TypeError, ValueError):
-        return None
-    if not isinstance(context, dict):
-        return None
+        if raw is not None:
+            if not isinstance(raw, str) or len(raw) > DATA_MAX:
+                raise ValueError("context is not our JSON")
+            context = json.loads(raw)
+    except (TypeError, ValueError, RecursionError):
+        context = None
+    if not isinstance(action, str) or not isinstance(context, dict):
+        return FORGED, {}, {}
     values = {
-        str(k): v if isinstance(v, str) else json.dumps(v)
+        str(k): v if isinstance(v, str) else _scalar(v)
         for k, v in value.items()
         if k not in (ACTION_KEY, CONTEXT_KEY) and not str(k).startswith("msteams")
     }
-    return value[ACTION_KEY], {str(k): str(v) for k, v in context.items()}, values
+    return action, {str(k): _scalar(v) for k, v in context.items()}, values
+
+
+def _scalar(value: object) -> str:
+    """A value from client data as text (a nested value as its JSON, never trusted)."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False)[:DATA_MAX]
+    except (TypeError, ValueError, RecursionError):
+        return ""
 
 
 def _json(data: dict[str, str]) -> str:
