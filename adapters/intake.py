@@ -10,7 +10,10 @@ database after it.
   deleted in the transaction that records it) and then answers the person. It is woken at once
   by this process's commits and polls every second for rows another process left (a crash, a
   restart). A handler that raises leaves its row in the intake, counted and backed off
-  (storage/intake.py `release`): nothing acknowledged is dropped.
+  (storage/intake.py `release`): nothing acknowledged is dropped. A failure because the
+  database is away (down, restarting: `storage.database.unavailable`, or it does not answer
+  a ping) is not the row's: not counted, the row is due again as soon as the database is
+  back, and the person's "recording" view gets the real answer then, not "try again".
 
 Nothing here holds a delivery only in memory: what was acked is in the database, and what is
 in memory (a put not yet committed) has not been acked.
@@ -26,7 +29,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from storage import intake
-from storage.database import Database
+from storage.database import Database, unavailable
 from storage.sealing import Sealer
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,9 @@ POLL_SECONDS = 1.0
 # burst of check-ins 2x faster than one at a time).
 SQLITE_CONCURRENCY, SERVER_CONCURRENCY = 2, 4
 CLAIM_PER_LANE = 2  # rows claimed per lane and transaction (measured: more made the thanks later)
+# A row that failed because the database was away is due again this soon (not backed off: the
+# outage is not the row's fault, and people are waiting on their "recording" view).
+OUTAGE_RETRY = dt.timedelta(seconds=1)
 
 
 class IntakeUnavailable(Exception):
@@ -141,7 +147,11 @@ class IntakeWorker:
         self.poll_seconds = poll_seconds
         self.clock = clock  # real time: a lease is about processes, not the engine's calendar
         self.done = 0  # rows handled (recorded or found recorded) by this process
-        self.failed = 0
+        self.failed = 0  # failures counted against their row
+        self.outages = 0  # failures because the database was away (not counted)
+        # Rows whose outage could not even be noted (the database was away): put back as due
+        # as soon as it answers, rather than when their lease runs out.
+        self._unreleased: list[intake.Claimed] = []
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -192,6 +202,10 @@ class IntakeWorker:
         """Claim a batch of due rows and handle them, `concurrency` at a time."""
         now = self.clock()
         async with self.database.session() as session, session.begin():
+            if self._unreleased:
+                for row in self._unreleased:
+                    await intake.release(session, row, now=now, after=dt.timedelta(0))
+                self._unreleased = []
             claimed = await intake.claim(
                 session,
                 now=now,
@@ -219,6 +233,9 @@ class IntakeWorker:
         except intake.AlreadyConsumed:
             pass  # another worker recorded it (a lease that ran out): nothing to redo
         except Exception as error:
+            if unavailable(error) or not await self.database.reachable():
+                await self._wait_for_database(row)
+                return
             self.failed += 1
             # The kind of error only: its message could quote what someone wrote.
             log.warning("intake: a %s delivery failed (%s)", row.platform, type(error).__name__)
@@ -229,3 +246,13 @@ class IntakeWorker:
                 log.warning("intake: release failed: %r", release_error)
             return
         self.done += 1
+
+    async def _wait_for_database(self, row: intake.Claimed) -> None:
+        """The database was away: the row stays in the intake, uncounted, due again soon."""
+        self.outages += 1
+        log.warning("intake: the database is unavailable; a %s delivery waits", row.platform)
+        try:
+            async with self.database.session() as session, session.begin():
+                await intake.release(session, row, now=self.clock(), after=OUTAGE_RETRY)
+        except Exception:  # still away: put back at the next claim that works
+            self._unreleased.append(row)

@@ -122,17 +122,22 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(dt.timedelta(seconds=2**attempts), LONGEST_BACKOFF)
 
 
-async def release(session: AsyncSession, row: Claimed, *, now: dt.datetime) -> bool:
-    """A failed attempt: the row is kept, counted, and leased away for its backoff. False
-    (nothing changed) when the claim is no longer ours or the row is gone."""
-    attempts = row.attempts + 1
+async def release(
+    session: AsyncSession, row: Claimed, *, now: dt.datetime, after: dt.timedelta | None = None
+) -> bool:
+    """A failed attempt: the row is kept, counted, and leased away for its backoff. With
+    `after`, the failure was not the row's (the database was away): not counted, due again
+    `after` from now. False (nothing changed) when the claim is no longer ours or the row is
+    gone."""
+    attempts = row.attempts + 1 if after is None else row.attempts
+    until = now + (backoff(attempts) if after is None else after)
     result = await session.execute(
         update(Intake)
         .where(Intake.id == row.id, Intake.lease_until == row.lease_until)
-        .values(attempts=attempts, lease_until=now + backoff(attempts))
+        .values(attempts=attempts, lease_until=until)
     )
     changed = bool(getattr(result, "rowcount", 0))
-    if changed and attempts >= MAX_ATTEMPTS:
+    if changed and after is None and attempts >= MAX_ATTEMPTS:
         # No content, no person, no id: only that a row is stuck, for an operator.
         log.error(
             "intake: a %s delivery failed %d times; it is kept and retried hourly",

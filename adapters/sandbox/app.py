@@ -2,10 +2,14 @@
 
 It uses the same engine and outbox as Slack and Teams. Replies to a person's own action are
 shown at once; everything else arrives through the outbox worker, as on a real platform.
+While the database is away, every page and form answers 503 (Retry-After) with a page that
+says so: nothing was recorded, try again in a minute.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import NoReturn
@@ -15,14 +19,19 @@ from aiohttp import web
 from adapters.sandbox.page import Channel, PageState, page_html, page_url, problem_html
 from adapters.sandbox.people import PLATFORM, viewer_of
 from adapters.sandbox.transcript import Transcripts
+from dialogs.cards import Card
 from dialogs.directory import Person, directory, team_channels
 from dialogs.engine import Engine
 from dialogs.events import Actor, CommandReceived, FormSubmitted, Place
-from dialogs.i18n import LANGUAGES, Tr, language_of
+from dialogs.i18n import LANGUAGES, Tr, language_of, t
 from dialogs.jobs import JOB_NAMES, UnknownJob, UnknownTeam
+from storage.database import unavailable
 
+log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
 AfterAction = Callable[[], Awaitable[object]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+RETRY_AFTER_SECONDS = 30
 RESERVED = ("as", "action", "lang")
 
 
@@ -38,10 +47,10 @@ class Sandbox:
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [
-            web.get("/sandbox", self.page),
-            web.post("/sandbox/command", self.command),
-            web.post("/sandbox/submit", self.submit),
-            web.post("/sandbox/run", self.run_job),
+            web.get("/sandbox", _outage_page(self.page)),
+            web.post("/sandbox/command", _outage_page(self.command)),
+            web.post("/sandbox/submit", _outage_page(self.submit)),
+            web.post("/sandbox/run", _outage_page(self.run_job)),
             web.static("/sandbox/static", STATIC),
         ]
 
@@ -53,8 +62,9 @@ class Sandbox:
         since = self.transcripts.last_number
         if text:
             place = await self._channel_place(person) if form.get("in_channel") else None
+            cards = await self._handle(CommandReceived(self._actor(person), text, place))
             self.transcripts.add("direct", person.user_ref, said=text)
-            for card in await self.engine.handle(CommandReceived(self._actor(person), text, place)):
+            for card in cards:
                 self.transcripts.add("direct", person.user_ref, card=card)
             await self._settle()
         raise web.HTTPSeeOther(page_url(person, _lang(form), {"since": str(since)}))
@@ -71,7 +81,7 @@ class Sandbox:
         }
         since = self.transcripts.last_number
         event = FormSubmitted(self._actor(person), action, context, values)
-        for card in await self.engine.handle(event):
+        for card in await self._handle(event):
             self.transcripts.add("direct", person.user_ref, card=card)
         await self._settle()
         raise web.HTTPSeeOther(page_url(person, _lang(form), {"since": str(since)}))
@@ -94,9 +104,29 @@ class Sandbox:
         # To the result, just above the jobs form: the coordinator sees what the job did.
         raise web.HTTPSeeOther(page_url(person, _lang(form), extra, anchor="status"))
 
+    async def _handle(self, event: CommandReceived | FormSubmitted) -> list[Card]:
+        """The engine's answer; `DatabaseAway` (a 503 page) when its transaction failed
+        because the database is away: the engine then answers "something went wrong",
+        which the page would show as if the person's action had been taken in."""
+        cards = await self.engine.handle(event)
+        failed = {t(language, "errors.internal_title") for language in LANGUAGES}
+        if (
+            any(card.title in failed for card in cards)
+            and not await self.engine.database.reachable()
+        ):
+            raise DatabaseAway()
+        return cards
+
     async def _settle(self) -> None:
-        if self.after_action is not None:
+        if self.after_action is None:
+            return
+        try:
             await self.after_action()
+        except Exception as error:
+            if not unavailable(error):
+                raise
+            # What the person did is committed; the outbox delivers the rest when it can.
+            log.warning("sandbox: the outbox could not be drained: the database is away")
 
     # ----------------------------------------------------------------- the page
     async def page(self, request: web.Request) -> web.Response:
@@ -182,3 +212,41 @@ def _refuse(
     """A readable page (in the person's language) with a way back; nothing was changed."""
     html = problem_html(tr, tr(key, **params), page_url(person, _lang(form)))
     raise kind(text=html, content_type="text/html")
+
+
+class DatabaseAway(Exception):
+    """The database did not answer: nothing was recorded (the outage page)."""
+
+
+def _outage_page(handler: Handler) -> Handler:
+    """`handler`, or a 503 page saying that the database is away (nothing was recorded)."""
+
+    @functools.wraps(handler)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise  # the handlers' own answers (redirects, refusals)
+        except Exception as error:
+            if not isinstance(error, DatabaseAway) and not unavailable(error):
+                raise
+            log.warning("sandbox: the database is unavailable")
+            tr = Tr(language_of(await _asked_language(request), "fr"))
+            html = problem_html(tr, tr("outage.retry"), "/sandbox")
+            raise web.HTTPServiceUnavailable(
+                text=html,
+                content_type="text/html",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ) from None
+
+    return guarded
+
+
+async def _asked_language(request: web.Request) -> str | None:
+    """The page's `lang`, from the query or the form (already read: aiohttp keeps it)."""
+    if _lang(request.query):
+        return _lang(request.query)
+    try:
+        return _lang(await request.post()) if request.method == "POST" else None
+    except Exception:  # a body that cannot be read: the default language
+        return None

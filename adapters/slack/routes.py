@@ -4,24 +4,36 @@
 is missing, wrong or older than 5 minutes gets 401 before anything is read into Bolt; a signed
 body that cannot be parsed gets 400. `GET /slack/install` and `GET /slack/oauth_redirect`
 exist when the app installs through OAuth.
+
+When Bolt itself fails (500) because the database is away (with OAuth, finding the
+workspace's installation reads it), Slack still gets an answer it can show (`_outage`): a form
+keeps what was typed with "not saved, send it again in a minute" under its first input, a
+slash command gets that message, and an Events API delivery gets 503 so that Slack sends it
+again. The language is not known without the database: French, then English.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import time
+from typing import Any
+from urllib.parse import parse_qs
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from adapters.slack.app import SlackBridge
+from adapters.slack.blocks import view_errors
+from dialogs.i18n import LANGUAGES, t
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 MAX_AGE_SECONDS = 300  # Slack's own rule: a request older than 5 minutes is a replay
+RETRY = {"Retry-After": "60"}
 
 
 def signed(
@@ -73,7 +85,12 @@ class SlackRoutes:
             response = await self.bridge.app.async_dispatch(bolt_request)
         except Exception:
             log.exception("slack request could not be dispatched")
-            return web.json_response({"error": "malformed request"}, status=400)
+            response = None
+        if response is None or response.status >= 500:
+            if not await self.bridge.database.reachable():
+                return _outage(raw)
+            if response is None:
+                return web.json_response({"error": "malformed request"}, status=400)
         return await to_aiohttp_response(response)
 
     async def install(self, request: web.Request) -> web.StreamResponse:
@@ -93,3 +110,28 @@ class SlackRoutes:
             query=request.query_string,
             headers=request.headers,  # type: ignore[arg-type]
         )
+
+
+def _both(key: str) -> str:
+    return "\n\n".join(t(language, key) for language in LANGUAGES)
+
+
+def _outage(raw: bytes) -> web.Response:
+    """What Slack is answered while the database is away (see the module's docstring)."""
+    try:
+        text = raw.decode("utf-8")
+        if text.lstrip().startswith("{"):  # the Events API: Slack retries a failed delivery
+            return web.json_response({"error": "unavailable"}, status=503, headers=RETRY)
+        form = parse_qs(text)
+        payload: Any = json.loads(form["payload"][0]) if "payload" in form else None
+    except (ValueError, KeyError, UnicodeDecodeError):
+        return web.Response(status=200)
+    if isinstance(payload, dict) and payload.get("type") == "view_submission":
+        view = payload.get("view")
+        for block in (view.get("blocks") if isinstance(view, dict) else None) or []:
+            if isinstance(block, dict) and block.get("type") == "input" and block.get("block_id"):
+                return web.json_response(view_errors({block["block_id"]: _both("outage.form")}))
+        return web.Response(status=200)  # no input to show it under: the modal closes
+    if payload is None and "command" in form:  # a slash command: shown to the person only
+        return web.json_response({"response_type": "ephemeral", "text": _both("outage.retry")})
+    return web.Response(status=200)  # a button: nothing was done, it can be pressed again

@@ -11,10 +11,19 @@ SDK means rewriting this module only. The rest of adapters/teams/ speaks plain J
   (`continue_conversation`); `BotFramework.open_personal` starts a 1:1 chat with someone from a
   team's roster (`create_conversation`).
 - A connector answer other than 2xx becomes `ConnectorError` with its status and Retry-After.
+- `RetryLater` raised by the turn's logic (the database is away) answers 503 with Retry-After:
+  the activity was not handled, and the Bot Connector may deliver it again.
+- Nothing botbuilder does blocks the event loop: its connector calls run `requests` in a
+  thread already (msrest's async sender), but it fetches outbound tokens (MSAL) and refreshes
+  the inbound signing keys (OpenID metadata, JWKS) with blocking calls on the loop. Tokens are
+  fetched in a thread before each connector client is made (`_OffLoopCredentialsFactory`)
+  and keys are refreshed in a thread (`_OffLoopMetadata`), so a slow Azure AD or key endpoint
+  delays only the activity that needs it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import logging
@@ -29,6 +38,7 @@ from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
+    ConfigurationServiceClientCredentialFactory,
 )
 from botbuilder.schema import (
     Activity,
@@ -36,11 +46,23 @@ from botbuilder.schema import (
     ConversationParameters,
     ConversationReference,
 )
-from botframework.connector.auth import ServiceClientCredentialsFactory
+from botframework.connector.auth import (
+    AppCredentials,
+    AuthenticationConstants,
+    ServiceClientCredentialsFactory,
+)
+from botframework.connector.auth import jwt_token_extractor as _jwt
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
 ROSTER_PAGE = 200
+RETRY_AFTER_SECONDS = 30  # told to the Bot Connector with a 503 (the database is away)
+KEYS_SECONDS = 10.0  # botbuilder fetches the signing keys without any timeout
+
+
+class RetryLater(Exception):
+    """The activity cannot be handled now (the database is away): answered 503, not handled,
+    so that the Bot Connector's retry (or the person's resend) is."""
 
 
 class ConnectorError(Exception):
@@ -148,6 +170,8 @@ class _Bot(Bot):  # type: ignore[misc]  # botbuilder is untyped
     async def on_turn(self, context: TurnContext) -> None:
         try:
             await self.logic(TurnHandle(context))
+        except RetryLater:
+            raise  # to `process`: 503
         except Exception:  # the activity was authenticated: a bug here is ours, not a 401
             log.exception("teams activity %s failed", context.activity.type)
 
@@ -164,9 +188,10 @@ class BotFramework:
         URL and issuer (botbuilder's parameterized settings), and outbound tokens without AAD."""
         self.credentials = credentials
         configuration = _Configuration(credentials, auth_overrides)
+        factory = credentials_factory or ConfigurationServiceClientCredentialFactory(configuration)
         self.adapter = CloudAdapter(
             ConfigurationBotFrameworkAuthentication(
-                configuration, credentials_factory=credentials_factory
+                configuration, credentials_factory=_OffLoopCredentialsFactory(factory)
             )
         )
 
@@ -179,7 +204,7 @@ class BotFramework:
             return web.json_response({"error": "expected application/json"}, status=415)
         try:
             body = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return web.json_response({"error": "malformed activity"}, status=400)
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             return web.json_response({"error": "malformed activity"}, status=400)
@@ -202,6 +227,12 @@ class BotFramework:
             )
         try:
             response = await self.adapter.process(request, _Bot(logic))
+        except RetryLater:
+            return web.json_response(
+                {"error": "temporarily unavailable"},
+                status=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         except web.HTTPException as error:
             return web.json_response({"error": error.reason}, status=error.status)
         except Exception as error:  # a token botbuilder failed to read (unknown key id...)
@@ -276,3 +307,85 @@ def is_loopback_url(url: object) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+class _OffLoopCredentialsFactory(ServiceClientCredentialsFactory):  # type: ignore[misc]
+    """Outbound credentials whose token is already there when msrest asks for it.
+
+    msrest signs each connector request by calling `signed_session` -> `get_access_token`
+    synchronously, on the loop, and MSAL may then call Azure AD (a first token, a refresh):
+    a blocking HTTP call. Here the token is fetched in a thread when the connector client is
+    made (MSAL caches it: the call is quick when it is fresh), and the credentials handed to
+    botbuilder only return it."""
+
+    def __init__(self, inner: ServiceClientCredentialsFactory) -> None:
+        self.inner = inner
+
+    async def is_valid_app_id(self, app_id: str) -> bool:
+        return bool(await self.inner.is_valid_app_id(app_id))
+
+    async def is_authentication_disabled(self) -> bool:
+        return bool(await self.inner.is_authentication_disabled())
+
+    async def create_credentials(
+        self, app_id: str, oauth_scope: str, login_endpoint: str, validate_authority: bool
+    ) -> Any:
+        credentials = await self.inner.create_credentials(
+            app_id, oauth_scope, login_endpoint, validate_authority
+        )
+        signs = getattr(credentials, "microsoft_app_id", "") not in (
+            "",
+            None,
+            AuthenticationConstants.ANONYMOUS_SKILL_APP_ID,
+        )
+        if not isinstance(credentials, AppCredentials) or not signs:
+            return credentials  # local mode, or credentials that sign without a token
+        token = await asyncio.to_thread(credentials.get_access_token)
+        return _FetchedToken(credentials, token)
+
+
+class _FetchedToken(AppCredentials):  # type: ignore[misc]
+    """The credentials of one connector client, with the token fetched off the loop."""
+
+    def __init__(self, inner: AppCredentials, token: str) -> None:
+        super().__init__(
+            app_id=inner.microsoft_app_id,
+            channel_auth_tenant=None,
+            oauth_scope=inner.oauth_scope,
+        )
+        self.microsoft_app_id = inner.microsoft_app_id
+        self.oauth_endpoint = inner.oauth_endpoint
+        self.oauth_scope = inner.oauth_scope
+        self._token = token
+
+    def get_access_token(self, force_refresh: bool = False) -> str:
+        return self._token
+
+
+class _OffLoopMetadata(_jwt._OpenIdMetadata):  # type: ignore[misc]
+    """botbuilder's cache of inbound signing keys, refreshed in a thread (botbuilder calls
+    `requests.get` on the loop, without a timeout); one refresh at a time per URL and loop."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self._refreshing: asyncio.Task[None] | None = None
+
+    async def _refresh(self) -> None:
+        task = self._refreshing
+        if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+            task = asyncio.ensure_future(asyncio.to_thread(self._fetch))
+            self._refreshing = task
+        await asyncio.shield(task)
+
+    def _fetch(self) -> None:
+        response = _jwt.requests.get(self.url, timeout=KEYS_SECONDS)
+        response.raise_for_status()
+        keys = _jwt.requests.get(response.json()["jwks_uri"], timeout=KEYS_SECONDS)
+        keys.raise_for_status()
+        self.keys = keys.json()["keys"]
+        self.last_updated = _jwt.datetime.now()
+
+
+# botbuilder makes its key caches through this module-level name (JwtTokenExtractor
+# .get_open_id_metadata): every cache it makes from now on refreshes off the loop.
+_jwt._OpenIdMetadata = _OffLoopMetadata
