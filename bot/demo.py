@@ -74,6 +74,8 @@ async def seed(engine: Engine) -> bool:
             member.is_coordinator = persona.coordinator
             # Pre-filled so results show at once; the welcome card still asks each to confirm.
             member.sector, member.position = persona.sector, persona.position
+            # The team reads summaries as confirmed by its coordinator: the demo's managers are.
+            member.reads_summaries = persona.position != "front_line"
     return True
 
 

@@ -41,6 +41,7 @@ from tests.slack_signing import (
     view_closed,
     view_submission,
 )
+from tests.test_summary_readers import trust_declared_positions
 
 CHANNEL = "C0PARTNER"
 COORDINATOR = "U0COORD"
@@ -275,6 +276,7 @@ async def test_checkin_answered_in_the_modal_then_summary_with_chart(rig: Rig) -
     # The same modal submitted twice (a double click): recorded once.
     twice = await rig.submit(view, user, **answers)
     assert twice.status == 200
+    await trust_declared_positions(rig.engine.database)  # managers declared themselves
     await rig.engine.jobs.run("close", slug)
     await rig.deliver()
     managers = ["U0BEN", "U0CLEO"]
@@ -866,28 +868,7 @@ async def test_setup_without_the_bot_in_the_channel_asks_to_invite_it(rig: Rig) 
 
 
 # ------------------------------------------------------------------ pace
-class Ticks:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_a_pace_allows_its_calls_at_once_then_one_per_call_a_window_old() -> None:
-    from adapters.slack.sender import MARGIN_SECONDS, Pace, TokenBucket
-
-    ticks = Ticks()
-    bucket = TokenBucket(Pace(calls=3, seconds=10.0), clock=ticks)
-    assert [bucket.reserve() for _ in range(3)] == [0.0, 0.0, 0.0]  # room: no wait
-    ticks.now += 4
-    later = pytest.approx(10.0 - 4 + MARGIN_SECONDS)
-    assert [bucket.reserve() for _ in range(3)] == [later] * 3  # a window after the first 3
-    ticks.now += 30  # idle: room again, no more than 3 at once
-    waits = [bucket.reserve() for _ in range(4)]
-    assert waits == [0.0, 0.0, 0.0, pytest.approx(10.0 + MARGIN_SECONDS)]
-
-
+# (the shared, learned pace itself: tests/test_adaptive_pacing.py)
 async def test_a_429_is_left_to_the_outbox_and_costs_no_attempt(rig: Rig) -> None:
     from dialogs.cards import notice
     from dialogs.ports import Delivery, DeliveryFailed
