@@ -7,26 +7,27 @@ team B acting on A's things (a member of another team), and someone in no team. 
 no platform-wide administrator role (whoever runs the server holds the database, not a chat
 role), so there is no such row.
 
-Each cell runs on its own copy of one world (a file copy on SQLite, `CREATE DATABASE ...
-TEMPLATE` on PostgreSQL), so an allowed cell cannot change what the next one sees. A cell's
-expected answer is "allowed" or "refused"; a refused cell must answer with a refusal (never an
-error, never silence) and leave every table exactly as it was. `test_forbidden_cells_allowed`
-prints the matrix's size and the count of forbidden cells allowed (aim 0).
+A cell's expected answer is "allowed" or "refused". A refused cell must answer with a refusal
+(never an error, never silence) and leave every table exactly as it was; refused cells run one
+after another on one copy of the world, each between two snapshots of every table (a cell
+that changes something fails, and the copy is replaced so the cells after it start from the
+world again). An allowed cell changes the world, so it gets one of its own: a file copy on
+SQLite, a transaction rolled back afterwards on PostgreSQL (tests/authz_copies.py). Both
+databases run every cell. `test_forbidden_cells_allowed` prints the matrix's size and the
+count of forbidden cells allowed (aim 0).
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-import shutil
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from sqlalchemy import select
 
 from adapters.slack import events as slack_events
@@ -38,11 +39,10 @@ from dialogs.cards import Card, ChoiceInput, ScaleInput, TextInput
 from dialogs.engine import Engine, form_card
 from dialogs.events import Actor, CommandReceived, FormSubmitted, InboundEvent, Place
 from dialogs.i18n import Tr
-from storage import migrate, rounds
+from storage import rounds
 from storage import tensions as tension_store
 from storage.database import Database
 from storage.models import (
-    Base,
     Member,
     OpenAnswer,
     ReflexiveOccurrence,
@@ -51,7 +51,8 @@ from storage.models import (
     Tension,
 )
 from storage.sealing import Sealer
-from tests.conftest import POSTGRES_ADMIN_URL, START, _admin, postgres_reachable, unavailable
+from tests.authz_copies import Copies, PostgresCopies, SqliteCopies, changed_tables, prepared
+from tests.conftest import POSTGRES_ADMIN_URL, START, unavailable
 from tests.helpers import actor as demo_actor
 from tests.helpers import seeded
 
@@ -377,90 +378,37 @@ CELLS = [(case, role) for case in CASES for role in ROLES]
 
 # --------------------------------------------------------------------------- copies of the world
 @dataclass
-class Template:
-    url: str  # the world; never opened by a cell
+class Matrix:
+    """One database's world and its copies (tests/authz_copies.py), and what its cells did."""
+
+    copies: Copies
     world: World
-    copy: Callable[[], str]  # a fresh copy's URL
-    drop: Callable[[str], None]
+    ran: dict[str, int] = field(default_factory=lambda: {"allowed": 0, "refused": 0})
 
 
-def _sqlite_template(tmp: Path) -> Template:
-    path = tmp / "world.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    world = asyncio.run(_build(url))
-
-    def copy() -> str:
-        target = tmp / f"cell-{uuid.uuid4().hex[:10]}.db"
-        shutil.copyfile(path, target)
-        return f"sqlite+aiosqlite:///{target}"
-
-    def drop(cell_url: str) -> None:
-        Path(cell_url.split("///", 1)[1]).unlink(missing_ok=True)
-
-    return Template(url, world, copy, drop)
-
-
-def _postgres_template() -> Template:
-    if not postgres_reachable():
-        unavailable("PostgreSQL is not reachable at " + POSTGRES_ADMIN_URL)
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-    name = f"authz_world_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    world = asyncio.run(_build(f"{base}/{name}"))
-
-    def copy() -> str:
-        cell = f"authz_cell_{uuid.uuid4().hex[:10]}"
-        asyncio.run(_admin(f'CREATE DATABASE "{cell}" TEMPLATE "{name}"'))
-        return f"{base}/{cell}"
-
-    def drop(cell_url: str) -> None:
-        cell = cell_url.rsplit("/", 1)[1]
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{cell}" WITH (FORCE)'))
-
-    return Template(f"{base}/{name}", world, copy, drop)
-
-
-async def _build(url: str) -> World:
-    database = Database(url)
-    try:
-        await migrate.upgrade(database)
-        return await build(database)
-    finally:
-        await database.dispose()
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def template(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Template]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["sqlite", "postgresql"])
+async def matrix(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, postgres_ok: bool
+) -> AsyncIterator[Matrix]:
+    copies: Copies
     if request.param == "sqlite":
-        yield _sqlite_template(tmp_path_factory.mktemp("authz"))
-        return
-    made = _postgres_template()
-    yield made
-    made.drop(made.url)
-
-
-@pytest.fixture
-async def cell_database(template: Template) -> AsyncIterator[Database]:
-    url = await asyncio.to_thread(template.copy)
-    database = Database(url)
-    yield database
-    await database.dispose()
-    await asyncio.to_thread(template.drop, url)
+        copies = SqliteCopies(tmp_path_factory.mktemp("authz"))
+    else:
+        if not postgres_ok:
+            unavailable("PostgreSQL is not reachable at " + POSTGRES_ADMIN_URL)
+        copies = PostgresCopies()
+        await copies.create()
+    try:
+        made = Matrix(copies, await prepared(copies, build))
+        MATRICES[copies.kind] = made
+        yield made
+        await copies.close()
+    finally:
+        if isinstance(copies, PostgresCopies):
+            await copies.destroy()
 
 
 # --------------------------------------------------------------------------- one cell
-async def snapshot(database: Database) -> dict[str, list[str]]:
-    """Every row of every table, as text, in a stable order."""
-    tables: dict[str, list[str]] = {}
-    async with database.session() as session:
-        for table in Base.metadata.sorted_tables:
-            rows = (await session.execute(select(table))).all()
-            tables[table.name] = sorted(repr(tuple(row)) for row in rows)
-    return tables
-
-
 def outcome(cards: list[Card]) -> str:
     if not cards:
         return "silent"
@@ -473,25 +421,33 @@ def outcome(cards: list[Card]) -> str:
 
 
 FORBIDDEN_ALLOWED: list[str] = []
-RAN: list[str] = []
+MATRICES: dict[str, Matrix] = {}  # per database, for the figures
 
 
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize(("case", "role"), CELLS, ids=[f"{c.name} | {r}" for c, r in CELLS])
-async def test_cell(case: Case, role: str, template: Template, cell_database: Database) -> None:
-    engine = Engine(cell_database, clock=lambda: START, sealer=SEALER)
-    event = case.make(template.world, ACTORS[role])
-    before = await snapshot(cell_database)
-    cards = await engine.handle(event)
-    after = await snapshot(cell_database)
-    got = outcome(cards)
-    changed = sorted(name for name in before if before[name] != after[name])
+async def test_cell(case: Case, role: str, matrix: Matrix) -> None:
+    event = case.make(matrix.world, ACTORS[role])
     label = f"{case.name} | {role}"
-    RAN.append(label)
+    copies = matrix.copies
     if role in case.allowed:
-        assert got == "allowed", (label, [c.title for c in cards], cards)
+        matrix.ran["allowed"] += 1
+        async with copies.own() as database:  # a world of its own: allowed cells change it
+            cards = await Engine(database, clock=lambda: START, sealer=SEALER).handle(event)
+        assert outcome(cards) == "allowed", (label, [c.title for c in cards], cards)
         return
+    # Refused: on the shared copy, right after the cell before, between two snapshots.
+    matrix.ran["refused"] += 1
+    database = copies.shared
+    before = await copies.snapshot(database)
+    cards = await Engine(database, clock=lambda: START, sealer=SEALER).handle(event)
+    after = await copies.snapshot(database)
+    got = outcome(cards)
+    changed = changed_tables(before, after)
+    if changed:
+        await copies.renew()  # the cells after this one start from the world again
     if got != "refused" or changed:
-        FORBIDDEN_ALLOWED.append(f"{label}: answered {got}, changed {changed}")
+        FORBIDDEN_ALLOWED.append(f"{copies.kind}: {label}: answered {got}, changed {changed}")
     assert got == "refused", (label, cards)
     assert not changed, (label, changed)
 
@@ -502,9 +458,15 @@ def test_forbidden_cells_allowed(capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
         print(
             f"\nauthorization matrix: {len(CASES)} cases x {len(ROLES)} roles = {len(CELLS)} "
-            f"cells per database ({forbidden} forbidden); cells run: {len(RAN)}; "
-            f"forbidden cells allowed: {len(FORBIDDEN_ALLOWED)}"
+            f"cells per database ({forbidden} forbidden, {len(CELLS) - forbidden} allowed)"
         )
+        for kind, made in MATRICES.items():
+            print(
+                f"  {kind}: {made.ran['refused']} forbidden cells run on one copy, "
+                f"{made.ran['allowed']} allowed cells each on a world of its own; "
+                f"database copies made: {made.copies.copies_made}"
+            )
+        print(f"  forbidden cells allowed: {len(FORBIDDEN_ALLOWED)}")
         for line in FORBIDDEN_ALLOWED:
             print("  allowed:", line)
     assert FORBIDDEN_ALLOWED == []
