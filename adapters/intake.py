@@ -5,6 +5,11 @@ database after it.
   `IntakeUnavailable`: then the platform must be told it was not received). One writer task
   commits every put waiting at that moment in one transaction, so a burst of 50 submissions
   costs a few commits, not 50, and each ack waits for one commit at most plus its own.
+  A put may name the delivery's de-duplication mark (`once`, storage/marks.py): the mark is
+  written in the same transaction as the row, so a delivery is either marked AND in the
+  intake, or neither (a failed commit leaves nothing to undo: the resend is taken); a put
+  whose mark is already there (a retry, the same request on two processes) puts nothing and
+  returns None. No transaction of its own before the ack.
 - `IntakeWorker` (one per process) claims due rows, opens them and hands each to its
   platform's handler, which records it through `Engine.handle(..., intake_id=...)` (the row is
   deleted in the transaction that records it) and then answers the person. It is woken at once
@@ -28,12 +33,16 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from storage import intake
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import intake, marks
 from storage.database import Database, unavailable
 from storage.sealing import Sealer
 
 log = logging.getLogger(__name__)
 Handler = Callable[[str, Any], Awaitable[None]]  # (intake id, the opened payload)
+# A put waiting for its commit: (the sealed row, its mark's key, True once put / False: a repeat)
+Waiting = tuple[dict[str, Any], str | None, "asyncio.Future[bool]"]
 # Long enough for users.info and the engine (a row's lease only matters until the engine's
 # transaction deletes it), short enough that rows held by a process that died are taken
 # again soon after a restart. A lease that runs out early costs nothing but work: the
@@ -60,16 +69,24 @@ def utcnow() -> dt.datetime:
 
 class GroupCommit:
     def __init__(
-        self, database: Database, sealer: Sealer, on_commit: Callable[[], None] | None = None
+        self,
+        database: Database,
+        sealer: Sealer,
+        on_commit: Callable[[], None] | None = None,
+        *,
+        mark_ttl: dt.timedelta = marks.DELIVERY_TTL,
+        clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.database = database
         self.sealer = sealer
         self.on_commit = on_commit  # the worker's wake-up
-        self._waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self.mark_ttl, self.clock = mark_ttl, clock  # the `once` marks'
+        self._waiting: list[Waiting] = []
         self._writer: asyncio.Task[None] | None = None
         self._quiet = asyncio.Event()  # no put waiting, no transaction under way
         self._quiet.set()
         self.commits = 0  # transactions (tests and the bench read it)
+        self.duplicates = 0  # puts whose mark was already there
 
     async def quiet(self, patience: float) -> None:
         """Until no put is waiting for its commit, `patience` seconds at most."""
@@ -78,16 +95,17 @@ class GroupCommit:
                 async with asyncio.timeout(patience):
                     await self._quiet.wait()
 
-    async def put(self, platform: str, payload: Any) -> str:
-        """Seal `payload` and return its intake id once committed."""
+    async def put(self, platform: str, payload: Any, *, once: str | None = None) -> str | None:
+        """Seal `payload` and return its intake id once committed. With `once` (a mark's key,
+        a keyed hash of the delivery), the mark is committed with the row; None, and nothing
+        put, when it was there already (a duplicate delivery)."""
         row = intake.sealed_row(self.sealer, platform, payload)
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((row, future))
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((row, once, future))
         self._quiet.clear()
         if self._writer is None or self._writer.done():
             self._writer = asyncio.ensure_future(self._write())
-        await future
-        return str(row["id"])
+        return str(row["id"]) if await future else None
 
     async def _write(self) -> None:
         try:
@@ -101,19 +119,36 @@ class GroupCommit:
             batch, self._waiting = self._waiting, []
             try:
                 async with self.database.session() as session, session.begin():
-                    await intake.put(session, [row for row, _ in batch])
+                    fresh = await self._marked(session, batch)
+                    await intake.put(session, [row for row, _, _ in batch if id(row) in fresh])
             except Exception as error:  # the database is down, full, locked too long...
+                # Marks and rows went together: nothing of this batch is left behind.
                 log.error("intake: %d deliveries not committed: %r", len(batch), error)
-                for _, future in batch:
+                for _, _, future in batch:
                     if not future.done():
                         future.set_exception(IntakeUnavailable())
                 continue
             self.commits += 1
-            for _, future in batch:
+            for row, _, future in batch:
                 if not future.done():
-                    future.set_result(None)
-            if self.on_commit is not None:
+                    future.set_result(id(row) in fresh)
+            self.duplicates += len(batch) - len(fresh)
+            if self.on_commit is not None and fresh:
                 self.on_commit()
+
+    async def _marked(self, session: AsyncSession, batch: list[Waiting]) -> set[int]:
+        """The rows to put (by `id`): those without a mark, and those whose mark this
+        transaction wrote first (the same delivery twice in one batch: the first)."""
+        keys = [once for _, once, _ in batch if once is not None]
+        won = await marks.first_times(session, keys, self.mark_ttl, self.clock()) if keys else set()
+        fresh: set[int] = set()
+        for row, once, _ in batch:
+            if once is None:
+                fresh.add(id(row))
+            elif once in won:
+                won.discard(once)
+                fresh.add(id(row))
+        return fresh
 
     async def close(self) -> None:
         """Let a transaction under way finish (its puts are answered either way)."""

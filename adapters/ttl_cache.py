@@ -51,9 +51,11 @@ class MarksUnavailable(Exception):
 class SharedMarks:
     """Marks in the database under one name space (`kind`), each for `ttl`.
 
-    `first_time` is called before an ack, by every request: the calls waiting at the same
-    moment share one transaction (a group commit, as the intake's), so that a burst costs a
-    few commits, not one per request, and its submissions still reach the intake together."""
+    `first_time` is called by the work after an ack (Slack's events and buttons that submit
+    nothing; a submission's mark is committed with its intake row instead, and a Teams
+    activity's with its engine turn: `key` names them): the calls waiting at the same moment
+    share one transaction (a group commit, as the intake's), so that a burst costs a few
+    commits, not one per request."""
 
     def __init__(
         self,

@@ -26,16 +26,17 @@ fake's JSON checks and copies were most of what the work after an ack cost.
   task and return).
 
 view_submission: Passerelle checks a modal submission without the database, seals it and
-COMMITS it to the intake (group commit: every submission waiting at that moment in one
-transaction), and only then acks it with a neutral "recording" view (``response_action:
-update``). The intake worker (2 rows at a time on SQLite, 4 on PostgreSQL, in the same loop as
-the acks, from the first commit on) records each ballot (users.info, the engine, which deletes
-the intake row in the same transaction) and replaces that view with the engine's reply (the
-thanks) by views.update. Printed after each level: ballots recorded, views.update calls, the
-intake's transactions (group commits), and the seconds from each submission's ack to the
-views.update showing its thanks (thx50, thx99), once the work after the acks is done.
-block_actions (the "open the form" button): Passerelle acks, then does users.info and
-views.open.
+COMMITS it to the intake with its de-duplication mark (group commit: every submission waiting
+at that moment, rows and marks, in one transaction), and only then acks it with a neutral
+"recording" view (``response_action: update``). The intake worker (2 rows at a time on SQLite,
+4 on PostgreSQL, in the same loop as the acks, from the first commit on) records each ballot
+(users.info, the engine, which deletes the intake row in the same transaction) and replaces
+that view with the engine's reply (the thanks) by views.update. Printed after each level:
+ballots recorded, views.update calls, the intake's transactions (group commits), and the
+seconds from each submission's ack to the views.update showing its thanks (thx50, thx99), once
+the work after the acks is done.
+block_actions (the "open the form" button): Passerelle acks, then marks the delivery (the
+marks waiting at that moment in one transaction), does users.info and views.open.
 
 ``--requests`` is the size of the burst: each level sends that many submissions, ``level`` at
 a time. The recording is CPU-bound in the app's one loop (the engine's work per ballot), so
@@ -688,7 +689,7 @@ def main() -> None:
         f"{args.requests} requests per level; levels {args.levels}; database {args.database};"
         f" gc.freeze() after start-up: {'yes' if args.gc_freeze else 'no'};"
         " Passerelle acks view_submission once COMMITTED to the intake (a 'recording' view)"
-        " and records the ballot after; block_actions BEFORE its work"
+        " with its mark, and records the ballot after; block_actions before any database work"
     )
     started = time.perf_counter()
     results = asyncio.run(run(args))

@@ -44,12 +44,17 @@ from dialogs.jobs import Jobs
 from dialogs.rate_limit import WeeklyLimiter
 from dialogs.texts import TextRejected
 from dialogs.turn import Turn, resolve
-from storage import intake, rounds
-from storage.database import Database
+from storage import intake, marks, rounds
+from storage.database import Database, unavailable
 from storage.sealing import Sealer
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
+
+
+class AlreadyHandled(Exception):
+    """The delivery's mark (`Engine.handle(..., once=...)`) was there: handled before, by this
+    process or another; nothing was done."""
 
 
 def utcnow() -> dt.datetime:
@@ -76,7 +81,9 @@ class Engine:
         self.on_schedule_change: list[Callable[[int], Any]] = []
 
     # ----------------------------------------------------------------- entry point
-    async def handle(self, event: InboundEvent, *, intake_id: str | None = None) -> list[Card]:
+    async def handle(
+        self, event: InboundEvent, *, intake_id: str | None = None, once: str | None = None
+    ) -> list[Card]:
         """The replies to `event`, for its author, once its transaction has committed.
 
         `intake_id`: the event came from the intake (storage/intake.py). Its row is deleted
@@ -85,6 +92,14 @@ class Engine:
         either keeps both undone (the row is processed again) or both done. Then a failure
         is raised to the caller, who keeps the row and tries again, rather than answered
         with an error card; `intake.AlreadyConsumed` means another worker recorded it.
+
+        `once`: the delivery's de-duplication mark (a keyed hash, storage/marks.py), written
+        as the transaction's first statement: a turn that fails leaves no mark, so the
+        platform's retry is handled; `AlreadyHandled` (nothing done) when the mark is there.
+        On PostgreSQL a concurrent duplicate waits on the mark until this turn commits.
+
+        While the database is away (`storage.database.unavailable`), the author is told so
+        (`outage.*`) and one warning line is logged, without a traceback.
         """
         changed: set[int] = set()
         async with self.database.session() as session:
@@ -99,16 +114,30 @@ class Engine:
             )
             try:
                 async with session.begin():
+                    if once is not None and not await marks.first_time(
+                        session, once, marks.DELIVERY_TTL, turn.now
+                    ):
+                        raise AlreadyHandled()
                     cards = await self._dispatch(turn, event)
                     if intake_id is not None:
                         await intake.consume(session, intake_id)
-            except intake.AlreadyConsumed:
+            except (intake.AlreadyConsumed, AlreadyHandled):
                 raise
-            except Exception:
-                log.exception("event %s failed", type(event).__name__)
+            except Exception as error:
+                away = unavailable(error)
+                if away:
+                    log.warning(
+                        "event %s: the database is unavailable (%s)",
+                        type(event).__name__,
+                        type(error).__name__,
+                    )
+                else:
+                    log.exception("event %s failed", type(event).__name__)
                 if intake_id is not None:
                     raise
                 tr = turn.last_tr()  # rolled back: the member's row cannot be read any more
+                if away:
+                    return [notice(tr("outage.title"), tr("outage.retry"))]
                 return [notice(tr("errors.internal_title"), tr("errors.internal"))]
         # After the commit, so a listener that re-reads the team sees the change.
         for team_id in changed:

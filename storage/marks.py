@@ -6,6 +6,13 @@ Keys are keyed hashes made by the caller (`Sealer.tag`): a copy of the table nam
 event, Teams activity or person. An expired mark counts as absent and is taken over by the
 next `first_time`; `purge_expired` deletes what expired (the calendar's minute tick may call
 it; nothing depends on it but the table's size).
+
+A mark is best written in the transaction that does the work it stands for (the intake's
+group commit for a Slack submission, `Engine.handle(..., once=...)` for a Teams activity): a
+failed transaction leaves no mark, so the platform's retry or the person's resend is handled,
+even when the database went away before anything could be undone. On PostgreSQL a concurrent
+duplicate waits on the uncommitted mark's key until the first commits (then finds it and does
+nothing) or rolls back (then goes ahead).
 """
 
 from __future__ import annotations
@@ -18,6 +25,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.coordination import Mark
+
+# How long a delivery is remembered: Slack and the Bot Connector retry within minutes.
+DELIVERY_TTL = dt.timedelta(minutes=15)
 
 
 async def first_time(session: AsyncSession, key: str, ttl: dt.timedelta, now: dt.datetime) -> bool:
@@ -36,8 +46,9 @@ async def first_times(
     INSERT ... ON CONFLICT DO UPDATE ... WHERE expired RETURNING. PostgreSQL locks the
     conflicting row, and a concurrent statement re-checks the WHERE against the row as the
     winner left it (no longer expired), so exactly one of them gets the key back; SQLite runs
-    writers one at a time."""
-    unique = list(dict.fromkeys(keys))  # one statement may not touch a row twice
+    writers one at a time. The keys are inserted in sorted order, so that two transactions
+    marking overlapping sets lock them in the same order (no deadlock)."""
+    unique = sorted(set(keys))  # one statement may not touch a row twice
     if not unique:
         return set()
     expires = now + ttl

@@ -22,6 +22,8 @@ from adapters.teams.app import TeamsBridge
 from adapters.teams.botframework import BotFramework, Credentials
 from adapters.ttl_cache import MarksUnavailable, SharedMarks
 from dialogs.engine import Engine
+from dialogs.events import Actor, CommandReceived
+from dialogs.i18n import Tr
 from storage import marks
 from storage.coordination import Mark
 from storage.database import Database
@@ -134,25 +136,29 @@ def two_engines(database: Database) -> tuple[Engine, Engine]:
 async def test_a_slack_delivery_reaching_two_bridges_is_handled_by_one(
     database: Database,
 ) -> None:
+    """An event (acked at once) is marked in its work's task: one bridge does the work."""
     bridges = [
         SlackBridge(engine, signing_secret="s", bot_token="xoxb-1")
         for engine in two_engines(database)
     ]
     handled: list[int] = []
 
-    async def next_for(n: int) -> None:
+    async def work(n: int) -> None:
         handled.append(n)
 
     body = json.loads(event_callback(app_home_opened("U0ANNE", "D0ANNE"), event_id="Ev0SAME"))
-    answers = await asyncio.gather(
-        *(bridge._once(body, lambda n=n: next_for(n)) for n, bridge in enumerate(bridges))
-    )
+    for n, bridge in enumerate(bridges):
+        bridge._after_ack(work(n), body)
+    for bridge in bridges:
+        await bridge.settle()
     assert len(handled) == 1
-    assert sum(a is not None for a in answers) == 1  # the other answered 200, empty
-    # A delivery that was not committed is forgotten: sent again, it is handled.
-    await bridges[handled[0]]._forget_delivery(body)
-    assert await bridges[1 - handled[0]]._once(body, lambda: next_for(9)) is None
-    assert handled[-1] == 9
+    # Another event is another delivery; the same one again is still a repeat.
+    other = json.loads(event_callback(app_home_opened("U0ANNE", "D0ANNE"), event_id="Ev0NEXT"))
+    bridges[1]._after_ack(work(7), other)
+    bridges[0]._after_ack(work(8), body)
+    for bridge in bridges:
+        await bridge.settle()
+    assert handled[1:] == [7]
 
 
 async def test_a_view_closed_on_one_process_is_known_to_the_other(database: Database) -> None:
@@ -172,34 +178,52 @@ async def test_a_view_closed_on_one_process_is_known_to_the_other(database: Data
 async def test_a_teams_activity_reaching_two_bridges_is_handled_by_one(
     database: Database,
 ) -> None:
+    """The mark is written in the engine's turn: the same activity on two bridges at once is
+    one turn (on PostgreSQL the second waits for the first's commit, then does nothing); a
+    turn that failed left no mark, so the connector's retry is handled."""
     bridges = [
         TeamsBridge(engine, BotFramework(Credentials(app_id="", password="")))
         for engine in two_engines(database)
     ]
-    handled: list[int] = []
+    turns: list[int] = []
     for n, bridge in enumerate(bridges):
+        dispatch = bridge.engine._dispatch
 
-        async def handle(turn: Any, n: int = n) -> None:
-            handled.append(n)
+        async def counted(turn: Any, event: Any, n: int = n, dispatch: Any = dispatch) -> Any:
+            turns.append(n)
+            await asyncio.sleep(0.05)  # the other bridge's turn starts meanwhile
+            return await dispatch(turn, event)
 
-        bridge.handle = handle  # type: ignore[method-assign]
+        bridge.engine._dispatch = counted  # type: ignore[method-assign]
 
     class Turn:
         def __init__(self, activity_id: str) -> None:
             self.activity = {"id": activity_id, "type": "message", "conversation": {"id": "a:1"}}
 
-    await asyncio.gather(*(bridge.on_turn(Turn("act-1")) for bridge in bridges))  # type: ignore[arg-type]
-    assert len(handled) == 1
+    actor = Actor("msteams", TENANT, "29:anne", display_name="Anne")
+    answers = await asyncio.gather(
+        *(
+            bridge._engine(Turn("act-1"), CommandReceived(actor=actor, text="help"))  # type: ignore[arg-type]
+            for bridge in bridges
+        )
+    )
+    assert len(turns) == 1 and sorted(a is None for a in answers) == [False, True]
 
-    # A turn that failed is unmarked: the connector's retry is handled.
-    async def failing(turn: Any) -> None:
-        raise RuntimeError("the engine failed")
+    # A turn that failed (the database went away) left no mark: the retry is a turn of its own.
+    failing = bridges[0].engine
 
-    bridges[0].handle = failing  # type: ignore[method-assign]
-    with pytest.raises(RuntimeError):
-        await bridges[0].on_turn(Turn("act-2"))  # type: ignore[arg-type]
-    await bridges[1].on_turn(Turn("act-2"))  # type: ignore[arg-type]
-    assert handled == [handled[0], 1]
+    async def broken(turn: Any, event: Any) -> Any:
+        raise OSError("the database went away")
+
+    failing._dispatch = broken  # type: ignore[method-assign]
+    cards = await bridges[0]._engine(Turn("act-2"), CommandReceived(actor=actor, text="help"))  # type: ignore[arg-type]
+    assert cards is not None and cards[0].title == Tr("fr")("outage.title")
+    turns.clear()
+    retried = await bridges[1]._engine(Turn("act-2"), CommandReceived(actor=actor, text="help"))  # type: ignore[arg-type]
+    assert retried and turns == [1]
+    assert (
+        await bridges[0]._engine(Turn("act-2"), CommandReceived(actor=actor, text="help")) is None
+    )  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ two real processes

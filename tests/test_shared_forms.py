@@ -194,6 +194,46 @@ async def test_a_confirmed_tension_shows_its_code_whatever_comes_twice(
     assert "follow-up code" in final and "already" not in final.lower(), final
 
 
+@pytest.mark.parametrize("when", ["at once", "after the answer"])
+async def test_a_submission_delivered_twice_is_recorded_once_and_its_answer_stays(
+    rigs: tuple[Rig, Rig], database: Database, when: str
+) -> None:
+    """The same modal submission (same view, hash and values) reaches both processes: at
+    once (a load balancer's retry), or again once the first's answer shows (Slack's resend
+    after a timeout). One intake row, one mark, both in one transaction; the repeat's ack is
+    a note under the first input, which never replaces the modal, so the first's answer (the
+    tension's preview, with its confirm button) is what the person sees."""
+    a, b = rigs
+    await onboarded(a)
+    await a.command("U0BEN", "tension")
+    form = a.slack.last_view
+    filled = {**defaults(form), "text": "Les décisions tardent.", "theme": "decisions"}
+    payload = view_submission(form, filled, user_id="U0BEN")
+    body = interaction(payload)
+    if when == "at once":
+        replies = await asyncio.gather(
+            *(post_signed(r.url, body, r.slack.signing_secret) for r in (a, b))
+        )
+    else:
+        replies = [await post_signed(a.url, body, a.slack.signing_secret)]
+        a.slack.answer_submission(payload["view"], replies[0].json())
+        await settle(a, b)
+        replies.append(await post_signed(b.url, body, b.slack.signing_secret))
+    answers = [r.json() for r in replies]
+    kinds = sorted(str(answer["response_action"]) for answer in answers)
+    assert kinds == ["errors", "update"], answers
+    for answer in answers:  # as Slack applies them, in the order they came back
+        a.slack.answer_submission(payload["view"], answer)
+    (repeat,) = [x for x in answers if x["response_action"] == "errors"]
+    assert "already received" in json.dumps(repeat).lower(), repeat  # U0BEN: en-US
+    await settle(a, b)
+    assert a.bridge.intake.duplicates + b.bridge.intake.duplicates == 1
+    final = json.dumps(shown(a.slack, form), ensure_ascii=False)
+    assert "tension.confirm" in final, final  # the preview, ready to confirm
+    async with database.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Intake)) == 0
+
+
 # ------------------------------------------------------------------ forged private_metadata
 def forged_setup(rig: Rig, view: dict[str, Any], metadata: str) -> bytes:
     """The setup modal as opened, submitted with its private_metadata replaced."""

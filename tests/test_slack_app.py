@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from adapters.intake import IntakeUnavailable
 from adapters.slack.app import RECORDING_CALLBACK_ID, SlackBridge
@@ -23,9 +24,12 @@ from bot.outbox_worker import OutboxWorker
 from bot.server import SLACK, WORKER, build_app
 from bot.settings import Settings
 from dialogs.engine import Engine
+from dialogs.i18n import Tr
 from storage import intake, outbox, rounds, teams
+from storage.coordination import Mark
 from storage.models import Intake, SuspendedWorkspace
 from tests.fake_slack import FakeSlack
+from tests.faults import commit_fails, database_away
 from tests.slack_signing import (
     TEAM_ID,
     Reply,
@@ -525,7 +529,7 @@ async def test_a_submission_not_committed_is_not_acknowledged(rig: Rig) -> None:
     view = rig.slack.last_view
     put = rig.bridge.intake.put
 
-    async def failing(platform: str, payload: Any) -> str:
+    async def failing(platform: str, payload: Any, **_: Any) -> str:
         raise IntakeUnavailable()
 
     rig.bridge.intake.put = failing  # type: ignore[method-assign]
@@ -542,6 +546,54 @@ async def test_a_submission_not_committed_is_not_acknowledged(rig: Rig) -> None:
     reply = await rig.submit(view, COORDINATOR, name="Partenariat Est")  # the same values
     acked_at_once(reply)
     assert await linked(rig)
+
+
+async def test_a_resend_after_a_failed_intake_commit_is_recorded(rig: Rig) -> None:
+    """The intake's COMMIT fails (the connection lost at that moment) and the database stays
+    away until the ack is sent, so nothing could be undone: the submission's de-duplication
+    mark was in the same transaction, so nothing stays behind it, and the person's resend of
+    the very same submission (same view, hash and values) is recorded, not taken for a
+    repeat (with the mark committed on its own before, it was, and the modal closed)."""
+    await rig.command(COORDINATOR, "setup")
+    view = rig.slack.last_view
+    database = rig.engine.database
+    async with database.session() as session:
+        marks_before = await session.scalar(select(func.count()).select_from(Mark))
+    with commit_fails(database, "INSERT INTO intake", then_away=True) as fault:
+        reply = await rig.submit(view, COORDINATOR, name="Partenariat Est")
+    assert fault.struck == 1
+    assert reply.json()["response_action"] == "errors", reply.text  # "not saved, send again"
+    async with database.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Mark)) == marks_before
+    assert not await linked(rig) and await in_intake(rig.engine) == 0
+    acked_at_once(await rig.submit(view, COORDINATOR, name="Partenariat Est"))  # the resend
+    assert await linked(rig)
+    # The submission is marked now: the same one once more is a repeat, not recorded twice.
+    again = (await rig.submit(view, COORDINATOR, name="Partenariat Est")).json()
+    assert again["response_action"] == "errors", again
+    assert "Déjà reçu" in next(iter(again["errors"].values()))
+    assert rig.bridge.intake.duplicates == 1
+
+
+async def test_a_slash_command_during_an_outage_says_so_in_one_log_line(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database is away: the command's answer is the outage message (not the generic
+    "oops"), and the engine logs one warning line, no traceback."""
+    await set_up(rig)
+    before = len(rig.slack.ephemerals_for(COORDINATOR))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING), database_away(rig.engine.database) as fault:
+        reply = await rig.command(COORDINATOR, "profile")
+    assert reply.status == 200 and fault.struck
+    (message,) = rig.slack.ephemerals_for(COORDINATOR)[before:]
+    assert Tr("fr")("outage.retry") in texts(message)
+    ours = [r for r in caplog.records if r.name in ("dialogs.engine", "adapters.slack.app")]
+    assert [r.levelno for r in ours] == [logging.WARNING], [r.getMessage() for r in ours]
+    assert "unavailable" in ours[0].getMessage() and ours[0].exc_info is None
+    # Back: the same command is answered as usual.
+    await rig.command(COORDINATOR, "profile")
+    assert rig.slack.last_view["title"]["text"] != Tr("fr")("outage.title")
 
 
 async def test_a_burst_is_committed_in_a_few_transactions(rig: Rig) -> None:

@@ -19,9 +19,11 @@ from bot.outbox_worker import OutboxWorker
 from bot.server import TEAMS, WORKER, build_app
 from bot.settings import Settings
 from dialogs.engine import Engine
+from dialogs.i18n import Tr
 from storage import rounds, teams
 from storage.models import Member, Sealed
 from tests.fake_connector import POST_ACTIVITY, FakeConnector
+from tests.faults import commit_fails
 from tests.teams_activities import (
     TENANT,
     fill,
@@ -326,6 +328,34 @@ async def test_a_redelivered_activity_is_handled_once(rig: Rig) -> None:
         p for p in rig.connector.posted(rig.dm("29:anne")) if p.reply_to_id == activity["id"]
     ]
     assert len(answers) == 1
+
+
+async def test_the_retry_of_a_turn_whose_commit_failed_is_answered(rig: Rig) -> None:
+    """The turn's COMMIT fails (the database went away then, and stays away until the
+    activity is answered, so nothing can be undone): the person is told so, and the
+    activity's mark, written in that transaction, went with it: the connector's retry of the
+    same activity is answered (with the mark committed on its own before the turn, it was
+    ignored for 15 minutes). A repeat of the turn that committed is not."""
+    await onboarded(rig)
+    activity = personal(rig.connector.service_url, rig.dm("29:anne"), user("29:anne"), "help")
+
+    def answers() -> list[str]:
+        return [
+            json.dumps(rig.connector.cards_in(p.activity), ensure_ascii=False)
+            for p in rig.connector.posted(rig.dm("29:anne"))
+            if p.reply_to_id == activity["id"]
+        ]
+
+    # The turn reads the person's memberships first (the mark's INSERT comes before it).
+    with commit_fails(rig.engine.database, "SELECT members.", then_away=True) as fault:
+        assert await rig.post(activity) in (200, 201)
+    assert fault.struck == 1
+    (told,) = answers()
+    assert Tr("fr")("outage.title") in told
+    assert await rig.post(activity) in (200, 201)  # the connector's retry
+    assert await rig.post(activity) in (200, 201)  # and a repeat of it
+    told, helped = answers()
+    assert Tr("fr")("outage.title") not in helped and "Passerelle" in helped
 
 
 async def test_connector_errors_are_retried_then_sent(rig: Rig, clock: Any) -> None:

@@ -8,8 +8,10 @@
   does not know the language of yet.
 - `recording_view`: the neutral "thank you, recording" modal (built once per language).
 - `refused_view`: the modal that replaces a form whose `private_metadata` we did not sign.
+- `repeated_answer`: the ack of a submission that is already in the intake (a duplicate).
 - `Acknowledging` (a mixin of `SlackBridge`): a modal submission checked without writing
-  (errors under the inputs, a forged modal refused), committed to the intake, then acked.
+  (errors under the inputs, a forged modal refused), committed to the intake with its
+  de-duplication mark (adapters/slack/dedup.py), then acked.
 """
 
 from __future__ import annotations
@@ -56,6 +58,21 @@ def recording_view(language: str) -> Json:
     )
     view["notify_on_close"] = True
     return view
+
+
+def repeated_answer(body: Json, language: str) -> Json:
+    """The ack of a submission already in the intake (a retry, the same request on two
+    processes): a note under the modal's first input. An error never replaces the modal, so
+    whatever the first submission's answer put there (its "recording" view, or already its
+    result: a tension's one-time code) stays, and the first's `views.update` still replaces
+    the form with that result. Without an input, the "recording" view (Slack applies it only
+    to the view as submitted: an answer shown since has another hash)."""
+    view = body.get("view") or {}
+    for block in view.get("blocks") or []:
+        name = str(block.get("block_id") or "") if isinstance(block, dict) else ""
+        if name and block.get("type") == "input":
+            return view_errors({name: Tr(language)("slack.repeated")})
+    return {"response_action": "update", "view": recording_view(language)}
 
 
 @functools.cache
@@ -130,11 +147,12 @@ class Acknowledging:
         async def user(
             self, client: AsyncWebClient, workspace: str, user_id: str
         ) -> Json | None: ...
-        async def _forget_delivery(self, body: Json) -> None: ...
+        def _delivery_key(self, body: Json) -> str | None: ...
         def _not_recorded_answer(self, body: Json, language: str = "fr") -> Json: ...
 
     async def on_submission(self, ack: Any, body: Json, client: AsyncWebClient) -> None:
-        """Checked without writing, committed to the intake, then acked; recorded after."""
+        """Checked without writing, committed to the intake with its de-duplication mark
+        (one transaction), then acked; recorded after."""
         language = "fr"
         try:
             language = await self._ack_language(body, client)
@@ -147,11 +165,17 @@ class Acknowledging:
             view_id = str((body.get("view") or {}).get("id") or "")
             delivery = events.Delivery(event, metadata, view_id)
             try:
-                await self.intake.put(PLATFORM, delivery.to_json())
+                put = await self.intake.put(
+                    PLATFORM, delivery.to_json(), once=self._delivery_key(body)
+                )
             except IntakeUnavailable:
-                # Never "received" for what is not committed: the modal stays, with its values.
-                await self._forget_delivery(body)
+                # Never "received" for what is not committed (its mark was not either: the
+                # resend is taken): the modal stays, with its values.
                 response = self._not_recorded_answer(body, language)
+            else:
+                if put is None:  # the same submission again: the first one answers
+                    log.debug("slack: a duplicate submission was not recorded again")
+                    response = repeated_answer(body, language)
         await ack(**response)
 
     async def _ack_language(self, body: Json, client: AsyncWebClient) -> str:

@@ -30,8 +30,10 @@ Web API calls share one pool of kept-alive connections.
   `app_uninstalled` (sends to the workspace are suspended, nothing is lost).
 - Slack's retries and double deliveries are dropped on their identity (`events.event_identity`),
   marked in the database (`marks`, a keyed hash) by the first process that gets one, before
-  anything is done or shown: the same delivery reaching two processes is handled once. The
-  engine's writes are idempotent besides.
+  anything is done or shown: the same delivery reaching two processes is handled once. A
+  submission's mark is committed with its intake row (nothing before its ack but that one
+  transaction); other deliveries are acked at once and marked before their work
+  (adapters/slack/dedup.py). The engine's writes are idempotent besides.
 - Modals carry a signed `private_metadata` (`events.ModalMetadata.signed`, for the person the
   modal is for): a submission or a button whose metadata we did not sign is refused.
 - Nothing that decides an answer lives in one process's memory: the views people closed are
@@ -75,6 +77,7 @@ from dialogs.engine import Engine, form_card, home
 from dialogs.events import Actor, MemberJoined, MemberLeft, Place, TeamInstalled
 from dialogs.i18n import Tr, language_of
 from storage import slack_installations, teams
+from storage.database import unavailable
 from storage.slack_installations import InstallationStore
 
 log = logging.getLogger(__name__)
@@ -140,7 +143,9 @@ class SlackBridge(Recording, Acknowledging, SharedMemory):
         self._idle_event: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # after-ack work, kept until done
         # The intake: committed before the ack, recorded by the worker (started by the server).
-        self.intake = GroupCommit(self.database, engine.sealer)
+        self.intake = GroupCommit(
+            self.database, engine.sealer, mark_ttl=MARK_TTL, clock=engine.clock
+        )
         self.worker = IntakeWorker(
             self.database, engine.sealer, {PLATFORM: self.process}, yield_to=self._acks_first
         )
@@ -181,7 +186,6 @@ class SlackBridge(Recording, Acknowledging, SharedMemory):
     # ----------------------------------------------------------------- wiring
     def _register(self) -> None:
         app = self.app
-        app.use(self._once)
         # Bolt tries listeners in this order: submissions first, the busiest in a burst.
         app.view(CALLBACK_ID)(self.on_submission)
         app.action(OPEN_FORM_ACTION)(self.on_open_form)
@@ -246,15 +250,18 @@ class SlackBridge(Recording, Acknowledging, SharedMemory):
             if self._idle().is_set():
                 return
 
-    def _after_ack(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run `work` once this listener has returned, so its ack is answered at once.
+    def _after_ack(self, work: Coroutine[Any, Any, None], body: Json | None = None) -> None:
+        """Run `work` once this listener has returned, so its ack is answered at once; with
+        the request's `body`, only if this process is the first to take the delivery
+        (adapters/slack/dedup.py: marked in the task, not before the ack).
 
         Bolt's own way (process_before_response=False) answers an ack by polling for it every
         10 ms, so every request waited 10 ms or more, and a burst of 50 kept 50 timers ticking
         on the loop; the app therefore runs its listeners inline and they hand the rest here.
         """
+        identity = events.event_identity(body) if body is not None else None
         self._started()
-        self._spawn(self._run_after_ack(work))
+        self._spawn(self._run_after_ack(work, identity))
 
     def _started(self) -> None:
         self._busy += 1
@@ -270,10 +277,15 @@ class SlackBridge(Recording, Acknowledging, SharedMemory):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run_after_ack(self, work: Coroutine[Any, Any, None]) -> None:
-        """On the after-ack lane (or after LANE_WAIT_SECONDS without a place)."""
+    async def _run_after_ack(self, work: Coroutine[Any, Any, None], identity: str | None) -> None:
+        """Marked first (the marks of a burst share a transaction), then on the after-ack
+        lane (or after LANE_WAIT_SECONDS without a place)."""
         placed = False
         try:
+            if identity is not None and not await self._first_delivery(identity):
+                work.close()  # never started
+                log.debug("slack: a duplicate delivery was ignored")  # no id: it could date one
+                return
             try:
                 async with asyncio.timeout(LANE_WAIT_SECONDS):  # no task per wait (wait_for)
                     await self.after_ack.acquire()
@@ -281,9 +293,13 @@ class SlackBridge(Recording, Acknowledging, SharedMemory):
             except TimeoutError:
                 pass
             await work
-        except Exception:
-            log.exception("slack listener failed")
+        except Exception as error:
+            if unavailable(error):  # said once, without a traceback: nothing to debug
+                log.warning("slack: the database is unavailable (%s)", type(error).__name__)
+            else:
+                log.exception("slack listener failed")
         finally:
+            work.close()  # a no-op once it ran; never awaited otherwise
             if placed:
                 self.after_ack.release()
             self._finished()
@@ -361,7 +377,7 @@ class SlackBridge(Recording, Acknowledging, SharedMemory):
     # ----------------------------------------------------------------- listeners
     async def on_command(self, ack: Any, body: Json, client: AsyncWebClient) -> None:
         await ack()
-        self._after_ack(self._command(body, client))
+        self._after_ack(self._command(body, client), body)
 
     async def _command(self, body: Json, client: AsyncWebClient) -> None:
         actor = await self.actor(client, events.team_of(body), events.user_of(body))
@@ -395,7 +411,7 @@ class SlackBridge(Recording, Acknowledging, SharedMemory):
         self, ack: Any, body: Json, action: Json, client: AsyncWebClient
     ) -> None:
         await ack()
-        self._after_ack(self._open_form(body, action, client))
+        self._after_ack(self._open_form(body, action, client), body)
 
     async def _open_form(self, body: Json, action: Json, client: AsyncWebClient) -> None:
         workspace = events.team_of(body)
@@ -436,7 +452,7 @@ class SlackBridge(Recording, Acknowledging, SharedMemory):
             await self._durable_button(ack, body, action, client)
             return
         await ack()
-        self._after_ack(self._button(body, action, client))
+        self._after_ack(self._button(body, action, client), body)
 
     async def _button(self, body: Json, action: Json, client: AsyncWebClient) -> None:
         workspace = events.team_of(body)
@@ -520,18 +536,19 @@ class SlackBridge(Recording, Acknowledging, SharedMemory):
         self, ack: Any, body: Json, event: Json, client: AsyncWebClient, context: Any
     ) -> None:
         await ack()
-        self._after_ack(self._membership(body, event, client, context.get("bot_user_id")))
+        self._after_ack(self._membership(body, event, client, context.get("bot_user_id")), body)
 
     async def on_member_left(
         self, ack: Any, body: Json, event: Json, client: AsyncWebClient, context: Any
     ) -> None:
         await ack()
-        self._after_ack(self._membership(body, event, client, context.get("bot_user_id")))
+        self._after_ack(self._membership(body, event, client, context.get("bot_user_id")), body)
 
     async def on_home(self, ack: Any, body: Json, event: Json, client: AsyncWebClient) -> None:
         await ack()
         if event.get("tab", "home") == "home":
-            self._after_ack(self._home(events.team_of(body), str(event.get("user", "")), client))
+            home = self._home(events.team_of(body), str(event.get("user", "")), client)
+            self._after_ack(home, body)
 
     async def _home(self, workspace: str, user_id: str, client: AsyncWebClient) -> None:
         actor = await self.actor(client, workspace, user_id)
@@ -543,4 +560,4 @@ class SlackBridge(Recording, Acknowledging, SharedMemory):
         await ack()
         workspace = events.team_of(body)
         log.warning("slack workspace %s: %s", workspace, body.get("event", {}).get("type"))
-        self._after_ack(self.suspend(workspace))
+        self._after_ack(self.suspend(workspace), body)

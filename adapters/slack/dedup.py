@@ -1,32 +1,34 @@
 """The Slack bridge's shared memory (a mixin of `SlackBridge`): what one process learns,
 every process knows, through marks in the database (`SharedMarks`, storage/marks.py).
 
-- `_once`, Bolt's first middleware: a delivery (event id, modal submission, action's trigger
-  id: `events.event_identity`) is handled by the one process that marks it first, before
-  anything is done or shown; the others answer 200 and do nothing. So a Slack retry or the
-  same request reaching two processes behind the load balancer is handled once, and a
-  duplicate never answers in place of the first (a tension's one-time code).
-- `_forget_delivery`: a delivery that was not committed is unmarked, so that the person's
-  resend is handled (tried again in the background while the database is unreachable).
-- `on_recording_closed` / `_view_closed`: the "recording" views people closed, so that the
-  process that records the submission sends its answer by DM.
+A delivery (event id, modal submission, action's trigger id: `events.event_identity`) is
+handled by the one process that marks it first; the others do nothing. So a Slack retry, or
+the same request reaching two processes behind the load balancer, is handled once, and a
+duplicate never answers in place of the first (a tension's one-time code). Where the mark is
+written depends on what the delivery does:
+
+- a submission, or a button that submits (`DURABLE_BUTTONS`): in the intake's transaction,
+  with the delivery's row (`_delivery_key`, `GroupCommit.put(..., once=...)`), before the
+  ack; a failed commit leaves no mark, so the person's resend is taken;
+- anything else (events, the other buttons): acked at once, marked in the work's task
+  before the work (`_first_delivery`; the marks waiting at that moment share one
+  transaction). Its ack never waits for the database, and Slack does not retry what was
+  acked, so a failure of the work leaves nothing for a retry to find.
+
+`on_recording_closed` / `_view_closed`: the "recording" views people closed, so that the
+process that records the submission sends its answer by DM.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any
-
-from slack_bolt.response import BoltResponse
+from typing import Any
 
 from adapters.slack import events
 from adapters.ttl_cache import SharedMarks
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
-FORGET_WAIT_SECONDS = 0.5  # before the ack: longer, and the unmarking goes on after it
 
 
 class SharedMemory:
@@ -34,54 +36,18 @@ class SharedMemory:
     seen: SharedMarks  # deliveries handled
     closed: SharedMarks  # "recording" views the person closed
 
-    if TYPE_CHECKING:
-
-        def _spawn(self, work: Coroutine[Any, Any, None]) -> None: ...
-
-    async def _once(self, body: Json, next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
-        """Drop a delivery already processed, by this process or another (Slack's retries, a
-        double-clicked submit, the same request reaching two processes): the first process
-        to mark it in the database handles it, before anything is done or shown, so that a
-        duplicate never answers in place of the first (a tension's one-time code)."""
+    def _delivery_key(self, body: Json) -> str | None:
+        """The mark a submission's intake row is committed with (None: no identity)."""
         identity = events.event_identity(body)
-        if identity is not None and not await self._first_delivery(identity):
-            log.debug("slack: a duplicate delivery was ignored")  # no id: it could date one
-            return BoltResponse(status=200, body="")
-        await next()
-        return None
+        return None if identity is None else self.seen.key(identity)
 
     async def _first_delivery(self, identity: str) -> bool:
+        """Whether this process is the first to take the delivery (marked now)."""
         try:
             return await self.seen.first_time(identity)
         except Exception as error:  # the database is down: handled (its writes are idempotent)
             log.warning("slack: de-duplication unavailable: %r", error)
             return True
-
-    async def _forget_delivery(self, body: Json) -> None:
-        """A delivery that was not committed may come again (the person sends it again).
-        Tried again in the background while the database is unreachable."""
-        identity = events.event_identity(body)
-        if identity is None:
-            return
-        try:
-            async with asyncio.timeout(0.5):  # the ack is waiting
-                await self.seen.forget(identity)
-        except Exception:
-            self._spawn(self._forget_mark(identity))
-
-    async def _forget_mark(self, identity: str) -> None:
-        pause = 0.5
-        deadline = asyncio.get_running_loop().time() + self.seen.ttl.total_seconds()
-        while True:
-            try:
-                await self.seen.forget(identity)
-                return
-            except Exception as error:
-                if asyncio.get_running_loop().time() > deadline:
-                    log.warning("slack: a delivery's mark could not be removed: %r", error)
-                    return
-            await asyncio.sleep(pause)  # the database is down: wait for it to come back
-            pause = min(pause * 2, 30.0)
 
     async def on_recording_closed(self, ack: Any, body: Json) -> None:
         """The person closed the "recording" view: the reply will go by DM, whichever process

@@ -2,7 +2,7 @@
 committed before its ack and recorded after it, by the intake worker, from the database.
 
 - `_durable_button`: a button that submits (`DURABLE_BUTTONS`) goes into the intake before its
-  ack, as a modal submission does (`SlackBridge.on_submission`).
+  ack, with its de-duplication mark, as a modal submission does (`on_submission`).
 - `_not_recorded_answer`: the ack of a submission whose commit failed: an error under the
   modal's first input (Slack keeps the modal and its values), never "received".
 - `process`: the worker's handler. users.info, then the engine, which deletes the intake row
@@ -84,8 +84,8 @@ class Recording:
         ) -> Json: ...
         async def onboard(self, client: AsyncWebClient, place: Place) -> None: ...
         def _where(self, body: Json) -> tuple[str, str, Json | None]: ...
-        def _after_ack(self, work: Coroutine[Any, Any, None]) -> None: ...
-        async def _forget_delivery(self, body: Json) -> None: ...
+        def _after_ack(self, work: Coroutine[Any, Any, None], body: Json | None = None) -> None: ...
+        def _delivery_key(self, body: Json) -> str | None: ...
         async def _view_closed(self, view_id: str) -> bool: ...
         async def _refuse(self, client: AsyncWebClient, actor: Actor) -> None: ...
 
@@ -99,9 +99,9 @@ class Recording:
         )
         try:
             channel_id, channel_name, view = self._where(body)
-        except events.ForgedMetadata:  # nothing recorded; said after the ack
+        except events.ForgedMetadata:  # nothing recorded; said after the ack (once)
             await ack()
-            self._after_ack(self._refuse(client, actor))
+            self._after_ack(self._refuse(client, actor), body)
             return
         event = events.button(action, actor, events.place(workspace, channel_id, channel_name))
         if event is None:
@@ -114,11 +114,13 @@ class Recording:
             str((view or {}).get("hash") or ""),
         )
         try:
-            await self.intake.put(PLATFORM, delivery.to_json())
+            # With its de-duplication mark, in one transaction: a repeat puts nothing (its
+            # ack is as empty as the first's, and the first's answer is left alone).
+            await self.intake.put(PLATFORM, delivery.to_json(), once=self._delivery_key(body))
         except IntakeUnavailable:
-            # Slack shows nothing for a button's ack: say so, by the person's own means.
+            # Slack shows nothing for a button's ack: say so, by the person's own means. No
+            # mark was committed either: the person's next press is taken.
             await ack()
-            await self._forget_delivery(body)
             self._after_ack(self._not_recorded(client, actor, channel_id))
             return
         await ack()

@@ -12,13 +12,17 @@
   partnership. After `setup` (or `setup <code>`), the team's roster is onboarded.
 - Each activity's conversation is remembered (1:1 chat, channel, team) for later sends.
 - Redelivered activities (the same id in the same conversation) are handled once, whichever
-  process they reach: the first marks it in the database (`marks`, a keyed hash). An activity
-  whose handling failed is unmarked, so that the connector's retry is handled.
+  process they reach: each turn of the engine an activity causes carries a mark (`marks`, a
+  keyed hash of the activity and of what the turn is about) written in the turn's own
+  transaction (`Engine.handle(..., once=...)`). A turn that fails, the database gone included,
+  leaves no mark, so the connector's retry is handled; a repeat of a turn that committed does
+  nothing and answers nothing (on PostgreSQL a concurrent repeat waits for the first turn's
+  commit). What follows a turn (onboarding a roster) has turns and marks of its own, so a
+  retry after a partial failure does what is left.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
@@ -29,23 +33,23 @@ from adapters.teams.sender import TeamsSender
 from adapters.ttl_cache import SharedMarks
 from dialogs.cards import Card, notice
 from dialogs.commands import fold
-from dialogs.engine import Engine
+from dialogs.engine import AlreadyHandled, Engine
 from dialogs.events import (
     CommandReceived,
     FormSubmitted,
+    InboundEvent,
     MemberJoined,
     MemberLeft,
     Place,
     TeamInstalled,
 )
 from dialogs.i18n import Tr, language_of
-from storage import teams
+from storage import marks, teams
 from storage import teams_conversations as conversations
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
 SETUP_WORDS = {"setup", "configurer"}
-SEEN_FOR = dt.timedelta(minutes=15)  # the connector retries within seconds
 ONBOARDING_ACTIONS = {"setup.save"}
 
 
@@ -55,28 +59,32 @@ class TeamsBridge:
         self.database = engine.database
         self.framework = framework
         self.sender = TeamsSender(framework, engine.database)
+        # The marks' keys (written by the engine, in each turn's transaction).
         self.seen = SharedMarks(
-            engine.database, engine.sealer, "teams activity", SEEN_FOR, engine.clock
+            engine.database, engine.sealer, "teams activity", marks.DELIVERY_TTL, engine.clock
         )
 
     async def on_turn(self, turn: TurnHandle) -> None:
+        await self.handle(turn)
+
+    def _once(self, turn: TurnHandle, *about: str) -> str | None:
+        """The mark of one engine turn of this activity (None: an activity without an id)."""
         activity = turn.activity
-        identity = f"{(activity.get('conversation') or {}).get('id')}|{activity.get('id')}"
         if not activity.get("id"):
-            await self.handle(turn)
-            return
-        if not await self.seen.first_time(identity):
-            log.info("teams activity delivered twice; handled once")
-            return
+            return None
+        conversation = (activity.get("conversation") or {}).get("id")
+        return self.seen.key("|".join([str(conversation), str(activity.get("id")), *about]))
+
+    async def _engine(
+        self, turn: TurnHandle, event: InboundEvent, *about: str
+    ) -> list[Card] | None:
+        """The engine's replies to `event`; None when this turn of the activity was handled
+        already (a redelivery, the same activity on another process): nothing to answer."""
         try:
-            await self.handle(turn)
-        except BaseException:
-            # Not handled: the connector's retry (or a resend) must not be taken for a repeat.
-            try:
-                await self.seen.forget(identity)
-            except Exception as error:
-                log.warning("teams: an activity's mark could not be removed: %r", error)
-            raise
+            return await self.engine.handle(event, once=self._once(turn, *about))
+        except AlreadyHandled:
+            log.info("teams activity delivered twice; handled once")
+            return None
 
     async def handle(self, turn: TurnHandle) -> None:
         activity = turn.activity
@@ -128,9 +136,14 @@ class TeamsBridge:
     async def on_command(self, turn: TurnHandle, text: str) -> None:
         activity = turn.activity
         actor, place = act.actor_of(activity), act.place_of(activity)
-        cards = await self.engine.handle(CommandReceived(actor=actor, text=text, place=place))
+        found = await self._engine(turn, CommandReceived(actor=actor, text=text, place=place))
         words = text.split()
         is_setup = bool(words) and fold(words[0]) in SETUP_WORDS
+        if found is None:  # answered already; a roster left half onboarded is finished
+            if is_setup and place is not None and len(words) > 1:
+                await self.onboard_if_linked(turn, place)
+            return
+        cards = found
         if place is None or is_setup:
             for card in cards:
                 await turn.send(activity_for(card))
@@ -172,7 +185,12 @@ class TeamsBridge:
         event = FormSubmitted(
             actor=actor, action=action, context=context, values=values, place=place
         )
-        cards = await self.engine.handle(event)
+        found = await self._engine(turn, event)
+        if found is None:  # answered already; a roster left half onboarded is finished
+            if action in ONBOARDING_ACTIONS and place is not None:
+                await self.onboard_if_linked(turn, place)
+            return
+        cards = found
         card_id = str(activity.get("replyToId") or "")
         if cards and card_id:
             # Replace the submitted card: it cannot be submitted again from there.
@@ -204,7 +222,8 @@ class TeamsBridge:
         for account in roster:
             if account.get("id") and account.get("id") != bot:
                 actor = act.actor_of(turn.activity, account)
-                await self.engine.handle(MemberJoined(actor=actor, place=place))
+                about = ("onboard", str(account.get("id")), place.channel_ref)
+                await self._engine(turn, MemberJoined(actor=actor, place=place), *about)
 
     async def linked_places(self, activity: Json) -> list[Place]:
         """The partnership channels of the Teams team this activity is about."""
@@ -234,22 +253,24 @@ class TeamsBridge:
             if account.get("id") != bot:
                 for place in places:
                     actor = act.actor_of(activity, account)
-                    await self.engine.handle(MemberJoined(actor=actor, place=place))
+                    about = ("joined", str(account.get("id")), place.channel_ref)
+                    await self._engine(turn, MemberJoined(actor=actor, place=place), *about)
         for account in removed:
             if account.get("id") != bot:
                 for place in places:
                     actor = act.actor_of(activity, account)
-                    await self.engine.handle(MemberLeft(actor=actor, place=place))
+                    about = ("left", str(account.get("id")), place.channel_ref)
+                    await self._engine(turn, MemberLeft(actor=actor, place=place), *about)
 
     async def on_bot_added(self, turn: TurnHandle) -> None:
         activity = turn.activity
         actor, place = act.actor_of(activity), act.place_of(activity)
         if place is None:  # a 1:1 chat: say hello and what Passerelle does
-            cards = await self.engine.handle(CommandReceived(actor=actor, text="help"))
+            cards = await self._engine(turn, CommandReceived(actor=actor, text="help"), "added")
         else:
-            cards = await self.engine.handle(TeamInstalled(actor=actor, place=place))
+            cards = await self._engine(turn, TeamInstalled(actor=actor, place=place), "added")
             await self.onboard_if_linked(turn, place)
-        for card in cards:
+        for card in cards or []:
             await turn.send(activity_for(card))
 
     async def on_bot_removed(self, turn: TurnHandle) -> None:
