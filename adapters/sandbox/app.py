@@ -56,7 +56,7 @@ class Sandbox:
 
     # ----------------------------------------------------------------- actions
     async def command(self, request: web.Request) -> web.Response:
-        form = await request.post()
+        form = await _form(request)
         person = await self._person_or_refuse(form)
         text = str(form.get("text", "")).strip()
         since = self.transcripts.last_number
@@ -70,7 +70,7 @@ class Sandbox:
         raise web.HTTPSeeOther(page_url(person, _lang(form), {"since": str(since)}))
 
     async def submit(self, request: web.Request) -> web.Response:
-        form = await request.post()
+        form = await _form(request)
         person = await self._person_or_refuse(form)
         action = str(form.get("action", "")).strip()
         if not action:
@@ -87,7 +87,7 @@ class Sandbox:
         raise web.HTTPSeeOther(page_url(person, _lang(form), {"since": str(since)}))
 
     async def run_job(self, request: web.Request) -> web.Response:
-        form = await request.post()
+        form = await _form(request)
         person = await self._person_or_refuse(form)
         tr = _tr(form, person)
         if not person.is_coordinator:
@@ -172,6 +172,22 @@ class Sandbox:
     @staticmethod
     def _actor(person: Person) -> Actor:
         return Actor(PLATFORM, "", person.user_ref, person.display_name, None, person.language)
+
+
+async def _form(request: web.Request) -> Mapping[str, object]:
+    """The posted form, or a 400 page: aiohttp raises on a urlencoded body that is not UTF-8
+    (UnicodeDecodeError) and on a multipart body it cannot split (ValueError and kin: no
+    boundary, a boundary over 70 characters, a part without a name, no opening boundary).
+    A browser never sends those; nothing is recorded."""
+    try:
+        return await request.post()
+    except web.HTTPException:
+        raise  # aiohttp's own answers (a body over the size limit: 413)
+    except Exception as error:  # any body aiohttp cannot read as a form is the sender's
+        log.info("sandbox: unreadable form (%s)", type(error).__name__)
+        tr = Tr(language_of(_lang(request.query), "fr"))
+        html = problem_html(tr, tr("sandbox.error_unreadable_form"), "/sandbox")
+        raise web.HTTPBadRequest(text=html, content_type="text/html") from None
 
 
 def _lang(form: Mapping[str, object]) -> str | None:

@@ -187,12 +187,15 @@ def input_errors(view: Json, tr: Tr, values: Mapping[str, str] | None = None) ->
         value = values.get(str(element.get("action_id") or name), "")
         required = not block.get("optional", False)
         if element.get("type") == "plain_text_input":
-            limit = element.get("max_length")
             try:
-                clean(value, max_length=int(limit or TEXT_INPUT_LENGTH), required=required)
+                limit = int(element.get("max_length") or TEXT_INPUT_LENGTH)
+            except (ValueError, TypeError, OverflowError):  # not a number: not ours to judge
+                continue
+            try:
+                clean(value, max_length=limit, required=required)
             except TextRejected as problem:
                 errors[name] = tr(problem.key, **problem.params)
-            except ValueError:  # a max_length that is not a number: not ours to judge
+            except ValueError:  # a limit clean() refuses (negative): not ours to judge
                 continue
         elif required and not value:
             errors[name] = tr("slack.required")
@@ -215,23 +218,30 @@ def event_identity(body: Json) -> str | None:
     """What makes a delivery the same delivery: the Events API's event_id, a modal's view id,
     hash and values (a double-clicked submit; the same modal corrected after
     `response_action: errors` keeps its hash but not its values), or an action's trigger id.
-    None for anything else, a malformed payload included (it is not de-duplicated)."""
+    None for anything else, a malformed payload included (it is not de-duplicated). Lone
+    surrogates in what a request carries are kept escaped: the identity is always text that
+    encodes."""
     if not isinstance(body, Mapping):
         return None
-    if body.get("event_id"):
-        return f"event:{body['event_id']}"
-    if body.get("type") == "view_submission":
+    found: str | None = None
+    if _text(body.get("event_id")):
+        found = f"event:{body['event_id']}"
+    elif body.get("type") == "view_submission":
         view = body.get("view")
-        if isinstance(view, Mapping) and view.get("id") and view.get("hash"):
+        if isinstance(view, Mapping) and _text(view.get("id")) and _text(view.get("hash")):
             try:
                 state = json.dumps(view.get("state") or {}, sort_keys=True, ensure_ascii=False)
-            except (TypeError, ValueError):  # keys of mixed types: not a state Slack sends
+            except (TypeError, ValueError, RecursionError):  # not a state Slack sends
                 return None
-            digest = hashlib.sha256(state.encode("utf-8", "replace")).hexdigest()[:24]
-            return f"view:{view['id']}:{view['hash']}:{digest}"
-    if body.get("type") == "block_actions" and body.get("trigger_id"):
-        return f"action:{body['trigger_id']}"
-    return None
+            digest = hashlib.sha256(state.encode("utf-8", "backslashreplace")).hexdigest()[:24]
+            found = f"view:{view['id']}:{view['hash']}:{digest}"
+    elif body.get("type") == "block_actions" and _text(body.get("trigger_id")):
+        found = f"action:{body['trigger_id']}"
+    return None if found is None else found.encode("utf-8", "backslashreplace").decode()
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
 
 
 # --------------------------------------------------------------------------- the intake

@@ -2,7 +2,8 @@
 
 `POST /slack/events` takes events, slash commands and interactivity. A request whose signature
 is missing, wrong or older than 5 minutes gets 401 before anything is read into Bolt; a signed
-body that cannot be parsed gets 400. `GET /slack/install` and `GET /slack/oauth_redirect`
+body that cannot be parsed, or whose shape Bolt would choke on (adapters/slack/envelope.py),
+gets 400. `GET /slack/install` and `GET /slack/oauth_redirect`
 exist when the app installs through OAuth.
 
 When Bolt itself fails (500) because the database is away (with OAuth, finding the
@@ -20,12 +21,15 @@ import json
 import logging
 import time
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from adapters.slack import envelope
 from adapters.slack.app import SlackBridge
 from adapters.slack.blocks import view_errors
 from dialogs.i18n import LANGUAGES, t
@@ -81,6 +85,10 @@ class SlackRoutes:
             )
         except Exception:  # a signed body Bolt cannot parse
             return web.json_response({"error": "malformed request"}, status=400)
+        interactive = _form_with_payload(bolt_request)
+        why = envelope.problem(bolt_request.body, interactive=interactive)
+        if why is not None:  # Bolt would raise on it (see adapters/slack/envelope.py)
+            return web.json_response({"error": "malformed request", "detail": why}, status=400)
         try:
             response = await self.bridge.app.async_dispatch(bolt_request)
         except Exception:
@@ -110,6 +118,23 @@ class SlackRoutes:
             query=request.query_string,
             headers=request.headers,  # type: ignore[arg-type]
         )
+
+
+def _form_with_payload(request: AsyncBoltRequest) -> bool:
+    """Whether Bolt read the body as interactivity (the JSON in a form's `payload` field).
+
+    Bolt takes any form body in which the word "payload" appears for one (`parse_body`), and
+    reads a slash command whose text says "payload" as an empty body, which no listener
+    takes: such a command's body is read again here as the form it is."""
+    raw = request.raw_body
+    if request.content_type == "application/json" or raw.startswith("{") or "payload" not in raw:
+        return False
+    form = dict(parse_qsl(raw, keep_blank_values=True))
+    if "payload" in form:
+        return True
+    request.body = form
+    request.context = build_async_context(AsyncBoltContext({}), form)
+    return False
 
 
 def _both(key: str) -> str:

@@ -6,6 +6,7 @@ botbuilder's model does not keep (it expects `tenantID`).
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +17,55 @@ PLATFORM = "teams"
 Json = dict[str, Any]
 _MENTION = re.compile(r"<at\b[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
+
+
+# Column sizes (storage/models.py): a tenant is a workspace (64), ids are keys (200), a
+# service URL is kept with a reference (500). Teams' own ids are far shorter.
+TENANT_LENGTH, ID_LENGTH, URL_LENGTH = 64, 200, 500
+
+
+def malformed(activity: Json) -> str | None:
+    """Why an activity cannot be one the Bot Connector sent (None: it may be). Its ids end up
+    in the database (keys, marks) and in the connector's URLs, its service URL in a reference:
+    an id longer than its column, a text that is not valid Unicode (a JSON escape of a lone
+    surrogate) or a service URL that is not plain ASCII would fail there, after the activity
+    was taken, with a 5xx or a traceback. A message or card submission needs the
+    conversation it is answered in."""
+    try:
+        json.dumps(activity, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return "a text is not valid Unicode (a lone surrogate)"
+    except (TypeError, ValueError, RecursionError):
+        return "not an activity"
+    url = activity.get("serviceUrl")
+    if url is not None and (not isinstance(url, str) or len(url) > URL_LENGTH or not url.isascii()):
+        return f"serviceUrl: ASCII, at most {URL_LENGTH} characters"
+    conversation = activity.get("conversation")
+    if activity.get("type") == "message" and not _dict(conversation).get("id"):
+        return "conversation.id: a message is in a conversation"
+    data = _dict(activity.get("channelData"))
+    for where, value, limit in (
+        ("id", activity.get("id"), ID_LENGTH),
+        ("replyToId", activity.get("replyToId"), ID_LENGTH),
+        ("conversation.id", _dict(conversation).get("id"), ID_LENGTH),
+        ("conversation.tenantId", _dict(conversation).get("tenantId"), TENANT_LENGTH),
+        ("from.id", _dict(activity.get("from")).get("id"), ID_LENGTH),
+        ("recipient.id", _dict(activity.get("recipient")).get("id"), ID_LENGTH),
+        ("channelData.tenant.id", _dict(data.get("tenant")).get("id"), TENANT_LENGTH),
+        ("channelData.team.id", _dict(data.get("team")).get("id"), ID_LENGTH),
+        ("channelData.channel.id", _dict(data.get("channel")).get("id"), ID_LENGTH),
+    ):
+        if value is not None and not _id(value, limit):
+            return f"{where}: a text of at most {limit} characters"
+    for field in ("membersAdded", "membersRemoved"):
+        for account in accounts(activity, field):
+            if account.get("id") is not None and not _id(account["id"], ID_LENGTH):
+                return f"{field}: ids of at most {ID_LENGTH} characters"
+    return None
+
+
+def _id(value: object, limit: int) -> bool:
+    return isinstance(value, str) and len(value) <= limit and value.isprintable()
 
 
 def _dict(value: object) -> Json:

@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from botbuilder.core import Bot, TurnContext
+from botbuilder.core import Bot, InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
@@ -42,6 +42,7 @@ from botbuilder.integration.aiohttp import (
 )
 from botbuilder.schema import (
     Activity,
+    ActivityTypes,
     ChannelAccount,
     ConversationParameters,
     ConversationReference,
@@ -52,6 +53,8 @@ from botframework.connector.auth import (
     ServiceClientCredentialsFactory,
 )
 from botframework.connector.auth import jwt_token_extractor as _jwt
+
+from adapters.teams.activities import malformed
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
@@ -71,6 +74,7 @@ class ConnectorError(Exception):
     def __init__(self, status: int | None, retry_after: float | None, detail: str) -> None:
         super().__init__(f"connector {status}: {detail}")
         self.status = status
+        self.detail = detail
         self.retry_after = retry_after
 
 
@@ -168,10 +172,27 @@ class _Bot(Bot):  # type: ignore[misc]  # botbuilder is untyped
         self.logic = logic
 
     async def on_turn(self, context: TurnContext) -> None:
+        if context.activity.type == ActivityTypes.invoke:
+            # Passerelle's cards submit with Action.Submit (a message), never an invoke
+            # (Action.Execute, messaging extensions, task modules): one is answered 200 with
+            # an empty invoke response, which Teams takes without showing an error, instead
+            # of botbuilder's 501 for an invoke nobody answered.
+            context.turn_state[TurnContext._INVOKE_RESPONSE_KEY] = Activity(
+                type=ActivityTypes.invoke_response, value=InvokeResponse(status=200)
+            )
+            return
         try:
             await self.logic(TurnHandle(context))
         except RetryLater:
             raise  # to `process`: 503
+        except ConnectorError as error:
+            # The connector refused an answer: a conversation it does not know, ids it cannot
+            # read (a crafted activity in local mode), a connector that is away. Nothing of
+            # ours failed: one line, no traceback.
+            log.warning(
+                "teams activity %s: answer refused by the connector (%s: %s)",
+                context.activity.type, error.status, error.detail,
+            )  # fmt: skip
         except Exception:  # the activity was authenticated: a bug here is ours, not a 401
             log.exception("teams activity %s failed", context.activity.type)
 
@@ -217,6 +238,9 @@ class BotFramework:
             Activity().deserialize(body)
         except Exception:
             return web.json_response({"error": "malformed activity"}, status=400)
+        why = malformed(body)
+        if why is not None:  # see activities.malformed: it would fail later, not here
+            return web.json_response({"error": "malformed activity", "detail": why}, status=400)
         if not self.auth_enabled and not is_loopback_url(body.get("serviceUrl")):
             # Local mode answers only a connector on this machine (the Agents Playground, the
             # Emulator): any other serviceUrl would make the bot call out, with botbuilder's

@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONCURRENCY = 24
 POOL = 300  # payloads per target drawn by hypothesis; the rest are mutations of them
 QUIET_WITHIN = 120.0  # seconds for the intake to be empty after a target
+QUIET_POLLS = 5  # polls 0.2 s apart with the log unchanged: the server is done
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
 
 
@@ -248,13 +249,20 @@ class Fuzz:
             outcome.unsendable += 1
 
     async def _quiet(self) -> None:
-        """Until the Slack intake is empty (what was acknowledged is recorded): its work's
-        log lines then belong to this target."""
+        """Until the Slack intake is empty (what was acknowledged is recorded) and the server
+        has written nothing for a second (the work after a slash command's or a button's ack
+        goes through no table): its log lines then belong to this target. The server is
+        another process: there is no event to await, only its state to read."""
         deadline = time.monotonic() + QUIET_WITHIN
+        size, still = -1, 0
         while self.alive and time.monotonic() < deadline:
             async with self.database.session() as session:
-                if await intake.count(session) == 0:
-                    return
+                empty = await intake.count(session) == 0
+            now = self.log.stat().st_size
+            still = still + 1 if empty and now == size else 0
+            if still >= QUIET_POLLS:
+                return
+            size = now
             await asyncio.sleep(0.2)
 
     def _read_log(self, offset: int, outcome: Outcome) -> None:

@@ -153,7 +153,15 @@ def _at(tree: Json, path: tuple[Any, ...]) -> Json:
 
 
 def mutate(value: Json, rng: random.Random, steps: int | None = None) -> Json:
-    """A copy of `value` with one to four nodes replaced, removed, retyped or multiplied."""
+    """A copy of `value` with one to four nodes replaced, removed, retyped or multiplied (a
+    value nested deeper than Python's recursion limit allows to copy: a junk value)."""
+    try:
+        return _mutated(value, rng, steps)
+    except RecursionError:  # a junk value 400 lists deep, mutated again (10,000-probe runs)
+        return _junk_value(rng)
+
+
+def _mutated(value: Json, rng: random.Random, steps: int | None) -> Json:
     tree = copy.deepcopy(value)
     for _ in range(steps or rng.randint(1, 4)):
         paths = list(_paths(tree))
