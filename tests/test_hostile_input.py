@@ -73,6 +73,8 @@ def block_action(**changes: Any) -> dict[str, Any]:
         ({**ok_event(), "event": 7}, False),
         ({**ok_event(), "event": None}, False),
         ({**ok_event(), "event": {"user": USER}}, False),  # an event without its type
+        ({**ok_event(), "event": {"type": "app_home_opened", "tab": "home"}}, False),  # no user
+        ({**ok_event(), "event": {"type": "member_joined_channel", "user": USER}}, False),
         ({**ok_event(), "authorizations": 3}, False),
         ({**ok_event(), "authorizations": ["x"]}, False),
         ({**ok_event(), "team_id": "T" + "0" * 20_000}, False),

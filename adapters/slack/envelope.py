@@ -29,6 +29,12 @@ Text = Annotated[str, StringConstraints(max_length=4000)]  # trigger ids, URLs, 
 VIEW_TYPES = ("view_submission", "view_closed")
 # Read by Bolt as `body.get(key, {})` or `key in body` then indexed: present means an object.
 NOT_NULL = ("event", "view", "actions")
+# What the events Passerelle listens to always carry (Slack's reference): who, and where.
+EVENT_NEEDS = {
+    "member_joined_channel": ("user", "channel"),
+    "member_left_channel": ("user", "channel"),
+    "app_home_opened": ("user",),
+}
 
 
 class _Shape(BaseModel):
@@ -166,6 +172,10 @@ def _required(envelope: Envelope, interactive: bool) -> str | None:
         return "a slash command has a team_id and a user_id"
     if kind == "event_callback" and envelope.event is None:
         return "event: an event callback has an event"
+    if envelope.event is not None:
+        for name in EVENT_NEEDS.get(envelope.event.type, ()):
+            if getattr(envelope.event, name) is None:
+                return f"event.{name}: a {envelope.event.type} event has one"
     if kind in VIEW_TYPES and envelope.view is None:
         return "view: a view payload has a view"
     if kind == "block_actions":
