@@ -152,6 +152,12 @@ def _at(tree: Json, path: tuple[Any, ...]) -> Json:
     return tree
 
 
+# A list is multiplied (x2, x50) only in a tree whose JSON is shorter than this: mutations of
+# mutations multiplied again (50 x 50 x a 40,000-character text) grew a 10,000-probe run's
+# payloads to gigabytes in the fuzzer itself.
+MULTIPLY_BELOW = 100_000
+
+
 def mutate(value: Json, rng: random.Random, steps: int | None = None) -> Json:
     """A copy of `value` with one to four nodes replaced, removed, retyped or multiplied (a
     value nested deeper than Python's recursion limit allows to copy: a junk value)."""
@@ -177,13 +183,20 @@ def _mutated(value: Json, rng: random.Random, steps: int | None) -> Json:
             del parent[key]
         elif operation == 1:  # the same value under another type
             parent[key] = _retyped(node, rng)
-        elif operation == 2 and isinstance(parent, list):
+        elif operation == 2 and isinstance(parent, list) and _small(tree):
             parent.extend([node] * rng.choice((2, 50)))
         elif operation == 3 and isinstance(node, dict):
             node[rng.choice(SPECIAL_TEXTS)] = _junk_value(rng)
         else:
             parent[key] = _junk_value(rng)
     return tree
+
+
+def _small(tree: Json) -> bool:
+    try:
+        return len(json.dumps(tree, default=str)) < MULTIPLY_BELOW
+    except (ValueError, RecursionError):
+        return False
 
 
 def _retyped(node: Json, rng: random.Random) -> Json:
