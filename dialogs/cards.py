@@ -83,6 +83,8 @@ class Form(BaseModel):
     action: str
     submit_label: str
     context: dict[str, str] = Field(default_factory=dict)
+    # Holds what a person typed (`dialogs.forms.refill`): it cannot be rebuilt from `context`.
+    refilled: bool = False
 
 
 class Attachment(BaseModel):

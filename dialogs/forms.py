@@ -31,7 +31,8 @@ def refill(card: Card, values: dict[str, str]) -> Card:
         if isinstance(block, ScaleInput | ChoiceInput | TextInput) and block.name in values:
             block = block.model_copy(update={"default": values[block.name]})
         blocks.append(block)
-    return card.model_copy(update={"blocks": blocks})
+    form = card.form.model_copy(update={"refilled": True}) if card.form is not None else None
+    return card.model_copy(update={"blocks": blocks, "form": form})
 
 
 def refused(tr: Tr, key: str) -> Card:

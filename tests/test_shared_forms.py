@@ -21,7 +21,7 @@ from storage import teams
 from storage.coordination import FormDraft
 from storage.database import Database
 from storage.models import Intake, Member, Sealed, Team
-from storage.sealing import Sealer
+from storage.sealing import SealBroken, Sealer
 from tests.conftest import Clock
 from tests.fake_slack import FakeSlack
 from tests.slack_signing import (
@@ -114,9 +114,12 @@ async def test_a_form_opened_on_one_process_and_submitted_through_another_record
     assert shown(a.slack, view)["callback_id"] == recording["callback_id"]
     message = last_with_button(a.slack, COORDINATOR)
     async with database.session() as session:
-        (blob,) = (await session.scalars(select(FormDraft.blob))).all()
+        ((draft_id, blob),) = (await session.execute(select(FormDraft.key, FormDraft.blob))).all()
     for secret in ("bientôt".encode(), COORDINATOR.encode(), TEAM_ID.encode()):
         assert secret not in blob
+    # Neither the server's key nor anything derived from the person opens or names it.
+    with pytest.raises(SealBroken):
+        a.engine.sealer.open(f"form draft {draft_id}", blob)
     # "Open the form" through process B: what was typed is there...
     assert (await b.click(COORDINATOR, message, "open_form")).status == 200
     again = b.slack.last_view

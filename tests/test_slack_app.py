@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 
 from adapters.intake import IntakeUnavailable
 from adapters.slack.app import RECORDING_CALLBACK_ID, SlackBridge
-from adapters.slack.forms import FormCards, owner_of
+from adapters.slack.blocks import decode_form_reference
+from adapters.slack.forms import DRAFT, FormCards
 from bot.outbox_worker import OutboxWorker
 from bot.server import SLACK, WORKER, build_app
 from bot.settings import Settings
@@ -666,17 +667,31 @@ async def test_input_errors_are_answered_at_once_without_the_engine(rig: Rig) ->
     assert "passerelle:tension.confirm:" in json.dumps(shown(rig.slack, form))
 
 
-async def test_a_form_filled_in_by_someone_is_kept_for_them_only(rig: Rig) -> None:
+async def test_a_form_filled_in_by_someone_opens_only_with_the_key_in_their_message(
+    rig: Rig,
+) -> None:
     await rig.command(COORDINATOR, "setup")
     view = rig.slack.last_view
     _, release = await submit_held(rig, view, COORDINATOR, name="Secret Est", k="2")
     rig.slack.close_view(view["id"])
     release.set()
     await rig.bridge.settle()
-    reference = json.loads(view["private_metadata"])["f"]
-    mine = await rig.bridge.forms.card(reference, owner_of(TEAM_ID, COORDINATOR))
+    # The form came back by DM; its button carries the draft's id and key.
+    message = last_with_button(rig.slack, COORDINATOR)
+    [button] = [
+        element
+        for block in message.blocks
+        for element in block.get("elements", [])
+        if element.get("action_id") == "open_form"
+    ]
+    mine = await rig.bridge.forms.card(button["value"])
     assert mine is not None and "Secret Est" in mine.model_dump_json()
-    assert await rig.bridge.forms.card(reference, owner_of(TEAM_ID, "U0ANNE")) is None
+    # Without the key (the modal's own reference) or with another key, nothing opens.
+    assert await rig.bridge.forms.card(json.loads(view["private_metadata"])["f"]) is None
+    action, context = decode_form_reference(button["value"])
+    draft_id, _, _ = context[DRAFT].partition(".")
+    forged = {**context, DRAFT: f"{draft_id}.{'A' * 43}="}
+    assert await rig.bridge.forms.card(json.dumps({"a": action, "c": forged})) is None
 
 
 async def test_a_direct_message_is_one_call_and_its_channel_is_remembered(rig: Rig) -> None:
@@ -850,7 +865,7 @@ async def test_a_form_posted_before_a_restart_still_opens(rig: Rig) -> None:
     await rig.engine.jobs.run("checkin", await team_slug(rig))
     await rig.deliver()
     engine = rig.engine  # a new process: nothing in its memory
-    rig.bridge.forms = FormCards(engine.database, engine.sealer, engine.clock)
+    rig.bridge.forms = FormCards(engine.database, engine.clock)
     view = await open_form(rig, "U0ANNE")
     assert scales(view)
     reply = await rig.submit(view, "U0ANNE", **dict.fromkeys(scales(view), "4"))

@@ -37,7 +37,8 @@ Web API calls share one pool of kept-alive connections.
 - Modals carry a signed `private_metadata` (`events.ModalMetadata.signed`, for the person the
   modal is for): a submission or a button whose metadata we did not sign is refused.
 - Nothing that decides an answer lives in one process's memory: the views people closed are
-  marks, forms that came back with what someone typed are sealed drafts (`FormCards`), and
+  marks, forms that came back with what someone typed are encrypted drafts whose key rides
+  in the person's own message (`FormCards`), and
   an ack's language comes from the database (`ack_language`).
 """
 
@@ -68,7 +69,7 @@ from adapters.slack.blocks import (
     modal_view,
 )
 from adapters.slack.dedup import SharedMemory
-from adapters.slack.forms import FormCards, owner_of
+from adapters.slack.forms import FormCards
 from adapters.slack.recording import DURABLE_BUTTONS, PLATFORM, Recording
 from adapters.slack.sender import SlackSender, keep_alive_session, web_client
 from adapters.ttl_cache import SharedMarks, TtlCache
@@ -128,7 +129,7 @@ class SlackBridge(Recording, Acknowledging, SharedMemory):
         self.signing_secret = signing_secret
         self.api_url = api_url
         self.bot_token = bot_token
-        self.forms = forms or FormCards(self.database, engine.sealer, engine.clock)
+        self.forms = forms or FormCards(self.database, engine.clock)
         # Shared by every process (the database): deliveries handled, views people closed.
         self.seen = SharedMarks(
             self.database, engine.sealer, "slack delivery", MARK_TTL, engine.clock
@@ -335,7 +336,7 @@ class SlackBridge(Recording, Acknowledging, SharedMemory):
 
     async def post(self, client: AsyncWebClient, actor: Actor, card: Card, channel: str) -> None:
         """A card for one person: ephemeral in a channel, else in their DM with the bot."""
-        await self.forms.keep(card, owner_of(actor.workspace, actor.user_ref))
+        card = await self.forms.keep(card)  # what they typed: its key in their message only
         if channel and not channel.startswith("D"):
             try:
                 for text, blocks in messages_for(card):
@@ -422,8 +423,7 @@ class SlackBridge(Recording, Acknowledging, SharedMemory):
             await self._refuse(client, actor)
             return
         reference = str(action.get("value") or "")
-        owner = owner_of(workspace, actor.user_ref)
-        card = await self.forms.card(reference, owner) or await self._form_again(
+        card = await self.forms.card(reference) or await self._form_again(
             actor, reference, events.place(workspace, channel_id, channel_name)
         )
         await client.views_open(
@@ -553,7 +553,7 @@ class SlackBridge(Recording, Acknowledging, SharedMemory):
     async def _home(self, workspace: str, user_id: str, client: AsyncWebClient) -> None:
         actor = await self.actor(client, workspace, user_id)
         card = await home(self.engine, actor)
-        await self.forms.keep(card, owner_of(actor.workspace, actor.user_ref))  # theirs only
+        card = await self.forms.keep(card)
         await client.views_publish(user_id=actor.user_ref, view=home_view(card))
 
     async def on_revoked(self, ack: Any, body: Json) -> None:

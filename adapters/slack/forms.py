@@ -3,87 +3,104 @@
 A posted message carries only the form's reference (action and context); the modal needs the
 card. Most cards are rebuilt by the engine from their reference (`dialogs.engine.form_card`),
 on whichever process the click reaches. A card that came back to one person with what they
-typed in it (a warning, a draft to edit) cannot be rebuilt: it is kept, sealed under the
-server's key, in `form_drafts` for DRAFT_HOURS, under a keyed hash of (its owner, its
-reference), so it opens on any process for that person only (nobody else may see what they
-typed). Opening it again after the form was recorded is prevented by `forget`.
+typed in it (`Form.refilled`: a warning, a draft to edit) cannot be rebuilt, and what they
+typed may be a tension or a ballot, which nothing stored may tie to them.
+
+So such a card is kept in `form_drafts` under a random id, encrypted under a random key of its
+own; the id and the key travel in the form's context (`draft`), that is in the button of the
+message that only this person sees. Whoever clicks that button brings the key back, on any
+process. The database holds neither the key nor anything derived from the person: a copy of
+it, even with the server's key, opens no draft and names no owner
+(`tests/test_shared_state_privacy.py`). Slack, which shows the person the message, holds the
+key, and already holds what they typed.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import os
+import secrets
 from collections.abc import Callable
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import ValidationError
 
-from adapters.slack.blocks import form_metadata
+from adapters.slack.blocks import decode_form_reference, form_metadata
 from dialogs.cards import Card
 from storage import form_drafts
 from storage.database import Database
-from storage.sealing import SealBroken, Sealer
 
 DRAFT_HOURS = 24
+DRAFT = "draft"  # the context entry carrying "<id>.<key>"
+NONCE_BYTES = 12
 
 
-def owner_of(workspace: str, user_id: str) -> str:
-    return f"{workspace}:{user_id}"
+def _seal(key: bytes, draft_id: str, card: Card) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    plain = card.model_dump_json().encode()
+    return nonce + AESGCM(key).encrypt(nonce, plain, draft_id.encode())
 
 
-def typed(card: Card) -> bool:
-    """Whether a card carries values in its inputs (a rebuilt form would lose them)."""
-    return card.form is not None and any(i.default not in (None, "") for i in card.inputs())
+def _open(key: bytes, draft_id: str, blob: bytes) -> Card:
+    nonce, sealed = blob[:NONCE_BYTES], blob[NONCE_BYTES:]
+    return Card.model_validate_json(AESGCM(key).decrypt(nonce, sealed, draft_id.encode()))
+
+
+def _capability(reference: str) -> tuple[str, bytes] | None:
+    """(draft id, key) named by a button's reference, if it names one well formed."""
+    try:
+        _, context = decode_form_reference(reference)
+        draft_id, _, encoded = str(context.get(DRAFT, "")).partition(".")
+        key = base64.urlsafe_b64decode(encoded.encode("ascii"))
+    except (ValueError, binascii.Error, UnicodeEncodeError):
+        return None
+    if len(draft_id) != 32 or len(key) != 32:
+        return None
+    return draft_id, key
 
 
 class FormCards:
     def __init__(
-        self,
-        database: Database,
-        sealer: Sealer,
-        clock: Callable[[], dt.datetime],
-        hours: int = DRAFT_HOURS,
+        self, database: Database, clock: Callable[[], dt.datetime], hours: int = DRAFT_HOURS
     ) -> None:
-        self.database, self.sealer, self.clock = database, sealer, clock
+        self.database, self.clock = database, clock
         self.ttl = dt.timedelta(hours=hours)
 
-    def _key(self, owner: str, reference: str) -> str:
-        return self.sealer.tag("slack form draft", owner, reference)
-
-    def remember(self, card: Card, owner: str = "") -> None:
-        """Cards sent by the outbox (fan-outs, reminders): rebuilt by the engine from their
-        reference, nothing to keep (kept for the sender's call)."""
-
-    async def keep(self, card: Card, owner: str) -> None:
-        """A card sent to `owner`: kept sealed when it holds what they typed; otherwise any
-        older draft under its reference goes (the engine rebuilds the form as sent)."""
-        if card.form is None or not owner:
-            return
+    async def keep(self, card: Card) -> Card:
+        """The card to post: a refilled one is stored encrypted and comes back carrying its
+        draft's id and key; any other card is returned as it is (the engine rebuilds it)."""
+        if card.form is None or not card.form.refilled:
+            return card
+        draft_id, key = secrets.token_hex(16), AESGCM.generate_key(bit_length=256)
+        capability = f"{draft_id}.{base64.urlsafe_b64encode(key).decode('ascii')}"
+        form = card.form.model_copy(
+            update={"context": {**card.form.context, DRAFT: capability}, "refilled": False}
+        )
+        carried = card.model_copy(update={"form": form})
         try:
-            reference = form_metadata(card.form)
-        except ValueError:  # too long for a button: it cannot be posted either
-            return
-        key = self._key(owner, reference)
+            form_metadata(form)
+        except ValueError:  # too long for a button with its key: rebuilt (empty) instead
+            return card
         async with self.database.session() as session, session.begin():
-            if not typed(card):
-                await form_drafts.forget(session, key)
-                return
-            blob = self.sealer.seal(f"form draft {key}", card.model_dump(mode="json"))
-            await form_drafts.keep(session, key, blob, self.clock() + self.ttl)
+            await form_drafts.keep(
+                session, draft_id, _seal(key, draft_id, carried), self.clock() + self.ttl
+            )
+        return carried
 
-    async def card(self, reference: str, owner: str) -> Card | None:
-        """The draft `owner` was sent under `reference`, if any (else the engine rebuilds)."""
-        if not owner:
+    async def card(self, reference: str) -> Card | None:
+        """The draft a button's reference carries the key of, if it is still kept."""
+        capability = _capability(reference)
+        if capability is None:
             return None
-        key = self._key(owner, reference)
+        draft_id, key = capability
         async with self.database.session() as session:
-            blob = await form_drafts.find(session, key, self.clock())
+            blob = await form_drafts.find(session, draft_id, self.clock())
         if blob is None:
             return None
         try:
-            return Card.model_validate(self.sealer.open(f"form draft {key}", blob))
-        except (SealBroken, ValidationError, ValueError):  # a rotated-out key: rebuilt
+            return _open(key, draft_id, blob)
+        except (InvalidTag, ValidationError, ValueError):  # a forged or mismatched key
             return None
-
-    async def forget(self, reference: str, owner: str) -> None:
-        """The form was recorded: its draft must not open again."""
-        async with self.database.session() as session, session.begin():
-            await form_drafts.forget(session, self._key(owner, reference))

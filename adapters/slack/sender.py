@@ -36,7 +36,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.pacing import Pacer, Paused
 from adapters.slack.blocks import files_to_upload, messages_for
-from adapters.slack.forms import FormCards, owner_of
+from adapters.slack.forms import FormCards
 from dialogs.ports import Delivery, DeliveryFailed
 from storage.send_paces import Rule
 
@@ -211,10 +211,8 @@ class SlackSender:
             channel = (self.dm_channel(workspace, delivery.address) if direct else None) or (
                 delivery.address
             )
-            if self.forms is not None:
-                owner = owner_of(workspace, delivery.address) if direct else ""
-                self.forms.remember(delivery.card, owner)
-            for text, blocks in messages_for(delivery.card):
+            card = delivery.card if self.forms is None else await self.forms.keep(delivery.card)
+            for text, blocks in messages_for(card):
                 method = POST
                 answer = await self._paced(
                     workspace,
