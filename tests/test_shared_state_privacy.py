@@ -21,7 +21,7 @@ from sqlalchemy import text
 from adapters.slack.app import RECORDING_CALLBACK_ID
 from storage.database import Database
 from storage.sealing import SealBroken
-from tests.slack_signing import TEAM_ID, app_home_opened, event_callback
+from tests.slack_signing import app_home_opened, event_callback
 from tests.test_slack_app import (  # noqa: F401  (fixtures: rig, slack)
     CHANNEL,
     COORDINATOR,
