@@ -77,7 +77,6 @@ from sqlalchemy import select
 
 from adapters.slack.app import CALLBACK_ID, SlackBridge
 from adapters.slack.blocks import OPEN_FORM_ACTION, messages_for
-from adapters.slack.forms import owner_of
 from adapters.slack.routes import EVENTS_PATH
 from bot.server import SLACK, build_app
 from bot.settings import Settings
@@ -461,9 +460,8 @@ def clicks(bridge: SlackBridge, slack: RemoteSlack, card: Card, refs: Sequence[s
     (_, blocks), *_ = messages_for(card)
     bodies = []
     for ref in refs:
-        # What the outbox's sender does when it sends the round's DM (the engine rebuilds
-        # the form when "open the form" is clicked).
-        bridge.forms.remember(card, owner_of(TEAM_ID, ref))
+        # The round's DM as the outbox's sender posts it (the engine rebuilds the form when
+        # "open the form" is clicked).
         message = {"ts": "1700000000.000100", "blocks": blocks, "text": "", "type": "message"}
         payload = block_actions(
             [action(blocks, OPEN_FORM_ACTION)],

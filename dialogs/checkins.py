@@ -259,13 +259,15 @@ async def ask_again(
     return len(lost)
 
 
-async def close(session: AsyncSession, team: Team, round_: Round) -> None:
+async def close(session: AsyncSession, team: Team, round_: Round) -> bool:
     """Close: counts replace the ledger, unsent asks are dropped (the ballots stay sealed
-    until `results.freeze_new_units`)."""
-    await rounds.close_round(session, round_)
+    until `results.freeze_new_units`). False when another closer closed it first."""
+    if not await rounds.close_round(session, round_):
+        return False
     await outbox.forget(session, f"checkin:{round_.id}:")
     await outbox.forget(session, f"remind:{round_.id}:")
     await outbox.forget(session, f"checkin-again:{round_.id}:")
+    return True
 
 
 async def late_joiner(

@@ -219,9 +219,9 @@ class Jobs:
         self, session: AsyncSession, team: Team, now: dt.datetime, forced: bool
     ) -> tuple[str, int]:
         round_ = await rounds.open_round_of(session, team.id)
-        if round_ is None or (not forced and round_.closes_at > now):
+        due = round_ is not None and (forced or round_.closes_at <= now)
+        if round_ is None or not due or not await checkins.close(session, team, round_):  # once
             return "jobs.no_open_round", 0
-        await checkins.close(session, team, round_)
         await results.freeze_new_units(session, self.sealer, team, now)
         if team.review_open_answers:
             await open_review.ask(session, team, round_, now)

@@ -192,12 +192,13 @@ async def skip(session: AsyncSession, round_id: int, member_id: int) -> bool:
     return await mark(session, round_id, member_id, SKIPPED)
 
 
-async def close_round(session: AsyncSession, round_: Round) -> None:
+async def close_round(session: AsyncSession, round_: Round) -> bool:
     """Count the ledger and erase its per-member statuses; the ballots stay sealed until
-    their result is frozen (`dialogs.results`).
+    their result is frozen (`dialogs.results`). True for the one closer that closed it.
 
-    Closing twice (two schedulers, a retry) closes once: the first statement claims the round,
-    and a second closer finds it closed and leaves the counts alone.
+    Closing twice (two processes' ticks, a retry) closes once: the first statement claims the
+    round (on PostgreSQL a second closer waits for the first's commit, then matches nothing),
+    and a second closer finds it closed, leaves the counts alone and gets False.
     """
     claimed = await session.execute(
         update(Round)
@@ -207,7 +208,7 @@ async def close_round(session: AsyncSession, round_: Round) -> None:
     )
     if not getattr(claimed, "rowcount", 0):
         await session.refresh(round_)
-        return
+        return False
     await lock_ledger(session, round_.id)
     result = await session.execute(
         select(Participation.status, func.count())
@@ -225,6 +226,7 @@ async def close_round(session: AsyncSession, round_: Round) -> None:
         .execution_options(synchronize_session=False)
     )
     await session.flush()
+    return True
 
 
 async def past_items(session: AsyncSession, team_id: int, limit: int = 12) -> list[list[str]]:

@@ -459,6 +459,13 @@ async def test_a_whole_round_through_nginx_on_three_processes(
 
         # Closes: due now; every process's tick sees it.
         readers_slack = [ref for n, ref in enumerate(refs) if n % 3 == 1 or n == 0]
+        # Managers declared themselves; each team's coordinator confirms them as readers
+        # (tests/test_summary_readers.py covers how). Coordinators read anyway.
+        confirmed = [*readers_slack, "29:ben", "29:cleo"]
+        async with database.session() as session, session.begin():
+            await session.execute(
+                update(Member).where(Member.user_ref.in_(confirmed)).values(reads_summaries=True)
+            )
         before = {ref: len(slack.messages_to(ref)) for ref in readers_slack}
         teams_before = {u: len(teams_cards(connector, u)) for u in ("29:ben", "29:cleo")}
         async with database.session() as session, session.begin():
@@ -486,7 +493,11 @@ async def test_a_whole_round_through_nginx_on_three_processes(
                 )
             ).all()
         titles = {Card.model_validate(m.payload).title for m in summaries}
-        assert len(summaries) == len(readers_slack) + len(teams_before)  # one row per reader
+        # One row per reader: the Slack readers (their coordinator among them), Ben and Cléo,
+        # and the Teams team's coordinator.
+        assert len(summaries) == len(readers_slack) + len(teams_before) + 1, [
+            (m.address, m.idem_key) for m in summaries
+        ]
 
         def repeated(texts: list[str]) -> list[str]:
             """A summary sent twice arrives as the same message(s) twice (a card may take

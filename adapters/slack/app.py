@@ -294,6 +294,9 @@ class SlackBridge(Recording, Acknowledging, SharedMemory):
             except TimeoutError:
                 pass
             await work
+        except SlackApiError as error:  # Slack refused (an expired trigger, a user gone)
+            method = str(getattr(error.response, "api_url", "")).rsplit("/", 1)[-1]
+            log.warning("slack: %s refused after the ack: %s", method, error.response.get("error"))
         except Exception as error:
             if unavailable(error):  # said once, without a traceback: nothing to debug
                 log.warning("slack: the database is unavailable (%s)", type(error).__name__)

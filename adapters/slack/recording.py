@@ -180,6 +180,11 @@ class Recording:
             await self._reply(client, actor, delivery.view_id, cards, metadata, delivery.view_hash)
             if event.action == "setup.save" and event.place is not None:
                 await self._onboard_after_setup(client, actor, event.place)
+        except SlackApiError as error:  # recorded; Slack refused the answer (a view gone)
+            log.warning(
+                "slack: a recorded submission could not be answered: %s",
+                error.response.get("error"),
+            )
         except Exception:  # recorded; only the answer is lost (no content in the log)
             log.warning("slack: a recorded submission could not be answered", exc_info=True)
 

@@ -22,6 +22,7 @@ file sent before any message to that person.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from collections import OrderedDict
@@ -77,6 +78,9 @@ REMEMBERED = 50_000  # DM ids kept in memory
 # A Retry-After this short is waited here and the call made again (the pacer holds every other
 # call of the scope meanwhile); a longer one puts the message back in the outbox.
 WAIT_HERE_SECONDS = 2.0
+# Once part of a delivery is posted, a retry of the whole would post that part twice: later
+# parts (the rest of a long card, its chart) wait out a 429 up to this, within the lease.
+PATIENT_SECONDS = 20.0
 TRIES = 4
 T = TypeVar("T")
 
@@ -148,16 +152,26 @@ class SlackSender:
         return scopes
 
     async def _paced(
-        self, workspace: str, method: str, conversation: str, call: Callable[[], Awaitable[T]]
+        self,
+        workspace: str,
+        method: str,
+        conversation: str,
+        call: Callable[[], Awaitable[T]],
+        *,
+        patient: bool = False,
     ) -> T:
-        """Make `call` in its slots; a 429 slows the scope it is blamed on and, when short,
-        is waited out here before trying again."""
+        """Make `call` in its slots; a 429 slows the scope it is blamed on and, when short
+        (or `patient`: part of the delivery is already posted), is waited out here."""
         scopes = self.scopes(workspace, method, conversation)
+        here = PATIENT_SECONDS if patient else WAIT_HERE_SECONDS
         for attempt in range(1, TRIES + 1):
             try:
                 slots = await self.pacer.wait(scopes)
             except Paused as paused:
                 wait = max(0.0, (paused.until - self.pacer.clock()).total_seconds())
+                if patient and wait <= here and attempt < TRIES:
+                    await asyncio.sleep(wait)
+                    continue
                 raise DeliveryFailed("waiting: platform rate limit", retry_after=wait) from None
             try:
                 answer = await call()
@@ -169,7 +183,7 @@ class SlackSender:
                 scope, rule = scopes[0] if len(scopes) > 1 and slots[0].busy else scopes[-1]
                 log.info("slack %s: rate limited for %.0f s", method, retry_after)
                 await self.pacer.limited(scope, rule, retry_after)
-                if retry_after > WAIT_HERE_SECONDS or attempt == TRIES:
+                if retry_after > here or attempt == TRIES:
                     raise
                 continue
             self.pacer.succeeded([scope for scope, _ in scopes])
@@ -212,6 +226,7 @@ class SlackSender:
                 delivery.address
             )
             card = delivery.card if self.forms is None else await self.forms.keep(delivery.card)
+            posted = False  # past the first part, a 429 is waited out (`patient`)
             for text, blocks in messages_for(card):
                 method = POST
                 answer = await self._paced(
@@ -225,7 +240,9 @@ class SlackSender:
                         blocks=blocks,
                         unfurl_links=False,
                     ),
+                    patient=posted,
                 )
+                posted = True
                 if direct:
                     channel = str(answer.get("channel") or channel)
                     self.remember_dm(workspace, delivery.address, channel)
@@ -237,6 +254,7 @@ class SlackSender:
                         OPEN,
                         "",
                         partial(client.conversations_open, users=delivery.address),
+                        patient=posted,
                     )
                     channel = str(opened["channel"]["id"])
                     self.remember_dm(workspace, delivery.address, channel)
@@ -253,6 +271,7 @@ class SlackSender:
                         title=attachment.description[:250],
                         alt_txt=attachment.description[:1000],
                     ),
+                    patient=posted,
                 )
         except SlackApiError as error:
             await self._failed(delivery, method, error)
