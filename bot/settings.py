@@ -30,8 +30,8 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = Field(True, validation_alias="PASSERELLE_SCHEDULER")
     outbox_interval_seconds: float = Field(1.0, validation_alias="PASSERELLE_OUTBOX_INTERVAL")
     # How long a claimed outbox message stays with its worker: a killed worker's messages wait
-    # this long before another process sends them (renewed at half while a batch is sent).
-    outbox_lease_seconds: float = Field(120.0, validation_alias="PASSERELLE_OUTBOX_LEASE")
+    # this long before another process sends them (renewed while a batch is sent).
+    outbox_lease_seconds: float = Field(30.0, validation_alias="PASSERELLE_OUTBOX_LEASE")
     # The calendar's tick (reminders, closes): one minute in production; tests shorten it.
     tick_seconds: float = Field(60.0, validation_alias="PASSERELLE_TICK_SECONDS")
     # Unset: the sandbox is served only while no chat platform is configured, so a server
