@@ -109,15 +109,17 @@ async def servers(tmp_path: Path) -> AsyncIterator[list[Server]]:
         await server.stop()
 
 
-async def seed(engine: Engine, platform: str, workspace: str, refs: list[str]) -> tuple[int, Card]:
-    """A team on `platform`, `refs` its onboarded members, a check-in round open: (its id,
-    the check-in card)."""
+async def seed(
+    engine: Engine, platform: str, workspace: str, refs: list[str], slug: str = SLUG
+) -> tuple[int, Card]:
+    """A team `slug` on `platform` (channel C0<SLUG>), `refs` its onboarded members, a
+    check-in round open: (its id, the check-in card)."""
     async with engine.database.session() as session, session.begin():
         team = await teams.create_team(
-            session, slug=SLUG, name="Crash", now=engine.clock(), language="en",
+            session, slug=slug, name=slug.capitalize(), now=engine.clock(), language="en",
             timezone="America/Toronto", quiet_start=0, quiet_end=0,
         )  # fmt: skip
-        await teams.link_channel(session, team, platform, workspace, "C0CRASH", "crash")
+        await teams.link_channel(session, team, platform, workspace, f"C0{slug.upper()}", slug)
         for n, ref in enumerate(refs):
             session.add(
                 Member(
@@ -127,7 +129,7 @@ async def seed(engine: Engine, platform: str, workspace: str, refs: list[str]) -
                     is_coordinator=n == 0, onboarded=True,
                 )
             )  # fmt: skip
-    await engine.jobs.run("checkin", SLUG)
+    await engine.jobs.run("checkin", slug)
     async with engine.database.session() as session:
         round_ = await rounds.open_round_of(session, team.id)
         assert round_ is not None

@@ -55,12 +55,11 @@ from adapters.slack.routes import _outage
 from adapters.teams.app import TeamsBridge
 from adapters.teams.botframework import BotFramework, Credentials
 from adapters.teams.routes import TeamsRoutes
-from dialogs.cards import Card
 from dialogs.engine import Engine
 from dialogs.i18n import Tr
-from storage import intake, migrate, rounds, teams
+from storage import intake, migrate, rounds
 from storage.database import Database
-from storage.models import Intake, Member, OutboxMessage
+from storage.models import Intake, Member
 from storage.sealing import Sealer
 from tests.bot_framework_tokens import (
     ISSUER,
@@ -83,7 +82,7 @@ from tests.slack_signing import (
     view_submission,
 )
 from tests.teams_activities import person, personal, post_activity
-from tests.test_crash_durability import SECRET, Server, answers_for
+from tests.test_crash_durability import SECRET, Server, answers_for, seed
 
 LONG = os.environ.get("PASSERELLE_OUTAGE_LONG", "") not in ("", "0")
 OUTAGE_SECONDS = 20.0 if LONG else 6.0
@@ -122,37 +121,6 @@ class Figures:
         )
 
 
-async def seed(engine: Engine, slug: str, platform: str, workspace: str, refs: list[str]) -> Any:
-    """A team on `platform` with `refs` onboarded and a check-in round open: (round, card)."""
-    async with engine.database.session() as session, session.begin():
-        team = await teams.create_team(
-            session, slug=slug, name=slug, now=engine.clock(), language="en",
-            timezone="America/Toronto", quiet_start=0, quiet_end=0,
-        )  # fmt: skip
-        await teams.link_channel(session, team, platform, workspace, f"C0{slug}", slug)
-        for n, ref in enumerate(refs):
-            session.add(
-                Member(
-                    team_id=team.id, platform=platform, workspace=workspace, user_ref=ref,
-                    display_name=ref.lower(), sector=("public", "community")[n % 2],
-                    position="front_line", language="en", timezone="America/Toronto",
-                    is_coordinator=n == 0, onboarded=True,
-                )
-            )  # fmt: skip
-    await engine.jobs.run("checkin", slug)
-    async with engine.database.session() as session:
-        round_ = await rounds.open_round_of(session, team.id)
-        assert round_ is not None
-        payload = (
-            await session.execute(
-                select(OutboxMessage.payload)
-                .where(OutboxMessage.idem_key.like(f"%checkin:{round_.id}:%"))
-                .limit(1)
-            )
-        ).scalar_one()
-    return round_.id, Card.model_validate(payload)
-
-
 @pytest.fixture
 async def cluster() -> AsyncIterator[ThrowawayCluster]:
     async with ThrowawayCluster() as made:
@@ -169,9 +137,11 @@ async def test_postgresql_stopped_under_load(cluster: ThrowawayCluster, tmp_path
     async with FakeSlack() as slack, FakeConnector() as connector:
         for ref in slack_refs:
             slack.add_user(ref, tz="America/Toronto", locale="en-US")
-        slack.add_channel("C0slack", "slack", members=slack_refs)
-        slack_round, slack_card = await seed(engine, "slack", "slack", TEAM_ID, slack_refs)
-        sandbox_round, sandbox_card = await seed(engine, "sandbox", "sandbox", "", sandbox_refs)
+        slack.add_channel("C0SLACK", "slack", members=slack_refs)
+        slack_round, slack_card = await seed(engine, "slack", TEAM_ID, slack_refs, slug="slack")
+        sandbox_round, sandbox_card = await seed(
+            engine, "sandbox", "", sandbox_refs, slug="sandbox"
+        )
         teams_people = [person(f"29:outage-{n}", f"Person {n}") for n in range(TEAMS_PEOPLE)]
         for who in teams_people:
             connector.add_user(who["id"], who["name"], aad_object_id=who["aadObjectId"])
