@@ -240,3 +240,65 @@ async def test_the_journey_in_a_real_browser(page) -> None:
     await expect(summary).to_contain_text("4 réponse(s) sur 9")
     await expect(summary).to_contain_text("moyenne")
     assert time.monotonic() - started < 60
+
+
+# ----------------------------------------------------------------- issue 11's screens
+PHONE = {"width": 390, "height": 844}
+PAGE_OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+
+
+async def test_the_readers_form_and_settings_fit_a_phone(page) -> None:
+    """At 390 px, the readers form (a menu of members with their position and state) and the
+    settings' readers rule: the page is never wider than the screen (a grid column used to
+    grow to the menu's longest option: 41 px of sideways scrolling in French, 99 in English)."""
+    await page.set_viewport_size(PHONE)
+    await act_as(page, "Émilie Côté")
+    for lang in ("fr", "en"):  # the page's own words in either language
+        await page.goto(re.sub(r"&lang=\w+|#.*", "", page.url) + f"&lang={lang}")
+        await say(page, "lecteurs")
+        form = newest_card(page, re.compile("^Lecture des sommaires —"))
+        await expect(form.locator("select[name=member] option")).to_have_count(8)
+        assert await page.evaluate(PAGE_OVERFLOW) <= 0
+        await say(page, "parametres")
+        rule = newest_card(page, re.compile("^Paramètres —")).locator(
+            "select[name=summary_readers]"
+        )
+        await expect(rule).to_be_visible()
+        assert await page.evaluate(PAGE_OVERFLOW) <= 0
+        box = await rule.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= PHONE["width"]
+
+
+async def test_the_outage_page_speaks_both_languages_and_keeps_the_persona(
+    page, monkeypatch
+) -> None:
+    """While the database is away, a person whose language the page cannot know (it is in
+    the database) is told in French and in English, under the outage's own title, and the way
+    back returns to their own conversation, not to the first persona's."""
+    await act_as(page, "Jonathan Roy")
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+
+    async def away(*args: object, **kwargs: object) -> object:
+        raise ConnectionRefusedError("the database is away")
+
+    monkeypatch.setattr("adapters.sandbox.app.directory", away)
+    await page.locator("#command").fill("help")
+    async with page.expect_response(lambda r: r.url.endswith("/sandbox/command")) as sent:
+        await page.locator(".composer button[type=submit]").click()
+    answer = await sent.value
+    assert answer.status == 503 and answer.headers.get("retry-after") == "30"
+    english = page.locator("main section[lang=en]")
+    await expect(english).to_contain_text("Temporarily unavailable")
+    await expect(english).to_contain_text("cannot reach its database")
+    await expect(page.locator("main section[lang=fr]")).to_contain_text(
+        "Service momentanément indisponible"
+    )
+    await expect(page.get_by_role("heading", level=1)).to_have_count(1)
+    # Asked in English (the address says so): English only.
+    await page.goto(page.url.split("/sandbox")[0] + "/sandbox?as=jonathan&lang=en")
+    await expect(page.locator("main")).to_contain_text("Temporarily unavailable")
+    await expect(page.locator("main section[lang=fr]")).to_have_count(0)
+    # Back once the database is: Jonathan's own conversation.
+    monkeypatch.undo()
+    await page.get_by_role("link", name="Back to the sandbox").click()
+    await expect(page.locator("#conversation h2")).to_contain_text("Jonathan Roy")

@@ -8,15 +8,24 @@ says so: nothing was recorded, try again in a minute.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlencode
 
 from aiohttp import web
 
-from adapters.sandbox.page import Channel, PageState, page_html, page_url, problem_html
+from adapters.sandbox.page import (
+    Channel,
+    PageState,
+    outage_html,
+    page_html,
+    page_url,
+    problem_html,
+)
 from adapters.sandbox.people import PLATFORM, viewer_of
 from adapters.sandbox.transcript import Transcripts
 from dialogs.cards import Card
@@ -247,8 +256,11 @@ def _outage_page(handler: Handler) -> Handler:
             if not isinstance(error, DatabaseAway) and not unavailable(error):
                 raise
             log.warning("sandbox: the database is unavailable")
-            tr = Tr(language_of(await _asked_language(request), "fr"))
-            html = problem_html(tr, tr("outage.retry"), "/sandbox")
+            asked, persona = await _asked(request)
+            back = "/sandbox?" + urlencode(
+                {k: v for k, v in (("as", persona), ("lang", asked)) if v}
+            )
+            html = outage_html([asked] if asked else list(LANGUAGES), back)
             raise web.HTTPServiceUnavailable(
                 text=html,
                 content_type="text/html",
@@ -258,11 +270,11 @@ def _outage_page(handler: Handler) -> Handler:
     return guarded
 
 
-async def _asked_language(request: web.Request) -> str | None:
-    """The page's `lang`, from the query or the form (already read: aiohttp keeps it)."""
-    if _lang(request.query):
-        return _lang(request.query)
-    try:
-        return _lang(await request.post()) if request.method == "POST" else None
-    except Exception:  # a body that cannot be read: the default language
-        return None
+async def _asked(request: web.Request) -> tuple[str | None, str]:
+    """(the page's `lang`, the persona `as`), from the query or the form (already read:
+    aiohttp keeps it)."""
+    fields: Mapping[str, object] = request.query
+    if request.method == "POST":
+        with contextlib.suppress(Exception):  # a body that cannot be read: the query alone
+            fields = {**request.query, **await request.post()}
+    return _lang(fields), str(fields.get("as", ""))[:200]

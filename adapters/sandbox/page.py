@@ -99,6 +99,25 @@ def problem_html(tr: Tr, message: str, back: str) -> str:
     return document(tr, tr("sandbox.error_title"), body)
 
 
+def outage_html(languages: Sequence[str], back: str) -> str:
+    """The page shown while the database is away, in each of `languages` (the one the page
+    asked for; else all of them: without the database, the persona's language is unknown,
+    and an English speaker must not be told in French only). The way back keeps the persona."""
+    parts = []
+    for index, language in enumerate(languages):
+        tr = Tr(language)
+        heading = "h1" if index == 0 else "h2"
+        parts.append(
+            f'<section lang="{language}">'
+            f"<{heading}>{escape(tr('outage.title'))}</{heading}>"
+            f'<p role="alert">{escape(tr("outage.retry"))}</p>'
+            f'<p><a href="{escape(back)}">{escape(tr("sandbox.back"))}</a></p></section>'
+        )
+    first = Tr(languages[0])
+    title = " / ".join(Tr(language)("outage.title") for language in languages)
+    return document(first, title, "<main class='problem'>" + "".join(parts) + "</main>")
+
+
 # ----------------------------------------------------------------- the persona switcher
 def role_of(person: Person, tr: Tr) -> str:
     parts = [
