@@ -1,11 +1,14 @@
 """What a Slack submission is acknowledged with, the same whichever process answers.
 
-- `ack_language`: the language of an ack (the "recording" view, the errors shown under the
-  inputs, "not saved"), chosen as the engine chooses a reply's (dialogs/turn.py `Turn.tr`):
-  the member's stored language, else their Slack locale, else their team's language, else
-  French. The database first, so that every process says it in the same language; Slack's
-  locale (users.info, cached or asked with a short deadline) only for someone the database
-  does not know the language of yet.
+- The language of an ack (the "recording" view, the errors shown under the inputs, "not
+  saved") is the one the modal was rendered in, which its signed `private_metadata` carries
+  (`events.ModalMetadata.language`): no I/O before the ack, the same on every process.
+  `ack_language`, for a modal without it (signed before it rode along) or one we did not
+  sign: chosen as the engine chooses a reply's (dialogs/turn.py `Turn.tr`), the member's
+  stored language, else their Slack locale, else their team's language, else French. The
+  database first, so that every process says it in the same language; Slack's locale
+  (users.info, cached or asked with a short deadline) only for someone the database does not
+  know the language of yet.
 - `recording_view`: the neutral "thank you, recording" modal (built once per language).
 - `refused_view`: the modal that replaces a form whose `private_metadata` we did not sign.
 - `repeated_answer`: the ack of a submission that is already in the intake (a duplicate).
@@ -179,11 +182,20 @@ class Acknowledging:
         await ack(**response)
 
     async def _ack_language(self, body: Json, client: AsyncWebClient) -> str:
-        """The language of this submission's ack, the same on every process (acks.py)."""
+        """The language of this submission's ack, the same on every process (acks.py): the
+        one the modal was rendered in when its signed metadata says it (no I/O), else as
+        the engine would choose it (`ack_language`: a modal signed before the language rode
+        along, or one we did not sign, which is refused in the person's language)."""
         workspace, user_id = events.team_of(body), events.user_of(body)
+        raw = str((body.get("view") or {}).get("private_metadata") or "")
+        try:
+            signed = events.ModalMetadata.verified(raw, self.engine.sealer.tag, workspace, user_id)
+        except events.ForgedMetadata:
+            signed = None
+        if signed is not None and signed.language:
+            return signed.language
         slug = ""
         try:
-            raw = str((body.get("view") or {}).get("private_metadata") or "")
             reference = events.ModalMetadata.decode(raw).reference
             slug = str(decode_form_reference(reference)[1].get("team") or "")
         except (ValueError, TypeError, AttributeError):

@@ -333,7 +333,8 @@ class SlackBridge(Recording, Acknowledging, SharedMemory):
         """The modal for `actor`, its metadata signed for them. Not kept (FormCards): Slack
         keeps a modal's values itself."""
         reference = form_metadata(card.form) if card.form is not None else ""
-        metadata = events.ModalMetadata(reference, channel_id, channel_name)
+        language = events.card_language(card)  # the ack speaks it without the database
+        metadata = events.ModalMetadata(reference, channel_id, channel_name, language)
         signed = metadata.signed(self.engine.sealer.tag, actor.workspace, actor.user_ref)
         return modal_view(card, private_metadata=signed, callback_id=CALLBACK_ID)
 

@@ -8,6 +8,7 @@ A person is an `Actor("slack", <team id>, <user id>, ...)` and a channel a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 import json
@@ -23,8 +24,9 @@ from adapters.slack.blocks import (
     decode_form_reference,
     values_from_view_state,
 )
+from dialogs.cards import Card
 from dialogs.events import Actor, CommandReceived, FormSubmitted, Place
-from dialogs.i18n import Tr
+from dialogs.i18n import LANGUAGES, Tr, catalogue
 from dialogs.texts import TextRejected, clean
 
 PLATFORM = "slack"
@@ -103,20 +105,30 @@ class ForgedMetadata(ValueError):
 
 @dataclass(frozen=True)
 class ModalMetadata:
-    """What a modal carries in `private_metadata`: its form and the channel it came from.
+    """What a modal carries in `private_metadata`: its form, the channel it came from and the
+    language it was rendered in.
 
     Slack hands `private_metadata` back with each submission and button, and a crafted
     request can say anything in it (a channel the person is not in), so what we send is
     signed (`signed`) for the person the modal is for, and refused (`verified`) when the
     signature is not ours. `encode`/`decode` are the unsigned form kept in the (sealed)
-    intake."""
+    intake.
+
+    `language` ('fr', 'en', or "" when unknown) lets the ack speak without reading the
+    database (adapters/slack/acks.py). It is signed with the rest: changed, added to or
+    removed from a signed modal, the modal is refused; a value other than 'fr'/'en' is never
+    read (ignored, as in a modal signed before the field existed)."""
 
     reference: str  # the form reference (decode_form_reference)
     channel_id: str = ""
     channel_name: str = ""
+    language: str = ""
 
     def _fields(self) -> dict[str, str]:
-        return {"f": self.reference, "ch": self.channel_id, "cn": self.channel_name}
+        fields = {"f": self.reference, "ch": self.channel_id, "cn": self.channel_name}
+        if self.language:
+            fields["l"] = self.language
+        return fields
 
     def encode(self) -> str:
         return json.dumps(self._fields(), ensure_ascii=False, separators=(",", ":"))
@@ -126,13 +138,22 @@ class ModalMetadata:
         data = json.loads(raw)
         if not isinstance(data, dict) or not isinstance(data.get("f"), str):
             raise ValueError("not our modal")
-        return cls(data["f"], str(data.get("ch") or ""), str(data.get("cn") or ""))
+        language = data.get("l")
+        return cls(
+            data["f"],
+            str(data.get("ch") or ""),
+            str(data.get("cn") or ""),
+            language if language in LANGUAGES else "",
+        )
 
     def _signature(self, signer: Signer, workspace: str, user_id: str) -> str:
         parts = (workspace, user_id, self.reference, self.channel_id, self.channel_name)
         # What came in a request may hold lone surrogates: signed as escaped, never an error.
-        safe = (p.encode("utf-8", "backslashreplace").decode() for p in parts)
-        return signer("slack modal", *safe)[:SIGNATURE_HEX]
+        safe = [p.encode("utf-8", "backslashreplace").decode() for p in parts]
+        if not self.language:  # as modals were signed before the language rode along
+            return signer("slack modal", *safe)[:SIGNATURE_HEX]
+        # Another purpose, the language first: no parts of the old form hash the same.
+        return signer("slack modal+language", self.language, *safe)[:SIGNATURE_HEX]
 
     def signed(self, signer: Signer, workspace: str, user_id: str) -> str:
         """The `private_metadata` of a modal opened for `user_id` in `workspace`."""
@@ -154,6 +175,25 @@ class ModalMetadata:
         ):
             raise ForgedMetadata("modal metadata not signed for this person")
         return metadata
+
+
+@functools.cache
+def _submit_labels() -> dict[str, str]:
+    """{a text: the one language whose catalogue holds it} (texts both hold are left out)."""
+    found: dict[str, set[str]] = {}
+    for language in LANGUAGES:
+        for text in catalogue(language).values():
+            found.setdefault(text, set()).add(language)
+    return {text: next(iter(held)) for text, held in found.items() if len(held) == 1}
+
+
+def card_language(card: Card) -> str:
+    """The language a form card was rendered in ('fr', 'en'), read from its submit button
+    (every form has one, from the catalogue of the language the engine spoke: dialogs/turn.py
+    `Turn.tr`); "" when it cannot be told (no form, a label both languages share)."""
+    if card.form is None:
+        return ""
+    return _submit_labels().get(card.form.submit_label, "")
 
 
 def submission(body: Json, actor: Actor, signer: Signer) -> tuple[FormSubmitted, ModalMetadata]:
