@@ -585,11 +585,37 @@ def test_long_title_is_cut_and_shown_whole_in_the_modal():
     assert header[:-1].rstrip() in plain(title)
     view = sb.modal_view(card, private_metadata="{}", close_label="Fermer la fenêtre maintenant")
     check_view(view)
-    assert view["title"]["text"] == "Bilan no 12 — Équipe tr…"
+    assert view["title"]["text"] == "Bilan no 12"  # the subject, not "Bilan no 12 — Équipe tr…"
     assert view["close"]["text"].endswith("…") and ulen(view["close"]["text"]) <= 24
     assert view["blocks"][0]["type"] == "header"
     emoji = form_card(TextInput(name="t", label="T"), title="😀" * 30)
     assert sb.modal_view(emoji, private_metadata="")["title"]["text"] == "😀" * 11 + "…"
+
+
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [
+        # Issue 11's readers modal: was "Lecture des sommaires —…" and "Summary readers — Parte…".
+        ("Lecture des sommaires — Partenariat Laval-Nord", "Lecture des sommaires"),
+        ("Summary readers — Partenariat Laval-Nord", "Summary readers"),
+        # No subject that fits: cut after a word (was "Bienvenue dans Passerell…").
+        ("Bienvenue dans Passerelle — Équipe mixte", "Bienvenue dans…"),
+        ("Formulaire de configuration de l’équipe", "Formulaire de…"),
+        ("Paramètres — Équipe", "Paramètres — Équipe"),  # fits: whole
+    ],
+)
+def test_a_modal_title_is_cut_at_its_subject_or_a_word(title: str, shown: str) -> None:
+    view = sb.modal_view(
+        form_card(TextInput(name="t", label="T"), title=title), private_metadata=""
+    )
+    check_view(view)
+    assert view["title"]["text"] == shown
+    if shown != title:  # the whole title in a header, first
+        assert view["blocks"][0] == {
+            "type": "header",
+            "text": {"type": "plain_text", "text": title},
+            "block_id": "passerelle.header.0",
+        }
 
 
 def test_long_paragraph_is_split_over_sections():

@@ -226,7 +226,7 @@ def modal_view(
     view: Json = {
         "type": "modal",
         "callback_id": callback_id,
-        "title": _plain_text(title, VIEW_TITLE),
+        "title": _plain_text(_short_title(title), VIEW_TITLE),
         "blocks": blocks,
     }
     if private_metadata:
@@ -305,6 +305,20 @@ def _fit(text: str, limit: int) -> str:
     while _ulen(cut) > limit - 1:
         cut = cut[:-1]
     return cut.rstrip() + ELLIPSIS
+
+
+def _short_title(title: str) -> str:
+    """A modal's title (24 at most; the whole title is then also in a header): the part before
+    " — " (the card's subject; the team's name follows), else cut after a word, so that the
+    title never ends in a cut word or a dangling dash ("Lecture des sommaires —…")."""
+    if _ulen(title) <= VIEW_TITLE:
+        return title
+    head = title.split(" — ", 1)[0].strip()
+    if head != title and 0 < _ulen(head) <= VIEW_TITLE:
+        return head
+    cut = _fit(title, VIEW_TITLE)[: -len(ELLIPSIS)]
+    words = cut.rsplit(" ", 1)[0].rstrip(" —–-:")
+    return (words if " " in cut and _ulen(words) >= VIEW_TITLE // 2 else cut) + ELLIPSIS
 
 
 def _plain_text(text: str, limit: int) -> Json:
