@@ -42,7 +42,8 @@ def _candidates(members: Sequence[Member]) -> list[Member]:
 def _label(tr: Tr, member: Member) -> str:
     position = tr(f"position.{member.position}") if member.position else tr("readers.no_position")
     state = tr("readers.state_yes" if member.reads_summaries else "readers.state_no")
-    return f"{name_of(member)} — {position} — {state}"
+    # The state first: Slack cuts an option past 75 characters, and the position matters less.
+    return f"{name_of(member)} — {state} — {position}"
 
 
 def rule_choice(tr: Tr, current: str) -> ChoiceInput:

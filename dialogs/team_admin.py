@@ -64,6 +64,7 @@ def setup_card(tr: Tr, place: Place, actor: Actor, sealer: Sealer) -> Card:
         title=tr("setup.title"),
         blocks=[
             Paragraph(text=tr("setup.intro", channel=place.name or place.channel_ref)),
+            Paragraph(text=tr("setup.readers")),
             TextInput(
                 name="name",
                 label=tr("setup.name_label"),

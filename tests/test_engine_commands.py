@@ -51,7 +51,7 @@ async def test_help_lists_what_each_person_may_do(engine):
 
 async def test_unknown_command_and_stranger(engine):
     await seeded(engine)
-    assert "« danse »" in text_of(await say(engine, "camille", "danse"))
+    assert "« danse »" in text_of(await say(engine, "camille", "danse"))
     stranger = await engine.handle(CommandReceived(Actor("sandbox", "", "nobody"), "checkin"))
     assert "pas encore partie d’une équipe" in text_of(stranger)
 

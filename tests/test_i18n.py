@@ -60,3 +60,22 @@ def test_dates_read_naturally_in_each_language():
     assert moment("fr", when) == "jeudi 26 novembre 2026 à 15 h 00 (EST)"
     assert moment("en", when) == "Thursday 26 November 2026 at 15:00 (EST)"
     assert t("en-CA", "common.yes") == "Yes" and t("xx", "common.yes") == "Oui"
+
+
+FRENCH_SPACING = re.compile(r"\S :|« | »")
+
+
+def test_french_keeps_its_spaces_unbreakable():
+    """Québec typography: the space before a colon and inside « » is non-breaking, so a
+    line never starts with « : » or ends with « « » (catalogue, question bank, Teams package)."""
+    texts = dict(catalogue("fr"))
+    for path in ROOT.glob("dialogs/content/*.yml"):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.lstrip().startswith("fr:"):
+                texts[f"{path.name}:{number}"] = line
+    package = ROOT / "adapters/teams/package.py"
+    for number, line in enumerate(package.read_text(encoding="utf-8").splitlines(), 1):
+        if "«" in line or re.search(r"[éèàç]", line):
+            texts[f"package.py:{number}"] = line
+    breakable = {where: text for where, text in texts.items() if FRENCH_SPACING.search(text)}
+    assert not breakable

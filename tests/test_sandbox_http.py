@@ -64,7 +64,7 @@ async def test_page_lists_the_people_in_french_by_default(client: TestClient) ->
     for persona in PERSONAS:
         assert html.escape(persona.name) in text
     assert text.count('aria-current="page"') == 1
-    assert "Personnes de l’équipe" in text and "Canal de l’équipe « equipe-mixte »" in text
+    assert "Personnes de l’équipe" in text and "Canal de l’équipe « equipe-mixte »" in text
     # Only the coordinator sees the jobs form; the others are pointed to her.
     assert 'action="/sandbox/run"' not in text
     assert 'action="/sandbox/run"' in await page(client, "emilie")
@@ -86,8 +86,8 @@ async def test_page_switches_to_english(client: TestClient) -> None:
 async def test_each_person_sees_their_own_conversation(client: TestClient) -> None:
     after = await post(client, "/sandbox/command", {"as": "camille", "text": "aide"})
     assert '<li class="entry new"><p class="meta">' in after
-    assert "<strong>Vous :</strong> aide</p>" in after
-    assert "Vous :</strong> aide" not in await page(client, "sophie")
+    assert "<strong>Vous :</strong> aide</p>" in after
+    assert "Vous :</strong> aide" not in await page(client, "sophie")
     # The newest entries are marked, and times are in the persona's own zone.
     assert 'class="entry new"' in after and "Nouveau" in after
     assert "mardi 10 h 00" in after  # 15:00 UTC in Toronto
@@ -148,7 +148,7 @@ async def test_only_the_coordinator_runs_jobs(client: TestClient) -> None:
     opened = await client.post("/sandbox/run", data={"as": "emilie", "job": "checkin"})
     assert opened.history[0].headers["Location"].endswith("#status")
     text = await opened.text()
-    assert '<p class="flash" id="status" role="status">Ouvrir un bilan — Bilan ouvert : 9' in text
+    assert '<p class="flash" id="status" role="status">Ouvrir un bilan — Bilan ouvert : 9' in text
 
 
 @pytest.mark.parametrize("job", ["nope", "", "<b>checkin</b>"])

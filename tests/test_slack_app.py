@@ -540,7 +540,7 @@ async def test_a_submission_not_committed_is_not_acknowledged(rig: Rig) -> None:
     ((block, message),) = answer["errors"].items()
     first_input = next(b for b in view["blocks"] if b.get("type") == "input")
     assert block == first_input["block_id"]
-    assert message.startswith("Non enregistré :")  # the coordinator's locale is fr-CA
+    assert message.startswith("Non enregistré :")  # the coordinator's locale is fr-CA
     assert shown(rig.slack, view)["callback_id"] == "passerelle_form"  # the form stays
     assert not await linked(rig) and await in_intake(rig.engine) == 0
     rig.bridge.intake.put = put  # type: ignore[method-assign]

@@ -145,7 +145,7 @@ async def test_published_units_are_frozen(engine, worker, sender, clock):
     await seeded(engine)
     await answer_round(engine, worker, sender, clock, ["camille", "sophie", "luc"])
     await engine.jobs.run("close", "demo")
-    assert "bilan nᵒ 1 :" in text_of(await say(engine, "nadia", "sommaire"))
+    assert "bilan nᵒ 1 :" in text_of(await say(engine, "nadia", "sommaire"))
     await set_team(engine, k=5, pool_small_rounds=True)
     clock.advance(days=14)
     await answer_round(engine, worker, sender, clock, ["jonathan", "aisha"])

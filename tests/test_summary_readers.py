@@ -16,12 +16,14 @@ from sqlalchemy import select, update
 
 from bot.demo import DEMO_CHANNEL
 from bot.outbox_worker import OutboxWorker
-from dialogs import summary
+from dialogs import summary, team_admin
 from dialogs.engine import Engine, home
 from dialogs.events import Actor, CommandReceived, FormSubmitted, Place
+from dialogs.i18n import Tr
 from storage import teams
 from storage.database import Database
 from storage.models import Member, OutboxMessage, Team
+from storage.sealing import Sealer
 from tests.conftest import RecordingSender
 from tests.helpers import actor, say, seeded, submit, submit_card, text_of
 
@@ -159,7 +161,7 @@ async def test_coordinators_confirm_and_withdraw_readers_with_a_form(engine: Eng
     assert "Jonathan Roy" in text_of([card])  # awaiting, listed first
     people = next(b for b in card.blocks if getattr(b, "name", "") == "member")
     labels = [o.label for o in people.options]  # type: ignore[union-attr]
-    assert labels[0].startswith("Jonathan Roy — Gestion")
+    assert labels[0] == "Jonathan Roy — ne lit pas les sommaires — Gestion"
     assert not any(label.startswith("Émilie") for label in labels)  # coordinators always read
     jonathan = await member(engine, "jonathan")
     nadia = await member(engine, "nadia")
@@ -203,3 +205,13 @@ async def test_another_teams_member_cannot_be_confirmed_from_here(engine: Engine
     )
     assert "pas membre de l’équipe" in text_of(confirm)
     assert (await member(engine, "olga")).is_coordinator
+
+
+def test_the_setup_card_says_who_will_read_the_summaries() -> None:
+    """Before a team exists, its future coordinator learns that declaring a position is not
+    enough: the summaries go to the coordination and to the readers it confirms."""
+    place = Place("slack", "T0", "C0NEW", "partenaires")
+    asker = Actor("slack", "T0", "U0COORD", "Émilie")
+    for language in ("fr", "en"):
+        card = team_admin.setup_card(Tr(language), place, asker, Sealer.ephemeral())
+        assert Tr(language)("setup.readers") in text_of([card])

@@ -358,6 +358,23 @@ async def test_the_retry_of_a_turn_whose_commit_failed_is_answered(rig: Rig) -> 
     assert Tr("fr")("outage.title") not in helped and "Passerelle" in helped
 
 
+async def test_a_card_sent_while_the_database_is_away_is_said_to_be_still_there(rig: Rig) -> None:
+    """A card's Submit during an outage: the card stays in the conversation, so the answer
+    says what was entered is still there to send again (a typed command: "try again")."""
+    await rig.engine.jobs.run("checkin", await onboarded(rig))
+    await rig.deliver()
+    card_id, card = rig.last_form("29:anne", "checkin.submit")
+    value = fill(card, **{name: "4" for name in scale_names(card)})
+    with commit_fails(rig.engine.database, "SELECT", then_away=True):
+        assert await rig.submit(user("29:anne"), card_id, value) in (200, 201)
+    said = [
+        json.dumps(rig.connector.cards_in(p.activity), ensure_ascii=False)
+        for p in rig.connector.posted(rig.dm("29:anne"))
+    ]
+    assert Tr("fr")("outage.form") in said[-1]
+    assert Tr("fr")("outage.retry") not in said[-1]
+
+
 async def test_connector_errors_are_retried_then_sent(rig: Rig, clock: Any) -> None:
     slug = await onboarded(rig)
     # Three passing errors: retried here, with backoff (Retry-After for the 429).

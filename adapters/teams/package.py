@@ -75,7 +75,7 @@ class BotCommand:
 
 NAME_SHORT = Text("Passerelle", "Passerelle")
 NAME_FULL = Text(
-    "Passerelle : rituels de partenariat pour équipes mixtes réseau public et communautaire",
+    "Passerelle : rituels de partenariat pour équipes mixtes réseau public et communautaire",
     "Passerelle: partnership rituals for mixed public-network and community teams",
 )
 DESCRIPTION_SHORT = Text(
@@ -85,14 +85,14 @@ DESCRIPTION_SHORT = Text(
 DESCRIPTION_FULL = Text(
     "Passerelle apporte de courts rituels de partenariat dans Teams, pour les équipes mixtes "
     "qui réunissent le réseau public de la santé et des services sociaux et des organismes "
-    "communautaires. Des bilans réguliers de quelques énoncés (de 1 à 5, « Je préfère ne pas "
-    "répondre » toujours permis) ; des tensions nommées anonymement, publiées en lot chaque "
+    "communautaires. Des bilans réguliers de quelques énoncés (de 1 à 5, « Je préfère ne pas "
+    "répondre » toujours permis) ; des tensions nommées anonymement, publiées en lot chaque "
     "semaine et jamais au moment où on les écrit ; des réussites à partager, avec ou sans son "
     "nom ; des questions pour les espaces réflexifs ; et un sommaire anonymisé, envoyé au même "
     "moment aux gestionnaires et à la coordination des deux secteurs. Les résultats sont des "
     "perceptions du partenariat, jamais l’évaluation d’une personne, et aucun chiffre ne "
     "couvre moins de k personnes répondantes (5 par défaut, jamais moins de 3). Écrivez "
-    "« aide » au bot pour commencer.",
+    "« aide » au bot pour commencer.",
     "Passerelle brings short partnership rituals into Teams, for mixed teams that bring "
     "together the public health and social-services network and community organisations. "
     "Regular check-ins of a few statements (1 to 5, with “I prefer not to answer” always "
@@ -115,7 +115,7 @@ COMMANDS = (
         "checkin",
         Text("bilan", "checkin"),
         Text(
-            "Répondre au bilan ouvert · bilan passer : le passer · bilan maintenant : en ouvrir "
+            "Répondre au bilan ouvert · bilan passer : le passer · bilan maintenant : en ouvrir "
             "un (coordination)",
             "Answer the open check-in · checkin skip: skip it · checkin now: open one "
             "(coordinator)",
@@ -125,7 +125,7 @@ COMMANDS = (
         "tension",
         Text("tension", "tension"),
         Text(
-            "Nommer une tension anonymement · tension CODE : lire les réponses",
+            "Nommer une tension anonymement · tension CODE : lire les réponses",
             "Name a tension anonymously · tension CODE: read the replies",
         ),
     ),
@@ -173,7 +173,7 @@ COMMANDS = (
         "schedule",
         Text("horaire", "schedule"),
         Text(
-            "Le calendrier de l’équipe : bilans, lots, rappels, heures calmes (coordination)",
+            "Le calendrier de l’équipe : bilans, lots, rappels, heures calmes (coordination)",
             "The team's calendar: check-ins, batches, reminders, quiet hours (coordinator)",
         ),
     ),

@@ -50,6 +50,8 @@ class TeamsRoutes:
             raise RetryLater()  # nobody to tell: the connector delivers it again
         tr = Tr(language_of(str(activity.get("locale") or ""), "fr"))
         try:
-            await turn.send(activity_for(notice(tr("outage.title"), tr("outage.retry"))))
+            # A submitted card stays in the conversation: the person can press it again.
+            said = tr("outage.form" if activity.get("value") else "outage.retry")
+            await turn.send(activity_for(notice(tr("outage.title"), said)))
         except ConnectorError as error:
             raise RetryLater() from error
