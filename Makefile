@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Two pytest workers: most tests wait on sockets, databases and child processes, not on a CPU.
+TEST_WORKERS ?= 2
 
 .PHONY: run test install clean playground teams-playground
 
@@ -26,7 +28,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy bot dialogs storage adapters
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 PLAYGROUND := .ci/playground/node_modules/.installed
 

@@ -55,7 +55,8 @@ _AT = re.compile(f"@(?!{WORD_JOINER})")
 _HASH = re.compile(r"#(?=\w)")
 _SCHEME = re.compile(r":(?=//)")
 _DOT = re.compile(r"(?<=[^\W_])\.(?=[^\W\d_])")
-_WHITESPACE = re.compile(r"\s+")
+# Non-breaking spaces stay: French keeps them before a colon and inside « ».
+_WHITESPACE = re.compile(r"[^\S\u00a0\u202f]+")
 
 
 def clean(text: str) -> str:
@@ -91,6 +92,7 @@ def plain(text: str) -> str:
     """One line for a `plain_text` object (titles, labels, options, buttons).
 
     Slack parses no markup in `plain_text`, so nothing is escaped: control characters go and
-    every run of white space, line breaks included, becomes one space.
+    every run of white space, line breaks included, becomes one space (a non-breaking space
+    stays as it is).
     """
     return _WHITESPACE.sub(" ", clean(text)).strip()
