@@ -101,8 +101,9 @@ async def run(args: argparse.Namespace, url: str | None) -> None:
         done = asyncio.Event()
 
         async def drive(worker: OutboxWorker) -> None:
+            # As the server's loop (run_forever): lanes claim again as they free up.
             while not done.is_set():
-                if not await worker.drain_once():
+                if not await worker.drain():
                     await asyncio.sleep(0.05)
 
         async def watch() -> None:

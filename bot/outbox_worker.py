@@ -1,12 +1,13 @@
 """Drains the outbox: claim in one short transaction, send outside it, then mark.
 
-A claim is a short lease (`LEASE`), renewed while its batch is being sent (before each send
-and by a ticker while sends wait for their pace), so a killed worker's messages are claimable
-again within `LEASE` instead of minutes. Messages to different conversations go out on up to
-`lanes` concurrent lanes (one conversation's messages in order, on one lane): a post waiting
-for its channel's pace does not hold up the rest. A workspace that answered "slow down" with a
-long Retry-After is held in the database (storage.send_paces.hold): no worker claims for it
-until then.
+A claim is a short lease (`LEASE`), renewed while its messages are being sent (before each
+send and by a ticker while sends wait for their pace), so a killed worker's messages are
+claimable again within `LEASE` instead of minutes. Messages to different conversations go out
+on up to `lanes` concurrent lanes (bot.outbox_lanes; one conversation's messages in order, on
+one lane), which claim again as they free up: a post waiting for its channel's pace does not
+hold up the rest. One worker holds at most `batch` messages claimed and unsent. A workspace
+that answered "slow down" with a long Retry-After is held in the database
+(storage.send_paces.hold): no worker claims for it until then.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import logging
 import os
 import random
 import socket
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.outbox_lanes import Lanes
 from dialogs.cards import Card
 from dialogs.ports import Delivery, DeliveryFailed, Sender
 from storage import outbox, send_paces
@@ -84,8 +85,9 @@ class OutboxWorker:
         # Holds this worker wrote (the database has them for every other worker): the rest of
         # a batch already claimed waits instead of each message earning a 429 of its own.
         self.held: dict[tuple[str, str], dt.datetime] = {}
-        self._leased: set[int] = set()
+        # Claimed and not yet done with; of those, the ones whose lease is still this worker's.
         self._unsent: set[int] = set()
+        self._leased: set[int] = set()
         self._renew_at = self.clock()
         self._renewing = asyncio.Lock()
         self._purged_at: dt.datetime | None = None
@@ -97,6 +99,33 @@ class OutboxWorker:
         message whose lease was lost (it expired and another worker took it) is not sent, so
         a slow batch does not turn into double sends.
         """
+        return await self._pump(again=False)
+
+    async def drain(self) -> int:
+        """Send everything that is due now (tests, `run` one-shots, the serving loop): lanes
+        claim again as they free up, until nothing is due and every lane is done."""
+        return await self._pump(again=True)
+
+    async def _pump(self, *, again: bool) -> int:
+        lanes = Lanes(self.lanes, self._one)
+        ticker = asyncio.create_task(self._keep_lease())
+        try:
+            return await lanes.pump(self._claim, again=again)
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            # Whatever is still claimed (an error stopped the lanes) is no longer renewed:
+            # its lease runs out and any worker, this one too, claims it again.
+            self._unsent.clear()
+            self._leased.clear()
+
+    async def _claim(self) -> list[OutboxMessage]:
+        """Claim up to what this worker may still hold unsent (`batch`): one worker does not
+        hoard a fan-out while others could send it."""
+        limit = self.batch - len(self._unsent)
+        if limit <= 0:
+            return []
         claimed_at = self.clock()
 
         async def claim(session: AsyncSession) -> list[OutboxMessage]:
@@ -105,48 +134,36 @@ class OutboxWorker:
                 worker=self.name,
                 now=claimed_at,
                 lease=self.lease,
-                limit=self.batch,
+                limit=limit,
                 platforms=list(self.senders),
             )
 
         claimed = await self._write(claim)
         if not claimed:
-            await self._purge(claimed_at)
-            return 0
-        self._leased = {message.id for message in claimed}
-        self._unsent = set(self._leased)
-        self._renew_at = claimed_at + self.lease / 2
-        conversations: dict[tuple[str, str, str], list[OutboxMessage]] = {}
-        for message in claimed:  # in claim order; one conversation's messages stay in order
-            key = (message.platform, message.workspace, message.address)
-            conversations.setdefault(key, []).append(message)
-        waiting = deque(conversations.values())
-
-        async def lane() -> None:
-            while waiting:
-                for message in waiting.popleft():
-                    await self._one(message)
-
-        ticker = asyncio.create_task(self._keep_lease())
-        try:
-            await asyncio.gather(*(lane() for _ in range(min(self.lanes, len(waiting)))))
-        finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
-        return len(claimed)
+            if not self._unsent:
+                await self._purge(claimed_at)
+            return []
+        if not self._unsent:  # else the earlier claims' renewal comes first, and covers these
+            self._renew_at = claimed_at + self.lease / 2
+        ids = {message.id for message in claimed}
+        self._unsent |= ids
+        self._leased |= ids
+        return claimed
 
     async def _one(self, message: OutboxMessage) -> None:
-        await self._renew_if_due()
-        if message.id not in self._leased:
-            log.warning("outbox %s: lease lost to another worker, not sent", message.id)
-            return
-        until = self.held.get((message.platform, message.workspace))
-        if until is not None and until > self.clock():
-            await self._hold(message.id, until)
-        else:
-            await self._deliver(message)
-        self._unsent.discard(message.id)
+        try:
+            await self._renew_if_due()
+            if message.id not in self._leased:
+                log.warning("outbox %s: lease lost to another worker, not sent", message.id)
+                return
+            until = self.held.get((message.platform, message.workspace))
+            if until is not None and until > self.clock():
+                await self._hold(message.id, until)
+            else:
+                await self._deliver(message)
+        finally:
+            self._unsent.discard(message.id)
+            self._leased.discard(message.id)
 
     async def _keep_lease(self) -> None:
         """While sends wait for their pace, the batch's lease is renewed all the same."""
@@ -161,8 +178,10 @@ class OutboxWorker:
             now = self.clock()
             if now < self._renew_at:
                 return  # another lane renewed meanwhile
-            kept = await self._renew(sorted(self._unsent & self._leased), now)
-            self._leased = kept | (self._leased - self._unsent)
+            asked = self._unsent & self._leased
+            kept = await self._renew(sorted(asked), now)
+            # Claims made while renewing were not asked about: they stay.
+            self._leased -= asked - kept
             self._renew_at = now + self.lease / 2
 
     async def _purge(self, now: dt.datetime) -> None:
@@ -196,17 +215,10 @@ class OutboxWorker:
 
         return await self._write(renew)
 
-    async def drain(self) -> int:
-        """Send everything that is due now (tests, `run` one-shots)."""
-        total = 0
-        while handled := await self.drain_once():
-            total += handled
-        return total
-
     async def run_forever(self, interval: float) -> None:
         while True:
             try:
-                if not await self.drain_once():
+                if not await self.drain():
                     await asyncio.sleep(interval)
             except asyncio.CancelledError:
                 raise

@@ -4,7 +4,8 @@ Claiming is one statement: `FOR UPDATE SKIP LOCKED` on PostgreSQL so concurrent 
 disjoint rows; on SQLite the conditional `UPDATE ... RETURNING` runs under the database's single
 write lock. A claim is a lease: if its worker dies, the row becomes claimable again. A
 workspace held after a 429 (its own `send_paces` row, storage.send_paces.hold) is skipped
-until its hold ends, by every worker.
+until its hold ends, by every worker. Claims take turns between flows (a workspace's direct
+messages, each channel), so a fan-out and a busy channel do not wait for each other.
 """
 
 from __future__ import annotations
@@ -14,14 +15,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    any_,
+    case,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.coordination import SendPace
 from storage.models import OutboxMessage, SuspendedWorkspace
 from storage.upsert import insert_ignore
 
 PENDING, SENDING, SENT, FAILED, UNREACHABLE = "pending", "sending", "sent", "failed", "unreachable"
+# PostgreSQL: a claim of n locks among the n * CANDIDATES best-ranked rows (storage.outbox.claim).
+CANDIDATES = 4
 
 
 @dataclass(frozen=True)
@@ -74,38 +92,63 @@ async def claim(
     limit: int,
     platforms: Sequence[str] | None = None,
 ) -> list[OutboxMessage]:
-    """Claim up to `limit` due messages for `worker`; call inside a transaction and commit."""
-    due = or_(
-        and_(OutboxMessage.status == PENDING, OutboxMessage.not_before <= now),
-        and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_until < now),
-    )
-    suspended = select(SuspendedWorkspace.platform).where(
-        SuspendedWorkspace.platform == OutboxMessage.platform,
-        SuspendedWorkspace.workspace == OutboxMessage.workspace,
-    )
-    held = select(SendPace.platform).where(
-        SendPace.platform == OutboxMessage.platform,
-        SendPace.scope == OutboxMessage.workspace,
-        SendPace.paused_until > now,
-    )
-    candidates = select(OutboxMessage.id).where(due, ~suspended.exists(), ~held.exists())
-    if platforms is not None:
-        candidates = candidates.where(OutboxMessage.platform.in_(platforms))
-    candidates = candidates.order_by(OutboxMessage.not_before, OutboxMessage.id).limit(limit)
+    """Claim up to `limit` due messages for `worker`; call inside a transaction and commit.
+
+    Fair between flows: a workspace's direct messages are one flow (a fan-out), each channel
+    conversation another. Candidates are taken in round robin, by their rank within their flow
+    (the flow's messages already in flight, any worker's, counted first), so posts queued after
+    a 2,000-member fan-out go in the first batch, and a worker that still holds ten posts of a
+    slow channel gets the fan-out's messages before more of that channel. One conversation's
+    messages keep their order (not_before, id); a conversation another worker is sending is
+    left to it (best effort: two claims at the same instant may still split one).
+    """
+    row = aliased(OutboxMessage, name="flow_row")
+    ranking = _ranked(row, worker, now, platforms)
     statement = update(OutboxMessage)
     if session.bind.dialect.name == "postgresql":
-        # A MATERIALIZED CTE locks its rows once. As `id IN (SELECT ... LIMIT n FOR UPDATE SKIP
-        # LOCKED)` the planner may pick a nested loop that re-runs the subquery for every row;
-        # each run skips the rows this statement just updated, so the LIMIT stops limiting and
-        # one worker claims the whole outbox.
-        picked = candidates.with_for_update(skip_locked=True).cte("picked")
-        picked = picked.prefix_with("MATERIALIZED")
-        statement = statement.where(OutboxMessage.id == picked.c.id)
+        # Window functions cannot sit in a FOR UPDATE query: the ranking is computed first,
+        # once (a MATERIALIZED CTE), and its best `limit * CANDIDATES` ids, as one array, are
+        # what the claim locks among (rows other workers lock meanwhile are skipped without
+        # leaving the batch short). Looked up by primary key: a join to the ranking let the
+        # planner, its statistics stale after a fan-out was queued, compare every due row with
+        # every ranked one (1.5 s at 2,000).
+        ranked = ranking.subquery("ranked")
+        top = (
+            select(ranked.c.id, ranked.c.rank, ranked.c.not_before)
+            .where(ranked.c.eligible == 1)
+            .order_by(ranked.c.rank, ranked.c.not_before, ranked.c.id)
+            .limit(limit * CANDIDATES)
+            .cte("top")
+            .prefix_with("MATERIALIZED")
+        )
+        best = select(
+            func.array_agg(aggregate_order_by(top.c.id, top.c.rank, top.c.not_before, top.c.id))
+        ).scalar_subquery()
+        # Only the outbox row is locked; its due-ness is checked again on the locked version.
+        # A MATERIALIZED CTE locks its rows once. As `id IN (SELECT ... LIMIT n FOR UPDATE
+        # SKIP LOCKED)` the planner may pick a nested loop that re-runs the subquery for every
+        # row; each run skips the rows this statement just updated, so the LIMIT stops
+        # limiting and one worker claims the whole outbox.
+        picked = (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.id == any_(cast(best, ARRAY(Integer))), _due(OutboxMessage, now))
+            .order_by(func.array_position(best, OutboxMessage.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("picked")
+            .prefix_with("MATERIALIZED")
+        )
+        # By primary key too, the CTE's rows in one array (run once, as an InitPlan).
+        chosen = select(func.array_agg(picked.c.id)).scalar_subquery()
+        statement = statement.where(OutboxMessage.id == any_(cast(chosen, ARRAY(Integer))))
     else:
         # SQLite runs an uncorrelated IN subquery once, under the single write lock.
-        statement = statement.where(OutboxMessage.id.in_(candidates.scalar_subquery()))
+        ranked = ranking.subquery("ranked")
+        order = (ranked.c.rank, ranked.c.not_before, ranked.c.id)
+        candidates = select(ranked.c.id).where(ranked.c.eligible == 1).order_by(*order)
+        statement = statement.where(OutboxMessage.id.in_(candidates.limit(limit).scalar_subquery()))
     statement = (
-        statement.where(due)
+        statement.where(_due(OutboxMessage, now))
         .values(
             status=SENDING,
             claimed_by=worker,
@@ -115,8 +158,63 @@ async def claim(
         .returning(OutboxMessage)
         .execution_options(synchronize_session=False)
     )
-    rows = (await session.scalars(statement)).all()
-    return sorted(rows, key=lambda m: (m.not_before, m.id))
+    return fair_order((await session.scalars(statement)).all())
+
+
+def flow(message: OutboxMessage) -> tuple[str, str, str]:
+    """The flow a message belongs to: its workspace's direct messages, or its channel."""
+    address = "" if message.kind == "direct" else message.address
+    return (message.platform, message.workspace, address)
+
+
+def fair_order(messages: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+    """Round robin between flows, each flow in (not_before, id) order: the order a worker
+    starts a batch in (RETURNING keeps none)."""
+    flows: dict[tuple[str, str, str], list[OutboxMessage]] = {}
+    for message in sorted(messages, key=lambda m: (m.not_before, m.id)):
+        flows.setdefault(flow(message), []).append(message)
+    turns = [(n, m.not_before, m.id, m) for f in flows.values() for n, m in enumerate(f)]
+    return [m for *_, m in sorted(turns, key=lambda t: t[:3])]
+
+
+def _due(row: Any, now: dt.datetime) -> ColumnElement[bool]:
+    """Pending and due, or claimed by a worker whose lease ran out."""
+    return or_(
+        and_(row.status == PENDING, row.not_before <= now),
+        and_(row.status == SENDING, row.claimed_until < now),
+    )
+
+
+def _ranked(
+    row: Any, worker: str, now: dt.datetime, platforms: Sequence[str] | None
+) -> Select[Any]:
+    """Due and in-flight messages of workspaces neither suspended nor held, with their rank in
+    their flow and whether they may be claimed now (due, conversation not another worker's)."""
+    in_flight = and_(row.status == SENDING, row.claimed_until >= now)
+    flying = case((in_flight, 0), else_=1)
+    others = case((and_(in_flight, row.claimed_by != worker), 1), else_=0)
+    flow_address = case((row.kind == "direct", ""), else_=row.address)
+    rank = func.row_number().over(
+        partition_by=(row.platform, row.workspace, flow_address),
+        order_by=(flying, row.not_before, row.id),
+    )
+    taken = func.max(others).over(partition_by=(row.platform, row.workspace, row.address))
+    suspended = select(SuspendedWorkspace.platform).where(
+        SuspendedWorkspace.platform == row.platform,
+        SuspendedWorkspace.workspace == row.workspace,
+    )
+    held = select(SendPace.platform).where(
+        SendPace.platform == row.platform,
+        SendPace.scope == row.workspace,
+        SendPace.paused_until > now,
+    )
+    eligible = case((and_(flying == 1, taken == 0), 1), else_=0)
+    ranked = select(row.id, row.not_before, rank.label("rank"), eligible.label("eligible")).where(
+        or_(_due(row, now), in_flight), ~suspended.exists(), ~held.exists()
+    )
+    if platforms is not None:
+        ranked = ranked.where(row.platform.in_(platforms))
+    return ranked
 
 
 def _ours(message_id: int, worker: str) -> ColumnElement[bool]:
