@@ -30,7 +30,7 @@ from bot.outbox_lanes import Lanes
 from dialogs.cards import Card
 from dialogs.ports import Delivery, DeliveryFailed, Sender
 from storage import outbox, send_paces
-from storage.database import Database
+from storage.database import Database, unavailable
 from storage.models import Member, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -222,8 +222,11 @@ class OutboxWorker:
                     await asyncio.sleep(interval)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox worker pass failed")
+            except Exception as error:
+                if unavailable(error):  # one line per pass while the database is away
+                    log.warning("outbox worker: the database is unavailable (%r)", error)
+                else:
+                    log.exception("outbox worker pass failed")
                 await asyncio.sleep(interval)
 
     async def _write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

@@ -82,7 +82,14 @@ def build_app(
         slack.sender.pacer.use(paces, tag=engine.sealer.tag, clock=engine.clock)
     if teams_bridge is not None:
         teams_bridge.sender.pacer.use(paces, tag=engine.sealer.tag, clock=engine.clock)
-    worker = OutboxWorker(database, senders, clock=engine.clock, lease=lease, lanes=LANES)
+    worker = OutboxWorker(
+        database,
+        senders,
+        clock=engine.clock,
+        lease=lease,
+        lanes=LANES,
+        batch=settings.outbox_batch,
+    )
     app = web.Application()
     app[ENGINE] = engine
     app[WORKER] = worker

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     # How long a claimed outbox message stays with its worker: a killed worker's messages wait
     # this long before another process sends them (renewed while a batch is sent).
     outbox_lease_seconds: float = Field(30.0, validation_alias="PASSERELLE_OUTBOX_LEASE")
+    # How many messages one process holds claimed and unsent: its share of a fan-out at a time.
+    outbox_batch: int = Field(50, ge=1, le=1000, validation_alias="PASSERELLE_OUTBOX_BATCH")
     # The calendar's tick (reminders, closes): one minute in production; tests shorten it.
     tick_seconds: float = Field(60.0, validation_alias="PASSERELLE_TICK_SECONDS")
     # Unset: the sandbox is served only while no chat platform is configured, so a server

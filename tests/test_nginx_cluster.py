@@ -380,6 +380,7 @@ async def test_a_whole_round_through_nginx_on_three_processes(
         PASSERELLE_SCHEDULER="true",
         PASSERELLE_TICK_SECONDS="1",
         PASSERELLE_LOG_LEVEL="INFO",  # the tick's "tick close for <team>" lines are counted
+        PASSERELLE_OUTBOX_BATCH="4",  # a process holds 4 at a time: the fan-out is shared
     )
     async with Cluster(database_url, tmp_path, 3, env) as cluster, aiohttp.ClientSession() as http:
         through = Through(http, cluster, connector)

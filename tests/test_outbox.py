@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 
 import pytest
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from dialogs import outbound
 from dialogs.cards import Card, Paragraph
 from dialogs.ports import Delivery, DeliveryFailed
 from storage import outbox, teams
+from storage.database import Database
 from storage.models import Member, OutboxMessage
 
 LEASE = dt.timedelta(minutes=2)
@@ -447,3 +449,35 @@ async def test_a_busy_database_when_marking_is_tried_again(database, clock, monk
     assert await worker.drain() == 1
     assert failures == 2 and sender.addresses() == ["a"]
     assert (await rows(database))["a"].status == outbox.SENT
+
+
+async def test_a_worker_says_one_line_per_pass_while_the_database_is_away() -> None:
+    """Nothing listens on port 1: every pass fails to connect. Each says so in one warning
+    line, without a traceback, and the worker keeps going until it is stopped."""
+    database = Database("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
+    worker = OutboxWorker(database, {})
+    passes = asyncio.Event()
+
+    class Counting(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[logging.LogRecord] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.seen.append(record)
+            if len(self.seen) >= 2:
+                passes.set()
+
+    counting = Counting()
+    logging.getLogger("bot.outbox_worker").addHandler(counting)
+    running = asyncio.create_task(worker.run_forever(0.01))
+    try:
+        await asyncio.wait_for(passes.wait(), timeout=30)
+    finally:
+        running.cancel()
+        logging.getLogger("bot.outbox_worker").removeHandler(counting)
+        await database.dispose()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert len(counting.seen) >= 2
+    assert all(r.levelno == logging.WARNING and r.exc_info is None for r in counting.seen)
