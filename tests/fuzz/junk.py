@@ -201,7 +201,8 @@ def _small(tree: Json) -> bool:
 
 def _retyped(node: Json, rng: random.Random) -> Json:
     if isinstance(node, str):
-        return int(node) if node.isdigit() else [node]
+        # isdecimal, not isdigit: '¹' is a digit that int() refuses.
+        return int(node) if node.isdecimal() else [node]
     if isinstance(node, (int, float)) and not isinstance(node, bool):
         return str(node)
     if isinstance(node, dict):
