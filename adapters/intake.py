@@ -27,6 +27,7 @@ in memory (a put not yet committed) has not been acked.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import logging
@@ -234,30 +235,52 @@ class IntakeWorker:
                     await self._wake.wait()
 
     async def drain_once(self) -> int:
-        """Claim a batch of due rows and handle them, `concurrency` at a time."""
+        """Claim due rows and handle them, `concurrency` at a time, until none is due.
+
+        Each lane claims its next rows itself when it runs out (`CLAIM_PER_LANE`), rather
+        than waiting for the other lanes to finish a common batch: recordings of one round
+        queue on its ledger's lock (storage/rounds.py `lock_ledger`), so a batch's lanes
+        finished one after another and the early ones sat idle until the last (measured with
+        2 processes on PostgreSQL: docs/performance.md, "Several processes behind nginx")."""
+        claimed = await self._claim(self.concurrency * CLAIM_PER_LANE)
+        if not claimed:
+            return 0
+        rows = collections.deque(claimed)
+        handled = len(claimed)
+
+        async def lane() -> None:
+            # Every lane, even when the first claim found fewer rows than lanes (the start of
+            # a burst): rows keep coming while the first ones are recorded.
+            nonlocal handled
+            while True:
+                if not rows:
+                    try:
+                        more = await self._claim(CLAIM_PER_LANE)
+                    except Exception as error:  # the database is away: the next poll
+                        log.warning("intake: claim failed: %r", error)
+                        return
+                    if not more:
+                        return
+                    handled += len(more)
+                    rows.extend(more)
+                await self._handle(rows.popleft())
+
+        await asyncio.gather(*(lane() for _ in range(self.concurrency)))
+        return handled
+
+    async def _claim(self, limit: int) -> list[intake.Claimed]:
+        """Lease up to `limit` due rows (and first put back what an outage left in hand)."""
         now = self.clock()
         async with self.database.session() as session, session.begin():
             if self._unreleased:
-                for row in self._unreleased:
+                # Another lane may add to the list meanwhile (appended at its end): kept.
+                putting_back = list(self._unreleased)
+                for row in putting_back:
                     await intake.release(session, row, now=now, after=dt.timedelta(0))
-                self._unreleased = []
-            claimed = await intake.claim(
-                session,
-                now=now,
-                lease=self.lease,
-                limit=self.concurrency * CLAIM_PER_LANE,
-                platforms=list(self.handlers),
+                del self._unreleased[: len(putting_back)]
+            return await intake.claim(
+                session, now=now, lease=self.lease, limit=limit, platforms=list(self.handlers)
             )
-        if not claimed:
-            return 0
-        rows = iter(claimed)
-
-        async def lane() -> None:
-            for row in rows:
-                await self._handle(row)
-
-        await asyncio.gather(*(lane() for _ in range(min(self.concurrency, len(claimed)))))
-        return len(claimed)
 
     async def _handle(self, row: intake.Claimed) -> None:
         try:

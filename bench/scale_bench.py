@@ -34,7 +34,7 @@ import aiohttp
 
 from adapters.slack.app import CALLBACK_ID
 from adapters.slack.blocks import form_metadata, modal_view
-from adapters.slack.events import ModalMetadata
+from adapters.slack.events import ModalMetadata, card_language
 from adapters.slack.routes import EVENTS_PATH
 from bench.slack_ack_bench import (
     DEFAULT_POSTGRES,
@@ -121,7 +121,8 @@ async def open_round(engine: Engine, clock: ShiftedClock) -> tuple[int, Card]:
 
 def bodies_for(slack: RemoteSlack, sealer: Sealer, card: Card, refs: list[str]) -> list[bytes]:
     assert card.form is not None
-    metadata = ModalMetadata(form_metadata(card.form))
+    # In the language the card was drawn in, as the bridge's modals are (the ack reads it).
+    metadata = ModalMetadata(form_metadata(card.form), language=card_language(card))
     sign = getattr(metadata, "signed", None)  # metadata signed per person, where required
     views = []
     for n, ref in enumerate(refs):
