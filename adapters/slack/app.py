@@ -39,7 +39,8 @@ Web API calls share one pool of kept-alive connections.
 - Nothing that decides an answer lives in one process's memory: the views people closed are
   marks, forms that came back with what someone typed are encrypted drafts whose key rides
   in the person's own message (`FormCards`), and
-  an ack's language comes from the database (`ack_language`).
+  an ack's language rides in the modal's signed metadata (`events.ModalMetadata.language`;
+  the database only for a modal signed without it, `ack_language`).
 """
 
 from __future__ import annotations
