@@ -1,14 +1,15 @@
 """Scale: 1, 2 and 3 `passerelle serve` processes behind nginx on one PostgreSQL (issue 11).
 
     .venv/bin/python -m bench.scale_bench [--members 400] [--levels 50,200] [--sizes 1,2,3]
-        [--postgres-url URL] [--quick]
+        [--teams 1] [--postgres-url URL] [--quick]
 
 For each cluster size (tests/cluster.py: real processes, Debian's nginx on loopback, one
 PostgreSQL database made for the run and dropped after), one Slack team of ``--members``
-onboarded members and, per concurrency level, a new check-in round that every member answers
-once: signed view_submission requests through nginx, ``level`` in flight (the load generator of
-bench/slack_ack_bench.py), against the FakeSlack in a child process (Slack's work is not on our
-CPUs in production).
+onboarded members (``--teams N``: N teams of members/N, each its own channel and its own round,
+their submissions interleaved round robin in one load, bench/scale_teams.py) and, per
+concurrency level, a new check-in round that every member answers once: signed view_submission
+requests through nginx, ``level`` in flight (the load generator of bench/slack_ack_bench.py),
+against the FakeSlack in a child process (Slack's work is not on our CPUs in production).
 
 Printed per size and level: acks per second and ack p50/p99 (each request's full HTTP answer
 through nginx: Passerelle acks once the submission is committed to the intake), submissions
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import logging
 import os
 import tempfile
@@ -36,6 +36,7 @@ from adapters.slack.app import CALLBACK_ID
 from adapters.slack.blocks import form_metadata, modal_view
 from adapters.slack.events import ModalMetadata, card_language
 from adapters.slack.routes import EVENTS_PATH
+from bench.scale_teams import interleave, open_rounds, recorded, seed_teams
 from bench.slack_ack_bench import (
     DEFAULT_POSTGRES,
     RemoteSlack,
@@ -44,18 +45,15 @@ from bench.slack_ack_bench import (
     machine,
     percentile,
     postgres_database,
-    seed_team,
 )
 from dialogs.cards import Card
 from dialogs.engine import Engine
-from storage import intake, migrate, rounds, teams
+from storage import migrate
 from storage.database import Database
-from storage.models import OutboxMessage
 from storage.sealing import Sealer
 from tests.cluster import SECRET, Cluster, cpu_seconds
 from tests.slack_signing import TEAM_ID, interaction, view_submission
 
-SLUG = "bench"
 RECORDED_WITHIN = 600.0
 
 
@@ -99,27 +97,9 @@ class Result:
     wall: float
 
 
-async def open_round(engine: Engine, clock: ShiftedClock) -> tuple[int, Card]:
-    await engine.jobs.run("close", SLUG)
-    clock.offset += dt.timedelta(days=1)  # a new minute: a new forced occurrence
-    await engine.jobs.run("checkin", SLUG)
-    async with engine.database.session() as session:
-        team = await teams.team_by_slug(session, SLUG)
-        assert team is not None
-        round_ = await rounds.open_round_of(session, team.id)
-        assert round_ is not None
-        payload = (
-            await session.execute(
-                OutboxMessage.__table__.select()
-                .with_only_columns(OutboxMessage.payload)
-                .where(OutboxMessage.idem_key.like(f"%checkin:{round_.id}:%"))
-                .limit(1)
-            )
-        ).scalar_one()
-    return round_.id, Card.model_validate(payload)
-
-
-def bodies_for(slack: RemoteSlack, sealer: Sealer, card: Card, refs: list[str]) -> list[bytes]:
+def bodies_for(
+    slack: RemoteSlack, sealer: Sealer, card: Card, refs: list[str], first: int = 0
+) -> list[bytes]:
     assert card.form is not None
     # In the language the card was drawn in, as the bridge's modals are (the ack reads it).
     metadata = ModalMetadata(form_metadata(card.form), language=card_language(card))
@@ -128,7 +108,7 @@ def bodies_for(slack: RemoteSlack, sealer: Sealer, card: Card, refs: list[str]) 
     for n, ref in enumerate(refs):
         encoded = sign(sealer.tag, TEAM_ID, ref) if sign is not None else metadata.encode()
         view = modal_view(card, private_metadata=encoded, callback_id=CALLBACK_ID)
-        views.append((view, f"VS{n:08d}{int(time.time() * 1000) % 10**8:08d}"))
+        views.append((view, f"VS{first + n:08d}{int(time.time() * 1000) % 10**8:08d}"))
     held = slack.add_views(views)
     names = [i.name for i in card.inputs() if i.kind == "scale"]
     out = []
@@ -136,12 +116,6 @@ def bodies_for(slack: RemoteSlack, sealer: Sealer, card: Card, refs: list[str]) 
         answers = {name: str((n + k) % 5 + 1) for k, name in enumerate(names)}
         out.append(interaction(view_submission(shown, answers, user_id=ref, strict=False)))
     return out
-
-
-async def recorded(database: Database, round_id: int) -> tuple[int, int]:
-    async with database.session() as session:
-        done = await rounds.members_with_status(session, round_id, rounds.ANSWERED)
-        return len(done), await intake.count(session)
 
 
 async def run_size(args: argparse.Namespace, size: int, admin_url: str) -> list[Result]:
@@ -154,7 +128,7 @@ async def run_size(args: argparse.Namespace, size: int, admin_url: str) -> list[
         engine = Engine(database, clock=clock, sealer=sealer)
         slack = RemoteSlack()
         try:
-            refs = await seed_team(engine, slack, args.members)
+            bench = await seed_teams(engine, slack, args.members, args.teams)
             slack_pid = slack._process.pid or 0  # its CPU: Slack's work, not ours in production
             env = {
                 **slack.env(),
@@ -169,12 +143,17 @@ async def run_size(args: argparse.Namespace, size: int, admin_url: str) -> list[
                     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
                         target = cluster.url + EVENTS_PATH
                         # Warm every process (Bolt's first request, connections) off the clock.
-                        round_id, card = await open_round(engine, clock)
-                        warm = bodies_for(slack, sealer, card, refs[: size * 4])
+                        (_, card), *_ = await open_rounds(engine, clock, bench)
+                        warm = bodies_for(slack, sealer, card, bench[0].refs[: size * 4])
                         await load(http, target, warm, size)
                         for level in [int(c) for c in args.levels.split(",")]:
-                            round_id, card = await open_round(engine, clock)
-                            bodies = bodies_for(slack, sealer, card, refs)
+                            opened = await open_rounds(engine, clock, bench)
+                            bodies = interleave(
+                                [
+                                    bodies_for(slack, sealer, card, team.refs, team.first)
+                                    for team, (_, card) in zip(bench, opened, strict=True)
+                                ]
+                            )
                             results.append(
                                 await measure(
                                     cluster,
@@ -183,7 +162,7 @@ async def run_size(args: argparse.Namespace, size: int, admin_url: str) -> list[
                                     bodies,
                                     level,
                                     database,
-                                    round_id,
+                                    [round_id for round_id, _ in opened],
                                     slack_pid,
                                 )
                             )
@@ -209,7 +188,7 @@ async def measure(
     bodies: list[bytes],
     level: int,
     database: Database,
-    round_id: int,
+    round_ids: list[int],
     fake_pid: int,
 ) -> Result:
     serve_pids = [p.pid for p in cluster.processes]
@@ -227,7 +206,7 @@ async def measure(
     started = time.perf_counter()
     done = await load(http, target, bodies, level)
     deadline = time.monotonic() + RECORDED_WITHIN
-    while await recorded(database, round_id) != (len(bodies), 0):
+    while await recorded(database, round_ids) != (len(bodies), 0):
         if time.monotonic() > deadline:
             raise SystemExit(f"not recorded within {RECORDED_WITHIN} s")
         await asyncio.sleep(0.05)
@@ -246,9 +225,10 @@ async def measure(
     )
 
 
-def report(results: list[Result]) -> None:
+def report(results: list[Result], teams: int) -> None:
+    print(f"\n{teams} team(s), each its own round")
     print(
-        "\nsize  c    acks/s  p50 ms  p99 ms  recorded/s  x1 recorded  x1 acks"
+        "size  c    acks/s  p50 ms  p99 ms  recorded/s  x1 recorded  x1 acks"
         "  CPU%: serve (each)  nginx  postgres  loadgen  fakeslack"
     )
     base = {r.level: r for r in results if r.size == 1}
@@ -284,6 +264,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=400, help="submissions per level")
     parser.add_argument("--levels", default="50,200")
     parser.add_argument("--sizes", default="1,2,3")
+    parser.add_argument("--teams", type=int, default=1, help="teams of members/N, own rounds")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     parser.add_argument("--quick", action="store_true", help="200 members")
     args = parser.parse_args()
@@ -291,12 +272,14 @@ def main() -> None:
         args.members = 200
     logging.basicConfig(level=logging.ERROR)
     print(f"machine: {machine()}")
+    per = args.members // args.teams
     print(
-        f"{args.members} submissions per level; levels {args.levels}; cluster sizes {args.sizes};"
+        f"{per * args.teams} submissions per level; {args.teams} team(s) of {per} members, each"
+        f" its own round, interleaved; levels {args.levels}; cluster sizes {args.sizes};"
         " nginx round robin on loopback; one PostgreSQL"
     )
     started = time.perf_counter()
-    report(asyncio.run(run(args)))
+    report(asyncio.run(run(args)), args.teams)
     print(f"total {time.perf_counter() - started:.0f} s")
 
 

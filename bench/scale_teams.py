@@ -1,0 +1,135 @@
+"""Many teams for bench/scale_bench.py (``--teams N``): each its own Slack channel, members and
+round, so a recording waits only on its own round's participation rows (every ballot of a round
+rewrites all of that round's rows, storage/rounds.py), as in a deployment serving many
+partnerships. Team 0 is bench/slack_ack_bench.py's ``seed_team`` (same slug, channel and user
+refs), so ``--teams 1`` seeds exactly what the one-team bench did.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from bench.slack_ack_bench import (
+    CHANNEL,
+    POSITIONS,
+    SECTORS,
+    SLUG,
+    RemoteSlack,
+    ShiftedClock,
+    user_ref,
+)
+from dialogs.cards import Card
+from dialogs.engine import Engine
+from storage import intake, rounds, teams
+from storage.database import Database
+from storage.models import Member, OutboxMessage, Participation
+from tests.slack_signing import TEAM_ID
+
+
+@dataclass
+class BenchTeam:
+    slug: str
+    refs: list[str]
+    first: int  # index of its first user ref: view ids stay distinct across teams
+
+
+def names(k: int) -> tuple[str, str]:
+    """Slug and channel of team ``k`` (team 0: the one-team bench's)."""
+    return (SLUG, CHANNEL) if k == 0 else (f"{SLUG}{k}", f"{CHANNEL}{k}")
+
+
+async def seed_teams(
+    engine: Engine, slack: RemoteSlack, members: int, count: int
+) -> list[BenchTeam]:
+    """``count`` teams of ``members // count`` onboarded members each, distinct user refs."""
+    per = members // count
+    if per < 1:
+        raise SystemExit(f"--members {members} cannot give {count} teams a member each")
+    out: list[BenchTeam] = []
+    now = engine.clock()
+    for k in range(count):
+        slug, channel = names(k)
+        refs = [user_ref(k * per + n) for n in range(per)]
+        for ref in refs:
+            slack.add_user(ref, tz="America/Toronto", locale="en-US")
+            slack.dm_id(ref)
+        slack.add_channel(channel, slug, members=refs)
+        async with engine.database.session() as session, session.begin():
+            team = await teams.create_team(
+                session,
+                slug=slug,
+                name=f"Bench {k}" if k else "Bench",
+                now=now,
+                language="en",
+                timezone="America/Toronto",
+                quiet_start=0,  # no quiet hours: the round goes out whatever the time of the run
+                quiet_end=0,
+            )
+            await teams.link_channel(session, team, "slack", TEAM_ID, channel, slug)
+            for n, ref in enumerate(refs):
+                session.add(
+                    Member(
+                        team_id=team.id,
+                        platform="slack",
+                        workspace=TEAM_ID,
+                        user_ref=ref,
+                        display_name=ref.lower(),
+                        sector=SECTORS[n % 3],
+                        position=POSITIONS[n % 2],
+                        language="en",
+                        timezone="America/Toronto",
+                        is_coordinator=n == 0,
+                        onboarded=True,
+                    )
+                )
+        out.append(BenchTeam(slug, refs, k * per))
+    return out
+
+
+async def open_rounds(
+    engine: Engine, clock: ShiftedClock, bench: list[BenchTeam]
+) -> list[tuple[int, Card]]:
+    """Close every team's round, then open a new one for each (one shared new minute)."""
+    for team in bench:
+        await engine.jobs.run("close", team.slug)
+    clock.offset += dt.timedelta(days=1)  # a new minute: a new forced occurrence
+    opened: list[tuple[int, Card]] = []
+    for team in bench:
+        await engine.jobs.run("checkin", team.slug)
+        async with engine.database.session() as session:
+            row = await teams.team_by_slug(session, team.slug)
+            assert row is not None
+            round_ = await rounds.open_round_of(session, row.id)
+            assert round_ is not None
+            payload = (
+                await session.execute(
+                    OutboxMessage.__table__.select()
+                    .with_only_columns(OutboxMessage.payload)
+                    .where(OutboxMessage.idem_key.like(f"%checkin:{round_.id}:%"))
+                    .limit(1)
+                )
+            ).scalar_one()
+        opened.append((round_.id, Card.model_validate(payload)))
+    return opened
+
+
+def interleave(per_team: list[list[bytes]]) -> list[bytes]:
+    """Round robin across teams: one load where every team's ballots arrive side by side."""
+    out: list[bytes] = []
+    for i in range(max(len(b) for b in per_team)):
+        out += [bodies[i] for bodies in per_team if i < len(bodies)]
+    return out
+
+
+async def recorded(database: Database, round_ids: list[int]) -> tuple[int, int]:
+    """Ballots recorded across these rounds, and rows still in the intake."""
+    async with database.session() as session:
+        done = await session.scalar(
+            select(func.count()).where(
+                Participation.round_id.in_(round_ids), Participation.status == rounds.ANSWERED
+            )
+        )
+        return int(done or 0), await intake.count(session)
