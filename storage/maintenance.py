@@ -18,6 +18,12 @@ pages back and truncates it. A `TRUNCATE` checkpoint does both.
 Neither can run inside the transaction that erased: call this after it commits (after a round
 closes), or on a timer.
 
+VACUUM can drop a version only once no transaction that began before its erasure still runs:
+one holding a transaction id in *any* database of the cluster (another application's, a
+migration, a long report), or a snapshot in this one. The run waits for those, a bounded
+time (`OLDER_TRANSACTIONS_WAIT`), and reports itself owed (False) if they are still there, so
+the calendar runs it again at a later tick rather than leaving the old versions for a week.
+
 One process at a time: on PostgreSQL the run holds a session advisory lock (`VACUUM_LOCK`) on
 the connection that vacuums, taken with `pg_try_advisory_lock`, so a process that finds it
 held skips its run (False) instead of queueing `VACUUM FULL`s behind another's; the lock goes
@@ -27,6 +33,7 @@ under the file's own locks, and several processes on one SQLite file are not a d
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 
@@ -55,6 +62,10 @@ PRIVATE_TABLES = REWRITTEN + VACUUMED
 LOCK_TIMEOUT = "5s"
 # The maintenance's advisory lock (PostgreSQL): any constant no other lock of this database uses.
 VACUUM_LOCK = 0x70617373_76616375  # "pass" "vacu"
+# How long a run waits for transactions older than the erasures to end (then: owed).
+OLDER_TRANSACTIONS_WAIT = 10.0
+# PostgreSQL has no way to await another session's transaction: the run looks again this often.
+OLDER_TRANSACTIONS_POLL = 0.05
 # Calendar claims (storage/job_claims.py) are deleted once their occurrence cannot fire again.
 TICK_JOBS = ("tick", "maintenance")  # one claim per team (or installation) and tick
 TICK_CLAIM_RETENTION = dt.timedelta(hours=1)
@@ -76,7 +87,11 @@ async def vacuum_private_tables(database: Database) -> bool:
                 log.info("VACUUM skipped: another process is running the maintenance")
                 return False
             try:
-                await _vacuum(autocommit)
+                if not await _older_transactions_ended(autocommit):
+                    log.warning("VACUUM postponed: a transaction older than the erasures runs")
+                    return False
+                if not await _vacuum(autocommit):
+                    return False  # a table's lock stayed busy: the next tick tries again
             finally:
                 await autocommit.execute(
                     text("SELECT pg_advisory_unlock(:key)"), {"key": VACUUM_LOCK}
@@ -93,7 +108,28 @@ async def vacuum_private_tables(database: Database) -> bool:
     return True
 
 
-async def _vacuum(autocommit: AsyncConnection) -> None:
+async def _older_transactions_ended(autocommit: AsyncConnection) -> bool:
+    """Whether every transaction that began before now has ended, waiting a bounded time: a
+    running transaction id older than ours anywhere in the cluster, or an older snapshot in
+    this database, would keep VACUUM FULL from dropping what the erasures left."""
+    now = int(await autocommit.scalar(text("SELECT pg_current_xact_id()::text::bigint")))
+    older = text(
+        f"SELECT pg_snapshot_xmin(pg_current_snapshot()) < '{now}'::xid8"
+        " OR EXISTS (SELECT 1 FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        f" AND age(backend_xmin) > age('{now % 2**32}'::xid))"
+    )
+    deadline = asyncio.get_running_loop().time() + OLDER_TRANSACTIONS_WAIT
+    while await autocommit.scalar(older):
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(OLDER_TRANSACTIONS_POLL)
+    return True
+
+
+async def _vacuum(autocommit: AsyncConnection) -> bool:
+    """True when every private table was vacuumed."""
+    done = True
     await autocommit.execute(text(f"SET lock_timeout = '{LOCK_TIMEOUT}'"))
     try:
         for table in PRIVATE_TABLES:
@@ -102,8 +138,10 @@ async def _vacuum(autocommit: AsyncConnection) -> None:
                 await autocommit.execute(text(f'VACUUM {full}"{table}"'))
             except DBAPIError as problem:  # a lock not granted in time: next run
                 log.warning("VACUUM %s%s skipped: %s", full, table, problem.orig)
+                done = False
     finally:
         await autocommit.execute(text("RESET lock_timeout"))
+    return done
 
 
 async def purge_expired(session: AsyncSession, now: dt.datetime) -> int:

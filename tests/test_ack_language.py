@@ -141,7 +141,7 @@ async def test_with_the_database_unreachable_the_not_saved_ack_speaks_the_modals
     answer = reply.json()
     assert answer["response_action"] == "errors", answer
     (message,) = answer["errors"].values()
-    assert message.startswith("Non enregistré :")
+    assert message.startswith("Non enregistré :")
 
 
 async def test_a_modal_signed_before_the_language_rode_along_gets_the_stored_one(

@@ -308,7 +308,7 @@ async def test_the_maintenance_runs_in_one_process_at_a_time(
 
     async def spied(connection):  # type: ignore[no-untyped-def]
         vacuumed.append(1)
-        await real(connection)
+        return await real(connection)
 
     monkeypatch.setattr(maintenance, "_vacuum", spied)
     await seeded(engine)

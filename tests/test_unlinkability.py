@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import text
@@ -43,7 +44,7 @@ from dialogs.i18n import Tr
 from storage import ballots, maintenance, rounds, teams
 from storage.database import Database
 from storage.sealing import Sealer
-from tests.conftest import START
+from tests.conftest import POSTGRES_ADMIN_URL, START, _plain
 from tests.helpers import PEOPLE, seeded, submit, text_of
 
 # Content in the clear, once its batch has opened it: no member, a day at most.
@@ -1226,3 +1227,47 @@ async def _pages(database: Database, relation: str) -> list[bytes]:
         [row] = await fetch(database, "SELECT get_raw_page(:t, :b) AS page", t=relation, b=block)
         pages.append(bytes(row["page"]))
     return pages
+
+
+async def test_a_transaction_older_than_the_close_postpones_the_maintenance(
+    engine, clock, database, monkeypatch
+):
+    """The adversary reads the ledger's pages after a close while another database of the
+    cluster (another application) holds a write transaction begun before it: VACUUM FULL
+    cannot drop the old versions then. The maintenance waits for it, a bounded time, then
+    owes the run instead of calling it done; the next tick, once that transaction has ended,
+    leaves no old version. (SQLite: nothing else shares its file; the run is not owed.)"""
+    await _enable_pageinspect(database)
+    monkeypatch.setattr(maintenance, "OLDER_TRANSACTIONS_WAIT", 0.3)
+    await seeded(engine)
+    await engine.jobs.run("checkin", "demo", forced=False)
+    [round_row] = await fetch(database, "SELECT id, items FROM rounds")
+    items = round_row["items"]
+    items = json.loads(items) if isinstance(items, str) else list(items)
+    values = {f"item:{i}": "4" for i in items}
+    for who in ("sophie", "camille", "luc"):
+        clock.advance(hours=1)
+        context = {"team": "demo", "round": str(round_row["id"])}
+        await tell(engine, who, "checkin.submit", context, values)
+    other = await asyncpg.connect(_plain(POSTGRES_ADMIN_URL)) if is_pg(database) else None
+    try:
+        if other is not None:
+            elsewhere = other.transaction()
+            await elsewhere.start()
+            await other.fetchval("SELECT pg_current_xact_id()")  # it writes: it has an id
+        clock.advance(hours=80)
+        assert "jobs.closed" in {r.message for r in await engine.jobs.tick()}
+        assert engine.jobs.vacuum_owed is (other is not None)
+        if other is not None:
+            kept = await _what_lies_below(database)
+            assert kept["dead"]["participation"], kept["dead"]  # what the close erased
+            await elsewhere.commit()
+    finally:
+        if other is not None:
+            await other.close()
+    clock.advance(minutes=1)
+    await engine.jobs.tick()
+    assert not engine.jobs.vacuum_owed
+    if is_pg(database):
+        now = await _what_lies_below(database)
+        assert not any(now["dead"].values()), now["dead"]
