@@ -211,8 +211,8 @@ class IntakeWorker:
             self._task = None
 
     async def settle(self) -> None:
-        """Until this process's rows are handled (tests, benchmarks): the worker found none
-        due after its last wake-up."""
+        """Until the rows this process committed or claimed are handled (tests, benchmarks):
+        the worker found none due after its last wake-up."""
         await asyncio.sleep(0)
         await self._idle.wait()
 
@@ -245,6 +245,9 @@ class IntakeWorker:
         claimed = await self._claim(self.concurrency * CLAIM_PER_LANE)
         if not claimed:
             return 0
+        # Busy, whoever queued them: rows another process left are found by polling, without
+        # a wake-up, and `settle` must wait for them too.
+        self._idle.clear()
         rows = collections.deque(claimed)
         handled = len(claimed)
 
