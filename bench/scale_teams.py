@@ -14,19 +14,16 @@ from sqlalchemy import func, select
 
 from bench.slack_ack_bench import (
     CHANNEL,
-    POSITIONS,
-    SECTORS,
     SLUG,
     RemoteSlack,
     ShiftedClock,
-    user_ref,
+    seed_team,
 )
 from dialogs.cards import Card
 from dialogs.engine import Engine
 from storage import intake, rounds, teams
 from storage.database import Database
-from storage.models import Member, OutboxMessage, Participation
-from tests.slack_signing import TEAM_ID
+from storage.models import OutboxMessage, Participation
 
 
 @dataclass
@@ -49,42 +46,9 @@ async def seed_teams(
     if per < 1:
         raise SystemExit(f"--members {members} cannot give {count} teams a member each")
     out: list[BenchTeam] = []
-    now = engine.clock()
     for k in range(count):
         slug, channel = names(k)
-        refs = [user_ref(k * per + n) for n in range(per)]
-        for ref in refs:
-            slack.add_user(ref, tz="America/Toronto", locale="en-US")
-            slack.dm_id(ref)
-        slack.add_channel(channel, slug, members=refs)
-        async with engine.database.session() as session, session.begin():
-            team = await teams.create_team(
-                session,
-                slug=slug,
-                name=f"Bench {k}" if k else "Bench",
-                now=now,
-                language="en",
-                timezone="America/Toronto",
-                quiet_start=0,  # no quiet hours: the round goes out whatever the time of the run
-                quiet_end=0,
-            )
-            await teams.link_channel(session, team, "slack", TEAM_ID, channel, slug)
-            for n, ref in enumerate(refs):
-                session.add(
-                    Member(
-                        team_id=team.id,
-                        platform="slack",
-                        workspace=TEAM_ID,
-                        user_ref=ref,
-                        display_name=ref.lower(),
-                        sector=SECTORS[n % 3],
-                        position=POSITIONS[n % 2],
-                        language="en",
-                        timezone="America/Toronto",
-                        is_coordinator=n == 0,
-                        onboarded=True,
-                    )
-                )
+        refs = await seed_team(engine, slack, per, slug=slug, channel=channel, first=k * per)
         out.append(BenchTeam(slug, refs, k * per))
     return out
 

@@ -272,26 +272,35 @@ async def _remote_slack(pipe: Any) -> None:
 Slack = FakeSlack | RemoteSlack
 
 
-async def seed_team(engine: Engine, slack: Slack, members: int) -> list[str]:
-    """A team linked to a Slack channel, ``members`` onboarded members, users in the fake."""
-    refs = [user_ref(n) for n in range(members)]
+async def seed_team(
+    engine: Engine,
+    slack: Slack,
+    members: int,
+    *,
+    slug: str = SLUG,
+    channel: str = CHANNEL,
+    first: int = 0,
+) -> list[str]:
+    """A team linked to a Slack channel, ``members`` onboarded members (user refs numbered
+    from ``first``), users in the fake."""
+    refs = [user_ref(first + n) for n in range(members)]
     for ref in refs:
         slack.add_user(ref, tz="America/Toronto", locale="en-US")
         slack.dm_id(ref)
-    slack.add_channel(CHANNEL, "bench", members=refs)
+    slack.add_channel(channel, slug, members=refs)
     now = engine.clock()
     async with engine.database.session() as session, session.begin():
         team = await teams.create_team(
             session,
-            slug=SLUG,
-            name="Bench",
+            slug=slug,
+            name="Bench" if slug == SLUG else f"Bench {slug}",
             now=now,
             language="en",
             timezone="America/Toronto",
             quiet_start=0,  # no quiet hours: the round goes out whatever the time of the run
             quiet_end=0,
         )
-        await teams.link_channel(session, team, "slack", TEAM_ID, CHANNEL, "bench")
+        await teams.link_channel(session, team, "slack", TEAM_ID, channel, slug)
         for n, ref in enumerate(refs):
             session.add(
                 Member(

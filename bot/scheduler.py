@@ -14,8 +14,11 @@ plan.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -76,6 +79,10 @@ def _signature(team: Team) -> Signature:
     )
 
 
+# How long a stopping server waits for a calendar job under way (a close, its maintenance).
+STOP_PATIENCE = 20.0
+
+
 class Calendar:
     def __init__(
         self, engine: Engine, tick_seconds: float = 60.0, *, reload_delay: float = 1.0
@@ -87,6 +94,8 @@ class Calendar:
         self.reload_delay = reload_delay
         self.scheduler = AsyncIOScheduler(timezone=dt.UTC)
         self._planned: dict[int, Signature] = {}
+        # Jobs under way: a stop waits for them before the database is closed under them.
+        self._running: set[asyncio.Task[Any]] = set()
         engine.on_schedule_change.append(self.reload_soon)
 
     async def start(self) -> None:
@@ -95,7 +104,7 @@ class Calendar:
         for team in all_teams:
             self._plan(team)
         self.scheduler.add_job(
-            self._tick,
+            self._tracked(self._tick),
             IntervalTrigger(seconds=self.tick_seconds),
             id="tick",
             coalesce=True,
@@ -105,13 +114,41 @@ class Calendar:
         self.scheduler.start()
 
     def shutdown(self) -> None:
+        """No job starts after this; those under way go on (`stop` waits for them)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+
+    async def stop(self, patience: float = STOP_PATIENCE) -> None:
+        """Start no more jobs, let those under way finish (their transactions commit or roll
+        back) for up to `patience` seconds, then shut down: APScheduler's shutdown cancels
+        the coroutines still running."""
+        if self.scheduler.running:
+            self.scheduler.pause()
+        running = list(self._running)
+        if running:
+            await asyncio.wait(running, timeout=patience)
+        self.shutdown()
+        await asyncio.gather(*running, return_exceptions=True)
+
+    def _tracked(self, job: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        async def run(*args: Any) -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
+            try:
+                await job(*args)
+            except asyncio.CancelledError:
+                log.info("a calendar job was stopped with the server")
+            finally:
+                if task is not None:
+                    self._running.discard(task)
+
+        return run
 
     def reload_soon(self, team_id: int) -> None:
         run_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.reload_delay)
         self.scheduler.add_job(
-            self._reload,
+            self._tracked(self._reload),
             DateTrigger(run_at),
             args=[team_id],
             id=f"reload:{team_id}",
@@ -149,7 +186,7 @@ class Calendar:
         self._unplan(team.id)
         for name, trigger in team_triggers(team).items():
             self.scheduler.add_job(
-                self._fire,
+                self._tracked(self._fire),
                 trigger,
                 args=[team.slug, name, trigger],
                 id=f"team:{team.id}:{name}",

@@ -179,7 +179,7 @@ def _background(  # type: ignore[no-untyped-def]
             await slack.worker.stop()  # (never started in a web process: nothing to stop)
             await slack.intake.close()
         if calendar is not None:
-            calendar.shutdown()
+            await calendar.stop()  # a tick under way finishes before the database closes
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -324,3 +324,34 @@ def test_scheduled_time_across_the_spring_gap():
     fired = dt.datetime(2027, 3, 14, 7, 0, 5, tzinfo=UTC)  # 03:00:05 EDT
     assert scheduled_time(trigger, fired) == dt.datetime(2027, 3, 14, 7, tzinfo=UTC)
     assert scheduled_time(trigger, dt.datetime(2027, 3, 14, 6, 59, tzinfo=UTC)) is None
+
+
+async def test_a_stopping_server_lets_a_tick_under_way_finish(engine: Engine, monkeypatch) -> None:
+    """The server stops (and then closes the database) while a tick runs: the tick finishes
+    first; one still running after the patience is cancelled quietly."""
+    started, release, finished = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def slow_tick(period: dt.timedelta) -> list[Any]:
+        started.set()
+        await release.wait()
+        finished.set()
+        return []
+
+    monkeypatch.setattr(engine.jobs, "tick", slow_tick)
+    calendar = Calendar(engine, tick_seconds=0.05)
+    await calendar.start()
+    await asyncio.wait_for(started.wait(), timeout=30)
+    stopping = asyncio.create_task(calendar.stop())
+    await asyncio.sleep(0)  # the stop is under way, waiting on the tick
+    assert not stopping.done()
+    release.set()
+    await asyncio.wait_for(stopping, timeout=30)
+    assert finished.is_set() and not calendar.scheduler.running
+
+    release.clear()
+    started.clear()
+    again = Calendar(engine, tick_seconds=0.05)
+    await again.start()
+    await asyncio.wait_for(started.wait(), timeout=30)
+    await again.stop(patience=0.01)  # never released: cancelled, without an error
+    assert not again._running

@@ -1157,13 +1157,9 @@ async def test_the_close_leaves_no_old_row_version_or_wal_page(
     assert len(await fetch(database, "SELECT id FROM open_answers")) == texts
 
 
-async def test_a_close_by_the_minute_tick_runs_the_maintenance_too(
-    engine, clock, database, monkeypatch
-):
-    await _enable_pageinspect(database)
-    calls = _spy_on_maintenance(monkeypatch, database)
+async def three_answer_a_round(engine, clock, database: Database) -> None:
+    """The demo team's round opened by its calendar, answered by three members an hour apart."""
     await seeded(engine)
-    context = {"team": "demo"}
     await engine.jobs.run("checkin", "demo", forced=False)
     [round_row] = await fetch(database, "SELECT id, items FROM rounds")
     items = round_row["items"]
@@ -1171,9 +1167,16 @@ async def test_a_close_by_the_minute_tick_runs_the_maintenance_too(
     values = {f"item:{i}": "4" for i in items}
     for who in ("sophie", "camille", "luc"):
         clock.advance(hours=1)
-        await tell(
-            engine, who, "checkin.submit", {**context, "round": str(round_row["id"])}, values
-        )
+        context = {"team": "demo", "round": str(round_row["id"])}
+        await tell(engine, who, "checkin.submit", context, values)
+
+
+async def test_a_close_by_the_minute_tick_runs_the_maintenance_too(
+    engine, clock, database, monkeypatch
+):
+    await _enable_pageinspect(database)
+    calls = _spy_on_maintenance(monkeypatch, database)
+    await three_answer_a_round(engine, clock, database)
     clock.advance(hours=20)
     assert not await engine.jobs.tick() and not calls  # nothing due, nothing to clean
     clock.advance(hours=60)
@@ -1239,16 +1242,7 @@ async def test_a_transaction_older_than_the_close_postpones_the_maintenance(
     leaves no old version. (SQLite: nothing else shares its file; the run is not owed.)"""
     await _enable_pageinspect(database)
     monkeypatch.setattr(maintenance, "OLDER_TRANSACTIONS_WAIT", 0.3)
-    await seeded(engine)
-    await engine.jobs.run("checkin", "demo", forced=False)
-    [round_row] = await fetch(database, "SELECT id, items FROM rounds")
-    items = round_row["items"]
-    items = json.loads(items) if isinstance(items, str) else list(items)
-    values = {f"item:{i}": "4" for i in items}
-    for who in ("sophie", "camille", "luc"):
-        clock.advance(hours=1)
-        context = {"team": "demo", "round": str(round_row["id"])}
-        await tell(engine, who, "checkin.submit", context, values)
+    await three_answer_a_round(engine, clock, database)
     other = await asyncpg.connect(_plain(POSTGRES_ADMIN_URL)) if is_pg(database) else None
     try:
         if other is not None:
