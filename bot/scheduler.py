@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -131,6 +132,7 @@ class Calendar:
         await asyncio.gather(*running, return_exceptions=True)
 
     def _tracked(self, job: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        @functools.wraps(job)  # APScheduler names the job (and logs it) after the function
         async def run(*args: Any) -> None:
             task = asyncio.current_task()
             if task is not None:

@@ -6,8 +6,7 @@ is run by one process (storage/job_claims.py): a weekly job fired by the calenda
 `occurrence`, and each team's share of a tick, first claim (team, job, occurrence) in the
 transaction that does the work. A process that loses the claim does nothing; a runner that
 fails or dies before its commit leaves no claim, so the occurrence is still run (by a process
-waiting on the claim, a later firing within the grace, the next tick). Forced runs ("now")
-claim nothing.
+waiting on the claim, a later firing within the grace, the next tick). Forced runs claim nothing.
 """
 
 from __future__ import annotations
@@ -126,9 +125,9 @@ class Jobs:
             await self._vacuum()  # after the commit: old versions go too
         return JobResult(name, team_slug, key, count)
 
-    async def _vacuum(self) -> None:
-        # `is False`: only a run another process holds is owed (test spies return None).
-        self.vacuum_owed = await vacuum_private_tables(self.database) is False
+    async def _vacuum(self, fresh: bool = True) -> None:
+        # Owed (`is False`; spies return None): a retry looks once at what held it back.
+        self.vacuum_owed = await vacuum_private_tables(self.database, fresh) is False
 
     async def _run(
         self,
@@ -374,8 +373,9 @@ class Jobs:
             await housekeeping(self.database, now, occurrence)
         except Exception:  # only the tables' size depends on it: the next tick tries again
             log.exception("tick: housekeeping failed")
-        if self.vacuum_owed or any(r.message == "jobs.closed" for r in results):
-            await self._vacuum()
+        fresh = any(r.message == "jobs.closed" for r in results)
+        if fresh or self.vacuum_owed:
+            await self._vacuum(fresh)
         return results
 
     async def _tick_team(self, team_id: int, now: dt.datetime, occurrence: str) -> list[JobResult]:

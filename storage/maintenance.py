@@ -62,20 +62,26 @@ PRIVATE_TABLES = REWRITTEN + VACUUMED
 LOCK_TIMEOUT = "5s"
 # The maintenance's advisory lock (PostgreSQL): any constant no other lock of this database uses.
 VACUUM_LOCK = 0x70617373_76616375  # "pass" "vacu"
-# How long a run waits for transactions older than the erasures to end (then: owed).
-OLDER_TRANSACTIONS_WAIT = 10.0
+# How long a run after a close waits for transactions older than its erasures to end (then:
+# owed, and looked at again at each tick without waiting, so a long one never stalls ticks).
+OLDER_TRANSACTIONS_WAIT = 5.0
 # PostgreSQL has no way to await another session's transaction: the run looks again this often.
 OLDER_TRANSACTIONS_POLL = 0.05
+# Per database: the transaction id before which transactions held an owed run back.
+_owed_since: dict[str, int] = {}
 # Calendar claims (storage/job_claims.py) are deleted once their occurrence cannot fire again.
 TICK_JOBS = ("tick", "maintenance")  # one claim per team (or installation) and tick
 TICK_CLAIM_RETENTION = dt.timedelta(hours=1)
 CLAIM_RETENTION = dt.timedelta(days=1)
 
 
-async def vacuum_private_tables(database: Database) -> bool:
+async def vacuum_private_tables(database: Database, fresh: bool = True) -> bool:
     """Drop dead row versions of the private tables (PostgreSQL) / empty the WAL (SQLite).
-    False when another process holds the maintenance lock (its run is under way): the caller
-    tries again later, since that run may have begun before the caller's erasures."""
+    False when the run is owed: another process holds the maintenance lock (its run may have
+    begun before the caller's erasures), a transaction older than the erasures still ran
+    after `OLDER_TRANSACTIONS_WAIT`, or a table's lock stayed busy; the caller tries again
+    later with `fresh=False`: no new erasure since, so only the transactions that held the
+    owed run back count, looked at once without waiting."""
     dialect = database.engine.dialect.name
     if dialect == "postgresql":
         async with database.engine.connect() as connection:
@@ -87,11 +93,16 @@ async def vacuum_private_tables(database: Database) -> bool:
                 log.info("VACUUM skipped: another process is running the maintenance")
                 return False
             try:
-                if not await _older_transactions_ended(autocommit):
+                owed = None if fresh else _owed_since.get(database.url)
+                since = owed if owed is not None else await _current_xact_id(autocommit)
+                _owed_since[database.url] = since  # until the run is done
+                wait = OLDER_TRANSACTIONS_WAIT if owed is None else 0.0
+                if not await _older_transactions_ended(autocommit, since, wait):
                     log.warning("VACUUM postponed: a transaction older than the erasures runs")
                     return False
                 if not await _vacuum(autocommit):
                     return False  # a table's lock stayed busy: the next tick tries again
+                del _owed_since[database.url]
             finally:
                 await autocommit.execute(
                     text("SELECT pg_advisory_unlock(:key)"), {"key": VACUUM_LOCK}
@@ -108,18 +119,21 @@ async def vacuum_private_tables(database: Database) -> bool:
     return True
 
 
-async def _older_transactions_ended(autocommit: AsyncConnection) -> bool:
-    """Whether every transaction that began before now has ended, waiting a bounded time: a
-    running transaction id older than ours anywhere in the cluster, or an older snapshot in
-    this database, would keep VACUUM FULL from dropping what the erasures left."""
-    now = int(await autocommit.scalar(text("SELECT pg_current_xact_id()::text::bigint")))
+async def _current_xact_id(autocommit: AsyncConnection) -> int:
+    return int(await autocommit.scalar(text("SELECT pg_current_xact_id()::text::bigint")))
+
+
+async def _older_transactions_ended(autocommit: AsyncConnection, now: int, patience: float) -> bool:
+    """Whether every transaction that began before transaction `now` has ended, waiting up to
+    `patience` seconds: a running transaction id older than it anywhere in the cluster, or an
+    older snapshot in this database, would keep VACUUM FULL from dropping what was erased."""
     older = text(
         f"SELECT pg_snapshot_xmin(pg_current_snapshot()) < '{now}'::xid8"
         " OR EXISTS (SELECT 1 FROM pg_stat_activity"
         " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         f" AND age(backend_xmin) > age('{now % 2**32}'::xid))"
     )
-    deadline = asyncio.get_running_loop().time() + OLDER_TRANSACTIONS_WAIT
+    deadline = asyncio.get_running_loop().time() + patience
     while await autocommit.scalar(older):
         if asyncio.get_running_loop().time() > deadline:
             return False

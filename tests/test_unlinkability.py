@@ -1104,10 +1104,10 @@ def _spy_on_maintenance(monkeypatch, database: Database) -> list[dict[str, Any]]
     calls: list[dict[str, Any]] = []
     real = maintenance.vacuum_private_tables
 
-    async def observed(db: Database) -> None:
+    async def observed(db: Database, fresh: bool = True) -> None:
         assert db is database
         calls.append(await _what_lies_below(db))
-        await real(db)
+        await real(db, fresh)
 
     monkeypatch.setattr("dialogs.jobs.vacuum_private_tables", observed)
     return calls
