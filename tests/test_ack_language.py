@@ -33,6 +33,7 @@ from tests.test_slack_app import (
     PEOPLE,
     Rig,
     acked_at_once,
+    add_people,
     defaults,
     rig_for,
     set_up,
@@ -46,9 +47,7 @@ PERSON = "U0BEN"
 @pytest.fixture
 async def slack() -> AsyncIterator[FakeSlack]:
     async with FakeSlack() as fake:
-        fake.add_user(COORDINATOR, "coord", tz="America/Toronto", locale="fr-CA")
-        for user, (tz, locale) in PEOPLE.items():
-            fake.add_user(user, tz=tz, locale=locale)
+        add_people(fake)
         fake.add_channel(CHANNEL, "partenariat", members=[COORDINATOR, *PEOPLE])
         yield fake
 

@@ -39,6 +39,7 @@ from tests.test_slack_app import (
     PEOPLE,
     Rig,
     acked_at_once,
+    add_people,
     defaults,
     held,
     last_with_button,
@@ -54,9 +55,7 @@ SECRET = "shared-forms-secret-0123456789-abcdefghijkl"
 @pytest.fixture
 async def slack() -> AsyncIterator[FakeSlack]:
     async with FakeSlack() as fake:
-        fake.add_user(COORDINATOR, "coord", tz="America/Toronto", locale="fr-CA")
-        for user, (tz, locale) in PEOPLE.items():
-            fake.add_user(user, tz=tz, locale=locale)
+        add_people(fake)
         fake.add_channel(CHANNEL, "partenariat", members=[COORDINATOR, *PEOPLE])
         fake.add_channel("C0OTHER", "ailleurs", members=["U0EVA"])
         yield fake

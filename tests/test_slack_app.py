@@ -142,12 +142,17 @@ def settings(slack: FakeSlack, *, oauth: bool = False) -> Settings:
     return Settings(**env)
 
 
+def add_people(fake: FakeSlack) -> None:
+    """The coordinator and PEOPLE as Slack users, with their zones and locales."""
+    fake.add_user(COORDINATOR, "coord", tz="America/Toronto", locale="fr-CA")
+    for user, (tz, locale) in PEOPLE.items():
+        fake.add_user(user, tz=tz, locale=locale)
+
+
 @pytest.fixture
 async def slack() -> AsyncIterator[FakeSlack]:
     async with FakeSlack() as fake:
-        fake.add_user(COORDINATOR, "coord", tz="America/Toronto", locale="fr-CA")
-        for user, (tz, locale) in PEOPLE.items():
-            fake.add_user(user, tz=tz, locale=locale)
+        add_people(fake)
         fake.add_user("U0OTHERBOT", "otherbot", is_bot=True, bot_id="B0OTHER")
         fake.add_channel(CHANNEL, "partenariat", members=[COORDINATOR, *PEOPLE, "U0OTHERBOT"])
         yield fake
