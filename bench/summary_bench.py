@@ -85,7 +85,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 
-from dialogs import results
+from dialogs import pulse, results
 from dialogs import summary as summary_module
 from dialogs.anonymity import effective_k, recording_scheme
 from dialogs.checkins import draw_items
@@ -879,8 +879,8 @@ async def shown_rounds(db: Database, teams: Sequence[Team], today: dt.date) -> d
 async def shown_cells(session: Any, team_id: int, today: dt.date) -> list[summaries.CellTuple]:
     """The frozen cells compute() reads: those of the same storage call (the one statement
     compute() sends)."""
-    since = today - dt.timedelta(days=summary_module.RECENT_DAYS)
-    read = await summaries.summary_read(session, team_id, summary_module.TREND_UNITS, since)
+    since = today - dt.timedelta(days=pulse.RECENT_DAYS)
+    read = await summaries.summary_read(session, team_id, pulse.TREND_UNITS, since)
     return read.cells
 
 

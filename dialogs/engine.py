@@ -17,6 +17,7 @@ from dialogs import (
     linking,
     membership,
     profile,
+    pulse,
     readers,
     reflexive,
     successes,
@@ -254,7 +255,7 @@ class Engine:
         if command.args and fold(command.args[0]) in ("csv", "export", "exporter"):
             if not turn.is_coordinator:
                 return refused(tr, "errors.coordinators_only")
-            computed = await summary.compute(turn.session, team, turn.today)
+            computed = await pulse.compute(turn.session, team, turn.today)
             return export_card(computed, tr, team.slug)
         return await summary.card_for(
             turn.session, self.bank, team, tr, turn.today, coordinator=turn.is_coordinator

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.pool import StaticPool
 
-from dialogs import results, summary
+from dialogs import pulse, results
 from dialogs.anonymity import effective_k, recording_scheme
 from dialogs.content import DIMENSIONS
 from storage import ballots, migrate, rounds, summaries, teams
@@ -332,7 +332,7 @@ async def _replay(k, pooling, segments, plan):
             }
             assert await sealed_ballot_rounds(session) == waiting
             # A summary after every round: figures accumulate across repeated summaries.
-            result = await summary.compute(session, team, now.date())
+            result = await pulse.compute(session, team, now.date())
             units = {u.key: u for u in result.units}
             for figure in result.disclosure.figures:
                 # Who the figure covers, from what each person gave (the stored cells are
@@ -416,7 +416,7 @@ async def test_pooled_units_never_take_the_other_kinds_rounds(both_databases):
             round_ids.append(round_.id)
             # Check-in round 1 (two answers) waits sealed for round 3, across the diagnostic.
             assert await sealed_ballot_rounds(session) == ({round_ids[0]} if seq < 3 else set())
-        result = await summary.compute(session, team, now.date())
+        result = await pulse.compute(session, team, now.date())
         assert all(n == 0 or n >= 3 for n in await stored_respondents(session))
     (checkin,) = result.units
     assert (checkin.first_seq, checkin.last_seq, checkin.answered) == (1, 3, 4)
@@ -435,7 +435,7 @@ async def test_a_chart_is_drawn_once_per_team_units_and_language(engine, worker,
     await engine.jobs.run("close", "demo")
     async with engine.database.session() as session:
         team = await teams.team_by_slug(session, "demo")
-        computed = await summary.compute(session, team, clock.now.date())
+        computed = await pulse.compute(session, team, clock.now.date())
     first = charts.cached_chart(computed, Tr("fr"))
     assert charts.cached_chart(computed, Tr("fr")) is first  # served from the cache
     english = charts.cached_chart(computed, Tr("en"))
@@ -539,8 +539,8 @@ async def test_one_statement_reads_all_a_summary_shows(both_databases):
                 )
             )
         await session.flush()
-        result = await summary.compute(session, team, today)
-        empty = await summary.compute(session, other, today)
+        result = await pulse.compute(session, team, today)
+        empty = await pulse.compute(session, other, today)
     assert [(u.first_seq, u.last_seq, u.asked, u.answered) for u in result.units] == [
         (1, 1, 5, 3),
         (2, 2, 5, 4),
