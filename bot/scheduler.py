@@ -115,7 +115,8 @@ class Calendar:
         self.scheduler.start()
 
     def shutdown(self) -> None:
-        """No job starts after this; those under way go on (`stop` waits for them)."""
+        """No job starts after this, and APScheduler cancels those under way (`stop` first
+        lets them finish)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
