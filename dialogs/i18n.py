@@ -1,4 +1,9 @@
-"""Every user-visible string, in French and English, from `dialogs/locales/*.yml`."""
+"""Every user-visible string, in French and English.
+
+The engine's own strings are in `dialogs/locales/`; a ritual or a platform package brings its
+own `locales/` directory (`fr.yml`, `en.yml`) and registers it with `add_locales`. The
+catalogues are merged, and a key defined twice is an error, so each string has one home.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,40 @@ import yaml
 
 LANGUAGES = ("fr", "en")
 LOCALES = Path(__file__).with_name("locales")
+_DIRECTORIES: list[Path] = [LOCALES]
+
+
+class DuplicateText(ValueError):
+    """Two locale directories define the same key."""
+
+
+def add_locales(directory: Path) -> None:
+    """Merge `directory`'s `fr.yml` and `en.yml` into the catalogues (once per directory)."""
+    directory = directory.resolve()
+    if directory not in _DIRECTORIES:
+        _DIRECTORIES.append(directory)
+        catalogue.cache_clear()
+
+
+def locale_files() -> list[Path]:
+    """Every registered locale file, for the checks that read them all."""
+    return [d / f"{language}.yml" for d in _DIRECTORIES for language in LANGUAGES]
 
 
 @functools.cache
 def catalogue(language: str) -> dict[str, str]:
-    with (LOCALES / f"{language}.yml").open(encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    return dict(_flatten(data))
+    merged: dict[str, str] = {}
+    for directory in _DIRECTORIES:
+        path = directory / f"{language}.yml"
+        if not path.exists():
+            continue
+        with path.open(encoding="utf-8") as handle:
+            data = yaml.safe_load(handle) or {}
+        for key, text in _flatten(data):
+            if key in merged:
+                raise DuplicateText(f"{key} is defined twice ({path})")
+            merged[key] = text
+    return merged
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
