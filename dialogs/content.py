@@ -1,44 +1,44 @@
 """The content banks (check-in items, diagnostic, tension/success/reflexive prompts) as data.
 
 The wording lives in YAML files under `dialogs/content/` so that coordinators and researchers can
-edit it without touching code; this module loads those files, validates them strictly and exposes
-them as immutable dataclasses. Validation fails loudly at load time (naming file, item and
-problem) rather than letting a typo surface mid-conversation in a chat.
+edit it without touching code; this module loads those files, validates them against the models
+in `dialogs.content_schema` and exposes them as immutable dataclasses. Validation fails loudly at
+load time (naming file, item and problem) rather than letting a typo surface mid-conversation in
+a chat.
 """
 
 from __future__ import annotations
 
 import functools
-import re
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar, get_args
 
 import yaml
+from pydantic import ValidationError
 
-DIMENSIONS: tuple[str, ...] = ("vision", "roles", "relation", "power")
-KINDS: tuple[str, ...] = ("likert", "open")
-# The six conditions of effective partnership action (002:380-391), in display order.
-CONDITIONS: tuple[str, ...] = (
-    "inclusion",
-    "early_participation",
-    "influence",
-    "key_actors",
-    "power_balance",
-    "co_construction",
+from dialogs.content_schema import (
+    CheckinFile,
+    Condition,
+    ContentFile,
+    DiagnosticFile,
+    Dimension,
+    Entry,
+    Kind,
+    PromptFile,
+    ReflexiveFile,
+    TensionFile,
+    TensionTheme,
+    problems,
 )
-# Tension classification (004:33-49); ids and order are part of the contract with other code.
-TENSION_THEMES: tuple[str, ...] = (
-    "funding",
-    "decisions",
-    "roles",
-    "communication",
-    "recognition",
-    "workload",
-    "confidentiality",
-    "other",
-)
+
+# The allowed values, in order; the schema's Literal types are their single source.
+DIMENSIONS: tuple[str, ...] = get_args(Dimension)
+KINDS: tuple[str, ...] = get_args(Kind)
+CONDITIONS: tuple[str, ...] = get_args(Condition)
+TENSION_THEMES: tuple[str, ...] = get_args(TensionTheme)
 
 CHECKIN_FILE = "checkin_items.yml"
 DIAGNOSTIC_FILE = "diagnostic_items.yml"
@@ -53,13 +53,8 @@ CONTENT_FILES: tuple[str, ...] = (
     REFLEXIVE_FILE,
 )
 
-# "001:1248-1252" or "002:382": three-digit seed file number, then a line or a line range.
-SOURCE_PATTERN = re.compile(r"^(\d{3}):(\d+)(?:-(\d+))?$")
-# Ids travel in button payloads and answer records, so keep them to a safe alphabet.
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")
-_CONCEPT_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-
-_PACKAGED_DIR = Path(__file__).resolve().parent / "content"
+# Where the packaged files live; a bank may gather its files from several such directories.
+PACKAGED_DIRS: tuple[Path, ...] = (Path(__file__).resolve().parent / "content",)
 
 
 class ContentError(ValueError):
@@ -183,190 +178,48 @@ class ContentBank:
         raise KeyError(f"unknown check-in or diagnostic item id {item_id!r}")
 
 
-# --- Validation helpers ---------------------------------------------------------------------
-# Each raw entry is checked against an explicit field list so that a typo in a key ("souces")
-# is reported instead of being silently ignored.
+# --- Loading ----------------------------------------------------------------------------------
+
+_File = TypeVar("_File", bound=ContentFile)
 
 
-@dataclass(frozen=True)
-class _Entry:
-    """A raw YAML mapping plus where it came from, for error messages."""
-
-    file: str
-    label: str  # e.g. "item V3" or "theme funding"
-    data: Mapping[str, Any]
-
-    def error(self, problem: str) -> ContentError:
-        return ContentError(f"{self.file}: {self.label}: {problem}")
-
-    def text(self, key: str) -> str:
-        if key not in self.data:
-            raise self.error(f"missing {key!r}")
-        value = self.data[key]
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(f"{key!r} must be a non-empty string")
-        return value.strip()
-
-    def choice(self, key: str, allowed: Sequence[str]) -> str:
-        value = self.text(key)
-        if value not in allowed:
-            raise self.error(f"{key} {value!r} is not one of {', '.join(allowed)}")
-        return value
-
-    def local(self, fr_key: str = "fr", en_key: str = "en") -> LocalText:
-        return LocalText(fr=self.text(fr_key), en=self.text(en_key))
-
-    def sources(self) -> tuple[str, ...]:
-        value = self.data.get("sources")
-        if not isinstance(value, list) or not value:
-            raise self.error("'sources' must be a non-empty list of seed references")
-        return tuple(self._source(ref) for ref in value)
-
-    def _source(self, ref: object) -> str:
-        match = SOURCE_PATTERN.match(ref) if isinstance(ref, str) else None
-        if match is None:
-            raise self.error(f"bad source {ref!r} (expected 'NNN:line' or 'NNN:start-end')")
-        start, end = int(match[2]), int(match[3] or match[2])
-        if not 1 <= start <= end:
-            raise self.error(f"bad source {ref!r} (line range must be ascending, from 1)")
-        return str(ref)
-
-    def check_fields(self, allowed: Iterable[str]) -> None:
-        unexpected = sorted(set(self.data) - set(allowed))
-        if unexpected:
-            raise self.error(f"unexpected field(s) {', '.join(map(repr, unexpected))}")
+def _locate(directories: Sequence[Path]) -> dict[str, Path]:
+    """Each content file's path: found in exactly one of `directories`."""
+    paths = {}
+    for name in CONTENT_FILES:
+        found = [directory / name for directory in directories if (directory / name).is_file()]
+        if not found:
+            where = ", ".join(map(str, directories))
+            raise ContentError(f"{name}: file not found in {where}")
+        if len(found) > 1:
+            raise ContentError(
+                f"{name}: found in several directories: {', '.join(map(str, found))}"
+            )
+        paths[name] = found[0]
+    return paths
 
 
-def _read_document(directory: Path, name: str) -> Mapping[str, Any]:
-    path = directory / name
+def _parse(path: Path, model: type[_File]) -> _File:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ContentError(f"{name}: file not found in {directory}") from exc
     except yaml.YAMLError as exc:
-        raise ContentError(f"{name}: invalid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ContentError(f"{name}: expected a mapping at the top level")
-    return raw
+        raise ContentError(f"{path.name}: invalid YAML: {exc}") from exc
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ContentError("\n".join(problems(path.name, model, raw, exc))) from None
 
 
-def _entries(document: Mapping[str, Any], file: str, key: str, kind: str) -> list[_Entry]:
-    """The list under `key`, each element wrapped with its id for error messages."""
-    raw = document.get(key)
-    if not isinstance(raw, list) or not raw:
-        raise ContentError(f"{file}: {key!r} must be a non-empty list")
-    entries = []
-    for position, data in enumerate(raw, start=1):
-        if not isinstance(data, dict):
-            raise ContentError(f"{file}: {kind} #{position}: expected a mapping (id, fr, en, ...)")
-        entry_id = _Entry(file, f"{kind} #{position}", data).text("id")
-        if not _ID_PATTERN.match(entry_id):
-            raise ContentError(
-                f"{file}: {kind} #{position}: id {entry_id!r} may only hold letters, digits, '_'"
-            )
-        entries.append(_Entry(file, f"{kind} {entry_id}", data))
-    return entries
+def _text(entry: Entry) -> LocalText:
+    return LocalText(fr=entry.fr, en=entry.en)
 
 
-def _check_top_level(document: Mapping[str, Any], file: str, allowed: Iterable[str]) -> None:
-    unexpected = sorted(set(document) - set(allowed))
-    if unexpected:
-        raise ContentError(
-            f"{file}: unexpected top-level key(s) {', '.join(map(repr, unexpected))}"
-        )
+def _themes(entries: Iterable[Entry]) -> tuple[Theme, ...]:
+    return tuple(Theme(id=entry.id, label=_text(entry)) for entry in entries)
 
 
-def _fixed_labels(
-    document: Mapping[str, Any], file: str, key: str, expected: tuple[str, ...]
-) -> tuple[Theme, ...]:
-    """Conditions or themes: code depends on their exact ids and order."""
-    kind = key.rstrip("s")
-    themes = []
-    for entry in _entries(document, file, key, kind):
-        entry.check_fields(("id", "fr", "en", "sources"))
-        entry.sources()  # validated for traceability, not kept at runtime
-        themes.append(Theme(id=entry.text("id"), label=entry.local()))
-    ids = tuple(theme.id for theme in themes)
-    if ids != expected:
-        raise ContentError(
-            f"{file}: {key} must be exactly {list(expected)} in order, got {list(ids)}"
-        )
-    return tuple(themes)
-
-
-def _load_checkin(directory: Path) -> tuple[CheckinItem, ...]:
-    document = _read_document(directory, CHECKIN_FILE)
-    _check_top_level(document, CHECKIN_FILE, ("items",))
-    items = []
-    for entry in _entries(document, CHECKIN_FILE, "items", "item"):
-        entry.check_fields(("id", "dimension", "kind", "fr", "en", "sources"))
-        items.append(
-            CheckinItem(
-                id=entry.text("id"),
-                dimension=entry.choice("dimension", DIMENSIONS),
-                kind=entry.choice("kind", KINDS),
-                text=entry.local(),
-                sources=entry.sources(),
-            )
-        )
-    return tuple(items)
-
-
-def _load_diagnostic(directory: Path) -> tuple[tuple[DiagnosticItem, ...], tuple[Theme, ...]]:
-    document = _read_document(directory, DIAGNOSTIC_FILE)
-    _check_top_level(document, DIAGNOSTIC_FILE, ("conditions", "items"))
-    conditions = _fixed_labels(document, DIAGNOSTIC_FILE, "conditions", CONDITIONS)
-    items = []
-    for entry in _entries(document, DIAGNOSTIC_FILE, "items", "item"):
-        entry.check_fields(("id", "condition", "fr", "en", "sources"))
-        items.append(
-            DiagnosticItem(
-                id=entry.text("id"),
-                condition=entry.choice("condition", CONDITIONS),
-                text=entry.local(),
-                sources=entry.sources(),
-            )
-        )
-    return tuple(items), conditions
-
-
-def _prompts(document: Mapping[str, Any], file: str, *, with_concept: bool) -> tuple[Prompt, ...]:
-    fields: tuple[str, ...] = ("id", "fr", "en", "sources")
-    if with_concept:
-        fields += ("concept", "concept_fr", "concept_en")
-    prompts = []
-    for entry in _entries(document, file, "items", "prompt"):
-        entry.check_fields(fields)
-        prompts.append(
-            Prompt(
-                id=entry.text("id"),
-                text=entry.local(),
-                sources=entry.sources(),
-                concept=_concept(entry) if with_concept else None,
-                concept_label=entry.local("concept_fr", "concept_en") if with_concept else None,
-            )
-        )
-    return tuple(prompts)
-
-
-def _concept(entry: _Entry) -> str:
-    concept = entry.text("concept")
-    if not _CONCEPT_PATTERN.match(concept):
-        raise entry.error(f"concept {concept!r} must be a snake_case id")
-    return concept
-
-
-def _load_tension(directory: Path) -> tuple[tuple[Prompt, ...], tuple[Theme, ...]]:
-    document = _read_document(directory, TENSION_FILE)
-    _check_top_level(document, TENSION_FILE, ("themes", "items"))
-    themes = _fixed_labels(document, TENSION_FILE, "themes", TENSION_THEMES)
-    return _prompts(document, TENSION_FILE, with_concept=False), themes
-
-
-def _load_prompts(directory: Path, file: str, *, with_concept: bool) -> tuple[Prompt, ...]:
-    document = _read_document(directory, file)
-    _check_top_level(document, file, ("items",))
-    return _prompts(document, file, with_concept=with_concept)
+def _prompts(entries: Iterable[Entry]) -> tuple[Prompt, ...]:
+    return tuple(Prompt(entry.id, _text(entry), tuple(entry.sources)) for entry in entries)
 
 
 def _check_unique_ids(
@@ -383,19 +236,44 @@ def _check_unique_ids(
             seen[entry.id] = file
 
 
-def load_bank(directory: Path | None = None) -> ContentBank:
-    """Load and validate the five content files from `directory` (default: the packaged ones)."""
-    folder = _PACKAGED_DIR if directory is None else Path(directory)
-    diagnostic_items, conditions = _load_diagnostic(folder)
-    tension_prompts, tension_themes = _load_tension(folder)
+def load_bank(directories: str | os.PathLike[str] | Iterable[Path] | None = None) -> ContentBank:
+    """Load and validate the five content files, each found in one of `directories` (a directory
+    or several; default: the packaged ones)."""
+    if directories is None:
+        folders: tuple[Path, ...] = PACKAGED_DIRS
+    elif isinstance(directories, str | os.PathLike):
+        folders = (Path(directories),)
+    else:
+        folders = tuple(Path(directory) for directory in directories)
+    paths = _locate(folders)
+    checkin = _parse(paths[CHECKIN_FILE], CheckinFile)
+    diagnostic = _parse(paths[DIAGNOSTIC_FILE], DiagnosticFile)
+    tension = _parse(paths[TENSION_FILE], TensionFile)
+    success = _parse(paths[SUCCESS_FILE], PromptFile)
+    reflexive = _parse(paths[REFLEXIVE_FILE], ReflexiveFile)
     bank = ContentBank(
-        checkin_items=_load_checkin(folder),
-        diagnostic_items=diagnostic_items,
-        conditions=conditions,
-        tension_prompts=tension_prompts,
-        tension_themes=tension_themes,
-        success_prompts=_load_prompts(folder, SUCCESS_FILE, with_concept=False),
-        reflexive_prompts=_load_prompts(folder, REFLEXIVE_FILE, with_concept=True),
+        checkin_items=tuple(
+            CheckinItem(item.id, item.dimension, item.kind, _text(item), tuple(item.sources))
+            for item in checkin.items
+        ),
+        diagnostic_items=tuple(
+            DiagnosticItem(item.id, item.condition, _text(item), tuple(item.sources))
+            for item in diagnostic.items
+        ),
+        conditions=_themes(diagnostic.conditions),
+        tension_prompts=_prompts(tension.items),
+        tension_themes=_themes(tension.themes),
+        success_prompts=_prompts(success.items),
+        reflexive_prompts=tuple(
+            Prompt(
+                prompt.id,
+                _text(prompt),
+                tuple(prompt.sources),
+                concept=prompt.concept,
+                concept_label=LocalText(fr=prompt.concept_fr, en=prompt.concept_en),
+            )
+            for prompt in reflexive.items
+        ),
     )
     _check_unique_ids(
         {

@@ -15,7 +15,6 @@ from dialogs.content import (
     CONDITIONS,
     CONTENT_FILES,
     DIMENSIONS,
-    SOURCE_PATTERN,
     TENSION_THEMES,
     ContentBank,
     ContentError,
@@ -23,6 +22,7 @@ from dialogs.content import (
     default_bank,
     load_bank,
 )
+from dialogs.content_schema import SOURCE_PATTERN
 
 CONTENT_DIR = Path(__file__).resolve().parents[1] / "dialogs" / "content"
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -345,3 +345,41 @@ def test_invalid_yaml_is_rejected(tmp_path: Path, documents: dict[str, Any]) -> 
     (tmp_path / "checkin_items.yml").write_text("items: [\n  - id: V1\n", "utf-8")
     with pytest.raises(ContentError, match=r"^checkin_items\.yml: invalid YAML"):
         load_bank(tmp_path)
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path, documents: dict[str, Any]) -> None:
+    item = _first_checkin(documents)
+    item["dimension"], item["xx"], item["yy"] = "budget", 1, 2
+    del item["en"]
+    with pytest.raises(ContentError) as error:
+        load_bank(_write(tmp_path, documents))
+    assert str(error.value).splitlines() == [
+        "checkin_items.yml: item V1: missing 'en'",
+        "checkin_items.yml: item V1: dimension 'budget' is not one of 'vision', 'roles', "
+        "'relation' or 'power'",
+        "checkin_items.yml: item V1: unexpected field(s) 'xx', 'yy'",
+    ]
+
+
+def test_shape_errors_name_the_file_and_entry(tmp_path: Path, documents: dict[str, Any]) -> None:
+    documents["checkin_items.yml"]["items"].append("V3")
+    _expect_error(tmp_path, documents, "checkin_items.yml: item #3: expected a mapping")
+    documents["checkin_items.yml"] = {"items": documents["checkin_items.yml"]["items"][:2], "x": 1}
+    _expect_error(tmp_path, documents, "checkin_items.yml: unexpected top-level key(s) 'x'")
+    documents["checkin_items.yml"] = ["V1"]
+    _expect_error(tmp_path, documents, "checkin_items.yml: expected a mapping at the top level")
+
+
+def test_bank_gathers_its_files_from_several_directories(
+    tmp_path: Path, documents: dict[str, Any]
+) -> None:
+    first, second = tmp_path / "checkins", tmp_path / "prompts"
+    first.mkdir()
+    second.mkdir()
+    _write(first, {name: documents.pop(name) for name in ("checkin_items.yml",)})
+    _write(second, documents)
+    assert load_bank([first, second]) == load_bank([second, first])
+    assert load_bank([first, second]).checkin_item("V2").kind == "open"
+    _write(second, {"checkin_items.yml": _minimal_documents()["checkin_items.yml"]})
+    with pytest.raises(ContentError, match=r"^checkin_items\.yml: found in several directories"):
+        load_bank([first, second])
