@@ -1,8 +1,15 @@
-"""Run Alembic migrations from code (`passerelle db upgrade`, tests, `make run`)."""
+"""Run Alembic migrations from code (`passerelle db upgrade`, tests, `make run`).
+
+One revision graph whose scripts live beside what they create: alembic.ini's
+`version_locations` lists storage's own and each platform's `migrations/` directory, and its
+`model_modules` the modules whose tables join `Base.metadata` (a platform's tables among them).
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from types import ModuleType
 
 from alembic import command
 from alembic.config import Config
@@ -18,6 +25,20 @@ def alembic_config() -> Config:
     config = Config(str(INI))
     config.set_main_option("script_location", str(INI.with_name("migrations")))
     return config
+
+
+def import_models(config: Config | None = None) -> list[ModuleType]:
+    """Import alembic.ini's `model_modules`, so their tables join `Base.metadata`. Named in the
+    configuration, not imported here: storage imports nothing above it (lint-imports)."""
+    names = (config or alembic_config()).get_main_option("model_modules") or ""
+    return [importlib.import_module(name) for name in names.split()]
+
+
+def foreign_tables(config: Config | None = None) -> frozenset[str]:
+    """Tables a library owns (a model module's `FOREIGN_TABLES`, e.g. slack_sdk's): created by
+    a migration from the library's own builders, left alone by autogenerate."""
+    modules = import_models(config)
+    return frozenset(name for m in modules for name in getattr(m, "FOREIGN_TABLES", ()))
 
 
 async def upgrade(

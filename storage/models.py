@@ -375,26 +375,6 @@ class SuspendedWorkspace(Base):
     since: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
-class TeamsConversation(Base):
-    """Where Passerelle can write in Microsoft Teams: a person's 1:1 chat or a channel.
-
-    `reference` is the Bot Framework conversation reference (ids, service URL, tenant) the
-    adapter needs to write there later; `key` is the person's or the channel's id.
-    """
-
-    __tablename__ = "teams_conversations"
-    __table_args__ = (UniqueConstraint("tenant", "kind", "key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tenant: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # "personal" | "channel" | "team"
-    key: Mapped[str] = mapped_column(String(200))
-    # The Teams team a channel belongs to: roster changes arrive per team, posts go per channel.
-    team_key: Mapped[str | None] = mapped_column(String(200), index=True)
-    service_url: Mapped[str] = mapped_column(String(500))
-    reference: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-
 class Sealed(Base):
     """A submission sealed until its batch (see `storage.sealing`, `storage.sealed`).
 

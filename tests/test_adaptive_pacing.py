@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from adapters.pacing import DatabaseStore, Pacer
+from adapters.teams import conversations
 from adapters.teams import sender as teams_sender
 from adapters.teams.botframework import ConnectorError
 from adapters.teams.sender import TeamsSender
@@ -18,7 +19,6 @@ from bot.outbox_worker import OutboxWorker
 from dialogs.cards import Card, Paragraph
 from dialogs.ports import Delivery, DeliveryFailed
 from storage import outbox, send_paces
-from storage import teams_conversations as conversations
 from storage.database import Database
 from storage.send_paces import Rule
 

@@ -30,9 +30,9 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.slack.app import RECORDING_CALLBACK_ID
+from adapters.teams import conversations
 from dialogs.engine import Engine
 from storage import outbox, teams
-from storage import teams_conversations as conversations
 from storage.database import Database
 from storage.models import Intake, Member, OutboxMessage, Sealed
 from storage.sealing import Sealer

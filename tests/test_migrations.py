@@ -5,15 +5,18 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from storage import coordination  # noqa: F401  (its tables join Base.metadata)
+from adapters.slack.installations import TABLES as SLACK_TABLES
+from storage import migrate
 from storage.models import Base
-from storage.slack_installations import TABLES as SLACK_TABLES
+
+# alembic.ini's model_modules (storage.coordination, the platforms' tables) join Base.metadata.
+FOREIGN_TABLES = migrate.foreign_tables()
 
 
 def only_our_models(item, name, kind, reflected, compare_to):
     """slack_sdk's tables (migration 0002) are slack_sdk's schema, not our models."""
     table = item if kind == "table" else getattr(item, "table", None)
-    return getattr(table, "name", name) not in SLACK_TABLES
+    return getattr(table, "name", name) not in FOREIGN_TABLES
 
 
 async def test_migrated_database_matches_the_models(database):
@@ -52,3 +55,15 @@ async def test_slack_tables_are_slack_sdks(database):
     async with database.engine.connect() as connection:
         names = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
     assert names >= SLACK_TABLES
+
+
+def test_one_revision_graph_across_storage_and_the_platforms():
+    """Slack's migration lives in its package, in the same linear graph as before."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    chain = [(s.revision, s.down_revision) for s in reversed(list(scripts.walk_revisions()))]
+    assert chain[:3] == [("0001", None), ("0002", "0001"), ("0003", "0002")]
+    assert scripts.get_heads() == [chain[-1][0]]
+    assert "adapters/slack/migrations" in scripts.get_revision("0002").path
+    assert "teams_conversations" in Base.metadata.tables

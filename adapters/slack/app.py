@@ -59,6 +59,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.intake import GroupCommit, IntakeWorker
 from adapters.slack import events
+from adapters.slack import installations as slack_installations
 from adapters.slack.acks import RECORDING_CALLBACK_ID, Acknowledging
 from adapters.slack.blocks import (
     OPEN_FORM_ACTION,
@@ -71,6 +72,7 @@ from adapters.slack.blocks import (
 )
 from adapters.slack.dedup import SharedMemory
 from adapters.slack.forms import FormCards
+from adapters.slack.installations import InstallationStore
 from adapters.slack.recording import DURABLE_BUTTONS, PLATFORM, Recording
 from adapters.slack.sender import SlackSender, keep_alive_session, web_client
 from adapters.ttl_cache import SharedMarks, TtlCache
@@ -78,9 +80,8 @@ from dialogs.cards import Card, notice
 from dialogs.engine import Engine, form_card, home
 from dialogs.events import Actor, MemberJoined, MemberLeft, Place, TeamInstalled
 from dialogs.i18n import Tr, language_of
-from storage import slack_installations, teams
+from storage import teams
 from storage.database import unavailable
-from storage.slack_installations import InstallationStore
 
 log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://slack.com/api/"

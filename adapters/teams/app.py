@@ -27,6 +27,7 @@ import logging
 from typing import Any
 
 from adapters.teams import activities as act
+from adapters.teams import conversations
 from adapters.teams.botframework import BotFramework, ConnectorError, TurnHandle
 from adapters.teams.cards import activity_for, submission
 from adapters.teams.sender import TeamsSender
@@ -45,7 +46,6 @@ from dialogs.events import (
 )
 from dialogs.i18n import Tr, language_of
 from storage import marks, teams
-from storage import teams_conversations as conversations
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]

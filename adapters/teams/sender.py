@@ -22,11 +22,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from adapters.pacing import Pacer, Paused
+from adapters.teams import conversations
 from adapters.teams.activities import PLATFORM
 from adapters.teams.botframework import BotFramework, ConnectorError
 from adapters.teams.cards import activity_for
 from dialogs.ports import Delivery, DeliveryFailed
-from storage import teams_conversations as conversations
 from storage.database import Database
 from storage.send_paces import Rule, Slot
 

@@ -13,12 +13,13 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
-from storage import coordination  # noqa: F401  (its tables join Base.metadata)
 from storage.database import DEFAULT_URL, make_engine
+from storage.migrate import foreign_tables
 from storage.models import Base, UtcDateTime
-from storage.slack_installations import TABLES as SLACK_TABLES
 
 config = context.config
+# alembic.ini's model_modules (a platform's tables among them) join Base.metadata on import.
+FOREIGN_TABLES = foreign_tables(config)
 target_metadata = Base.metadata
 
 
@@ -32,9 +33,9 @@ def render_item(kind: str, item: Any, autogen_context: AutogenContext) -> str | 
 def include_object(
     item: Any, name: str | None, kind: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """Autogenerate leaves slack_sdk's tables alone: their schema is slack_sdk's (0002)."""
+    """Autogenerate leaves a library's tables alone (slack_sdk's: their schema is its own)."""
     table = item if kind == "table" else getattr(item, "table", None)
-    return getattr(table, "name", name) not in SLACK_TABLES
+    return getattr(table, "name", name) not in FOREIGN_TABLES
 
 
 def run_with(connection: Connection) -> None:

@@ -2,8 +2,9 @@
 
 The tables are slack_sdk's (`SQLAlchemyInstallationStore.build_installations_table`,
 `build_bots_table`, `SQLAlchemyOAuthStateStore.build_oauth_states_table`, default names);
-migration 0002 creates them from the same builders (`slack_metadata`). Saving an installation
-also resumes sends to its workspace, which an uninstall or a revoked token had suspended.
+migration 0002 (adapters/slack/migrations/) creates them from the same builders
+(`slack_metadata`). Saving an installation also resumes sends to its workspace, which an
+uninstall or a revoked token had suspended.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ INSTALLATIONS = SQLAlchemyInstallationStore.default_installations_table_name
 BOTS = SQLAlchemyInstallationStore.default_bots_table_name
 OAUTH_STATES = SQLAlchemyOAuthStateStore.default_table_name
 TABLES = frozenset({INSTALLATIONS, BOTS, OAUTH_STATES})
+# Read by storage.migrate (this module is in alembic.ini's model_modules): autogenerate and the
+# schema test leave these alone, their schema is slack_sdk's, not one of our models.
+FOREIGN_TABLES = TABLES
 STATE_EXPIRATION_SECONDS = 600
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from storage.slack_installations import TABLES, slack_metadata
+from adapters.slack.installations import TABLES, slack_metadata
 
 revision: str = "0002"
 down_revision: str | None = "0001"

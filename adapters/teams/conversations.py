@@ -1,20 +1,43 @@
 """Microsoft Teams conversation references: where the bot may write later (proactively).
 
 One row per person's 1:1 chat, per channel and per team (a team's row keeps the service URL
-and tenant needed to open a new 1:1 chat with someone from its roster).
+and tenant needed to open a new 1:1 chat with someone from its roster). The table is Teams'
+own, on the shared `Base` (its schema came with migration 0003, which also added the
+platform-neutral link codes and so stays in storage/migrations).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import JSON, String, UniqueConstraint, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import TeamsConversation
+from storage.models import Base
 from storage.upsert import insert_ignore
 
 PERSONAL, CHANNEL, TEAM = "personal", "channel", "team"
+
+
+class TeamsConversation(Base):
+    """Where Passerelle can write in Microsoft Teams: a person's 1:1 chat or a channel.
+
+    `reference` is the Bot Framework conversation reference (ids, service URL, tenant) the
+    adapter needs to write there later; `key` is the person's or the channel's id.
+    """
+
+    __tablename__ = "teams_conversations"
+    __table_args__ = (UniqueConstraint("tenant", "kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # "personal" | "channel" | "team"
+    key: Mapped[str] = mapped_column(String(200))
+    # The Teams team a channel belongs to: roster changes arrive per team, posts go per channel.
+    team_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    service_url: Mapped[str] = mapped_column(String(500))
+    reference: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 async def remember(

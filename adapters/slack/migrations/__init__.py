@@ -1,0 +1,1 @@
+"""Slack's migrations (slack_sdk's tables): a version location in storage/alembic.ini."""
