@@ -7,13 +7,28 @@ import re
 import string
 from pathlib import Path
 
-from dialogs.i18n import catalogue, moment, t
+import adapters.sandbox
+import adapters.slack
+import adapters.teams
+from dialogs.i18n import catalogue, locale_files, moment, t
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_each_platform_brings_its_own_strings():
+    """A platform's strings live in its package (registered on import), not in the engine's."""
+    platforms = {"slack": adapters.slack, "msteams": adapters.teams, "sandbox": adapters.sandbox}
+    for section, package in platforms.items():
+        directory = Path(package.__file__).with_name("locales")
+        assert directory / "fr.yml" in locale_files()
+        assert any(key.startswith(f"{section}.") for key in catalogue("en")), section
+    for language in ("fr", "en"):
+        engine = (ROOT / "dialogs" / "locales" / f"{language}.yml").read_text(encoding="utf-8")
+        assert not any(f"\n{section}:" in engine for section in platforms), language
 
 
 def test_catalogues_have_the_same_keys_and_placeholders():

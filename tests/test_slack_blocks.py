@@ -30,6 +30,7 @@ from dialogs.cards import (
     TextInput,
 )
 from dialogs.events import Actor, CommandReceived, FormSubmitted, Place
+from dialogs.i18n import locale_files
 from tests.conftest import unavailable
 from tests.helpers import say, scale_names, seeded, submit, text_of
 
@@ -350,7 +351,7 @@ def test_catalogues_carry_no_mrkdwn():
         elif isinstance(value, str) and key not in ("id", "condition", "concept", "sources"):
             strings.append(value)
 
-    for path in [*root.glob("locales/*.yml"), *root.glob("content/*.yml")]:
+    for path in [*locale_files(), *root.glob("content/*.yml")]:
         walk(yaml.safe_load(path.read_text(encoding="utf-8")))
     assert len(strings) > 300
     for text in strings:
