@@ -19,27 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
-import asyncpg
-
+from bench.harness.databases import KINDS, default_postgres_url, kinds, postgres_database
 from tests.fuzz.harness import CONCURRENCY, Fuzz, Outcome
-
-DEFAULT_POSTGRES = os.environ.get(
-    "PASSERELLE_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-)
-
-
-async def _admin(url: str, statement: str) -> None:
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 async def fuzz_once(
@@ -65,22 +50,16 @@ async def fuzz_once(
 
 
 async def main(args: argparse.Namespace) -> int:
-    kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     failed = False
-    for kind in kinds:
+    for kind in kinds(args.database):
         directory = Path(tempfile.mkdtemp(prefix=f"fuzz-{kind}-"))
         print(f"== {kind}: {args.count} probes per endpoint (log in {directory})", flush=True)
         if kind == "sqlite":
             url = f"sqlite+aiosqlite:///{directory / 'passerelle.db'}"
             outcomes, alive, _ = await fuzz_once(url, directory, args)
         else:
-            name = f"passerelle_fuzz_{uuid.uuid4().hex[:8]}"
-            await _admin(args.postgres_url, f'CREATE DATABASE "{name}"')
-            try:
-                url = args.postgres_url.rsplit("/", 1)[0] + f"/{name}"
+            async with postgres_database(args.postgres_url, "passerelle_fuzz") as url:
                 outcomes, alive, _ = await fuzz_once(url, directory, args)
-            finally:
-                await _admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         sent = sum(o.sent for o in outcomes)
         bad = sum(o.server_errors + o.tracebacks + o.outbound for o in outcomes)
         print(f"== {kind}: {sent} probes, 5xx + tracebacks + outbound = {bad}, alive: {alive}")
@@ -91,8 +70,8 @@ async def main(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     parse = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parse.add_argument("--count", type=int, default=10_000, help="probes per endpoint")
-    parse.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="sqlite")
-    parse.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    parse.add_argument("--database", choices=list(KINDS), default="sqlite")
+    parse.add_argument("--postgres-url", default=default_postgres_url("postgres"))
     parse.add_argument("--seed", type=int, default=11)
     parse.add_argument("--concurrency", type=int, default=CONCURRENCY)
     parse.add_argument("--only", default="", help="comma-separated words of target names")

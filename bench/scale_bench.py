@@ -8,7 +8,7 @@ PostgreSQL database made for the run and dropped after), one Slack team of ``--m
 onboarded members (``--teams N``: N teams of members/N, each its own channel and its own round,
 their submissions interleaved round robin in one load, bench/scale_teams.py) and, per
 concurrency level, a new check-in round that every member answers once: signed view_submission
-requests through nginx, ``level`` in flight (the load generator of bench/slack_ack_bench.py),
+requests through nginx, ``level`` in flight (the load generator of bench/harness/http_load.py),
 against the FakeSlack in a child process (Slack's work is not on our CPUs in production).
 
 Printed per size and level: acks per second and ack p50/p99 (each request's full HTTP answer
@@ -32,20 +32,17 @@ from pathlib import Path
 
 import aiohttp
 
-from adapters.slack.app import CALLBACK_ID
 from adapters.slack.blocks import form_metadata, modal_view
 from adapters.slack.events import ModalMetadata, card_language
+from adapters.slack.replies import CALLBACK_ID
 from adapters.slack.routes import EVENTS_PATH
+from bench.harness.databases import default_postgres_url, postgres_database
+from bench.harness.figures import percentile
+from bench.harness.http_load import load
+from bench.harness.machine import machine_line
+from bench.harness.remote_slack import RemoteSlack
+from bench.harness.slack_team import ShiftedClock
 from bench.scale_teams import interleave, open_rounds, recorded, seed_teams
-from bench.slack_ack_bench import (
-    DEFAULT_POSTGRES,
-    RemoteSlack,
-    ShiftedClock,
-    load,
-    machine,
-    percentile,
-    postgres_database,
-)
 from dialogs.cards import Card
 from dialogs.engine import Engine
 from storage import migrate
@@ -120,7 +117,7 @@ def bodies_for(
 
 async def run_size(args: argparse.Namespace, size: int, admin_url: str) -> list[Result]:
     results: list[Result] = []
-    async with postgres_database(admin_url) as url:
+    async with postgres_database(admin_url, "passerelle_slack_bench", 10) as url:
         database = Database(url)
         await migrate.upgrade(database)
         clock = ShiftedClock()
@@ -265,13 +262,13 @@ def main() -> None:
     parser.add_argument("--levels", default="50,200")
     parser.add_argument("--sizes", default="1,2,3")
     parser.add_argument("--teams", type=int, default=1, help="teams of members/N, own rounds")
-    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    parser.add_argument("--postgres-url", default=default_postgres_url("test"))
     parser.add_argument("--quick", action="store_true", help="200 members")
     args = parser.parse_args()
     if args.quick:
         args.members = 200
     logging.basicConfig(level=logging.ERROR)
-    print(f"machine: {machine()}")
+    print(f"machine: {machine_line()}")
     per = args.members // args.teams
     print(
         f"{per * args.teams} submissions per level; {args.teams} team(s) of {per} members, each"

@@ -1,7 +1,7 @@
 """Many teams for bench/scale_bench.py (``--teams N``): each its own Slack channel, members and
 round, so a recording waits only on its own round's participation rows (every ballot of a round
 rewrites all of that round's rows, storage/rounds.py), as in a deployment serving many
-partnerships. Team 0 is bench/slack_ack_bench.py's ``seed_team`` (same slug, channel and user
+partnerships. Team 0 is bench/harness/slack_team.py's ``seed_team`` (same slug, channel and user
 refs), so ``--teams 1`` seeds exactly what the one-team bench did.
 """
 
@@ -12,13 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from bench.slack_ack_bench import (
-    CHANNEL,
-    SLUG,
-    RemoteSlack,
-    ShiftedClock,
-    seed_team,
-)
+from bench.harness.remote_slack import RemoteSlack
+from bench.harness.slack_team import CHANNEL, SLUG, ShiftedClock, seed_team
 from dialogs.cards import Card
 from dialogs.engine import Engine
 from storage import intake, rounds, teams

@@ -29,20 +29,13 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import datetime as dt
 import logging
 import time
 
-from bench.slack_ack_bench import (
-    DEFAULT_POSTGRES,
-    SLUG,
-    TEAM_ID,
-    ShiftedClock,
-    fresh_database,
-    machine,
-    postgres_database,
-    seed_team,
-    settings,
-)
+from bench.harness.databases import default_postgres_url, postgres_database
+from bench.harness.machine import machine_line
+from bench.harness.slack_team import SLUG, ShiftedClock, fresh_database, seed_team, settings
 from bot.outbox_worker import LANES, OutboxWorker
 from bot.server import SLACK, build_app
 from dialogs.cards import Card, Paragraph
@@ -50,12 +43,15 @@ from dialogs.engine import Engine
 from storage import outbox
 from storage.database import Database
 from storage.sealing import Sealer
-from tests.fake_slack import FakeSlack
+from tests.fake_slack import Call, FakeSlack
+from tests.slack_signing import TEAM_ID
 
 POST = "chat.postMessage"
 
 
-async def queue_posts(database: Database, channels: list[str], posts: int, now) -> None:  # type: ignore[no-untyped-def]
+async def queue_posts(
+    database: Database, channels: list[str], posts: int, now: dt.datetime
+) -> None:
     async with database.session() as session, session.begin():
         for n in range(posts):
             for channel in channels:
@@ -137,7 +133,7 @@ async def run(args: argparse.Namespace, url: str | None) -> None:
     posted = [c for c in slack.calls_to(POST) if c.ok]
     rejected = len(slack.rejected_calls_to(POST))
 
-    def target(call) -> str:  # type: ignore[no-untyped-def]
+    def target(call: Call) -> str:
         channel = str(call.params["channel"])
         if channel in slack.users:
             return channel
@@ -185,7 +181,7 @@ async def main_async(args: argparse.Namespace) -> None:
             raise SystemExit("two workers need PostgreSQL")
         await run(args, None)
         return
-    async with postgres_database(args.postgres) as url:
+    async with postgres_database(args.postgres, "passerelle_slack_bench", 10) as url:
         await run(args, url)
 
 
@@ -201,11 +197,11 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=4)
     parser.add_argument("--posts", type=int, default=60)
     parser.add_argument("--sqlite", action="store_true", help="one worker on a SQLite file")
-    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
+    parser.add_argument("--postgres", default=default_postgres_url("test"))
     parser.add_argument("--timeout", type=float, default=1800.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    print(f"machine: {machine()}")
+    print(f"machine: {machine_line()}")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main_async(args))
 
