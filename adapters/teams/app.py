@@ -24,8 +24,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
+from adapters import onboarding
+from adapters.onboarding import SETUP_WORDS, links_a_channel
 from adapters.teams import activities as act
 from adapters.teams import conversations
 from adapters.teams.botframework import BotFramework, ConnectorError, TurnHandle
@@ -36,6 +39,7 @@ from dialogs.cards import Card, notice
 from dialogs.commands import fold
 from dialogs.engine import AlreadyHandled, Engine
 from dialogs.events import (
+    Actor,
     CommandReceived,
     FormSubmitted,
     InboundEvent,
@@ -49,8 +53,6 @@ from storage import marks, teams
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
-SETUP_WORDS = {"setup", "configurer"}
-ONBOARDING_ACTIONS = {"setup.save"}
 
 
 class TeamsBridge:
@@ -136,19 +138,18 @@ class TeamsBridge:
     async def on_command(self, turn: TurnHandle, text: str) -> None:
         activity = turn.activity
         actor, place = act.actor_of(activity), act.place_of(activity)
-        found = await self._engine(turn, CommandReceived(actor=actor, text=text, place=place))
+        event = CommandReceived(actor=actor, text=text, place=place)
+        found = await self._engine(turn, event)
         words = text.split()
         is_setup = bool(words) and fold(words[0]) in SETUP_WORDS
         if found is None:  # answered already; a roster left half onboarded is finished
-            if is_setup and place is not None and len(words) > 1:
-                await self.onboard_if_linked(turn, place)
+            await self.onboard_after(turn, event)
             return
         cards = found
         if place is None or is_setup:
             for card in cards:
                 await turn.send(activity_for(card))
-            if is_setup and place is not None and len(words) > 1:
-                await self.onboard_if_linked(turn, place)
+            await self.onboard_after(turn, event)
             return
         # A channel is no place for someone's own forms and answers.
         delivered = await self.to_person(turn, actor.user_ref, cards)
@@ -187,8 +188,7 @@ class TeamsBridge:
         )
         found = await self._engine(turn, event)
         if found is None:  # answered already; a roster left half onboarded is finished
-            if action in ONBOARDING_ACTIONS and place is not None:
-                await self.onboard_if_linked(turn, place)
+            await self.onboard_after(turn, event)
             return
         cards = found
         card_id = str(activity.get("replyToId") or "")
@@ -201,29 +201,32 @@ class TeamsBridge:
                 log.info("teams card not replaced (%s); answering below it", error.status)
         for card in cards:
             await turn.send(activity_for(card))
-        if action in ONBOARDING_ACTIONS and place is not None:
-            await self.onboard_if_linked(turn, place)
+        await self.onboard_after(turn, event)
 
     # ----------------------------------------------------------------- membership
+    async def onboard_after(self, turn: TurnHandle, event: InboundEvent) -> None:
+        """After a setup that may have linked the channel (adapters/onboarding.py)."""
+        if links_a_channel(event) and event.place is not None:
+            await self.onboard_if_linked(turn, event.place)
+
     async def onboard_if_linked(self, turn: TurnHandle, place: Place) -> None:
-        """Everyone on the Teams team's roster joins the partnership linked to `place`."""
-        async with self.database.session() as session:
-            linked = await teams.channel_at(
-                session, place.platform, place.workspace, place.channel_ref
-            )
-        if linked is None:
-            return
+        """Everyone on the Teams team's roster joins the partnership linked to `place`; each
+        person's turn is marked, so a redelivered activity repeats no one."""
+
+        async def roster() -> AsyncIterator[Actor]:
+            bot = act.bot_id_of(turn.activity)
+            for account in await turn.roster():
+                if account.get("id") and account.get("id") != bot:
+                    yield act.actor_of(turn.activity, account)
+
+        async def join(event: MemberJoined) -> object:
+            about = ("onboard", event.actor.user_ref, place.channel_ref)
+            return await self._engine(turn, event, *about)
+
         try:
-            roster = await turn.roster()
+            await onboarding.onboard(self.engine, place, roster, join)
         except ConnectorError as error:
             log.warning("teams roster not readable (%s): nobody onboarded", error.status)
-            return
-        bot = act.bot_id_of(turn.activity)
-        for account in roster:
-            if account.get("id") and account.get("id") != bot:
-                actor = act.actor_of(turn.activity, account)
-                about = ("onboard", str(account.get("id")), place.channel_ref)
-                await self._engine(turn, MemberJoined(actor=actor, place=place), *about)
 
     async def linked_places(self, activity: Json) -> list[Place]:
         """The partnership channels of the Teams team this activity is about."""
