@@ -26,8 +26,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from dialogs.calendar import weekly, zone
 from dialogs.engine import Engine
+from dialogs.rituals import registry
 from storage import teams
 from storage.models import Team
 
@@ -39,23 +39,14 @@ Signature = tuple[tuple[str, str, str], ...]
 
 
 def team_triggers(team: Team) -> dict[str, CronTrigger]:
-    """The weekly triggers of a team; cadences of N weeks are checked when the job runs."""
-    tz = zone(team.timezone)
-    triggers = {
-        "checkin": weekly(team.checkin_weekday, team.checkin_hour, tz),
-        "batch": weekly(team.batch_weekday, team.batch_hour, tz),
-    }
-    if team.success_every_weeks:
-        triggers["success"] = weekly(team.success_weekday, team.success_hour, tz)
-    if team.tension_prompt_every_weeks:
-        # Two days after the check-in, so a week never brings both at once.
-        triggers["tension-prompt"] = weekly((team.checkin_weekday + 2) % 7, team.checkin_hour, tz)
-    # The monthly summary (a summary also follows each round's close), at 9:00 on the 1st:
-    # never in a DST change, which happens at night.
-    triggers["summary"] = CronTrigger(day=1, hour=9, minute=0, timezone=tz)
-    if team.review_tensions:
-        # Tensions waiting for review reach coordinators once a day, never as they are written.
-        triggers["review"] = CronTrigger(hour=9, minute=0, timezone=tz)
+    """The triggers of a team's jobs, as their rituals declare them; a cadence of N weeks is
+    checked when the job runs."""
+    triggers: dict[str, CronTrigger] = {}
+    for name, parts in registry().jobs.items():
+        for part in parts:
+            trigger = part.trigger(team) if part.trigger is not None else None
+            if trigger is not None:
+                triggers[name] = trigger
     return triggers
 
 

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
+from storage.models import Team
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -144,3 +146,8 @@ def _add_months(moment: dt.datetime, months: int) -> dt.datetime:
         except ValueError:
             continue
     raise AssertionError("unreachable")
+
+
+def next_batch(team: Team, now: dt.datetime) -> dt.datetime:
+    """When the team's next weekly batch (tensions and anonymous successes) is posted."""
+    return next_weekly(team.batch_weekday, team.batch_hour, zone(team.timezone), now)

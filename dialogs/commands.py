@@ -1,62 +1,26 @@
-"""Chat commands, in English and French, and what each person may run."""
+"""Chat commands: a line of text as a command word and its arguments, in English or French."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dialogs.cards import Card, Paragraph
-from dialogs.i18n import Tr
-
-WORDS = {
-    "help": "help",
-    "aide": "help",
-    "checkin": "checkin",
-    "check-in": "checkin",
-    "bilan": "checkin",
-    "tension": "tension",
-    "success": "success",
-    "reussite": "success",
-    "profile": "profile",
-    "profil": "profile",
-    "summary": "summary",
-    "sommaire": "summary",
-    "setup": "setup",
-    "configurer": "setup",
-    "reflexive": "reflexive",
-    "reflexif": "reflexive",
-    "schedule": "schedule",
-    "horaire": "schedule",
-    "settings": "settings",
-    "parametres": "settings",
-    "readers": "readers",
-    "lecteurs": "readers",
-}
-ARGUMENTS = {
-    "now": "now",
-    "maintenant": "now",
-    "skip": "skip",
-    "passer": "skip",
-    "pause": "pause",
-    "resume": "resume",
-    "reprendre": "resume",
-}
-MEMBER_COMMANDS = ("help", "checkin", "tension", "success", "profile")
-READER_COMMANDS = ("summary",)
-COORDINATOR_COMMANDS = ("setup", "checkin_now", "reflexive", "schedule", "settings", "readers")
+# Always understood, whatever the rituals: the help card (dialogs/help.py).
+HELP_WORDS = ("help", "aide")
 _PREFIX = re.compile(r"^\s*(/?passerelle\b|<at>[^<]*</at>|@\S+)\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Command:
-    name: str  # a value of WORDS, or "" when the word is unknown
+    name: str  # a ritual command's name, "help", or "" when the word is unknown
     word: str
     args: list[str]
 
-    @property
-    def first_arg(self) -> str:
-        return ARGUMENTS.get(fold(self.args[0]), "") if self.args else ""
+    def first_arg(self, arguments: Mapping[str, str]) -> str:
+        """The first argument as one of `arguments`' values ({folded word: meaning})."""
+        return arguments.get(fold(self.args[0]), "") if self.args else ""
 
 
 def fold(word: str) -> str:
@@ -65,37 +29,12 @@ def fold(word: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def parse(text: str) -> Command:
+def parse(text: str, words: Mapping[str, str]) -> Command:
+    """`text` as a command; `words` maps each folded command word to its command's name."""
     stripped = _PREFIX.sub("", text or "").strip()
     parts = stripped.split()
     if not parts:
         return Command("help", "", [])
-    return Command(WORDS.get(fold(parts[0]), ""), parts[0], parts[1:])
-
-
-def help_card(
-    tr: Tr,
-    *,
-    member: bool,
-    reader: bool,
-    coordinator: bool,
-    team_name: str | None,
-    unknown: str = "",
-) -> Card:
-    blocks: list[Paragraph] = []
-    if unknown:
-        blocks.append(Paragraph(text=tr("help.unknown", word=unknown)))
-    if not member:
-        blocks.append(Paragraph(text=tr("help.not_member")))
-        blocks.append(Paragraph(text=tr("help.cmd.help")))
-        blocks.append(Paragraph(text=tr("help.cmd.setup")))
-        return Card(title=tr("help.title_generic"), blocks=blocks)
-    blocks.append(Paragraph(text=tr("help.intro", team=team_name or "")))
-    names = list(MEMBER_COMMANDS)
-    if reader:
-        names += READER_COMMANDS
-    if coordinator:
-        names += [n for n in COORDINATOR_COMMANDS if n not in names]
-    blocks += [Paragraph(text=tr(f"help.cmd.{name}")) for name in names]
-    blocks.append(Paragraph(text=tr("help.privacy")))
-    return Card(title=tr("help.title", team=team_name or ""), blocks=blocks)
+    word = fold(parts[0])
+    name = "help" if word in HELP_WORDS else words.get(word, "")
+    return Command(name, parts[0], parts[1:])

@@ -11,41 +11,19 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from dialogs import (
-    actions,
-    checkins,
-    linking,
-    membership,
-    profile,
-    pulse,
-    readers,
-    reflexive,
-    successes,
-    summary,
-    team_admin,
-    tensions,
-)
 from dialogs.cards import Button, Card, Paragraph, notice
-from dialogs.commands import Command, fold, help_card, parse
+from dialogs.commands import Command, parse
 from dialogs.content import ContentBank, default_bank
-from dialogs.events import (
-    Actor,
-    CommandReceived,
-    FormSubmitted,
-    InboundEvent,
-    MemberJoined,
-    MemberLeft,
-    Place,
-    TeamInstalled,
-)
-from dialogs.export import export_card
-from dialogs.forms import FormError, refused, with_error
+from dialogs.events import Actor, CommandReceived, FormSubmitted, InboundEvent, Place
+from dialogs.forms import CardRejected, FormError, refill, refused, with_error
+from dialogs.help import help_card
 from dialogs.home import home_card
 from dialogs.jobs import Jobs
-from dialogs.rate_limit import WeeklyLimiter
+from dialogs.registry import ActionSpec
+from dialogs.rituals import registry
 from dialogs.texts import TextRejected
 from dialogs.turn import Turn, resolve
-from storage import intake, marks, rounds
+from storage import intake, marks
 from storage.database import Database, unavailable
 from storage.sealing import Sealer
 
@@ -77,7 +55,7 @@ class Engine:
         # No sealer given (tests, one-shot tools): a key that lives only in this process.
         self.sealer = sealer or Sealer.ephemeral()
         self.jobs = Jobs(database, self.bank, clock, self.sealer)
-        self.tension_limiter = WeeklyLimiter()
+        self.rituals = registry()
         # Called with a team id when its calendar changes, so the scheduler can follow.
         self.on_schedule_change: list[Callable[[int], Any]] = []
 
@@ -148,16 +126,14 @@ class Engine:
 
     async def _dispatch(self, turn: Turn, event: InboundEvent) -> list[Card]:
         if isinstance(event, CommandReceived):
-            return await self._command(turn, parse(event.text), team_hint=None)
+            command = parse(event.text, self.rituals.word_names)
+            return await self._command(turn, command, team_hint=None)
         if isinstance(event, FormSubmitted):
             return await self._form(turn, event)
-        if isinstance(event, MemberJoined):
-            return await membership.joined(turn, event, self.bank)
-        if isinstance(event, MemberLeft):
-            return await membership.left(turn)
-        if isinstance(event, TeamInstalled):
-            return await membership.installed(turn)
-        raise TypeError(f"unknown event {event!r}")
+        handler = self.rituals.event_handler(event)
+        if handler is None:
+            raise TypeError(f"unknown event {event!r}")
+        return await handler(turn, event)
 
     # ----------------------------------------------------------------- commands
     async def _command(
@@ -171,9 +147,10 @@ class Engine:
         if ambiguous:
             return [self._pick_team(turn, command, ambiguous)]
         tr, team, member = turn.tr, turn.team, turn.member
-        if command.name == "setup":
-            return await self._setup(turn, command)
-        if team is None or member is None or command.name in ("", "help"):
+        spec = self.rituals.command(command.name)
+        if spec is not None and spec.outside_team:
+            return await spec.run(turn, command, context or {})
+        if spec is None or team is None or member is None:
             return [
                 help_card(
                     tr,
@@ -184,94 +161,13 @@ class Engine:
                     unknown=command.word if not command.name else "",
                 )
             ]
-        bank, session, now = self.bank, turn.session, turn.now
-        if command.name == "profile":
-            return [profile.profile_card(tr, team, member)]
-        if command.name == "checkin":
-            return await self._checkin_command(turn, command)
-        prompt = (context or {}).get("prompt") or None
-        if command.name in ("tension", "success") and not self._known_prompt(command.name, prompt):
-            return [refused(tr, "errors.stale_button")]
-        if command.name == "tension":
-            if command.args:
-                return [await tensions.followup_card(session, bank, " ".join(command.args), tr)]
-            return [tensions.form_card(tr, bank, team, prompt_id=prompt)]
-        if command.name == "success":
-            return [successes.form_card(tr, bank, team, prompt_id=prompt)]
-        if command.name == "summary":
-            return [await self._summary(turn, command)]
-        if not turn.is_coordinator:
+        if spec.audience == "coordinator" and not turn.is_coordinator:
             return [refused(tr, "errors.coordinators_only")]
-        if command.name == "reflexive":
-            return [await reflexive.schedule_form(session, tr, bank, team, now)]
-        if command.name == "schedule":
-            return [team_admin.schedule_card(tr, team)]
-        if command.name == "settings":
-            return [team_admin.settings_card(tr, team)]
-        if command.name == "readers":
-            return [await readers.readers_card(session, tr, team)]
-        raise AssertionError(command.name)
-
-    def _known_prompt(self, kind: str, prompt_id: str | None) -> bool:
-        """A prompt id from a card is client data (Teams builds `data` itself): one the
-        content bank does not hold is refused, not looked up."""
-        if not prompt_id:
-            return True
-        prompts = self.bank.tension_prompts if kind == "tension" else self.bank.success_prompts
-        return any(p.id == prompt_id for p in prompts)
-
-    async def _checkin_command(self, turn: Turn, command: Command) -> list[Card]:
-        tr, team, member, session, now = turn.tr, turn.team, turn.member, turn.session, turn.now
-        assert team is not None and member is not None
-        argument = command.first_arg
-        if argument == "now":
-            if not turn.is_coordinator:
-                return [refused(tr, "errors.coordinators_only")]
-            key, count = await self.jobs.checkin(session, team, now, forced=True)
-            return [
-                Card(title=tr("jobs.done_title"), blocks=[Paragraph(text=tr(key, count=count))])
-            ]
-        if argument == "pause":
-            return [profile.profile_card(tr, team, member)]
-        if argument == "resume":
-            member.paused_until = None
-            return [notice(tr("checkin.resumed_title"), tr("checkin.resumed"))]
-        round_ = await rounds.open_round_of(session, team.id)
-        if round_ is None or round_.closes_at <= now:
-            return [notice(tr("checkin.none_title"), tr("checkin.none"))]
-        if argument == "skip":
-            return [await actions.skip(turn, round_.id)]
-        status = await rounds.status_of(session, round_.id, member.id)
-        if status != rounds.ASKED:
-            key = "checkin.not_asked" if status is None else f"checkin.already_{status}"
-            return [Card(title=tr("checkin.already_title"), blocks=[Paragraph(text=tr(key))])]
-        return [checkins.round_card(tr, self.bank, team, round_)]
-
-    async def _summary(self, turn: Turn, command: Command) -> Card:
-        tr, team = turn.tr, turn.team
-        assert team is not None
-        if not turn.is_reader:
-            return refused(tr, "errors.readers_only")
-        if command.args and fold(command.args[0]) in ("csv", "export", "exporter"):
-            if not turn.is_coordinator:
-                return refused(tr, "errors.coordinators_only")
-            computed = await pulse.compute(turn.session, team, turn.today)
-            return export_card(computed, tr, team.slug)
-        return await summary.card_for(
-            turn.session, self.bank, team, tr, turn.today, coordinator=turn.is_coordinator
-        )
-
-    async def _setup(self, turn: Turn, command: Command) -> list[Card]:
-        tr = turn.tr
-        if turn.place is None:
-            return [refused(tr, "setup.in_channel")]
-        if command.args:  # `setup <code>`: link this channel to an existing team
-            return await linking.link(turn, "".join(command.args))
-        if turn.team is not None:
-            if not turn.is_coordinator:
-                return [refused(tr, "errors.already_linked")]
-            return [team_admin.settings_card(tr, turn.team)]
-        return [team_admin.setup_card(tr, turn.place, turn.actor, turn.sealer)]
+        if spec.audience == "reader" and not turn.is_reader:
+            return [refused(tr, "errors.readers_only")]
+        if not self.rituals.accepts(spec.name, self.bank, context or {}):
+            return [refused(tr, "errors.stale_button")]
+        return await spec.run(turn, command, context or {})
 
     def _pick_team(self, turn: Turn, command: Command, choices: list[Any]) -> Card:
         tr = turn.tr
@@ -291,35 +187,43 @@ class Engine:
             context = event.context
             return await self._command(
                 turn,
-                parse(context.get("text", "help")),
+                parse(context.get("text", "help"), self.rituals.word_names),
                 team_hint=context.get("team"),
                 context=context,
             )
-        handler = actions.ACTIONS.get(event.action)
-        if handler is None:
+        spec = self.rituals.actions.get(event.action)
+        if spec is None or not self.rituals.accepts(event.action, self.bank, event.context):
             return [refused(turn.tr, "errors.stale_button")]
-        family = event.action.split(".", 1)[0]
-        if family in ("tension", "success") and not self._known_prompt(
-            family, event.context.get("prompt")
-        ):
-            return [refused(turn.tr, "errors.stale_button")]
-        if event.action not in actions.OUTSIDE_A_TEAM:
+        if not spec.outside_team:
             hint = event.context.get("team")
             await resolve(turn, hint)
             if turn.member is None or turn.team is None:
                 return [refused(turn.tr, "errors.not_member")]
             if hint and hint != turn.team.slug:  # a card of another team, sent in this channel
                 return [refused(turn.tr, "errors.stale_button")]
-            if event.action in actions.COORDINATOR_ONLY and not turn.is_coordinator:
+            if spec.coordinator and not turn.is_coordinator:
                 return [refused(turn.tr, "errors.coordinators_only")]
-        kit = actions.Kit(self.bank, self.tension_limiter)
         try:
-            return await handler(kit, turn, event)
+            return await spec.run(turn, event)
         except (FormError, TextRejected) as problem:
-            card = await actions.form_again(kit, turn, event)
-            return [with_error(card, turn.tr, problem.key, **problem.params)]
-        except checkins.BallotRejected as rejected:
+            card = await rebuilt_form(spec, turn, event.context)
+            again = refill(card or Card(title=turn.tr("errors.refused_title")), event.values)
+            return [with_error(again, turn.tr, problem.key, **problem.params)]
+        except CardRejected as rejected:
             return [with_error(rejected.card, turn.tr, rejected.key, **rejected.params)]
+
+
+async def rebuilt_form(spec: ActionSpec, turn: Turn, context: dict[str, str]) -> Card | None:
+    """The empty form behind an action, as the person would get it now; None when it no
+    longer exists or is not theirs (a closed round, another team, not a coordinator)."""
+    if spec.form is None:
+        return None
+    if not spec.outside_team:
+        if turn.team is None or turn.member is None:
+            return None
+        if spec.coordinator and not turn.is_coordinator:
+            return None
+    return await spec.form(turn, context)
 
 
 async def home(engine: Engine, actor: Actor) -> Card:
@@ -335,5 +239,5 @@ async def form_card(
     async with engine.database.session() as session:
         turn = Turn(session, engine.clock(), engine.bank, actor, place, sealer=engine.sealer)
         await resolve(turn, context.get("team"))
-        kit = actions.Kit(engine.bank, engine.tension_limiter)
-        return await actions.form_card(kit, turn, action, context)
+        spec = engine.rituals.actions.get(action)
+        return await rebuilt_form(spec, turn, context) if spec is not None else None

@@ -18,6 +18,15 @@ class FormError(ValueError):
         self.params = params
 
 
+class CardRejected(Exception):
+    """A submission refused with a card of its own (a ballot that no longer fits its round):
+    the engine shows `card` with the problem `key` said first."""
+
+    def __init__(self, card: Card, key: str, params: dict[str, object]) -> None:
+        super().__init__(key)
+        self.card, self.key, self.params = card, key, params
+
+
 def with_error(card: Card, tr: Tr, key: str, **params: object) -> Card:
     """The same card, its fields still filled, with the problem said first."""
     message = Paragraph(text="⚠ " + tr(key, **params))

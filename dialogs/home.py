@@ -5,15 +5,18 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.cards import Button, Card, Paragraph
-from dialogs.commands import help_card
 from dialogs.events import Actor
+from dialogs.help import audiences, help_card
 from dialogs.i18n import Tr, language_of
+from dialogs.rituals import registry
 from dialogs.turn import is_reader
 from storage import teams
 
-MEMBER_BUTTONS = ("checkin", "tension", "success", "profile")
-READER_BUTTONS = ("summary",)
-COORDINATOR_BUTTONS = ("checkin now", "reflexive", "schedule", "settings", "readers")
+
+def home_commands(*, reader: bool, coordinator: bool) -> list[str]:
+    """The commands a person's home offers as buttons, as the rituals declare them."""
+    shown = audiences(reader=reader, coordinator=coordinator)
+    return [e.home for a in shown for e in registry().entries(a) if e.home is not None]
 
 
 async def home_card(session: AsyncSession, actor: Actor) -> Card:
@@ -32,12 +35,8 @@ async def home_card(session: AsyncSession, actor: Actor) -> Card:
         if team is None:
             continue
         blocks.append(Paragraph(text=tr("home.team", team=team.name, k=team.k)))
-        words = list(MEMBER_BUTTONS)
-        if is_reader(team, member):
-            words += READER_BUTTONS
-        if member.is_coordinator:
-            words += COORDINATOR_BUTTONS
-        for word in words:
+        reader = is_reader(team, member)
+        for word in home_commands(reader=reader, coordinator=member.is_coordinator):
             label = tr("home.button." + word.replace(" ", "_"))
             if len(memberships) > 1:
                 label = f"{label} · {team.name}"

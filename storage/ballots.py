@@ -1,7 +1,7 @@
 """The ballot box: check-in ballots sealed until their result is frozen.
 
 A ballot is sealed (`storage.sealing`) with no member, in the transaction that marks its
-author 'answered' in the ledger; it stays sealed through the close, and `dialogs.results`
+author 'answered' in the ledger; it stays sealed through the close, and `dialogs.checkins.results`
 opens, aggregates and deletes it when its unit is frozen. No raw ballot is ever stored in the
 clear. Open answers of frozen units are written in a random order under fresh ids.
 """

@@ -1,5 +1,5 @@
 """Reflexive-space schedules and their occurrences. Pre-reflections are not here: they wait
-sealed for their meeting (`dialogs.reflexive`) and are never written in the clear."""
+sealed for their meeting (`dialogs.reflexive.spaces`) and are never written in the clear."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Unlinkability, concretely:
 - a ballot is sealed (storage.sealing) with no member, and stays sealed until its result is
-  frozen (`dialogs.results`), which aggregates it and deletes it: no raw ballot is ever kept
+  frozen (`dialogs.checkins.results`), which aggregates it and deletes it: no raw ballot is ever kept
   in the clear;
 - every ledger write rewrites all of the round's rows in the same statement, so the row
   versions carry no per-member time or order;
@@ -194,7 +194,7 @@ async def skip(session: AsyncSession, round_id: int, member_id: int) -> bool:
 
 async def close_round(session: AsyncSession, round_: Round) -> bool:
     """Count the ledger and erase its per-member statuses; the ballots stay sealed until
-    their result is frozen (`dialogs.results`). True for the one closer that closed it.
+    their result is frozen (`dialogs.checkins.results`). True for the one closer that closed it.
 
     Closing twice (two processes' ticks, a retry) closes once: the first statement claims the
     round (on PostgreSQL a second closer waits for the first's commit, then matches nothing),

@@ -3,7 +3,7 @@
 A unit (one round, or consecutive small rounds pooled) is frozen when its last round closes;
 its aggregates per (dimension, sector, position) are computed then, once, from the opened
 ballots, generalised so that no stored cell holds a group a summary would withhold
-(`dialogs.results`). A summary reads those few rows; the ballots are gone.
+(`dialogs.checkins.results`). A summary reads those few rows; the ballots are gone.
 """
 
 from __future__ import annotations

@@ -239,7 +239,7 @@ def _published(disclosure: Disclosure) -> set[tuple[object, ...]]:
 @settings(max_examples=500, deadline=None)
 @given(any_cells())
 def test_generalised_cells_publish_the_same_and_hold_no_small_group(data):
-    """At rest (dialogs.results stores `generalise`d cells): the same figures as from the
+    """At rest (dialogs.checkins.results stores `generalise`d cells): the same figures as from the
     finer cells, every stored cell 0 or at least k, and generalising again changes nothing."""
     k, cells = data
     kept = generalise(cells, k)

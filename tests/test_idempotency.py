@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from dialogs import results
 from dialogs.calendar import week_key, zone
+from dialogs.checkins import results
 from dialogs.i18n import Tr
+from dialogs.tensions.rate_limit import WeeklyLimiter
 from storage import ballots, outbox, rounds, teams
 from storage.database import Database
 from tests.helpers import PEOPLE, seeded, submit, text_of
@@ -281,7 +282,7 @@ async def used(engine, database, clock, week: str | None = None) -> dict[str, in
     counts = {}
     async with database.session() as session:
         for r in members:
-            counts[r["user_ref"]] = await engine.tension_limiter.used(
+            counts[r["user_ref"]] = await WeeklyLimiter().used(
                 session, engine.sealer, team_id=r["team_id"], member_id=r["id"], week=week, limit=5
             )
     return {who: n for who, n in counts.items() if n}

@@ -29,6 +29,7 @@ from sqlalchemy import select, text
 from bot.scheduler import Calendar, occurrence_of, team_triggers
 from dialogs.engine import Engine
 from dialogs.jobs import tick_occurrence
+from dialogs.registry import JobRun, Occasion
 from storage import job_claims, maintenance
 from storage.coordination import FormDraft, JobClaim, Mark
 from storage.database import Database
@@ -135,16 +136,16 @@ async def test_a_runner_that_fails_before_its_commit_leaves_the_occurrence_claim
     demo = await team_named(engine, "demo")
     clock.now = await _in_cadence_checkin(demo, clock(), wanted=True)
     trigger = team_triggers(demo)["checkin"]
-    real = engine.jobs._checkin
+    real = engine.jobs.runners["checkin"]
 
-    async def crashing(*args, **kwargs):  # type: ignore[no-untyped-def]
-        await real(*args, **kwargs)  # its writes, the claim's included, then a failure
+    async def crashing(occasion: Occasion) -> tuple[str, int]:
+        await real(occasion)  # its writes, the claim's included, then a failure
         raise RuntimeError("the process fails before its commit")
 
-    monkeypatch.setattr(engine.jobs, "_checkin", crashing)
+    monkeypatch.setitem(engine.jobs.runners, "checkin", crashing)
     await Calendar(engine)._fire("demo", "checkin", trigger)  # logged, rolled back
     assert await claims(database) == [] and await round_count(engine, demo) == 0
-    monkeypatch.setattr(engine.jobs, "_checkin", real)
+    monkeypatch.setitem(engine.jobs.runners, "checkin", real)
     clock.advance(minutes=1)  # the next firing, or another process's
     await Calendar(Engine(database, clock=clock))._fire("demo", "checkin", trigger)
     assert await round_count(engine, demo) == 1
@@ -235,13 +236,13 @@ async def test_each_team_is_ticked_once_per_period_across_processes(
     other = Engine(database, clock=clock)
     looked: list[str] = []
     for jobs in (engine.jobs, other.jobs):
-        real = jobs.reminders
+        real = jobs.runners["reminders"]
 
-        async def reminders(session, team, now, forced, real=real):  # type: ignore[no-untyped-def]
-            looked.append(team.slug)
-            return await real(session, team, now, forced)
+        async def reminders(occasion: Occasion, real: JobRun = real) -> tuple[str, int]:
+            looked.append(occasion.team.slug)
+            return await real(occasion)
 
-        monkeypatch.setattr(jobs, "reminders", reminders)
+        monkeypatch.setitem(jobs.runners, "reminders", reminders)
     clock.advance(hours=80)  # past the close
     first, second = await asyncio.gather(engine.jobs.tick(), other.jobs.tick())
     closes = [(r.team, r.message) for r in (*first, *second) if r.job == "close"]

@@ -11,7 +11,7 @@ from alembic import command
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from dialogs import results
+from dialogs.checkins import results
 from storage import ballots, migrate, sealed, teams
 from storage.database import Database
 from storage.sealing import Sealer

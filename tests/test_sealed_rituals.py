@@ -407,7 +407,7 @@ async def test_a_tension_sealed_while_its_batch_runs_is_never_deleted_unread(
     batch runs is outside that statement's snapshot, so it waits for the next batch instead
     of being deleted without being read. (On PostgreSQL the two transactions really overlap;
     SQLite has one writer at a time, so there the tension is sealed before the batch.)"""
-    from dialogs import tension_batches
+    from dialogs.tensions import batches as tension_batches
     from storage import sealed_batches
 
     await seeded(engine)

@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.pool import StaticPool
 
-from dialogs import pulse, results
 from dialogs.anonymity import effective_k, recording_scheme
+from dialogs.checkins import results
 from dialogs.content import DIMENSIONS
+from dialogs.summaries import pulse
 from storage import ballots, migrate, rounds, summaries, teams
 from storage.database import Database
 from storage.models import (
@@ -427,8 +428,8 @@ async def test_pooled_units_never_take_the_other_kinds_rounds(both_databases):
 
 
 async def test_a_chart_is_drawn_once_per_team_units_and_language(engine, worker, sender, clock):
-    from dialogs import charts
     from dialogs.i18n import Tr
+    from dialogs.summaries import charts
 
     await seeded(engine)
     await answer_round(engine, worker, sender, clock, ["camille", "jonathan", "sophie"])

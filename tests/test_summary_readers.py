@@ -16,10 +16,11 @@ from sqlalchemy import select, update
 
 from bot.demo import DEMO_CHANNEL
 from bot.outbox_worker import OutboxWorker
-from dialogs import summary, team_admin
+from dialogs import team_admin
 from dialogs.engine import Engine, home
 from dialogs.events import Actor, CommandReceived, FormSubmitted, Place
 from dialogs.i18n import Tr
+from dialogs.summaries import card as summary
 from storage import teams
 from storage.database import Database
 from storage.models import Member, OutboxMessage, Team

@@ -14,7 +14,9 @@ from PIL import Image
 from adapters.teams import package
 from adapters.teams.package import PackageError, build_package, manifest
 from bot.cli import main
-from dialogs.commands import parse
+from dialogs.commands import Command
+from dialogs.commands import parse as parse_with
+from dialogs.rituals import registry
 
 APP_ID = "0b6c1f6e-3d2a-4c8e-9f7a-52e1d4b3a901"
 BASE_URL = "https://passerelle.example.org"
@@ -41,6 +43,10 @@ REQUIRED = {
     "icons",
     "accentColor",
 }
+
+
+def parse(text: str) -> Command:
+    return parse_with(text, registry().word_names)
 
 
 def unzip(data: bytes) -> dict[str, bytes]:

@@ -9,6 +9,7 @@ import logging
 from sqlalchemy import text
 
 from dialogs.jobs import TickBackoff
+from dialogs.registry import Occasion
 from tests.test_scheduler import create_team
 
 
@@ -26,16 +27,16 @@ async def test_a_failing_team_blocks_nobody_and_is_tried_again(
     for slug in ("broken", "fine"):  # a team's short name is also its name here
         await create_team(engine, slug, "America/Toronto")
         await engine.jobs.run("checkin", slug)
-    real_close = engine.jobs.close
+    real_close = engine.jobs.runners["close"]
     failing = {"broken"}
 
-    async def close(session, team, now, forced):
-        if team.slug in failing:
-            await session.execute(text("UPDATE rounds SET reminded = true"))  # undone below
+    async def close(occasion: Occasion) -> tuple[str, int]:
+        if occasion.team.slug in failing:
+            await occasion.session.execute(text("UPDATE rounds SET reminded = true"))  # undone
             raise RuntimeError("the database refused something")
-        return await real_close(session, team, now, forced)
+        return await real_close(occasion)
 
-    monkeypatch.setattr(engine.jobs, "close", close)
+    monkeypatch.setitem(engine.jobs.runners, "close", close)
     caplog.set_level(logging.ERROR)
     clock.advance(hours=80)
     results = await engine.jobs.tick()

@@ -1,19 +1,21 @@
-"""People joining or leaving a team's channel, and the bot being added to one."""
+"""People joining or leaving a team's channel."""
 
 from __future__ import annotations
 
-from dialogs import checkins, outbound, profile, team_admin
-from dialogs.cards import Card, notice
-from dialogs.content import ContentBank
+from dialogs import outbound
+from dialogs.cards import Card
 from dialogs.events import Actor, MemberJoined
 from dialogs.i18n import Tr, language_of
+from dialogs.people import profile
+from dialogs.rituals import registry
 from dialogs.turn import Turn, resolve
 from storage import teams
 from storage.models import Member, Team
 
 
-async def joined(turn: Turn, event: MemberJoined, bank: ContentBank) -> list[Card]:
-    """Add (or bring back) the person, welcome them, and ask them into an open round."""
+async def joined(turn: Turn, event: MemberJoined) -> list[Card]:
+    """Add (or bring back) the person, welcome them, then each ritual's `on_member_joined`
+    (an open round asks them too)."""
     session, actor = turn.session, turn.actor
     place = event.place
     channel = await teams.channel_at(session, place.platform, place.workspace, place.channel_ref)
@@ -32,7 +34,8 @@ async def joined(turn: Turn, event: MemberJoined, bank: ContentBank) -> list[Car
     member.display_name = actor.display_name or member.display_name
     member.timezone = member.timezone or actor.timezone
     await welcome(turn, team, member)
-    await checkins.late_joiner(session, bank, team, member, turn.now)
+    for hook in registry().member_joined_hooks():
+        await hook(turn, team, member)
     return []
 
 
@@ -80,13 +83,3 @@ async def left(turn: Turn) -> list[Card]:
     if turn.member is not None:
         turn.member.active = False
     return []
-
-
-async def installed(turn: Turn) -> list[Card]:
-    """Added to a channel: say which team it belongs to, or offer to set one up."""
-    await resolve(turn)
-    tr = turn.tr
-    if turn.team is not None:
-        return [notice(tr("setup.linked_title"), tr("setup.linked", team=turn.team.name))]
-    assert turn.place is not None
-    return [team_admin.setup_card(tr, turn.place, turn.actor, turn.sealer)]

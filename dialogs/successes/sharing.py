@@ -13,11 +13,11 @@ import random
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import outbound, unopenable
+from dialogs.calendar import next_batch
 from dialogs.cards import Card, Form, Paragraph, TextInput, notice
 from dialogs.content import ContentBank
 from dialogs.forms import choice, one_of
 from dialogs.i18n import Tr
-from dialogs.tensions import next_batch
 from dialogs.texts import clean
 from storage import successes as store
 from storage.models import Member, Success, Team

@@ -15,9 +15,9 @@ import secrets
 
 from sqlalchemy import select
 
-from dialogs import membership
 from dialogs.cards import Card, Paragraph, notice
 from dialogs.forms import refused
+from dialogs.people import new_member, welcome
 from dialogs.turn import Turn
 from storage import teams
 from storage.models import Team
@@ -84,11 +84,11 @@ async def link(turn: Turn, code: str) -> list[Card]:
         session, team.id, actor.platform, actor.workspace, actor.user_ref
     )
     if member is None:
-        member = membership.new_member(team, actor, position="coordinator")
+        member = new_member(team, actor, position="coordinator")
         session.add(member)
     member.is_coordinator = True
     member.active = True
     await session.flush()
     turn.team, turn.member = team, member
-    await membership.welcome(turn, team, member)
+    await welcome(turn, team, member)
     return [notice(turn.tr("link.done_title"), turn.tr("link.done", team=team.name, k=team.k))]

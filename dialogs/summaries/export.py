@@ -8,7 +8,7 @@ import io
 
 from dialogs.cards import Attachment, Card, Paragraph
 from dialogs.i18n import Tr
-from dialogs.pulse import PulseSummary
+from dialogs.summaries.pulse import PulseSummary
 
 COLUMNS = (
     "rounds",

@@ -19,7 +19,7 @@ from dialogs import outbound, unopenable
 from dialogs.cards import Button, Card, Paragraph
 from dialogs.content import ContentBank
 from dialogs.i18n import Tr
-from dialogs.rate_limit import forget_past_weeks
+from dialogs.tensions.rate_limit import forget_past_weeks
 from storage import teams
 from storage import tensions as store
 from storage.models import Team, Tension

@@ -16,7 +16,7 @@ from dialogs import outbound
 from dialogs.cards import Attachment, Button, Card, Paragraph
 from dialogs.content import ContentBank
 from dialogs.i18n import Tr
-from dialogs.pulse import RECENT_DAYS, PulseSummary, Unit, compute, trend
+from dialogs.summaries.pulse import RECENT_DAYS, PulseSummary, Unit, compute, trend
 from dialogs.turn import is_reader
 from storage import teams
 from storage.models import Team
@@ -238,7 +238,9 @@ async def card_for(
     *,
     coordinator: bool,
 ) -> Card:
-    from dialogs.charts import cached_chart  # matplotlib loads only when a summary is drawn
+    from dialogs.summaries.charts import (
+        cached_chart,  # matplotlib loads only when a summary is drawn
+    )
 
     summary = await compute(session, team, today)
     chart = await asyncio.to_thread(cached_chart, summary, tr) if summary.units else None
@@ -255,7 +257,7 @@ async def send_to_readers(
 
     Quiet hours are not applied here on purpose: symmetry between sectors comes first.
     """
-    from dialogs.charts import cached_chart
+    from dialogs.summaries.charts import cached_chart
 
     summary = await compute(session, team, now.date())
     charts: dict[str, bytes | None] = {}

@@ -12,7 +12,7 @@ from dialogs.anonymity import recording_scheme
 from dialogs.calendar import zone
 from dialogs.cards import Button, Card, Form, Paragraph, ScaleInput, TextInput, notice
 from dialogs.content import DIMENSIONS, ContentBank
-from dialogs.forms import FormError, refill
+from dialogs.forms import CardRejected, FormError, refill
 from dialogs.i18n import Tr
 from dialogs.texts import clean
 from storage import ballots, outbox, rounds, teams
@@ -173,10 +173,8 @@ async def submit(
     )
 
 
-class BallotRejected(Exception):
-    def __init__(self, card: Card, key: str, params: dict[str, object]) -> None:
-        super().__init__(key)
-        self.card, self.key, self.params = card, key, params
+class BallotRejected(CardRejected):
+    """A ballot that does not fit its round any more: its card again, with what was typed."""
 
 
 async def start_round(

@@ -2,7 +2,7 @@
 
 A confirmed tension is sealed (`storage.sealed_batches`) until its content must first be read:
 the coordinators' daily review when the team reviews tensions, else the weekly batch (see
-`dialogs.tension_batches`). Only then is it written to `tensions`, shuffled with its batch.
+`dialogs.tensions.batches`). Only then is it written to `tensions`, shuffled with its batch.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import secrets
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import outbound
-from dialogs.calendar import next_weekly, week_key, zone
+from dialogs.calendar import next_batch, week_key, zone
 from dialogs.cards import Button, Card, Form, Paragraph, TextInput, notice
 from dialogs.content import ContentBank
 from dialogs.forms import choice, one_of
 from dialogs.i18n import Tr
-from dialogs.rate_limit import WeeklyLimiter
+from dialogs.tensions.rate_limit import WeeklyLimiter
 from dialogs.texts import clean
 from storage import teams
 from storage import tensions as store
@@ -87,10 +87,6 @@ async def audience(session: AsyncSession, team: Team, tr: Tr) -> str:
         for c in channels
     ) or tr("tension.no_channel")
     return tr("tension.audience", count=len(members), places=places)
-
-
-def next_batch(team: Team, now: dt.datetime) -> dt.datetime:
-    return next_weekly(team.batch_weekday, team.batch_hour, zone(team.timezone), now)
 
 
 async def preview_card(

@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from dialogs.i18n import Tr
-from dialogs.pulse import PulseSummary, trend
+from dialogs.summaries.pulse import PulseSummary, trend
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
 MARKERS = ("o", "s", "^", "D")

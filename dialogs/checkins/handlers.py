@@ -1,0 +1,120 @@
+"""What people do with check-ins: the `checkin` command, answering or skipping a round, and
+a coordinator's review of open answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from dialogs.cards import Card, Paragraph, notice
+from dialogs.checkins import open_review
+from dialogs.checkins import rounds as checkins
+from dialogs.checkins.jobs import start
+from dialogs.commands import Command
+from dialogs.events import FormSubmitted
+from dialogs.forms import parse_id, refused
+from dialogs.people import profile_card  # the pause lives in the profile
+from dialogs.registry import Occasion
+from dialogs.turn import Turn
+from storage import rounds
+from storage.models import Member, OpenAnswer, Round, Team
+
+# The `checkin` command's arguments, English and French (folded).
+ARGUMENTS = {
+    "now": "now",
+    "maintenant": "now",
+    "skip": "skip",
+    "passer": "skip",
+    "pause": "pause",
+    "resume": "resume",
+    "reprendre": "resume",
+}
+
+
+async def checkin_command(turn: Turn, command: Command, context: Mapping[str, str]) -> list[Card]:
+    tr, team, member, session, now = turn.tr, turn.team, turn.member, turn.session, turn.now
+    assert team is not None and member is not None
+    argument = command.first_arg(ARGUMENTS)
+    if argument == "now":
+        if not turn.is_coordinator:
+            return [refused(tr, "errors.coordinators_only")]
+        occasion = Occasion(session, team, now, turn.bank, turn.sealer, forced=True)
+        key, count = await start(occasion)
+        return [Card(title=tr("jobs.done_title"), blocks=[Paragraph(text=tr(key, count=count))])]
+    if argument == "pause":
+        return [profile_card(tr, team, member)]
+    if argument == "resume":
+        member.paused_until = None
+        return [notice(tr("checkin.resumed_title"), tr("checkin.resumed"))]
+    round_ = await rounds.open_round_of(session, team.id)
+    if round_ is None or round_.closes_at <= now:
+        return [notice(tr("checkin.none_title"), tr("checkin.none"))]
+    if argument == "skip":
+        return [await skip(turn, round_.id)]
+    status = await rounds.status_of(session, round_.id, member.id)
+    if status != rounds.ASKED:
+        key = "checkin.not_asked" if status is None else f"checkin.already_{status}"
+        return [Card(title=tr("checkin.already_title"), blocks=[Paragraph(text=tr(key))])]
+    return [checkins.round_card(tr, turn.bank, team, round_)]
+
+
+async def submit(turn: Turn, event: FormSubmitted) -> list[Card]:
+    assert turn.team is not None and turn.member is not None
+    round_ = await rounds.round_by_id(turn.session, parse_id(event.context.get("round")))
+    if round_ is None or round_.team_id != turn.team.id:
+        return [refused(turn.tr, "errors.stale_button")]
+    return [
+        await checkins.submit(
+            turn.session,
+            turn.bank,
+            turn.team,
+            turn.member,
+            round_,
+            event.values,
+            turn.tr,
+            turn.now,
+            turn.sealer,
+        )
+    ]
+
+
+async def submit_form(turn: Turn, context: Mapping[str, str]) -> Card | None:
+    assert turn.team is not None
+    round_ = await rounds.round_by_id(turn.session, parse_id(context.get("round")))
+    if round_ is None or round_.team_id != turn.team.id or round_.closed:
+        return None
+    return checkins.round_card(turn.tr, turn.bank, turn.team, round_)
+
+
+async def skip_button(turn: Turn, event: FormSubmitted) -> list[Card]:
+    return [await skip(turn, parse_id(event.context.get("round")))]
+
+
+async def skip(turn: Turn, round_id: int) -> Card:
+    tr = turn.tr
+    assert turn.member is not None
+    round_ = await rounds.round_by_id(turn.session, round_id)
+    if round_ is None or round_.closed or (turn.team and round_.team_id != turn.team.id):
+        return refused(tr, "checkin.closed")
+    if await rounds.skip(turn.session, round_.id, turn.member.id):
+        return notice(tr("checkin.skipped_title"), tr("checkin.skipped"))
+    return notice(tr("checkin.already_title"), tr("checkin.already_answered"))
+
+
+async def review_open_answer(turn: Turn, event: FormSubmitted) -> list[Card]:
+    tr = turn.tr
+    assert turn.team is not None
+    answer = await turn.session.get(OpenAnswer, event.context.get("answer", "")[:64])
+    round_ = await turn.session.get(Round, answer.round_id) if answer is not None else None
+    if round_ is None or round_.team_id != turn.team.id:
+        return [refused(tr, "errors.stale_button")]  # unknown, or another team's
+    status = "visible" if event.action == "open.approve" else "hidden"
+    done = await open_review.decide(
+        turn.session, turn.team, event.context.get("answer", ""), status
+    )
+    key = f"open_review.done_{status}" if done else "open_review.already"
+    return [notice(tr("open_review.title"), tr(key))]
+
+
+async def late_joiner(turn: Turn, team: Team, member: Member) -> None:
+    """Someone joining while a round is open is asked too."""
+    await checkins.late_joiner(turn.session, turn.bank, team, member, turn.now)

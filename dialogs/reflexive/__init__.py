@@ -1,0 +1,25 @@
+"""Reflexive spaces: a coordinator schedules a question for the team's meetings; members
+pre-reflect (sealed until the meeting), then the bot posts the question and what was written.
+`spaces` holds the forms, the sealing and the posting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dialogs.reflexive import handlers, jobs
+from dialogs.registry import ActionSpec, CommandSpec, Entry, JobSpec, Ritual
+
+RITUAL = Ritual(
+    name="reflexive",
+    commands=(CommandSpec("reflexive", ("reflexif",), handlers.reflexive_command, "coordinator"),),
+    actions={
+        "reflexive.save": ActionSpec(handlers.save, coordinator=True, form=handlers.schedule_form),
+        "reflexive.pre": ActionSpec(handlers.pre_reflect, form=handlers.pre_reflection_form),
+    },
+    jobs=(
+        JobSpec("reflexive-invite", jobs.invites, on_tick=True),
+        JobSpec("reflexive", jobs.posts, on_tick=True),
+    ),
+    entries=(Entry("reflexive", "coordinator", home="reflexive"),),
+    locales=Path(__file__).with_name("locales"),
+)

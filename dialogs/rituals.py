@@ -1,0 +1,32 @@
+"""The rituals this installation runs: one line per ritual package, in the help card's order.
+
+Each package exposes `RITUAL` (dialogs.registry.Ritual). Adding a ritual is writing its package
+and adding its name here; nothing else names it.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+
+from dialogs.i18n import add_locales
+from dialogs.registry import Registry, Ritual
+
+PACKAGES = (
+    "dialogs.checkins",
+    "dialogs.tensions",
+    "dialogs.successes",
+    "dialogs.people",
+    "dialogs.summaries",
+    "dialogs.administration",
+    "dialogs.reflexive",
+)
+
+
+@functools.cache
+def registry() -> Registry:
+    rituals: list[Ritual] = [importlib.import_module(name).RITUAL for name in PACKAGES]
+    for ritual in rituals:
+        if ritual.locales is not None:
+            add_locales(ritual.locales)
+    return Registry(tuple(rituals))

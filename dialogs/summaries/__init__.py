@@ -1,0 +1,21 @@
+"""Pulse summaries for the managers and coordinators of both sectors, never under k.
+
+`pulse` computes the figures once from the frozen units (through dialogs.disclosure); `card`,
+`charts` and `export` render them as a card, a chart and a CSV; `handlers` says when.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dialogs.registry import CommandSpec, Entry, JobSpec, Ritual
+from dialogs.summaries import handlers
+
+RITUAL = Ritual(
+    name="summaries",
+    commands=(CommandSpec("summary", ("sommaire",), handlers.summary_command, "reader"),),
+    jobs=(JobSpec("summary", handlers.monthly, trigger=handlers.monthly_trigger),),
+    entries=(Entry("summary", "reader", home="summary"),),
+    on_round_closed=handlers.after_close,
+    locales=Path(__file__).with_name("locales"),
+)
