@@ -26,9 +26,10 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from adapters.slack.app import CALLBACK_ID, RECORDING_CALLBACK_ID
+from adapters.slack.acks import RECORDING_CALLBACK_ID
 from adapters.slack.blocks import form_metadata, modal_view
 from adapters.slack.events import ModalMetadata
+from adapters.slack.replies import CALLBACK_ID
 from dialogs.cards import Card
 from dialogs.engine import Engine
 from storage import intake, rounds, teams

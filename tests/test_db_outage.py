@@ -48,9 +48,9 @@ from sqlalchemy import select
 
 from adapters.intake import OUTAGE_RETRY, GroupCommit, IntakeWorker, utcnow
 from adapters.slack.acks import RECORDING_CALLBACK_ID
-from adapters.slack.app import CALLBACK_ID
 from adapters.slack.blocks import form_metadata, modal_view
 from adapters.slack.events import ModalMetadata
+from adapters.slack.replies import CALLBACK_ID
 from adapters.slack.routes import _outage
 from adapters.teams.app import TeamsBridge
 from adapters.teams.botframework import BotFramework, Credentials

@@ -29,7 +29,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from adapters.slack.app import RECORDING_CALLBACK_ID
+from adapters.slack.acks import RECORDING_CALLBACK_ID
 from adapters.teams import conversations
 from dialogs.engine import Engine
 from storage import outbox, teams

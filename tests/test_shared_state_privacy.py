@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from adapters.slack.app import RECORDING_CALLBACK_ID
+from adapters.slack.acks import RECORDING_CALLBACK_ID
 from storage.database import Database
 from storage.sealing import SealBroken
 from tests.slack_signing import app_home_opened, event_callback

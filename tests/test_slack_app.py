@@ -18,8 +18,9 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
 from adapters.intake import IntakeUnavailable
-from adapters.slack.app import RECORDING_CALLBACK_ID, SlackBridge
-from adapters.slack.blocks import decode_form_reference
+from adapters.slack.acks import RECORDING_CALLBACK_ID
+from adapters.slack.app import SlackBridge
+from adapters.slack.block_values import decode_form_reference
 from adapters.slack.forms import DRAFT, FormCards
 from bot.outbox_worker import OutboxWorker
 from bot.server import SLACK, WORKER, build_app
@@ -594,7 +595,7 @@ async def test_a_slash_command_during_an_outage_says_so_in_one_log_line(
     assert reply.status == 200 and fault.struck
     (message,) = rig.slack.ephemerals_for(COORDINATOR)[before:]
     assert Tr("fr")("outage.retry") in texts(message)
-    ours = [r for r in caplog.records if r.name in ("dialogs.engine", "adapters.slack.app")]
+    ours = [r for r in caplog.records if r.name in ("dialogs.engine", "adapters.slack.lifecycle")]
     assert [r.levelno for r in ours] == [logging.WARNING], [r.getMessage() for r in ours]
     assert "unavailable" in ours[0].getMessage() and ours[0].exc_info is None
     # Back: the same command is answered as usual.

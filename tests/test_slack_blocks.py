@@ -15,6 +15,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adapters.slack import block_inputs
+from adapters.slack import block_limits as limits
+from adapters.slack import block_values as bv
 from adapters.slack import blocks as sb
 from adapters.slack.mrkdwn import SOFT_HYPHEN, WORD_JOINER, clean, escape, plain
 from dialogs import checkins
@@ -138,28 +141,30 @@ def check_text(obj: dict, limit: int, kind: str = "plain_text") -> None:
 
 
 def check_option(option: dict) -> None:
-    check_text(option["text"], sb.OPTION_TEXT)
-    assert 1 <= ulen(option["value"]) <= sb.OPTION_VALUE
+    check_text(option["text"], limits.OPTION_TEXT)
+    assert 1 <= ulen(option["value"]) <= limits.OPTION_VALUE
 
 
 def check_element(element: dict) -> None:
-    assert ulen(element["action_id"]) <= sb.ACTION_ID
+    assert ulen(element["action_id"]) <= limits.ACTION_ID
     kind = element["type"]
     if kind == "button":
-        check_text(element["text"], sb.BUTTON_TEXT)
-        assert ulen(element["value"]) <= sb.BUTTON_VALUE
+        check_text(element["text"], limits.BUTTON_TEXT)
+        assert ulen(element["value"]) <= limits.BUTTON_VALUE
         assert element.get("style", "primary") in ("primary", "danger")
     elif kind in ("radio_buttons", "static_select"):
         if "option_groups" in element:
-            assert kind == "static_select" and len(element["option_groups"]) <= sb.SELECT_OPTIONS
+            assert (
+                kind == "static_select" and len(element["option_groups"]) <= limits.SELECT_OPTIONS
+            )
             options = []
             for group in element["option_groups"]:
-                check_text(group["label"], sb.OPTION_GROUP_LABEL)
-                assert 1 <= len(group["options"]) <= sb.SELECT_OPTIONS
+                check_text(group["label"], limits.OPTION_GROUP_LABEL)
+                assert 1 <= len(group["options"]) <= limits.SELECT_OPTIONS
                 options += group["options"]
         else:
             options = element["options"]
-            limit = sb.RADIO_OPTIONS if kind == "radio_buttons" else sb.SELECT_OPTIONS
+            limit = limits.RADIO_OPTIONS if kind == "radio_buttons" else limits.SELECT_OPTIONS
             assert 1 <= len(options) <= limit
         for option in options:
             check_option(option)
@@ -167,10 +172,10 @@ def check_element(element: dict) -> None:
         if "initial_option" in element:
             assert element["initial_option"] in options
     elif kind == "plain_text_input":
-        assert 1 <= element["max_length"] <= sb.TEXT_INPUT_LENGTH
+        assert 1 <= element["max_length"] <= limits.TEXT_INPUT_LENGTH
         assert ulen(element.get("initial_value", "")) <= element["max_length"]
         if "placeholder" in element:
-            check_text(element["placeholder"], sb.PLACEHOLDER)
+            check_text(element["placeholder"], limits.PLACEHOLDER)
     else:
         raise AssertionError(f"unexpected element {kind}")
 
@@ -184,21 +189,21 @@ def check_blocks(blocks: list[dict], limit: int) -> None:
     for block in blocks:
         if Block is not None:  # slack_sdk validates, and drops nothing it does not know
             assert Block.parse(block).to_dict() == block
-        assert ulen(block.get("block_id", "")) <= sb.BLOCK_ID
+        assert ulen(block.get("block_id", "")) <= limits.BLOCK_ID
         kind = block["type"]
         if kind == "header":
-            check_text(block["text"], sb.HEADER_TEXT)
+            check_text(block["text"], limits.HEADER_TEXT)
         elif kind == "section":
-            check_text(block["text"], sb.SECTION_TEXT, "mrkdwn")
+            check_text(block["text"], limits.SECTION_TEXT, "mrkdwn")
             assert block["text"]["verbatim"] is True
             assert_inert(block["text"]["text"])
         elif kind == "actions":
-            assert 1 <= len(block["elements"]) <= sb.ACTIONS_ELEMENTS
+            assert 1 <= len(block["elements"]) <= limits.ACTIONS_ELEMENTS
             for element in block["elements"]:
                 check_element(element)
                 action_ids.append(element["action_id"])
         elif kind == "input":
-            check_text(block["label"], sb.INPUT_LABEL)
+            check_text(block["label"], limits.INPUT_LABEL)
             assert block["block_id"] == block["element"]["action_id"]
             check_element(block["element"])
         else:
@@ -210,24 +215,24 @@ def check_message(message: tuple[str, list[dict]]) -> None:
     fallback, blocks = message
     assert json.loads(json.dumps(message)) == list(message)
     assert fallback and "<" not in fallback
-    check_blocks(blocks, sb.MESSAGE_BLOCKS)
+    check_blocks(blocks, limits.MESSAGE_BLOCKS)
     assert all(b["type"] != "input" for b in blocks)
-    assert sum(ulen(t) for t in texts(blocks) + plain_texts(blocks)) <= sb.MESSAGE_TEXT_BUDGET
+    assert sum(ulen(t) for t in texts(blocks) + plain_texts(blocks)) <= limits.MESSAGE_TEXT_BUDGET
 
 
 def check_view(view: dict) -> None:
     assert json.loads(json.dumps(view)) == view
     if View is not None:
         assert View(**view).to_dict() == view
-    limit = sb.VIEW_BLOCKS
+    limit = limits.VIEW_BLOCKS
     check_blocks(view["blocks"], limit)
     if view["type"] == "modal":
-        check_text(view["title"], sb.VIEW_TITLE)
+        check_text(view["title"], limits.VIEW_TITLE)
         for key in ("submit", "close"):
             if key in view:
-                check_text(view[key], sb.VIEW_BUTTON)
-        assert ulen(view.get("private_metadata", "")) <= sb.PRIVATE_METADATA
-        assert ulen(view["callback_id"]) <= sb.CALLBACK_ID
+                check_text(view[key], limits.VIEW_BUTTON)
+        assert ulen(view.get("private_metadata", "")) <= limits.PRIVATE_METADATA
+        assert ulen(view["callback_id"]) <= limits.CALLBACK_ID
         if any(b["type"] == "input" for b in view["blocks"]):
             assert "submit" in view
 
@@ -250,7 +255,7 @@ def check_card(card: Card) -> None:
         opener = messages[-1][1][-1]["elements"][0]
         assert opener["action_id"] == sb.OPEN_FORM_ACTION
         if not opener["value"].startswith("stored:"):
-            assert sb.decode_form_reference(opener["value"]) == (
+            assert bv.decode_form_reference(opener["value"]) == (
                 card.form.action,
                 card.form.context,
             )
@@ -288,8 +293,8 @@ async def through_modal(
     assert card.form is not None, card.title
     view = sb.modal_view(card, private_metadata=sb.form_metadata(card.form))
     check_view(view)
-    action, context = sb.decode_form_reference(view["private_metadata"])
-    values = sb.values_from_view_state(submission(view, answers or {}))
+    action, context = bv.decode_form_reference(view["private_metadata"])
+    values = bv.values_from_view_state(submission(view, answers or {}))
     return await submit(engine, who, action, context, values)
 
 
@@ -368,9 +373,9 @@ async def press(engine, who: str, card: Card, action: str) -> list[Card]:
         if b["type"] == "actions"
         for e in b["elements"]
     ]
-    element = next(e for e in elements if sb.button_action(e["action_id"]) == action)
+    element = next(e for e in elements if bv.button_action(e["action_id"]) == action)
     return await submit(
-        engine, who, sb.button_action(element["action_id"]), sb.decode_context(element["value"])
+        engine, who, bv.button_action(element["action_id"]), bv.decode_context(element["value"])
     )
 
 
@@ -495,9 +500,9 @@ async def test_checkin_round_trip_through_the_modal(engine, worker, sender):
     assert fallback == escape(card.title)
     opener, skip = blocks[-1]["elements"]
     assert opener["text"]["text"] == "Répondre" and opener["style"] == "primary"
-    assert sb.button_action(skip["action_id"]) == "checkin.skip"
-    assert sb.decode_context(skip["value"]) == card.buttons[0].context
-    action, context = sb.decode_form_reference(opener["value"])
+    assert bv.button_action(skip["action_id"]) == "checkin.skip"
+    assert bv.decode_context(skip["value"]) == card.buttons[0].context
+    action, context = bv.decode_form_reference(opener["value"])
     assert (action, context) == (card.form.action, card.form.context)
 
     view = sb.modal_view(card, private_metadata=sb.form_metadata(card.form))
@@ -507,7 +512,7 @@ async def test_checkin_round_trip_through_the_modal(engine, worker, sender):
     assert "initial_option" not in scale["element"]
 
     answers = {name: "4" for name in items} | {items[-1]: "skip", "open": "Mon idée <!here>"}
-    values = sb.values_from_view_state(submission(view, answers))
+    values = bv.values_from_view_state(submission(view, answers))
     assert values == answers
     # One item missing: the engine sends the form back; the modal keeps every answer.
     partial = {name: "4" for name in items[:-1]} | {"open": "Mon idée"}
@@ -551,7 +556,7 @@ def test_values_from_view_state_shapes():
         "passerelle.section.0": {"x": {"type": "button"}},
         "odd": {"odd": {"type": "unknown", "value": 3}},
     }
-    assert sb.values_from_view_state(state) == {
+    assert bv.values_from_view_state(state) == {
         "item:V1": "4",
         "item:V2": "",
         "theme": "other",
@@ -584,7 +589,7 @@ def test_long_title_is_cut_and_shown_whole_in_the_modal():
     card = form_card(TextInput(name="t", label="T"), title=title)
     (_, blocks) = sb.message_blocks(card)
     header = blocks[0]["text"]["text"]
-    assert ulen(header) == sb.HEADER_TEXT and header.endswith("…")
+    assert ulen(header) == limits.HEADER_TEXT and header.endswith("…")
     assert header[:-1].rstrip() in plain(title)
     view = sb.modal_view(card, private_metadata="{}", close_label="Fermer la fenêtre maintenant")
     check_view(view)
@@ -627,7 +632,7 @@ def test_long_paragraph_is_split_over_sections():
     [(_, blocks)] = sb.messages_for(card)
     sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     assert len(sections) >= 3
-    assert all(ulen(s) <= sb.SECTION_TEXT for s in sections)
+    assert all(ulen(s) <= limits.SECTION_TEXT for s in sections)
     assert all(line.startswith("&gt; ") for s in sections for line in s.split("\n"))
     joined = " ".join(shown(s.replace("&gt; ", "")) for s in sections)
     assert joined.split() == text.split()
@@ -671,14 +676,14 @@ def test_a_card_too_long_for_one_message_is_split():
     assert ids == [f"passerelle:tension.reply_form:{n}" for n in range(30)]
     seen = [shown(t) for _, blocks in messages for t in texts(blocks)]
     assert seen == [p.text for p in paragraphs]
-    with pytest.raises(sb.TooManyBlocks):
+    with pytest.raises(limits.TooManyBlocks):
         sb.message_blocks(card)
 
 
 def test_many_short_paragraphs_are_packed_not_split():
     card = Card(title="Sommaire", blocks=[Paragraph(text=f"Ligne {n}") for n in range(120)])
     [(_, blocks)] = sb.messages_for(card)
-    assert len(blocks) < sb.MESSAGE_BLOCKS
+    assert len(blocks) < limits.MESSAGE_BLOCKS
     assert "\n\n".join(texts(blocks)) == "\n\n".join(f"Ligne {n}" for n in range(120))
     check_view(sb.home_view(card))
 
@@ -690,9 +695,9 @@ def test_button_payload_limits_and_spill():
         blocks=[Paragraph(text=text, from_user=True)],
         buttons=[Button(label="Envoyer", action="tension.confirm", context={"text": text})],
     )
-    with pytest.raises(sb.ValueTooLong) as problem:
+    with pytest.raises(limits.ValueTooLong) as problem:
         sb.messages_for(card)
-    assert problem.value.limit == sb.BUTTON_VALUE and problem.value.length > sb.BUTTON_VALUE
+    assert problem.value.limit == limits.BUTTON_VALUE and problem.value.length > limits.BUTTON_VALUE
     stored: list[str] = []
 
     def spill(payload: str) -> str:
@@ -701,11 +706,11 @@ def test_button_payload_limits_and_spill():
 
     [(_, blocks)] = sb.messages_for(card, spill=spill)
     assert blocks[-1]["elements"][0]["value"] == "stored:1"
-    assert sb.decode_context(stored[0]) == {"text": text}
+    assert bv.decode_context(stored[0]) == {"text": text}
     with pytest.raises(ValueError):
         sb.messages_for(card, spill=lambda payload: "{too clever")
     long_action = Button(label="x", action="a" * 300)
-    with pytest.raises(sb.ValueTooLong):
+    with pytest.raises(limits.ValueTooLong):
         sb.messages_for(Card(title="x", buttons=[long_action]))
 
 
@@ -723,21 +728,21 @@ def test_button_styles_and_payload_decoding():
     [(_, blocks)] = sb.messages_for(card)
     approve, reject, later = blocks[-1]["elements"]
     assert approve["style"] == "primary" and reject["style"] == "danger" and "style" not in later
-    assert ulen(later["text"]["text"]) == sb.BUTTON_TEXT
-    assert [sb.button_action(e["action_id"]) for e in (approve, reject, later)] == [
+    assert ulen(later["text"]["text"]) == limits.BUTTON_TEXT
+    assert [bv.button_action(e["action_id"]) for e in (approve, reject, later)] == [
         "tension.approve",
         "tension.reject",
         "command",
     ]
-    assert sb.decode_context(approve["value"]) == {"t": "1"}
-    assert sb.decode_context(reject["value"]) == {}
-    assert sb.button_action("open_form") is None
-    assert sb.button_action("passerelle:x:y") is None
+    assert bv.decode_context(approve["value"]) == {"t": "1"}
+    assert bv.decode_context(reject["value"]) == {}
+    assert bv.button_action("open_form") is None
+    assert bv.button_action("passerelle:x:y") is None
     for bad in ("[]", '{"a": 1}', "nope"):
         with pytest.raises(ValueError):
-            sb.decode_context(bad)
+            bv.decode_context(bad)
     with pytest.raises(ValueError):
-        sb.decode_form_reference('{"a": "x"}')
+        bv.decode_form_reference('{"a": "x"}')
 
 
 def test_choices_become_radios_menus_or_groups():
@@ -761,7 +766,7 @@ def test_choices_become_radios_menus_or_groups():
     assert inputs["free"]["optional"] is True
     assert "initial_option" not in inputs["free"]["element"]
     too_long = ChoiceInput(name="bad", label="Bad", options=[Option(value="v" * 151, label="x")])
-    with pytest.raises(sb.ValueTooLong):
+    with pytest.raises(limits.ValueTooLong):
         sb.modal_view(form_card(too_long), private_metadata="")
 
 
@@ -775,24 +780,24 @@ def test_text_inputs_respect_slack_bounds():
     big, line = (b["element"] for b in view["blocks"] if b["type"] == "input")
     assert big["max_length"] == 3000 and len(big["initial_value"]) == 3000
     assert line["multiline"] is False and "initial_value" not in line
-    assert ulen(line["placeholder"]["text"]) == sb.PLACEHOLDER
+    assert ulen(line["placeholder"]["text"]) == limits.PLACEHOLDER
 
 
 def test_modal_limits():
     inputs = [TextInput(name=f"t{n}", label=f"T{n}") for n in range(101)]
-    with pytest.raises(sb.TooManyBlocks):
+    with pytest.raises(limits.TooManyBlocks):
         sb.modal_view(form_card(*inputs), private_metadata="")
     notes = [Paragraph(text=f"Note {n}") for n in range(60)]
     packed = sb.modal_view(form_card(*notes, *inputs[:60]), private_metadata="")
     check_view(packed)
-    with pytest.raises(sb.ValueTooLong):
+    with pytest.raises(limits.ValueTooLong):
         sb.modal_view(form_card(*inputs[:1]), private_metadata="x" * 3001)
     with pytest.raises(ValueError):
         sb.modal_view(Card(title="x", blocks=inputs[:1]), private_metadata="")
     with pytest.raises(ValueError):
         sb.modal_view(form_card(TextInput(name="passerelle.x", label="x")), private_metadata="")
     big_context = Form(action="x", submit_label="x", context={"text": "x" * 3000})
-    with pytest.raises(sb.ValueTooLong):
+    with pytest.raises(limits.ValueTooLong):
         sb.form_metadata(big_context)
 
 
@@ -838,7 +843,7 @@ def test_slack_sdk_models_are_used():
 
 
 def test_skip_value_matches_the_engine():
-    assert sb.SKIP_VALUE == checkins.SKIP
+    assert block_inputs.SKIP_VALUE == checkins.SKIP
     assert unicodedata.category(WORD_JOINER) == "Cf" and unicodedata.category(SOFT_HYPHEN) == "Cf"
 
 
@@ -847,7 +852,7 @@ async def test_setup_with_a_hostile_team_name(engine):
     place = Place("sandbox", "", "autre-canal", "canal")
     form = (await engine.handle(CommandReceived(founder, "configurer", place)))[0]
     check_card(form)
-    values = sb.values_from_view_state(
+    values = bv.values_from_view_state(
         submission(
             sb.modal_view(form, private_metadata=sb.form_metadata(form.form)),
             {"name": "<!channel> *Projet* @here https://evil.example", "k": "5"},

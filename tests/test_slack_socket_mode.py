@@ -15,7 +15,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from slack_sdk.errors import SlackApiError
 
-from adapters.slack.app import RECORDING_CALLBACK_ID, SlackBridge
+from adapters.slack.acks import RECORDING_CALLBACK_ID
+from adapters.slack.app import SlackBridge
 from bot import cli
 from bot.server import SLACK
 from storage import teams

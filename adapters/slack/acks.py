@@ -30,7 +30,8 @@ from sqlalchemy import select
 
 from adapters.intake import GroupCommit, IntakeUnavailable
 from adapters.slack import events
-from adapters.slack.blocks import decode_form_reference, modal_view, view_errors
+from adapters.slack.block_values import decode_form_reference
+from adapters.slack.blocks import modal_view, view_errors
 from dialogs.cards import notice
 from dialogs.engine import Engine
 from dialogs.events import FormSubmitted

@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.slack.blocks import (
+from adapters.slack.block_limits import TEXT_INPUT_LENGTH
+from adapters.slack.block_values import (
     RESERVED_BLOCK_PREFIX,
-    TEXT_INPUT_LENGTH,
     button_action,
     decode_context,
     decode_form_reference,

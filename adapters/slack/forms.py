@@ -28,7 +28,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import ValidationError
 
-from adapters.slack.blocks import decode_form_reference, form_metadata
+from adapters.slack.block_values import decode_form_reference
+from adapters.slack.blocks import form_metadata
 from dialogs.cards import Card
 from storage import form_drafts
 from storage.database import Database

@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from adapters.slack.acks import RECORDING_CALLBACK_ID
-from adapters.slack.app import CALLBACK_ID
+from adapters.slack.replies import CALLBACK_ID
 from tests.fake_slack import FakeSlack
 from tests.fuzz.junk import (
     SPECIAL_TEXTS,
