@@ -1,10 +1,10 @@
 """The content banks (check-in items, diagnostic, tension/success/reflexive prompts) as data.
 
-The wording lives in YAML files under `dialogs/content/` so that coordinators and researchers can
-edit it without touching code; this module loads those files, validates them against the models
-in `dialogs.content_schema` and exposes them as immutable dataclasses. Validation fails loudly at
-load time (naming file, item and problem) rather than letting a typo surface mid-conversation in
-a chat.
+The wording lives in YAML files in each ritual's `content/` (`dialogs/checkins/content/`...) so
+that coordinators and researchers can edit it without touching code; this module loads those
+files, validates them against the models in `dialogs.content_schema` and exposes them as
+immutable dataclasses. Validation fails loudly at load time (naming file, item and problem)
+rather than letting a typo surface mid-conversation in a chat.
 """
 
 from __future__ import annotations
@@ -53,8 +53,11 @@ CONTENT_FILES: tuple[str, ...] = (
     REFLEXIVE_FILE,
 )
 
-# Where the packaged files live; a bank may gather its files from several such directories.
-PACKAGED_DIRS: tuple[Path, ...] = (Path(__file__).resolve().parent / "content",)
+# Where the packaged files live: each ritual's own `content/` (dialogs/<ritual>/content/); a
+# bank gathers its files from several directories, each file found in exactly one.
+PACKAGED_DIRS: tuple[Path, ...] = tuple(
+    sorted(path for path in Path(__file__).resolve().parent.glob("*/content") if path.is_dir())
+)
 
 
 class ContentError(ValueError):

@@ -1,4 +1,4 @@
-"""The shape of the content files (`dialogs/content/*.yml`) as pydantic models.
+"""The shape of the content files (`dialogs/*/content/*.yml`) as pydantic models.
 
 The models are strict (a text is a string, never a number; no unknown key, so that a typo such
 as "souces" is reported instead of ignored) and `problems` turns pydantic's errors into lines

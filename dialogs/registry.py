@@ -3,8 +3,9 @@
 A ritual package (`dialogs/checkins/`, `dialogs/tensions/`...) exposes `RITUAL`, a `Ritual`
 listing what it brings, as data: the command words people type, the buttons and forms it
 answers (and how to rebuild a lost form), its jobs and their triggers, the help lines and home
-buttons it adds, its hooks into other rituals' moments, and its strings. Nothing outside the
-package names its handlers; `dialogs.rituals` lists the packages.
+buttons it adds, and its hooks into other rituals' moments. Its strings are in its own
+`locales/`, registered by its `__init__`. Nothing outside the package names its handlers;
+`dialogs.rituals` lists the packages.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal, TypeVar
 
 from apscheduler.triggers.cron import CronTrigger
@@ -111,7 +111,6 @@ class Ritual:
     on_member_joined: MemberJoinedHook | None = None
     on_round_closed: RoundClosedHook | None = None
     on_profile_saved: ProfileSavedHook | None = None
-    locales: Path | None = None
 
 
 class Registry:

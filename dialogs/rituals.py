@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import importlib
 
-from dialogs.i18n import add_locales
 from dialogs.registry import Registry, Ritual
 
 PACKAGES = (
@@ -26,7 +25,4 @@ PACKAGES = (
 @functools.cache
 def registry() -> Registry:
     rituals: list[Ritual] = [importlib.import_module(name).RITUAL for name in PACKAGES]
-    for ritual in rituals:
-        if ritual.locales is not None:
-            add_locales(ritual.locales)
     return Registry(tuple(rituals))

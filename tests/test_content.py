@@ -15,6 +15,7 @@ from dialogs.content import (
     CONDITIONS,
     CONTENT_FILES,
     DIMENSIONS,
+    PACKAGED_DIRS,
     TENSION_THEMES,
     ContentBank,
     ContentError,
@@ -24,7 +25,15 @@ from dialogs.content import (
 )
 from dialogs.content_schema import SOURCE_PATTERN
 
-CONTENT_DIR = Path(__file__).resolve().parents[1] / "dialogs" / "content"
+DIALOGS = Path(__file__).resolve().parents[1] / "dialogs"
+
+
+def packaged(name: str) -> Path:
+    """Where a content file lives: the content/ of the ritual that uses it."""
+    [path] = DIALOGS.glob(f"*/content/{name}")
+    return path
+
+
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 # About 20 seconds of reading per item keeps a 5-item check-in under 2 minutes.
 MAX_CHECKIN_CHARS = 120
@@ -40,7 +49,10 @@ def bank() -> ContentBank:
 
 def test_packaged_bank_loads_and_is_cached(bank: ContentBank) -> None:
     assert default_bank() is bank
-    assert load_bank(CONTENT_DIR) == bank
+    assert load_bank(PACKAGED_DIRS) == bank
+    # Each ritual holds its own files: check-in and diagnostic items with the check-ins...
+    assert packaged("checkin_items.yml").parent.parent.name == "checkins"
+    assert packaged("tension_prompts.yml").parent.parent.name == "tensions"
 
 
 @pytest.mark.parametrize("dimension", DIMENSIONS)
@@ -182,7 +194,7 @@ def test_every_source_points_at_existing_seed_lines() -> None:
     problems = []
     checked = 0
     for name in CONTENT_FILES:
-        document = yaml.safe_load((CONTENT_DIR / name).read_text(encoding="utf-8"))
+        document = yaml.safe_load(packaged(name).read_text(encoding="utf-8"))
         for ref in _sources_in(document):
             match = SOURCE_PATTERN.match(ref)
             assert match is not None, f"{name}: bad source {ref!r}"

@@ -11,6 +11,7 @@ import adapters.sandbox
 import adapters.slack
 import adapters.teams
 from dialogs.i18n import catalogue, locale_files, moment, t
+from dialogs.rituals import PACKAGES, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,6 +30,18 @@ def test_each_platform_brings_its_own_strings():
     for language in ("fr", "en"):
         engine = (ROOT / "dialogs" / "locales" / f"{language}.yml").read_text(encoding="utf-8")
         assert not any(f"\n{section}:" in engine for section in platforms), language
+
+
+def test_each_ritual_brings_its_own_strings():
+    """A ritual's strings live in its package: every ritual's directory is registered, and
+    each command's help line is in its ritual's own files, not the engine's."""
+    engine = (ROOT / "dialogs" / "locales" / "en.yml").read_text(encoding="utf-8")
+    for ritual, name in zip(registry().rituals, PACKAGES, strict=True):
+        directory = ROOT / name.replace(".", "/") / "locales"
+        assert directory.resolve() / "fr.yml" in locale_files(), ritual.name
+        own = (directory / "en.yml").read_text(encoding="utf-8")
+        for entry in ritual.entries:
+            assert f"\n    {entry.key}:" in own and f"\n    {entry.key}:" not in engine
 
 
 def test_catalogues_have_the_same_keys_and_placeholders():
@@ -84,7 +97,7 @@ def test_french_keeps_its_spaces_unbreakable():
     """Québec typography: the space before a colon and inside « » is non-breaking, so a
     line never starts with « : » or ends with « « » (catalogue, question bank, Teams package)."""
     texts = dict(catalogue("fr"))
-    for path in ROOT.glob("dialogs/content/*.yml"):
+    for path in ROOT.glob("dialogs/*/content/*.yml"):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if line.lstrip().startswith("fr:"):
                 texts[f"{path.name}:{number}"] = line

@@ -20,7 +20,6 @@ from adapters.slack import block_limits as limits
 from adapters.slack import block_values as bv
 from adapters.slack import blocks as sb
 from adapters.slack.mrkdwn import SOFT_HYPHEN, WORD_JOINER, clean, escape, plain
-from dialogs import checkins
 from dialogs.cards import (
     Attachment,
     Button,
@@ -32,6 +31,7 @@ from dialogs.cards import (
     ScaleInput,
     TextInput,
 )
+from dialogs.checkins import rounds as checkins
 from dialogs.events import Actor, CommandReceived, FormSubmitted, Place
 from dialogs.i18n import locale_files
 from tests.conftest import unavailable
@@ -356,7 +356,7 @@ def test_catalogues_carry_no_mrkdwn():
         elif isinstance(value, str) and key not in ("id", "condition", "concept", "sources"):
             strings.append(value)
 
-    for path in [*locale_files(), *root.glob("content/*.yml")]:
+    for path in [*locale_files(), *root.glob("*/content/*.yml")]:
         walk(yaml.safe_load(path.read_text(encoding="utf-8")))
     assert len(strings) > 300
     for text in strings:

@@ -9,6 +9,7 @@ from pathlib import Path
 from dialogs.administration import handlers
 from dialogs.administration.handlers import readers_form, schedule_form, settings_form, showing
 from dialogs.events import TeamInstalled
+from dialogs.i18n import add_locales
 from dialogs.registry import ActionSpec, CommandSpec, Entry, Ritual
 
 RITUAL = Ritual(
@@ -35,5 +36,7 @@ RITUAL = Ritual(
         Entry("readers", "coordinator", home="readers"),
     ),
     on_profile_saved=handlers.reader_requested,
-    locales=Path(__file__).with_name("locales"),
 )
+
+# Its strings join the catalogue as soon as any of its modules is imported.
+add_locales(Path(__file__).with_name("locales"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dialogs.checkins import handlers, jobs
+from dialogs.i18n import add_locales
 from dialogs.registry import ActionSpec, CommandSpec, Entry, JobSpec, Ritual
 
 RITUAL = Ritual(
@@ -29,5 +30,7 @@ RITUAL = Ritual(
     ),
     entries=(Entry("checkin", home="checkin"), Entry("checkin_now", "coordinator", "checkin now")),
     on_member_joined=handlers.late_joiner,
-    locales=Path(__file__).with_name("locales"),
 )
+
+# Its strings join the catalogue as soon as any of its modules is imported.
+add_locales(Path(__file__).with_name("locales"))

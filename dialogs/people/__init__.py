@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dialogs.events import MemberJoined, MemberLeft
+from dialogs.i18n import add_locales
 from dialogs.people import handlers
 from dialogs.people.membership import new_member, welcome
 from dialogs.people.profile import profile_card
@@ -22,5 +23,7 @@ RITUAL = Ritual(
     actions={"profile.save": ActionSpec(handlers.save, form=handlers.profile_form)},
     events={MemberJoined: handlers.joined, MemberLeft: handlers.left},
     entries=(Entry("profile", home="profile"),),
-    locales=Path(__file__).with_name("locales"),
 )
+
+# Its strings join the catalogue as soon as any of its modules is imported.
+add_locales(Path(__file__).with_name("locales"))

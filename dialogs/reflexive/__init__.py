@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dialogs.i18n import add_locales
 from dialogs.reflexive import handlers, jobs
 from dialogs.registry import ActionSpec, CommandSpec, Entry, JobSpec, Ritual
 
@@ -21,5 +22,7 @@ RITUAL = Ritual(
         JobSpec("reflexive", jobs.posts, on_tick=True),
     ),
     entries=(Entry("reflexive", "coordinator", home="reflexive"),),
-    locales=Path(__file__).with_name("locales"),
 )
+
+# Its strings join the catalogue as soon as any of its modules is imported.
+add_locales(Path(__file__).with_name("locales"))

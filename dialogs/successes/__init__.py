@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dialogs.i18n import add_locales
 from dialogs.registry import ActionSpec, CommandSpec, Entry, JobSpec, Ritual
 from dialogs.successes import handlers, jobs
 
@@ -18,5 +19,7 @@ RITUAL = Ritual(
     ),
     entries=(Entry("success", home="success"),),
     accepts=handlers.known_prompt,
-    locales=Path(__file__).with_name("locales"),
 )
+
+# Its strings join the catalogue as soon as any of its modules is imported.
+add_locales(Path(__file__).with_name("locales"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dialogs.i18n import add_locales
 from dialogs.registry import CommandSpec, Entry, JobSpec, Ritual
 from dialogs.summaries import handlers
 
@@ -17,5 +18,7 @@ RITUAL = Ritual(
     jobs=(JobSpec("summary", handlers.monthly, trigger=handlers.monthly_trigger),),
     entries=(Entry("summary", "reader", home="summary"),),
     on_round_closed=handlers.after_close,
-    locales=Path(__file__).with_name("locales"),
 )
+
+# Its strings join the catalogue as soon as any of its modules is imported.
+add_locales(Path(__file__).with_name("locales"))
