@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -16,6 +18,9 @@ from dialogs.engine import Engine
 from dialogs.ports import Delivery
 from storage import migrate
 from storage.database import Database
+
+# Fixtures shared by several test modules, kept next to what they set up.
+pytest_plugins = ["tests.connector_fixtures"]
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "PASSERELLE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -135,3 +140,27 @@ def sender() -> RecordingSender:
 @pytest.fixture
 def worker(database: Database, sender: RecordingSender, clock: Clock) -> OutboxWorker:
     return OutboxWorker(database, {"sandbox": sender}, clock=clock, name="test-worker")
+
+
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse any name lookup or connection beyond loopback, from any thread."""
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect = socket.socket.connect
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and name not in _LOOPBACK:
+            raise OSError(f"test tried to resolve {name!r}: loopback only")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        if isinstance(address, tuple) and address[0] not in _LOOPBACK:
+            raise OSError(f"test tried to connect to {address!r}: loopback only")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
