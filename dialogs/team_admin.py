@@ -9,28 +9,16 @@ import unicodedata
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.administration.readers import rule_choice
 from dialogs.cards import Button, Card, Form, Paragraph, TextInput
 from dialogs.events import Actor, Place
-from dialogs.forms import (
-    FormError,
-    choice,
-    hours,
-    language_choice,
-    one_of,
-    parse_int,
-    read_timezone,
-    timezone_input,
-    weekdays,
-)
-from dialogs.i18n import LANGUAGES, Tr, language_of
-from dialogs.readers import rule_choice
+from dialogs.forms import FormError, choice, hours, language_choice, timezone_input, weekdays
+from dialogs.i18n import Tr, language_of
+from dialogs.team_settings import SCHEDULE_FIELDS, TeamSchedule, TeamSettings, TeamSetup, read_form
 from dialogs.texts import clean
-from dialogs.turn import READER_RULES
 from storage import teams
 from storage.models import Member, Team
 from storage.sealing import Sealer
-
-YES_NO = ("yes", "no")
 
 
 def _yes_no(tr: Tr, name: str, label: str, value: bool) -> object:
@@ -114,12 +102,7 @@ async def create_team(
     now: dt.datetime,
 ) -> tuple[Team, Member]:
     name = clean(values.get("name"), max_length=120)
-    language = one_of(values.get("language"), LANGUAGES, tr("profile.language"))
-    timezone = read_timezone(values.get("timezone"))
-    weekday = parse_int(values.get("checkin_weekday"), 0, 6, tr("schedule.checkin_weekday"))
-    hour = parse_int(values.get("checkin_hour"), 0, 23, tr("schedule.checkin_hour"))
-    every = parse_int(values.get("checkin_every_weeks"), 1, 4, tr("schedule.checkin_every_weeks"))
-    k = parse_int(values.get("k"), 3, 50, tr("settings.k_label"))
+    setup = read_form(TeamSetup, values, tr)
     if await teams.channel_at(session, place.platform, place.workspace, place.channel_ref):
         raise FormError("errors.already_linked")
     team = await teams.create_team(
@@ -127,12 +110,7 @@ async def create_team(
         slug=await teams.unique_slug(session, slugify(name)),
         name=name,
         now=now,
-        language=language,
-        timezone=timezone,
-        checkin_weekday=weekday,
-        checkin_hour=hour,
-        checkin_every_weeks=every,
-        k=k,
+        **setup.model_dump(),
     )
     await teams.link_channel(
         session, team, place.platform, place.workspace, place.channel_ref, place.name
@@ -144,8 +122,8 @@ async def create_team(
         user_ref=actor.user_ref,
         display_name=actor.display_name,
         position="coordinator",
-        language=language_of(actor.locale, language),
-        timezone=actor.timezone or timezone,
+        language=language_of(actor.locale, setup.language),
+        timezone=actor.timezone or setup.timezone,
         is_coordinator=True,
         active=True,
         onboarded=False,
@@ -206,41 +184,11 @@ def settings_card(tr: Tr, team: Team) -> Card:
 
 
 def apply_settings(team: Team, values: dict[str, str], tr: Tr) -> None:
-    k = parse_int(values.get("k"), 3, 50, tr("settings.k_label"))
-    language = one_of(values.get("language"), LANGUAGES, tr("settings.language"))
-    timezone = read_timezone(values.get("timezone"))
-    flags = {
-        name: one_of(values.get(name), YES_NO, tr(f"settings.{name}")) == "yes"
-        for name in ("review_tensions", "review_open_answers", "open_question", "pool_small_rounds")
-    }
-    limit = parse_int(values.get("tension_weekly_limit"), 1, 50, tr("settings.tension_limit"))
     # Absent from a form sent before this setting existed: kept as it is.
-    rule = values.get("summary_readers") or team.summary_readers
-    rule = one_of(rule, READER_RULES, tr("readers.rule_label"))
-    team.k, team.language, team.timezone = k, language, timezone
-    team.review_tensions = flags["review_tensions"]
-    team.review_open_answers = flags["review_open_answers"]
-    team.open_question = flags["open_question"]
-    team.pool_small_rounds = flags["pool_small_rounds"]
-    team.tension_weekly_limit = limit
-    team.summary_readers = rule
-
-
-SCHEDULE_FIELDS: dict[str, tuple[int, int]] = {
-    "checkin_weekday": (0, 6),
-    "checkin_hour": (0, 23),
-    "checkin_every_weeks": (1, 8),
-    "response_window_hours": (4, 336),
-    "reminder_after_hours": (1, 335),
-    "batch_weekday": (0, 6),
-    "batch_hour": (0, 23),
-    "success_weekday": (0, 6),
-    "success_hour": (0, 23),
-    "success_every_weeks": (0, 8),
-    "tension_prompt_every_weeks": (0, 8),
-    "quiet_start": (0, 23),
-    "quiet_end": (0, 23),
-}
+    readers = values.get("summary_readers") or team.summary_readers
+    settings = read_form(TeamSettings, {**values, "summary_readers": readers}, tr)
+    for name, value in settings.model_dump().items():
+        setattr(team, name, value)
 
 
 def schedule_card(tr: Tr, team: Team) -> Card:
@@ -273,11 +221,5 @@ def schedule_card(tr: Tr, team: Team) -> Card:
 
 
 def apply_schedule(team: Team, values: dict[str, str], tr: Tr) -> None:
-    parsed = {
-        name: parse_int(values.get(name), low, high, tr(f"schedule.{name}"))
-        for name, (low, high) in SCHEDULE_FIELDS.items()
-    }
-    if parsed["reminder_after_hours"] >= parsed["response_window_hours"]:
-        raise FormError("errors.reminder_after_close")
-    for name, value in parsed.items():
+    for name, value in read_form(TeamSchedule, values, tr).model_dump().items():
         setattr(team, name, value)
