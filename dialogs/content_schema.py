@@ -198,8 +198,10 @@ def _entry_label(model: type[ContentFile], raw: object, key: str, position: int)
 def _problem(detail: ErrorDetails, rest: Sequence[int | str], *, in_entry: bool) -> str:
     kind, value = detail["type"], detail["input"]
     field = str(rest[0]) if rest else ""
-    if kind in ("bad_source", "fixed_ids"):
-        return f"{field} {detail['msg']}" if kind == "fixed_ids" else detail["msg"]
+    if kind == "bad_source":  # the message names the reference
+        return detail["msg"]
+    if kind == "fixed_ids":
+        return f"{field} {detail['msg']}"
     if kind == "missing":
         return f"missing {field!r}"
     if kind in ("model_type", "dict_type") and not rest:
