@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from bench.harness.remote_slack import RemoteSlack
-from bench.harness.slack_team import CHANNEL, SLUG, ShiftedClock, seed_team
+from bench.harness.slack_team import CHANNEL, SLUG, ShiftedClock, round_card, seed_team
 from dialogs.cards import Card
 from dialogs.engine import Engine
 from storage import intake, rounds, teams
 from storage.database import Database
-from storage.models import OutboxMessage, Participation
+from storage.models import Participation
 
 
 @dataclass
@@ -63,15 +63,7 @@ async def open_rounds(
             assert row is not None
             round_ = await rounds.open_round_of(session, row.id)
             assert round_ is not None
-            payload = (
-                await session.execute(
-                    OutboxMessage.__table__.select()
-                    .with_only_columns(OutboxMessage.payload)
-                    .where(OutboxMessage.idem_key.like(f"%checkin:{round_.id}:%"))
-                    .limit(1)
-                )
-            ).scalar_one()
-        opened.append((round_.id, Card.model_validate(payload)))
+        opened.append((round_.id, await round_card(engine, round_.id)))
     return opened
 
 

@@ -1,18 +1,21 @@
 """A team the Slack benches run against: its members onboarded straight in the database (so
-no welcome message is queued) and known to the fake, a clock the bench can move, and the
-settings that point Passerelle at the fake."""
+no welcome message is queued) and known to the fake, a clock the bench can move, the settings
+that point Passerelle at the fake, and the check-in card a round queued."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+
 from bench.harness.databases import OUT, remove_sqlite, sqlite_url
 from bench.harness.remote_slack import Slack
 from bot.settings import Settings
+from dialogs.cards import Card
 from dialogs.engine import Engine
 from storage import migrate, teams
 from storage.database import Database
-from storage.models import Member
+from storage.models import Member, OutboxMessage
 from tests.slack_signing import TEAM_ID
 
 CHANNEL = "C0BENCH"
@@ -93,6 +96,19 @@ async def seed_team(
                 )
             )
     return refs
+
+
+async def round_card(engine: Engine, round_id: int) -> Card:
+    """The check-in card the round queued (the same for every member of one language)."""
+    async with engine.database.session() as session:
+        row = (
+            await session.execute(
+                select(OutboxMessage.payload)
+                .where(OutboxMessage.idem_key.like(f"%checkin:{round_id}:%"))
+                .limit(1)
+            )
+        ).scalar_one()
+    return Card.model_validate(row)
 
 
 def settings(slack: Slack) -> Settings:

@@ -17,9 +17,9 @@ from bench.harness.databases import postgres_database
 from bench.harness.figures import percentile
 from bench.harness.http_load import load, serve
 from bench.harness.remote_slack import RemoteSlack
-from bench.harness.slack_team import ShiftedClock, fresh_database, seed_team, settings
+from bench.harness.slack_team import ShiftedClock, fresh_database, round_card, seed_team, settings
 from bench.slack_ack.apps import BARE, INLINE, bare_app
-from bench.slack_ack.workload import answered, clicks, open_round, round_card, submissions
+from bench.slack_ack.workload import answered, clicks, open_round, submissions
 from bot.server import SLACK, build_app
 from dialogs.engine import Engine
 

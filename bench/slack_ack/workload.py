@@ -8,8 +8,6 @@ import datetime as dt
 import secrets
 from collections.abc import Sequence
 
-from sqlalchemy import select
-
 from adapters.slack.app import SlackBridge
 from adapters.slack.blocks import OPEN_FORM_ACTION, messages_for
 from bench.harness.remote_slack import RemoteSlack
@@ -18,21 +16,7 @@ from dialogs.cards import Card
 from dialogs.engine import Engine
 from dialogs.events import Actor
 from storage import rounds, teams
-from storage.models import OutboxMessage
 from tests.slack_signing import TEAM_ID, action, block_actions, interaction, view_submission
-
-
-async def round_card(engine: Engine, round_id: int) -> Card:
-    """The check-in card the round queued (the same for every member of one language)."""
-    async with engine.database.session() as session:
-        row = (
-            await session.execute(
-                select(OutboxMessage.payload)
-                .where(OutboxMessage.idem_key.like(f"%checkin:{round_id}:%"))
-                .limit(1)
-            )
-        ).scalar_one()
-    return Card.model_validate(row)
 
 
 async def open_round(engine: Engine, clock: ShiftedClock) -> int:
