@@ -20,7 +20,7 @@ from storage import migrate
 from storage.database import Database
 
 # Fixtures shared by several test modules, kept next to what they set up.
-pytest_plugins = ["tests.connector_fixtures"]
+pytest_plugins = ["tests.connector_fixtures", "tests.fake_slack_fixtures"]
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "PASSERELLE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
