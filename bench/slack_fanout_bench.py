@@ -33,11 +33,12 @@ import datetime as dt
 import logging
 import time
 
+from adapters.slack.platform import SLACK
 from bench.harness.databases import default_postgres_url, postgres_database
 from bench.harness.machine import machine_line
 from bench.harness.slack_team import SLUG, ShiftedClock, fresh_database, seed_team, settings
 from bot.outbox_worker import LANES, OutboxWorker
-from bot.server import SLACK, build_app
+from bot.server import build_app
 from dialogs.cards import Card, Paragraph
 from dialogs.engine import Engine
 from storage import outbox

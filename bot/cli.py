@@ -14,10 +14,11 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from adapters.slack.app import SlackBridge
+from adapters.slack.platform import SLACK
 from adapters.teams.package import PackageError, build_package
 from bot import keys, logs
 from bot.demo import seed
-from bot.server import SLACK, build_app
+from bot.server import build_app
 from bot.settings import ROLES, Settings
 from dialogs import results
 from dialogs.engine import Engine

@@ -22,8 +22,9 @@ from adapters.slack.acks import RECORDING_CALLBACK_ID
 from adapters.slack.app import SlackBridge
 from adapters.slack.block_values import decode_form_reference
 from adapters.slack.forms import DRAFT, FormCards
+from adapters.slack.platform import SLACK
 from bot.outbox_worker import OutboxWorker
-from bot.server import SLACK, WORKER, build_app
+from bot.server import WORKER, build_app
 from bot.settings import Settings
 from dialogs.engine import Engine
 from dialogs.i18n import Tr

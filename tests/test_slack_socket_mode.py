@@ -17,8 +17,8 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.slack.acks import RECORDING_CALLBACK_ID
 from adapters.slack.app import SlackBridge
+from adapters.slack.platform import SLACK
 from bot import cli
-from bot.server import SLACK
 from storage import teams
 from storage.database import Database
 from tests.fake_slack import FakeSlack

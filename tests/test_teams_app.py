@@ -15,8 +15,9 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
 from adapters.teams.app import TeamsBridge
+from adapters.teams.platform import TEAMS
 from bot.outbox_worker import OutboxWorker
-from bot.server import TEAMS, WORKER, build_app
+from bot.server import WORKER, build_app
 from bot.settings import Settings
 from dialogs.engine import Engine
 from dialogs.i18n import Tr

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from adapters.slack.platform import SLACK
 from adapters.slack.routes import EVENTS_PATH
 from bench.harness.databases import postgres_database
 from bench.harness.figures import percentile
@@ -20,7 +21,7 @@ from bench.harness.remote_slack import RemoteSlack
 from bench.harness.slack_team import ShiftedClock, fresh_database, round_card, seed_team, settings
 from bench.slack_ack.apps import BARE, INLINE, bare_app
 from bench.slack_ack.workload import answered, clicks, open_round, submissions
-from bot.server import SLACK, build_app
+from bot.server import build_app
 from dialogs.engine import Engine
 
 
