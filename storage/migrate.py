@@ -24,6 +24,10 @@ INI = Path(__file__).with_name("alembic.ini")
 def alembic_config() -> Config:
     config = Config(str(INI))
     config.set_main_option("script_location", str(INI.with_name("migrations")))
+    # A platform's location reaches it through storage/.. : resolved here, so that a path
+    # given as `--version-path` (a new revision in a platform's package) compares equal.
+    locations = [str(Path(p).resolve()) for p in config.get_version_locations_list() or []]
+    config.set_main_option("version_locations", "\n".join(locations))
     return config
 
 
