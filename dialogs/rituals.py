@@ -19,6 +19,7 @@ PACKAGES = (
     "dialogs.summaries",
     "dialogs.administration",
     "dialogs.reflexive",
+    "dialogs.thanks",
 )
 
 

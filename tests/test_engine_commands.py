@@ -389,6 +389,7 @@ async def test_home_shows_each_persons_options(engine):
         "tension",
         "success",
         "profile",
+        "thanks",
     ]
     assert "settings" in [b.context["text"] for b in coordinator.buttons]
     assert manager.buttons[0].label == "Answer the check-in"  # in her language
