@@ -28,6 +28,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.intake import GroupCommit, IntakeUnavailable
+from adapters.onboarding import links_a_channel
 from adapters.slack import events
 from adapters.slack.blocks import view_errors
 from adapters.slack.sender import web_client
@@ -178,7 +179,7 @@ class Recording:
         cards = await self.engine.handle(event, intake_id=intake_id)
         try:
             await self._reply(client, actor, delivery.view_id, cards, metadata, delivery.view_hash)
-            if event.action == "setup.save" and event.place is not None:
+            if links_a_channel(event) and event.place is not None:
                 await self._onboard_after_setup(client, actor, event.place)
         except SlackApiError as error:  # recorded; Slack refused the answer (a view gone)
             log.warning(
