@@ -24,6 +24,7 @@ from storage.database import Database
 from storage.send_paces import Rule, Slot, State
 
 Clock = Callable[[], dt.datetime]
+Scope = tuple[str, Rule]  # a scope's name, and the rule it begins with and learns within
 # A slot further off than this is not waited for: the message goes back to the outbox until
 # then (a long Retry-After), rather than a worker sleeping on its lease.
 MAX_WAIT_SECONDS = 10.0
@@ -132,6 +133,12 @@ class MemoryStore:
         return until if until is not None and until > now else None
 
 
+def blamed(scopes: Sequence[Scope], slots: Sequence[Slot]) -> Scope:
+    """The scope a 429 is blamed on: the narrowest (a conversation) when calls to it were
+    already queued, else the widest (a workspace's method, a tenant)."""
+    return scopes[0] if len(scopes) > 1 and slots[0].busy else scopes[-1]
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -193,7 +200,7 @@ class Pacer:
         names no person or channel."""
         return self.tag(key)[:32] if self.tag is not None else key
 
-    async def wait(self, scopes: Sequence[tuple[str, Rule]]) -> list[Slot]:
+    async def wait(self, scopes: Sequence[Scope]) -> list[Slot]:
         """Wait for a slot on each scope in turn (the narrowest first: a workspace's slot is
         taken only once the conversation is ready, so no workspace capacity idles). Raises
         `Paused` when a scope is held longer than `max_wait`."""

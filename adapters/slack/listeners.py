@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters import onboarding
 from adapters.slack import events
 from adapters.slack.acks import RECORDING_CALLBACK_ID
 from adapters.slack.block_values import button_action, decode_form_reference
@@ -38,8 +39,6 @@ from dialogs.cards import Card, notice
 from dialogs.engine import Engine, form_card, home
 from dialogs.events import Actor, MemberJoined, MemberLeft, Place, TeamInstalled
 from dialogs.i18n import Tr, language_of
-from storage import teams
-from storage.database import Database
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
@@ -48,7 +47,6 @@ Json = dict[str, Any]
 class Listeners:
     # Provided by SlackBridge (and its other mixins).
     engine: Engine
-    database: Database
     forms: FormCards
 
     if TYPE_CHECKING:
@@ -204,13 +202,11 @@ class Listeners:
 
     # ----------------------------------------------------------------- members
     async def onboard(self, client: AsyncWebClient, place: Place) -> None:
-        """The channel was just linked to a team: its members join it (bots aside)."""
-        async with self.database.session() as session:
-            linked = await teams.channel_at(
-                session, place.platform, place.workspace, place.channel_ref
-            )
-        if linked is None:
-            return
+        """The channel was just linked to a team: its members join it (adapters/onboarding.py)."""
+        await onboarding.onboard(self.engine, place, lambda: self._roster(client, place))
+
+    async def _roster(self, client: AsyncWebClient, place: Place) -> AsyncIterator[Actor]:
+        """The channel's members (conversations.members, page by page), bots left out."""
         cursor = None
         while True:
             page = await client.conversations_members(channel=place.channel_ref, cursor=cursor)
@@ -218,8 +214,7 @@ class Listeners:
                 user = await self.user(client, place.workspace, user_id)
                 if user is None or events.is_bot_user(user):
                     continue
-                actor = events.actor_from_user(place.workspace, user_id, user)
-                await self.engine.handle(MemberJoined(actor, place))
+                yield events.actor_from_user(place.workspace, user_id, user)
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 break

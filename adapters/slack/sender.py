@@ -35,7 +35,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.pacing import Pacer, Paused
+from adapters.pacing import Pacer, Paused, Scope, blamed
 from adapters.slack.blocks import files_to_upload, messages_for
 from adapters.slack.forms import FormCards
 from dialogs.ports import Delivery, DeliveryFailed
@@ -61,7 +61,6 @@ Suspend = Callable[[str], Awaitable[None]]
 POST = "chat.postMessage"
 OPEN = "conversations.open"
 UPLOAD = "files.upload"  # files_upload_v2: getUploadURLExternal + completeUploadExternal
-Scope = tuple[str, Rule]
 
 
 # Where to begin per workspace and method, and how far learning may go. Slack documents tiers
@@ -180,7 +179,7 @@ class SlackSender:
                 if retry_after is None or not scopes:
                     raise
                 # Queued posts to this conversation: its own limit; else the workspace's.
-                scope, rule = scopes[0] if len(scopes) > 1 and slots[0].busy else scopes[-1]
+                scope, rule = blamed(scopes, slots)
                 log.info("slack %s: rate limited for %.0f s", method, retry_after)
                 await self.pacer.limited(scope, rule, retry_after)
                 if retry_after > here or attempt == TRIES:

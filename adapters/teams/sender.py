@@ -21,7 +21,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from adapters.pacing import Pacer, Paused
+from adapters.pacing import Pacer, Paused, Scope, blamed
 from adapters.teams import conversations
 from adapters.teams.activities import PLATFORM
 from adapters.teams.botframework import BotFramework, ConnectorError
@@ -43,7 +43,6 @@ MAX_WAIT_SECONDS = 8.0
 # learning may go.
 TENANT_RULE = Rule(interval=1 / 30, fastest=1 / 100, slowest=10.0)
 CONVERSATION_RULE = Rule(interval=1 / 1.8, fastest=0.5, slowest=30.0, burst=6)
-Scope = tuple[str, Rule]
 
 
 class ConversationGone(DeliveryFailed):
@@ -158,8 +157,7 @@ class TeamsSender:
                     wait = BACKOFF_SECONDS * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
                 if error.status == 429:
                     # Queued calls to this conversation: its own limit; else the tenant's.
-                    blamed = 0 if len(scopes) > 1 and slots[0].busy else -1
-                    scope, rule = scopes[blamed]
+                    scope, rule = blamed(scopes, slots)
                     await self.pacer.limited(scope, rule, wait)
                 if attempt == TRIES or wait > MAX_WAIT_SECONDS:
                     # Let the outbox hold the message (and, for 429, the tenant) instead.
