@@ -22,6 +22,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.demo import DEMO_SLUG, seed
 from bot.server import build_app
 from bot.settings import Settings
+from dialogs.commands import fold
 from dialogs.engine import Engine, home
 from dialogs.events import Actor, CommandReceived, FormSubmitted
 from dialogs.i18n import catalogue, t
@@ -106,7 +107,8 @@ async def test_a_thank_you_goes_from_the_form_to_the_teammate(
     assert html.escape(tr["thanks.member_label"]) in form
     # A choice of the other active members: never oneself.
     assert f">{html.escape(author_name)} — " not in form
-    assert len(re.findall(r"<option ", form)) == 8
+    shown = re.findall(r"<option [^>]*>([^<]+?) — ", form)
+    assert len(shown) == 8 and shown == sorted(shown, key=fold)  # Émilie among the e
     names = {"nadia": "Nadia Benali", "daniel": "Daniel Wong", "aisha": "Aïsha Koné"}
     member = option_id(form, names[teammate])
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import outbound
 from dialogs.cards import Button, Card, ChoiceInput, Form, Paragraph, TextInput
+from dialogs.commands import fold
 from dialogs.forms import choice, parse_id
 from dialogs.i18n import Tr
 from storage import teams
@@ -27,10 +28,10 @@ def name_of(member: Member) -> str:
 
 
 async def teammates(session: AsyncSession, team: Team, author: Member) -> list[Member]:
-    """Whom `author` may thank: the team's other active members, by name."""
+    """Whom `author` may thank: the team's other active members, by name (Émilie among the e)."""
     members = await teams.active_members(session, team.id)
     others = (m for m in members if m.id != author.id)
-    return sorted(others, key=lambda m: name_of(m).casefold())
+    return sorted(others, key=lambda m: fold(name_of(m)))
 
 
 async def teammate(
