@@ -202,6 +202,26 @@ async def test_someone_in_no_team_is_told_so(engine: Engine) -> None:
     )
 
 
+async def test_nobody_to_thank_and_a_teammate_out_of_reach_are_said(engine: Engine) -> None:
+    assert await seed(engine)
+    async with engine.database.session() as session, session.begin():
+        solo = await teams.create_team(session, slug="solo", name="Solo", now=engine.clock())
+        await teams.add_member(
+            session, team_id=solo.id, platform="sandbox", workspace="", user_ref="olivia"
+        )
+        demo = await teams.team_by_slug(session, DEMO_SLUG)
+        assert demo is not None
+        nadia = await teams.member_in(session, demo.id, "sandbox", "", "nadia")
+        assert nadia is not None
+        nadia.unreachable = True
+    alone = Actor("sandbox", "", "olivia", "Olivia", None, "fr")
+    card = (await engine.handle(CommandReceived(alone, "merci", None)))[0]
+    assert card.form is None and text_of([card]).endswith(t("fr", "thanks.nobody"))
+    values = {"member": str(nadia.id), "message": "Merci!"}
+    cards = await engine.handle(FormSubmitted(actor("camille"), "thanks.send", {}, values))
+    assert text_of(cards).endswith(t("fr", "thanks.unreachable", name="Nadia Benali"))
+
+
 async def _member_id(engine: Engine, user_ref: str) -> str:
     async with engine.database.session() as session:
         team = await teams.team_by_slug(session, DEMO_SLUG)
