@@ -22,17 +22,16 @@ that took over 3 s, for instance) is answered "already received" under the first
 counted as acknowledged by its first copy. Asserted: no modal closed as a repeat without
 its submission recorded (it happened with the mark in a transaction of its own before the
 intake's: 6 of 80 once on a loaded machine).
+
+The Teams calls kept off the event loop: tests/test_db_outage_teams.py; the intake worker and
+Bolt without a database: tests/test_db_outage_intake.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import functools
 import json
-import operator
 import os
-import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -42,56 +41,46 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from adapters.intake import OUTAGE_RETRY, GroupCommit, IntakeWorker, utcnow
 from adapters.slack.acks import RECORDING_CALLBACK_ID
 from adapters.slack.blocks import form_metadata, modal_view
 from adapters.slack.events import ModalMetadata
 from adapters.slack.replies import CALLBACK_ID
-from adapters.slack.routes import _outage
-from adapters.teams.app import TeamsBridge
-from adapters.teams.botframework import BotFramework, Credentials
-from adapters.teams.routes import TeamsRoutes
 from dialogs.engine import Engine
 from dialogs.i18n import Tr
 from storage import intake, migrate, rounds
 from storage.database import Database
-from storage.models import Intake, Member
+from storage.models import Member
 from storage.sealing import Sealer
-from tests.bot_framework_tokens import (
-    ISSUER,
-    TEST_OUTBOUND_TOKEN,
-    FixedTokenCredentials,
-    FixedTokenCredentialsFactory,
-    OpenIdMetadataServer,
-    bearer,
-    mint,
-)
 from tests.fake_connector import FakeConnector
 from tests.fake_slack import FakeSlack
 from tests.pg_cluster import ThrowawayCluster
 from tests.slack_signing import (
     TEAM_ID,
-    event_callback,
     interaction,
     post_signed,
-    slash_command,
     view_submission,
 )
-from tests.teams_activities import person, personal, post_activity
+from tests.teams_activities import person, personal
 from tests.test_crash_durability import SECRET, Server, answers_for, seed
 
 LONG = os.environ.get("PASSERELLE_OUTAGE_LONG", "") not in ("", "0")
+
 OUTAGE_SECONDS = 20.0 if LONG else 6.0
+
 BEFORE_SECONDS = 2.0  # load before the stop
+
 AFTER_SECONDS = 3.0  # load after /healthz answers 200 again
+
 SLACK_PEOPLE = 160 if LONG else 80
+
 SANDBOX_PEOPLE = 40
+
 TEAMS_PEOPLE = 4
+
 RECORDED_WITHIN = 60.0  # seconds after the load, for every acknowledged submission
+
 RETRY_PAUSE = 2.0  # a person told "not saved, send it again" does so this much later
 
 
@@ -317,250 +306,3 @@ async def test_postgresql_stopped_under_load(cluster: ThrowawayCluster, tmp_path
     assert not closed_lost, sorted(closed_lost)
     assert not still_recording, still_recording
     assert figures.sandbox_answered <= sandbox_recorded, figures.sandbox_answered - sandbox_recorded
-
-
-# --------------------------------------------------------------------------- Teams, off the loop
-# botbuilder fetches the inbound signing keys and the outbound token with blocking calls: each
-# is held here (a gate in another thread), and the server must answer another request
-# meanwhile; then the gate opens and the held activity is answered as usual.
-APP_ID = "0d6c1f0e-5b8a-4c41-9a57-outage000001"
-ANNE = person("29:anne", "Anne")
-PING_WITHIN = 5.0  # a failure guard, not a measure: a blocked loop never answers
-# A held call gives up after this: then the loop was blocked (the test could not open the gate).
-HOLD_LIMIT = 10.0
-
-
-class Gate:
-    """Opened by the test, from its event loop; `hold` blocks a thread until then."""
-
-    def __init__(self) -> None:
-        self.opened = threading.Event()
-        self.expired = False  # a hold gave up: nobody could open the gate in time
-
-    def set(self) -> None:
-        self.opened.set()
-
-    def hold(self) -> None:
-        if not self.opened.wait(HOLD_LIMIT):
-            self.expired = True
-
-
-class HeldTokenCredentials(FixedTokenCredentials):
-    """Like MSAL asking Azure AD for a token: a blocking call, held until `gate` opens."""
-
-    def __init__(self, app_id: str, oauth_scope: str | None, gate: Gate) -> None:
-        super().__init__(app_id, TEST_OUTBOUND_TOKEN, oauth_scope)
-        self.gate = gate
-        self.asked = threading.Event()
-
-    def get_access_token(self, force_refresh: bool = False) -> str:
-        self.asked.set()
-        self.gate.hold()
-        return super().get_access_token(force_refresh)
-
-
-class HeldTokenFactory(FixedTokenCredentialsFactory):
-    def __init__(self, app_id: str, gate: Gate) -> None:
-        super().__init__(app_id)
-        self.gate = gate
-        self.asked = threading.Event()
-
-    async def create_credentials(
-        self, app_id: str, oauth_scope: str, login_endpoint: str, validate_authority: bool
-    ) -> Any:
-        made = await super().create_credentials(
-            app_id, oauth_scope, login_endpoint, validate_authority
-        )
-        if not isinstance(made, FixedTokenCredentials):
-            return made
-        held = HeldTokenCredentials(app_id, oauth_scope, self.gate)
-        held.asked = self.asked
-        return held
-
-
-class HeldMetadataServer(OpenIdMetadataServer):
-    """The OpenID metadata document, held until `gate` opens (served from its own thread)."""
-
-    def __init__(self, gate: Gate) -> None:
-        super().__init__()
-        self.gate = gate
-        self.asked = threading.Event()
-
-    async def _metadata(self, request: web.Request) -> web.Response:
-        self.asked.set()
-        await asyncio.to_thread(self.gate.hold)
-        return await super()._metadata(request)
-
-
-async def teams_server(tmp_path: Path, framework: BotFramework) -> tuple[TestServer, Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'teams.db'}")
-    await migrate.upgrade(database)
-    app = web.Application()
-    app.router.add_routes(TeamsRoutes(TeamsBridge(Engine(database), framework)).routes())
-
-    async def ping(request: web.Request) -> web.Response:
-        return web.Response(text="pong")
-
-    app.router.add_get("/ping", ping)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    return server, database
-
-
-async def answered_while_held(
-    server: TestServer,
-    activity: dict[str, Any],
-    headers: dict[str, str],
-    held: threading.Event,
-    gate: Gate,
-) -> int:
-    """POST `activity`; once the blocking call it needs is held, /ping must still answer;
-    then the gate opens: the activity's status."""
-    url = str(server.make_url("/api/messages"))
-    posting = asyncio.ensure_future(post_activity(url, activity, headers))
-    try:
-        assert await asyncio.to_thread(held.wait, 30), "the blocking call never came"
-        async with aiohttp.ClientSession() as http:
-            timeout = aiohttp.ClientTimeout(total=PING_WITHIN)
-            async with http.get(str(server.make_url("/ping")), timeout=timeout) as answer:
-                assert answer.status == 200 and await answer.text() == "pong"
-        assert not posting.done()  # the activity was still waiting for the held call
-    finally:
-        gate.set()
-    status = await posting
-    assert not gate.expired, "the event loop was blocked while the call was held"
-    return status
-
-
-async def test_teams_signing_keys_are_fetched_off_the_event_loop(tmp_path: Path) -> None:
-    gate = Gate()
-    metadata = HeldMetadataServer(gate)
-    async with metadata, FakeConnector(require_token=TEST_OUTBOUND_TOKEN) as connector:
-        connector.add_user(ANNE["id"], ANNE["name"])
-        framework = BotFramework(
-            Credentials(app_id=APP_ID, password="secret"),
-            auth_overrides={
-                "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": metadata.metadata_url,
-                "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": ISSUER,
-                "TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL": metadata.metadata_url,
-            },
-            credentials_factory=FixedTokenCredentialsFactory(APP_ID),
-        )
-        server, database = await teams_server(tmp_path, framework)
-        try:
-            conversation = connector.personal_conversation_id(ANNE["id"])
-            activity = personal(connector.service_url, conversation, ANNE, "help")
-            token = bearer(mint(APP_ID, connector.service_url))
-            status = await answered_while_held(server, activity, token, metadata.asked, gate)
-            assert status in (200, 201)
-            assert connector.posted(conversation)  # answered once the keys came
-        finally:
-            await server.close()
-            await database.dispose()
-
-
-async def test_teams_outbound_token_is_fetched_off_the_event_loop(tmp_path: Path) -> None:
-    gate = Gate()
-    factory = HeldTokenFactory(APP_ID, gate)
-    async with (
-        OpenIdMetadataServer() as metadata,
-        FakeConnector(require_token=TEST_OUTBOUND_TOKEN) as connector,
-    ):
-        connector.add_user(ANNE["id"], ANNE["name"])
-        framework = BotFramework(
-            Credentials(app_id=APP_ID, password="secret"),
-            auth_overrides={
-                "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": metadata.metadata_url,
-                "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": ISSUER,
-                "TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL": metadata.metadata_url,
-            },
-            credentials_factory=factory,
-        )
-        server, database = await teams_server(tmp_path, framework)
-        try:
-            conversation = connector.personal_conversation_id(ANNE["id"])
-            activity = personal(connector.service_url, conversation, ANNE, "help")
-            token = bearer(mint(APP_ID, connector.service_url))
-            status = await answered_while_held(server, activity, token, factory.asked, gate)
-            assert status in (200, 201)
-            sent = [c for c in connector.calls if c.kind == "reply_to_activity"]
-            assert sent and all(c.token == TEST_OUTBOUND_TOKEN for c in sent)
-        finally:
-            await server.close()
-            await database.dispose()
-
-
-async def test_a_hanging_connector_call_leaves_the_event_loop_free(tmp_path: Path) -> None:
-    gate = Gate()
-    held = threading.Event()
-    connector = FakeConnector()
-    serve = connector._serve
-
-    async def slow(request: web.Request) -> web.Response:  # on the connector's own loop
-        if request.method == "POST" and "/activities" in request.path:
-            held.set()
-            await asyncio.to_thread(gate.hold)
-        return await serve(request)
-
-    connector._serve = slow  # type: ignore[method-assign]
-    async with connector:
-        connector.add_user(ANNE["id"], ANNE["name"])
-        server, database = await teams_server(tmp_path, BotFramework(Credentials()))
-        try:
-            conversation = connector.personal_conversation_id(ANNE["id"])
-            activity = personal(connector.service_url, conversation, ANNE, "help")
-            status = await answered_while_held(server, activity, {}, held, gate)
-            assert status in (200, 201)
-            assert connector.posted(conversation)
-        finally:
-            await server.close()
-            await database.dispose()
-
-
-# --------------------------------------------------------------------------- the intake worker
-async def test_a_database_outage_is_not_counted_against_a_row(database: Database) -> None:
-    """A handler that fails because the database is away leaves its row uncounted and due
-    again at once (not backed off, never pushed towards the hourly retry); a failure of the
-    row's own is counted."""
-    sealer = Sealer.ephemeral()
-    outage = True
-    seen: list[str] = []
-
-    async def handler(intake_id: str, payload: Any) -> None:
-        seen.append(intake_id)
-        if outage:
-            raise ConnectionRefusedError(111, "Connect call failed")
-        raise ValueError("a bug of this row's own")
-
-    worker = IntakeWorker(database, sealer, {"slack": handler}, concurrency=1)
-    commit = GroupCommit(database, sealer)
-    await commit.put("slack", {"n": 1})
-    start, SECOND = utcnow(), dt.timedelta(seconds=1)
-    for n in range(intake.MAX_ATTEMPTS + 2):  # more outages than attempts allowed
-        # Each drain a little later than the last one's retry (OUTAGE_RETRY): due again.
-        worker.clock = functools.partial(operator.add, start, n * (OUTAGE_RETRY + SECOND))
-        assert await worker.drain_once() == 1
-    assert worker.outages == intake.MAX_ATTEMPTS + 2 and worker.failed == 0
-    async with database.session() as session:
-        (row,) = (await session.scalars(select(Intake))).all()
-    assert row.attempts == 0  # the outages were not the row's
-    outage = False
-    worker.clock = lambda: start + dt.timedelta(minutes=1)
-    assert await worker.drain_once() == 1
-    async with database.session() as session:
-        (row,) = (await session.scalars(select(Intake))).all()
-    assert worker.failed == 1 and row.attempts == 1
-
-
-def test_slack_is_answered_when_bolt_fails_for_want_of_the_database() -> None:
-    """With OAuth, Bolt reads the installation before any listener: when that fails (500),
-    the route answers what Slack can show (adapters/slack/routes.py `_outage`)."""
-    view = {"type": "modal", "blocks": [{"type": "input", "block_id": "q1", "element": {}}]}
-    submitted = _outage(interaction({"type": "view_submission", "view": view}))
-    assert submitted.status == 200
-    errors = json.loads(submitted.text or "")["errors"]
-    assert "base de données" in errors["q1"] and "database" in errors["q1"]
-    command = _outage(slash_command("help", "U1", "C1"))
-    assert json.loads(command.text or "")["response_type"] == "ephemeral"
-    assert _outage(event_callback({"type": "app_home_opened", "user": "U1"})).status == 503
-    assert _outage(b"\xff\xfe").status == 200
