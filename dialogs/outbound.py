@@ -7,11 +7,13 @@ outbox row dated at someone's submission would be a clue to what they submitted.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.calendar import quiet_until, zone
 from dialogs.cards import Card
+from dialogs.i18n import Tr
 from storage import outbox, teams
 from storage.models import Member, Team
 
@@ -42,6 +44,37 @@ async def to_member(
         team_id=team.id,
         member_id=member.id,
     )
+
+
+def speaking(team: Team, member: Member) -> Tr:
+    """The language a member reads: theirs, else their team's."""
+    return Tr(member.language or team.language)
+
+
+async def to_each(
+    session: AsyncSession,
+    team: Team,
+    members: Iterable[Member],
+    card: Callable[[Tr, Member], Card],
+    *,
+    key: Callable[[Member], str],
+    now: dt.datetime,
+    respect_quiet_hours: bool = True,
+) -> int:
+    """Queue `card(their language, them)` for each of `members` under `key(them)`; returns
+    how many were queued (a key already queued, or someone unreachable, counts nothing)."""
+    queued = 0
+    for member in members:
+        queued += await to_member(
+            session,
+            team,
+            member,
+            card(speaking(team, member), member),
+            key=key(member),
+            now=now,
+            respect_quiet_hours=respect_quiet_hours,
+        )
+    return queued
 
 
 async def to_channels(

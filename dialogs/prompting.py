@@ -23,14 +23,12 @@ async def prompt_everyone(
         return "jobs.off_week", 0
     week = local.isocalendar()[1]
     when = f"{local:%Y-%m-%dT%H:%M}" if occasion.forced else local.date().isoformat()
-    sent = 0
-    for member in await teams.active_members(occasion.session, team.id):
-        sent += await outbound.to_member(
-            occasion.session,
-            team,
-            member,
-            card(Tr(member.language or team.language), week),
-            key=f"{kind}:{team.id}:{when}:{member.id}",
-            now=occasion.now,
-        )
+    sent = await outbound.to_each(
+        occasion.session,
+        team,
+        await teams.active_members(occasion.session, team.id),
+        lambda tr, _: card(tr, week),
+        key=lambda member: f"{kind}:{team.id}:{when}:{member.id}",
+        now=occasion.now,
+    )
     return "jobs.sent", sent

@@ -167,13 +167,10 @@ def awaits_confirmation(team: Team, member: Member, previous_position: str | Non
 
 async def ask_coordinators(turn: Turn, team: Team, member: Member) -> int:
     """Each coordinator gets a notice offering to confirm `member` as a reader."""
-    asked = 0
-    for coordinator in await teams.active_members(turn.session, team.id):
-        if not coordinator.is_coordinator or coordinator.id == member.id:
-            continue
-        tr = Tr(coordinator.language or team.language)
+
+    def card(tr: Tr, coordinator: Member) -> Card:
         position = tr(f"position.{member.position}")
-        card = Card(
+        return Card(
             title=tr("readers.ask_title"),
             blocks=[
                 Paragraph(
@@ -194,12 +191,17 @@ async def ask_coordinators(turn: Turn, team: Team, member: Member) -> int:
                 ),
             ],
         )
-        asked += await outbound.to_member(
-            turn.session,
-            team,
-            coordinator,
-            card,
-            key=f"readers-ask:{member.id}:{coordinator.id}:{turn.now.isoformat()}",
-            now=turn.now,
-        )
-    return asked
+
+    coordinators = [
+        m
+        for m in await teams.active_members(turn.session, team.id)
+        if m.is_coordinator and m.id != member.id
+    ]
+    return await outbound.to_each(
+        turn.session,
+        team,
+        coordinators,
+        card,
+        key=lambda coordinator: f"readers-ask:{member.id}:{coordinator.id}:{turn.now.isoformat()}",
+        now=turn.now,
+    )

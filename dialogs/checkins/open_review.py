@@ -10,7 +10,7 @@ from dialogs import outbound
 from dialogs.cards import Button, Card, Paragraph
 from dialogs.i18n import Tr
 from storage import summaries, teams
-from storage.models import OpenAnswer, Round, Team
+from storage.models import Member, OpenAnswer, Round, Team
 
 
 async def ask(session: AsyncSession, team: Team, round_: Round, now: dt.datetime) -> int:
@@ -18,23 +18,30 @@ async def ask(session: AsyncSession, team: Team, round_: Round, now: dt.datetime
     pending = list(await summaries.pending_texts(session, [round_.id]))
     if not pending:
         return 0
+    coordinators = [m for m in await teams.active_members(session, team.id) if m.is_coordinator]
     sent = 0
-    for coordinator in (
-        m for m in await teams.active_members(session, team.id) if m.is_coordinator
-    ):
-        tr = Tr(coordinator.language or team.language)
-        for answer in pending:
-            card = review_card(tr, team, round_, answer)
-            sent += await outbound.to_member(
-                session,
-                team,
-                coordinator,
-                card,
-                key=f"open-review:{answer.id}:{coordinator.id}",
-                now=now,
-                respect_quiet_hours=False,
-            )
+    for answer in pending:
+        sent += await _ask_about(session, team, coordinators, round_, answer, now)
     return sent
+
+
+async def _ask_about(
+    session: AsyncSession,
+    team: Team,
+    coordinators: list[Member],
+    round_: Round,
+    answer: OpenAnswer,
+    now: dt.datetime,
+) -> int:
+    return await outbound.to_each(
+        session,
+        team,
+        coordinators,
+        lambda tr, _: review_card(tr, team, round_, answer),
+        key=lambda coordinator: f"open-review:{answer.id}:{coordinator.id}",
+        now=now,
+        respect_quiet_hours=False,
+    )
 
 
 def review_card(tr: Tr, team: Team, round_: Round, answer: OpenAnswer) -> Card:

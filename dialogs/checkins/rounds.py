@@ -208,11 +208,14 @@ async def start_round(
     )
     if round_ is None:
         return None
-    for member in members:
-        card = round_card(Tr(member.language or team.language), bank, team, round_)
-        await outbound.to_member(
-            session, team, member, card, key=f"checkin:{round_.id}:{member.id}", now=now
-        )
+    await outbound.to_each(
+        session,
+        team,
+        members,
+        lambda tr, _: round_card(tr, bank, team, round_),
+        key=lambda member: f"checkin:{round_.id}:{member.id}",
+        now=now,
+    )
     return round_
 
 
@@ -223,15 +226,14 @@ async def remind(
     if round_.reminded or round_.closed:
         return 0
     waiting = set(await rounds.members_with_status(session, round_.id, rounds.ASKED))
-    sent = 0
-    for member in await teams.active_members(session, team.id):
-        if member.id in waiting:
-            card = round_card(
-                Tr(member.language or team.language), bank, team, round_, reminder=True
-            )
-            sent += await outbound.to_member(
-                session, team, member, card, key=f"remind:{round_.id}:{member.id}", now=now
-            )
+    sent = await outbound.to_each(
+        session,
+        team,
+        [m for m in await teams.active_members(session, team.id) if m.id in waiting],
+        lambda tr, _: round_card(tr, bank, team, round_, reminder=True),
+        key=lambda member: f"remind:{round_.id}:{member.id}",
+        now=now,
+    )
     round_.reminded = True
     return sent
 
@@ -249,11 +251,14 @@ async def ask_again(
     if round_.closed or round_.closes_at <= now:
         return 0
     lost = set(await ballots.unreadable_ballots(session, sealer, round_))
-    for member in await teams.active_members(session, team.id):
-        if member.id in lost:
-            card = round_card(Tr(member.language or team.language), bank, team, round_, again=True)
-            key = f"checkin-again:{round_.id}:{member.id}:{sealer.key_id}"
-            await outbound.to_member(session, team, member, card, key=key, now=now)
+    await outbound.to_each(
+        session,
+        team,
+        [m for m in await teams.active_members(session, team.id) if m.id in lost],
+        lambda tr, _: round_card(tr, bank, team, round_, again=True),
+        key=lambda member: f"checkin-again:{round_.id}:{member.id}:{sealer.key_id}",
+        now=now,
+    )
     return len(lost)
 
 
@@ -276,7 +281,7 @@ async def late_joiner(
     if round_ is None or round_.closes_at <= now:
         return
     if await rounds.ask_late_joiner(session, round_.id, member.id):
-        card = round_card(Tr(member.language or team.language), bank, team, round_)
+        card = round_card(outbound.speaking(team, member), bank, team, round_)
         await outbound.to_member(
             session, team, member, card, key=f"checkin:{round_.id}:{member.id}", now=now
         )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from dialogs import outbound
 from dialogs.cards import Card, notice
 from dialogs.commands import Command
 from dialogs.events import FormSubmitted, InboundEvent, MemberJoined
-from dialogs.i18n import Tr
 from dialogs.people import membership, profile
 from dialogs.rituals import registry
 from dialogs.turn import Turn
@@ -29,7 +29,7 @@ async def save(turn: Turn, event: FormSubmitted) -> list[Card]:
     assert member is not None and team is not None
     previous_position = member.position
     profile.apply_profile(turn, member, event.values)
-    tr = Tr(member.language or team.language)
+    tr = outbound.speaking(team, member)
     keys = ["profile.saved"]
     for hook in registry().profile_saved_hooks():
         keys += await hook(turn, team, member, previous_position)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dialogs import outbound
 from dialogs.cards import Card
 from dialogs.events import Actor, MemberJoined
-from dialogs.i18n import Tr, language_of
+from dialogs.i18n import language_of
 from dialogs.people import profile
 from dialogs.rituals import registry
 from dialogs.turn import Turn, resolve
@@ -65,7 +65,7 @@ async def welcome(turn: Turn, team: Team, member: Member) -> None:
     """The welcome (what is stored, who sees what, the team's k) with the profile form."""
     if member.onboarded:
         return
-    tr = Tr(member.language or team.language)
+    tr = outbound.speaking(team, member)
     card = profile.profile_card(tr, team, member, welcome=True)
     await outbound.to_member(
         turn.session,

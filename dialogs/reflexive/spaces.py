@@ -233,19 +233,14 @@ async def invite(
     occurrence = await store.occurrence(session, schedule.id, occurs_at)
     if occurrence.invited:
         return 0
-    sent = 0
-    for member in await teams.active_members(session, team.id):
-        card = invitation_card(
-            Tr(member.language or team.language), bank, team, schedule, occurrence
-        )
-        sent += await outbound.to_member(
-            session,
-            team,
-            member,
-            card,
-            key=f"reflexive-invite:{occurrence.id}:{member.id}",
-            now=now,
-        )
+    sent = await outbound.to_each(
+        session,
+        team,
+        await teams.active_members(session, team.id),
+        lambda tr, _: invitation_card(tr, bank, team, schedule, occurrence),
+        key=lambda member: f"reflexive-invite:{occurrence.id}:{member.id}",
+        now=now,
+    )
     occurrence.invited = True
     return sent
 

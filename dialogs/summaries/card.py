@@ -260,32 +260,26 @@ async def send_to_readers(
     from dialogs.summaries.charts import cached_chart
 
     summary = await compute(session, team, now.date())
+    readers = [m for m in await teams.active_members(session, team.id) if is_reader(team, m)]
     charts: dict[str, bytes | None] = {}
-    sent = 0
-    for member in await teams.active_members(session, team.id):
-        if not is_reader(team, member):
-            continue
-        tr = Tr(member.language or team.language)
-        if tr.language not in charts:
-            # Drawing takes a fifth of a second: off the event loop, once per language.
-            charts[tr.language] = (
-                await asyncio.to_thread(cached_chart, summary, tr) if summary.units else None
-            )
-        card = summary_card(
+    for language in sorted({outbound.speaking(team, m).language for m in readers}):
+        # Drawing takes a fifth of a second: off the event loop, once per language.
+        charts[language] = (
+            await asyncio.to_thread(cached_chart, summary, Tr(language)) if summary.units else None
+        )
+    return await outbound.to_each(
+        session,
+        team,
+        readers,
+        lambda tr, member: summary_card(
             summary,
             bank,
             tr,
             chart=charts[tr.language],
             team_slug=team.slug,
             coordinator=member.is_coordinator,
-        )
-        sent += await outbound.to_member(
-            session,
-            team,
-            member,
-            card,
-            key=f"summary:{team.id}:{occasion}:{member.id}",
-            now=now,
-            respect_quiet_hours=False,
-        )
-    return sent
+        ),
+        key=lambda member: f"summary:{team.id}:{occasion}:{member.id}",
+        now=now,
+        respect_quiet_hours=False,
+    )

@@ -22,7 +22,8 @@ from dialogs.i18n import Tr
 from dialogs.tensions.rate_limit import forget_past_weeks
 from storage import teams
 from storage import tensions as store
-from storage.models import Team, Tension
+from storage.dedupe import digest
+from storage.models import Member, Team, Tension
 from storage.sealed_batches import take
 from storage.sealing import Sealer
 
@@ -57,18 +58,27 @@ async def ask_reviews(
     coordinators = [m for m in await teams.active_members(session, team.id) if m.is_coordinator]
     queued = 0
     for tension in pending:
-        for coordinator in coordinators:
-            tr = Tr(coordinator.language or team.language)
-            queued += await outbound.to_member(
-                session,
-                team,
-                coordinator,
-                review_card(tr, bank, team, tension),
-                key=f"review:{tension.id}:{coordinator.id}",
-                now=now,
-                respect_quiet_hours=False,
-            )
+        queued += await _ask_review(session, bank, team, coordinators, tension, now)
     return queued
+
+
+async def _ask_review(
+    session: AsyncSession,
+    bank: ContentBank,
+    team: Team,
+    coordinators: list[Member],
+    tension: Tension,
+    now: dt.datetime,
+) -> int:
+    return await outbound.to_each(
+        session,
+        team,
+        coordinators,
+        lambda tr, _: review_card(tr, bank, team, tension),
+        key=lambda coordinator: f"review:{tension.id}:{coordinator.id}",
+        now=now,
+        respect_quiet_hours=False,
+    )
 
 
 def review_card(tr: Tr, bank: ContentBank, team: Team, tension: Tension) -> Card:
@@ -129,6 +139,6 @@ async def publish_batch(
         return 0
     random.SystemRandom().shuffle(ready)
     card = published_card(Tr(team.language), bank, team, ready)
-    key = store.digest("batch-tensions", team.id, *sorted(t.id for t in ready))
+    key = digest("batch-tensions", team.id, *sorted(t.id for t in ready))
     await outbound.to_channels(session, team, card, key=f"tensions:{key}", now=now)
     return len(ready)
