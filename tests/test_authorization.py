@@ -34,7 +34,7 @@ from adapters.slack import events as slack_events
 from adapters.slack.blocks import form_metadata
 from adapters.teams.cards import ACTION_KEY, CONTEXT_KEY, submission
 from bot.demo import DEMO_CHANNEL
-from dialogs import team_admin
+from dialogs.administration import team_forms as team_admin
 from dialogs.cards import Card, ChoiceInput, ScaleInput, TextInput
 from dialogs.engine import Engine, form_card
 from dialogs.events import Actor, CommandReceived, FormSubmitted, InboundEvent, Place

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.intake import GroupCommit, IntakeUnavailable, IntakeWorker
-from dialogs import team_admin
+from dialogs.administration import team_forms as team_admin
 from dialogs.engine import Engine
 from dialogs.events import Actor, CommandReceived, FormSubmitted, Place
 from dialogs.i18n import Tr

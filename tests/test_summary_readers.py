@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from bot.demo import DEMO_CHANNEL
 from bot.outbox_worker import OutboxWorker
-from dialogs import team_admin
+from dialogs.administration import team_forms as team_admin
 from dialogs.engine import Engine, home
 from dialogs.events import Actor, CommandReceived, FormSubmitted, Place
 from dialogs.i18n import Tr

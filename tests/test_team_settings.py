@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from dialogs import team_admin
+from dialogs.administration import team_forms as team_admin
 from dialogs.forms import FormError
 from dialogs.i18n import Tr
-from dialogs.team_settings import (
+from dialogs.administration.team_settings import (
     SCHEDULE_FIELDS,
     TeamSchedule,
     TeamSettings,

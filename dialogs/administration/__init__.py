@@ -1,6 +1,6 @@
 """Team administration, for coordinators: setting a team up in a channel (or linking one more
-channel, `linking`), its settings and calendar (`dialogs.team_admin`), and who reads the
-summaries (`readers`)."""
+channel, `linking`), its settings and calendar (`team_forms`, their rules in `team_settings`),
+and who reads the summaries (`readers`)."""
 
 from __future__ import annotations
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dialogs import team_admin
-from dialogs.administration import linking, readers
+from dialogs.administration import linking, readers, team_forms
 from dialogs.cards import Card, notice
 from dialogs.commands import Command
 from dialogs.events import FormSubmitted, InboundEvent
@@ -26,24 +25,24 @@ async def setup_command(turn: Turn, command: Command, context: Mapping[str, str]
     if turn.team is not None:
         if not turn.is_coordinator:
             return [refused(tr, "errors.already_linked")]
-        return [team_admin.settings_card(tr, turn.team)]
-    return [team_admin.setup_card(tr, turn.place, turn.actor, turn.sealer)]
+        return [team_forms.settings_card(tr, turn.team)]
+    return [team_forms.setup_card(tr, turn.place, turn.actor, turn.sealer)]
 
 
 async def setup_form(turn: Turn, context: Mapping[str, str]) -> Card | None:
     if turn.place is None:
         return None
-    return team_admin.setup_card(turn.tr, turn.place, turn.actor, turn.sealer)
+    return team_forms.setup_card(turn.tr, turn.place, turn.actor, turn.sealer)
 
 
 async def setup_save(turn: Turn, event: FormSubmitted) -> list[Card]:
     tr = turn.tr
     if turn.place is None:
         return [refused(tr, "setup.in_channel")]
-    if not team_admin.setup_requested_by(turn.sealer, turn.actor, turn.place, event.context):
+    if not team_forms.setup_requested_by(turn.sealer, turn.actor, turn.place, event.context):
         # A setup card in a channel is seen by everyone there; only its requester submits it.
         return [refused(tr, "setup.not_yours")]
-    team, coordinator = await team_admin.create_team(
+    team, coordinator = await team_forms.create_team(
         turn.session, turn.actor, turn.place, event.values, tr, turn.now
     )
     await welcome(turn, team, coordinator)
@@ -62,17 +61,17 @@ async def installed(turn: Turn, event: InboundEvent) -> list[Card]:
     if turn.team is not None:
         return [notice(tr("setup.linked_title"), tr("setup.linked", team=turn.team.name))]
     assert turn.place is not None
-    return [team_admin.setup_card(tr, turn.place, turn.actor, turn.sealer)]
+    return [team_forms.setup_card(tr, turn.place, turn.actor, turn.sealer)]
 
 
 async def settings_form(turn: Turn, context: Mapping[str, str]) -> Card | None:
     assert turn.team is not None
-    return team_admin.settings_card(turn.tr, turn.team)
+    return team_forms.settings_card(turn.tr, turn.team)
 
 
 async def schedule_form(turn: Turn, context: Mapping[str, str]) -> Card | None:
     assert turn.team is not None
-    return team_admin.schedule_card(turn.tr, turn.team)
+    return team_forms.schedule_card(turn.tr, turn.team)
 
 
 async def readers_form(turn: Turn, context: Mapping[str, str]) -> Card | None:
@@ -94,7 +93,7 @@ def showing(form: FormRun) -> CommandRun:
 async def settings_save(turn: Turn, event: FormSubmitted) -> list[Card]:
     tr = turn.tr
     assert turn.team is not None
-    team_admin.apply_settings(turn.team, event.values, tr)
+    team_forms.apply_settings(turn.team, event.values, tr)
     turn.calendar_changed.add(turn.team.id)
     return [notice(tr("settings.saved_title"), tr("settings.saved"))]
 
@@ -102,7 +101,7 @@ async def settings_save(turn: Turn, event: FormSubmitted) -> list[Card]:
 async def schedule_save(turn: Turn, event: FormSubmitted) -> list[Card]:
     tr = turn.tr
     assert turn.team is not None
-    team_admin.apply_schedule(turn.team, event.values, tr)
+    team_forms.apply_schedule(turn.team, event.values, tr)
     turn.calendar_changed.add(turn.team.id)
     return [notice(tr("settings.saved_title"), tr("schedule.saved"))]
 

@@ -10,11 +10,17 @@ import unicodedata
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.administration.readers import rule_choice
+from dialogs.administration.team_settings import (
+    SCHEDULE_FIELDS,
+    TeamSchedule,
+    TeamSettings,
+    TeamSetup,
+    read_form,
+)
 from dialogs.cards import Button, Card, Form, Paragraph, TextInput
 from dialogs.events import Actor, Place
 from dialogs.forms import FormError, choice, hours, language_choice, timezone_input, weekdays
 from dialogs.i18n import Tr, language_of
-from dialogs.team_settings import SCHEDULE_FIELDS, TeamSchedule, TeamSettings, TeamSetup, read_form
 from dialogs.texts import clean
 from storage import teams
 from storage.models import Member, Team
