@@ -26,7 +26,9 @@ from adapters.slack.platform import SLACK
 from bot.outbox_worker import OutboxWorker
 from bot.server import WORKER, build_app
 from bot.settings import Settings
+from dialogs.cards import Paragraph
 from dialogs.engine import Engine
+from dialogs.events import Actor, FormSubmitted
 from dialogs.i18n import Tr
 from storage import intake, outbox, rounds, teams
 from storage.coordination import Mark
@@ -210,6 +212,27 @@ async def test_setup_links_the_channel_and_onboards_its_members(rig: Rig) -> Non
     await rig.deliver()
     for user in PEOPLE:
         assert rig.slack.messages_to(user), user  # the welcome, with the profile form
+
+
+async def test_a_channel_linked_by_code_onboards_its_members(rig: Rig) -> None:
+    """`/passerelle setup CODE` in a second channel: its members join the team and are
+    welcomed, as after a setup (a linked channel's people are not left out)."""
+    await set_up(rig)
+    rig.slack.add_user("U0FAY", "fay", tz="America/Toronto", locale="fr-CA")
+    rig.slack.add_channel("C0SECOND", "deuxieme", members=[COORDINATOR, "U0FAY", "U0OTHERBOT"])
+    slug = await team_slug(rig)
+    coordinator = Actor("slack", TEAM_ID, COORDINATOR)
+    (card,) = await rig.engine.handle(FormSubmitted(coordinator, "setup.link_code", {"team": slug}))
+    [code] = [b.text for b in card.blocks if isinstance(b, Paragraph) and b.text.count("-") == 2]
+    reply = await rig.command(COORDINATOR, f"setup {code}", channel="C0SECOND")
+    assert reply.status == 200
+    async with rig.engine.database.session() as session:
+        linked = await teams.channel_at(session, "slack", TEAM_ID, "C0SECOND")
+        assert linked is not None
+        members = {m.user_ref for m in await teams.active_members(session, linked.team_id)}
+    assert "U0FAY" in members and "U0OTHERBOT" not in members
+    await rig.deliver()
+    assert rig.slack.messages_to("U0FAY")  # the welcome, with the profile form
 
 
 PROFILES = {

@@ -78,6 +78,9 @@ class Listeners:
         async def _durable_button(
             self, ack: Any, body: Json, action: Json, client: AsyncWebClient
         ) -> None: ...
+        async def _onboard_after_setup(
+            self, client: AsyncWebClient, actor: Actor, place: Place
+        ) -> None: ...
 
     def register_listeners(self, app: AsyncApp) -> None:
         # Bolt tries listeners in this order: submissions first, the busiest in a burst.
@@ -99,7 +102,8 @@ class Listeners:
 
     async def _command(self, body: Json, client: AsyncWebClient) -> None:
         actor = await self.actor(client, events.team_of(body), events.user_of(body))
-        cards = await self.engine.handle(events.command(body, actor))
+        event = events.command(body, actor)
+        cards = await self.engine.handle(event)
         await self.show(
             client,
             actor,
@@ -108,6 +112,9 @@ class Listeners:
             channel_id=str(body.get("channel_id", "")),
             channel_name=str(body.get("channel_name", "")),
         )
+        if onboarding.links_a_channel(event) and event.place is not None:
+            # `setup <code>` linked this channel to a team: its members join, as after a setup.
+            await self._onboard_after_setup(client, actor, event.place)
 
     # ----------------------------------------------------------------- buttons
     def _where(self, body: Json) -> tuple[str, str, Json | None]:
