@@ -2,8 +2,8 @@
 
 Unlinkability, concretely:
 - a ballot is sealed (storage.sealing) with no member, and stays sealed until its result is
-  frozen (`dialogs.checkins.results`), which aggregates it and deletes it: no raw ballot is ever kept
-  in the clear;
+  frozen (`dialogs.checkins.results`), which aggregates it and deletes it: no raw ballot is
+  ever kept in the clear;
 - every ledger write rewrites all of the round's rows in the same statement, so the row
   versions carry no per-member time or order;
 - at close the ledger's per-member statuses are replaced by counts.

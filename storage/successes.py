@@ -13,8 +13,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dedupe import digest
 from storage.models import Success, SuccessTally, new_uuid
-from storage.tensions import digest
 from storage.upsert import insert_ignore
 
 NAMED, ANONYMOUS, SUMMARY_ONLY = "named", "anonymous", "summary_only"

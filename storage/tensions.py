@@ -4,7 +4,6 @@ the weekly slots of the rate limit, kept apart from them under keyed tags."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import random
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -13,6 +12,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from storage.dedupe import digest
 from storage.models import Tension, TensionReply, TensionToken, new_uuid
 from storage.upsert import insert_ignore
 
@@ -25,10 +25,6 @@ PENDING_REVIEW, APPROVED, PUBLISHED, REJECTED = (
 KIND = "tension"
 # The batch a sealed tension waits for: the coordinators' daily review, or the weekly batch.
 REVIEW_BATCH, WEEK_BATCH = "review", "week"
-
-
-def digest(*parts: object) -> str:
-    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
 
 
 def followup_hash(code: str) -> str:

@@ -20,10 +20,10 @@ from dialogs.forms import choice, one_of
 from dialogs.i18n import Tr
 from dialogs.texts import clean
 from storage import successes as store
+from storage.dedupe import digest
 from storage.models import Member, Success, Team
 from storage.sealed_batches import once_id, seal_once, take
 from storage.sealing import Sealer
-from storage.tensions import digest
 
 TEXT_LIMIT = 800
 

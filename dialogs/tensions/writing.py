@@ -22,6 +22,7 @@ from dialogs.tensions.rate_limit import WeeklyLimiter
 from dialogs.texts import clean
 from storage import teams
 from storage import tensions as store
+from storage.dedupe import digest
 from storage.models import Member, Team, Tension
 from storage.sealed_batches import once_id, seal_once, sealed_exists
 from storage.sealing import Sealer
@@ -263,7 +264,7 @@ async def save_reply(
                 Paragraph(text=text, from_user=True),
             ],
         )
-        key = store.digest("reply", tension.id, text)
+        key = digest("reply", tension.id, text)
         await outbound.to_channels(session, team, card, key=f"reply:{key}", now=now)
     return notice(tr("reply.saved_title"), tr("reply.saved"))
 
