@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from dialogs.commands import fold
+from dialogs.commands import parse
 from dialogs.engine import Engine
 from dialogs.events import (
     Actor,
@@ -22,12 +22,13 @@ from dialogs.events import (
     MemberJoined,
     Place,
 )
+from dialogs.rituals import registry
 from storage import teams
 
-# What may link a channel to a team: the setup form, or `setup <code>` (the setup command's
-# words, French alias included) typed in the channel.
+# What may link a channel to a team: the setup form, or `setup <code>` (in any of the words
+# the setup command declares, dialogs/administration) typed in the channel.
 ONBOARDING_ACTIONS = frozenset({"setup.save"})
-SETUP_WORDS = frozenset({"setup", "configurer"})
+SETUP_COMMAND = "setup"
 
 Roster = Callable[[], AsyncIterator[Actor]]
 Join = Callable[[MemberJoined], Awaitable[object]]
@@ -41,9 +42,14 @@ def links_a_channel(event: InboundEvent) -> bool:
     if isinstance(event, FormSubmitted):
         return event.action in ONBOARDING_ACTIONS
     if isinstance(event, CommandReceived):
-        words = event.text.split()
-        return len(words) > 1 and fold(words[0]) in SETUP_WORDS
+        command = parse(event.text, registry().word_names)
+        return command.name == SETUP_COMMAND and bool(command.args)
     return False
+
+
+def is_setup(text: str) -> bool:
+    """Whether `text` runs the setup command (with or without a code)."""
+    return parse(text, registry().word_names).name == SETUP_COMMAND
 
 
 async def onboard(engine: Engine, place: Place, roster: Roster, join: Join | None = None) -> int:

@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from adapters import onboarding
-from adapters.onboarding import SETUP_WORDS, links_a_channel
+from adapters.onboarding import is_setup, links_a_channel
 from adapters.teams import activities as act
 from adapters.teams import conversations
 from adapters.teams.botframework import BotFramework, ConnectorError, TurnHandle
@@ -36,7 +36,6 @@ from adapters.teams.cards import activity_for, submission
 from adapters.teams.sender import TeamsSender
 from adapters.ttl_cache import SharedMarks
 from dialogs.cards import Card, notice
-from dialogs.commands import fold
 from dialogs.engine import AlreadyHandled, Engine
 from dialogs.events import (
     Actor,
@@ -140,13 +139,12 @@ class TeamsBridge:
         actor, place = act.actor_of(activity), act.place_of(activity)
         event = CommandReceived(actor=actor, text=text, place=place)
         found = await self._engine(turn, event)
-        words = text.split()
-        is_setup = bool(words) and fold(words[0]) in SETUP_WORDS
+        setup = is_setup(text)
         if found is None:  # answered already; a roster left half onboarded is finished
             await self.onboard_after(turn, event)
             return
         cards = found
-        if place is None or is_setup:
+        if place is None or setup:
             for card in cards:
                 await turn.send(activity_for(card))
             await self.onboard_after(turn, event)
