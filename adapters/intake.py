@@ -239,9 +239,10 @@ class IntakeWorker:
 
         Each lane claims its next rows itself when it runs out (`CLAIM_PER_LANE`), rather
         than waiting for the other lanes to finish a common batch: recordings of one round
-        queue on its ledger's lock (storage/rounds.py `lock_ledger`), so a batch's lanes
-        finished one after another and the early ones sat idle until the last (measured with
-        2 processes on PostgreSQL: docs/performance.md, "Several processes behind nginx")."""
+        queue on its ledger's lock (dialogs/checkins/round_store.py `lock_ledger`), so a
+        batch's lanes finished one after another and the early ones sat idle until the last
+        (measured with 2 processes on PostgreSQL: docs/performance.md, "Several processes
+        behind nginx")."""
         claimed = await self._claim(self.concurrency * CLAIM_PER_LANE)
         if not claimed:
             return 0

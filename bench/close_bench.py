@@ -11,20 +11,22 @@ What it does (docs/performance.md, "## Closing a round", has the method and the 
    the columns of `unit_cells`).
 2. One team of `--members` people (200), sectors and positions drawn as in a partnership and
    recorded through the real `dialogs.anonymity.recording_scheme`, k = 5, no pooling.
-3. Each repetition has fresh data: a new check-in round (`storage.rounds.open_round`, items
-   from the real `dialogs.checkins.rounds.draw_items`: 5 items and an open question), every member's
-   ballot recorded by the real `storage.ballots.record_ballot` (sealed, ledger marked; about
-   5% of items "prefer not to answer", an open answer on about 30% of ballots), and the same
+3. Each repetition has fresh data: a new check-in round
+   (`dialogs.checkins.round_store.open_round`, items from the real
+   `dialogs.checkins.rounds.draw_items`: 5 items and an open question), every member's ballot
+   recorded by the real `dialogs.checkins.ballot_store.record_ballot` (sealed, ledger marked;
+   about 5% of items "prefer not to answer", an open answer on about 30% of ballots), and the same
    ballots' item values written in the clear to `bench_ballots`; then what the server would
    have done while the round was open (PostgreSQL: VACUUM ANALYZE of the ledger, the sealed
    ballots and the baseline's rows; SQLite: a WAL checkpoint; `--no-settle` skips it). None of
    that is timed.
 4. Then, in an order that alternates from one repetition to the next, each timed on a session
    whose connection is already checked out and in a transaction:
-   - `close`: what the close job does, in one transaction — `storage.rounds.close_round`
-     (count and erase the ledger) and `dialogs.checkins.results.freeze_new_units` (open the sealed
-     ballots, aggregate, generalise, store the unit and its cells, write the open answers
-     shuffled, delete the sealed ballots), then COMMIT;
+   - `close`: what the close job does, in one transaction —
+     `dialogs.checkins.round_store.close_round` (count and erase the ledger) and
+     `dialogs.checkins.results.freeze_new_units` (open the sealed ballots, aggregate,
+     generalise, store the unit and its cells, write the open answers shuffled, delete the
+     sealed ballots), then COMMIT;
    - `bare`: `INSERT INTO bench_cells SELECT <round id>, dimension, sector, position,
      count(DISTINCT ballot), count(value), sum(value), five counts ... FROM bench_ballots
      WHERE round_id = ... GROUP BY dimension, sector, position` (the statement the close used

@@ -1,6 +1,6 @@
 """Many teams for bench/scale_bench.py (``--teams N``): each its own Slack channel, members and
 round, so a recording waits only on its own round's participation rows (every ballot of a round
-rewrites all of that round's rows, storage/rounds.py), as in a deployment serving many
+rewrites all of that round's rows, dialogs/checkins/round_store.py), as in a deployment serving many
 partnerships. Team 0 is bench/harness/slack_team.py's ``seed_team`` (same slug, channel and user
 refs), so ``--teams 1`` seeds exactly what the one-team bench did.
 """
@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from bench.harness.remote_slack import RemoteSlack
 from bench.harness.slack_team import CHANNEL, SLUG, ShiftedClock, round_card, seed_team
 from dialogs.cards import Card
+from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine
-from storage import intake, rounds, teams
+from storage import intake, teams
 from storage.database import Database
 from storage.models import Participation
 

@@ -11,8 +11,9 @@ What it does (docs/performance.md, "## Summaries", has the method and the figure
    data sizes and three history lengths (13, 26, 52 rounds per team) on the same teams. The data
    are deterministic (same seed, same rows on both databases): the random ids and ballots come
    from a seeded generator instead of the OS. Each ballot is written twice:
-   - sealed, as `storage.ballots.record_ballot` seals it (same payload, same purpose, one row
-     of `sealed` per ballot, under an ephemeral `Sealer`), for the close job to freeze;
+   - sealed, as `dialogs.checkins.ballot_store.record_ballot` seals it (same payload, same
+     purpose, one row of `sealed` per ballot, under an ephemeral `Sealer`), for the close job
+     to freeze;
    - in the clear, one row per answer, in `bench_answers`: a table the bench creates itself
      with the columns and index of the `answers` table that Passerelle no longer has
      (migration 0005 dropped it). It exists only for the baseline: nothing in dialogs/ or

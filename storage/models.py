@@ -188,8 +188,8 @@ class Round(Base):
 class Participation(Base):
     """The participation ledger: who was asked and who answered, never what.
 
-    No timestamps. Every write touches every row of the round (see `storage.rounds`), and the
-    per-member status is erased when the round closes.
+    No timestamps. Every write touches every row of the round (see
+    `dialogs.checkins.round_store`), and the per-member status is erased when the round closes.
     """
 
     __tablename__ = "participation"

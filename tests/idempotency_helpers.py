@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlalchemy import text
 
+from dialogs.checkins import ballot_store as ballots
+from dialogs.checkins import round_store as rounds
 from dialogs.i18n import Tr
-from storage import ballots, rounds, teams
+from storage import teams
 from storage.database import Database
 from tests.helpers import PEOPLE, seeded
 

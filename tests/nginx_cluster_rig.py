@@ -21,8 +21,9 @@ from adapters.slack.blocks import form_metadata, modal_view
 from adapters.slack.events import ModalMetadata
 from adapters.slack.replies import CALLBACK_ID
 from dialogs.cards import Card
+from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine
-from storage import intake, outbox, rounds, teams
+from storage import intake, outbox, teams
 from storage.database import Database
 from storage.models import Member, OutboxMessage, Round, Team
 from storage.sealing import Sealer

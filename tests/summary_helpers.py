@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage import ballots, teams
+from dialogs.checkins import ballot_store as ballots
+from storage import teams
 from storage.models import (
     Sealed,
     UnitCell,

@@ -20,8 +20,9 @@ from adapters.teams.cards import activity_for
 from bot.server import build_app
 from bot.settings import Settings
 from dialogs.cards import Card
+from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine
-from storage import rounds, teams
+from storage import teams
 from storage.models import Member, OutboxMessage
 from tests.fake_connector import FakeConnector
 from tests.teams_activities import TENANT, fill, person, personal, post_activity

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from dialogs.anonymity import K_FLOOR, RecordingScheme, effective_k, recording_scheme
-from storage import ballots
+from dialogs.checkins import ballot_store as ballots
 from tests.helpers import seeded, submit
 
 SECTORS = ("public", "community", "other", "")

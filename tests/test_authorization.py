@@ -36,12 +36,12 @@ from adapters.teams.cards import ACTION_KEY, CONTEXT_KEY, submission
 from bot.demo import DEMO_CHANNEL
 from dialogs.administration import team_forms as team_admin
 from dialogs.cards import Card, ChoiceInput, ScaleInput, TextInput
+from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine, form_card
 from dialogs.events import Actor, CommandReceived, FormSubmitted, InboundEvent, Place
 from dialogs.i18n import Tr
 from dialogs.rituals import registry
-from storage import rounds
-from storage import tensions as tension_store
+from dialogs.tensions import store as tension_store
 from storage.database import Database
 from storage.models import (
     Member,

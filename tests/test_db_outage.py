@@ -47,9 +47,10 @@ from adapters.slack.acks import RECORDING_CALLBACK_ID
 from adapters.slack.blocks import form_metadata, modal_view
 from adapters.slack.events import ModalMetadata
 from adapters.slack.replies import CALLBACK_ID
+from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine
 from dialogs.i18n import Tr
-from storage import intake, migrate, rounds
+from storage import intake, migrate
 from storage.database import Database
 from storage.models import Member
 from storage.sealing import Sealer

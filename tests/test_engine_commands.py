@@ -315,7 +315,7 @@ async def test_summary_hides_figures_under_k(engine, worker, sender):
 async def test_limit_counts_once_for_repeats_and_races(engine):
     import asyncio
 
-    from storage import tensions as tension_store
+    from dialogs.tensions import store as tension_store
 
     await seeded(engine)
     async with engine.database.session() as session, session.begin():

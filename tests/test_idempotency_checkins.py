@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 
+from dialogs.checkins import ballot_store as ballots
 from dialogs.checkins import results
-from storage import ballots, rounds, teams
+from dialogs.checkins import round_store as rounds
+from storage import teams
 from tests.helpers import submit, text_of
 from tests.idempotency_helpers import (
     OPEN_TEXT,

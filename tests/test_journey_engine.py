@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dialogs.cards import Card
-from storage import rounds
+from dialogs.checkins import round_store as rounds
 from tests.helpers import say, scale_names, seeded, submit, submit_card, text_of
 
 

@@ -11,8 +11,9 @@ from alembic import command
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from dialogs.checkins import ballot_store as ballots
 from dialogs.checkins import results
-from storage import ballots, migrate, sealed, teams
+from storage import migrate, sealed, teams
 from storage.database import Database
 from storage.sealing import Sealer
 from tests.helpers import field_names, seeded, submit_card

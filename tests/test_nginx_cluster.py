@@ -30,10 +30,10 @@ from sqlalchemy import func, select, update
 
 from dialogs.cards import Card
 from dialogs.engine import Engine
+from dialogs.tensions.store import KIND as TENSION
 from storage.database import Database
 from storage.models import Member, OutboxMessage, Round, Sealed, Team
 from storage.sealing import Sealer
-from storage.tensions import KIND as TENSION
 from tests.cluster import SECRET, Cluster
 from tests.fake_connector import FakeConnector
 from tests.fake_slack import FakeSlack

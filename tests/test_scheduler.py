@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from bot.scheduler import Calendar, scheduled_time, team_triggers
 from dialogs.calendar import WallClockTrigger, in_cadence, next_weekly, weekly
+from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine
-from storage import rounds, teams
+from storage import teams
 from storage.models import OutboxMessage, Team
 from tests.helpers import PEOPLE, say, seeded, submit_card, text_of
 

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from dialogs.calendar import week_key, zone
 from dialogs.engine import Engine
 from dialogs.i18n import Tr
-from storage import summaries
+from dialogs.summaries import store as summary_store
 from storage.database import Database
 from storage.sealing import Sealer, new_secret
 from tests.helpers import PEOPLE, say, seeded, submit, text_of
@@ -189,7 +189,7 @@ async def test_the_summary_counts_successes_and_tallies(engine, clock, database)
 
     async def counted() -> int:
         async with database.session() as session:
-            read = await summaries.summary_read(session, team["id"], 3, since)
+            read = await summary_store.summary_read(session, team["id"], 3, since)
             return read.successes
 
     assert await counted() == 1  # the named one; the others wait for the batch
@@ -204,7 +204,7 @@ async def test_the_summary_counts_successes_and_tallies(engine, clock, database)
         1,
     }
     async with database.session() as session:
-        later = await summaries.summary_read(session, team["id"], 3, clock().date())
+        later = await summary_store.summary_read(session, team["id"], 3, clock().date())
     assert later.successes == 1  # only what was counted since that day
 
 

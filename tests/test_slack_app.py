@@ -27,10 +27,11 @@ from bot.outbox_worker import OutboxWorker
 from bot.server import WORKER, build_app
 from bot.settings import Settings
 from dialogs.cards import Paragraph
+from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine
 from dialogs.events import Actor, FormSubmitted
 from dialogs.i18n import Tr
-from storage import intake, outbox, rounds, teams
+from storage import intake, outbox, teams
 from storage.coordination import Mark
 from storage.models import Intake, SuspendedWorkspace
 from tests.fake_slack import FakeSlack

@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 from sqlalchemy.pool import StaticPool
 
 from dialogs.anonymity import effective_k, recording_scheme
+from dialogs.checkins import ballot_store as ballots
 from dialogs.checkins import results
+from dialogs.checkins import round_store as rounds
 from dialogs.content import DIMENSIONS
 from dialogs.summaries import pulse
-from storage import ballots, rounds, summaries, teams
+from storage import summary_units, teams
 from storage.database import Database
 from storage.models import (
     Base,
@@ -146,7 +148,7 @@ async def replay(k, pooling, segments, plan):
             # At rest: no frozen cell holds a group smaller than k, and the only ballots still
             # sealed are those of closed rounds waiting to be pooled.
             assert all(n == 0 or n >= effective_k(k) for n in await stored_respondents(session))
-            frozen_up_to = await summaries.last_frozen_seq(session, team.id, "checkin")
+            frozen_up_to = await summary_units.last_frozen_seq(session, team.id, "checkin")
             waiting = {
                 round_of_seq[s]
                 for s in range(frozen_up_to + 1, seq + 1)

@@ -8,9 +8,12 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from dialogs.checkins import ballot_store as ballots
 from dialogs.checkins import results
+from dialogs.checkins import round_store as rounds
 from dialogs.summaries import pulse
-from storage import ballots, rounds, summaries, teams
+from dialogs.summaries import store as summary_store
+from storage import teams
 from storage.models import (
     Member,
     OpenAnswer,
@@ -190,7 +193,9 @@ async def test_one_statement_reads_all_a_summary_shows(database):
         (2, 2, 5, 4),
     ]
     assert result.diagnostic is None
-    assert result.latest_round == summaries.LatestRound(seq=3, kind="checkin", asked=5, answered=2)
+    assert result.latest_round == summary_store.LatestRound(
+        seq=3, kind="checkin", asked=5, answered=2
+    )
     assert not result.latest_published
     assert result.disclosure.get(result.units[-1].key, "vision").respondents == 4
     assert result.disclosure.get(result.units[0].key, "vision").counts == (0, 1, 1, 1, 0)

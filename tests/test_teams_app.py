@@ -19,9 +19,10 @@ from adapters.teams.platform import TEAMS
 from bot.outbox_worker import OutboxWorker
 from bot.server import WORKER, build_app
 from bot.settings import Settings
+from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine
 from dialogs.i18n import Tr
-from storage import rounds, teams
+from storage import teams
 from storage.models import Member, Sealed
 from tests.fake_connector import POST_ACTIVITY, FakeConnector
 from tests.faults import commit_fails

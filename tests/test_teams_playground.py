@@ -16,9 +16,10 @@ from playwright.async_api import expect
 
 from bot.server import build_app
 from bot.settings import Settings
+from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine
 from dialogs.events import Actor, CommandReceived, FormSubmitted, Place
-from storage import rounds, teams
+from storage import teams
 from tests.playground import (
     Playground,
     choose,

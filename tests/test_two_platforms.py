@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from dialogs.cards import Paragraph
+from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine
 from dialogs.events import Actor, FormSubmitted
-from storage import rounds, teams
+from storage import teams
 from tests.fake_connector import FakeConnector
 from tests.fake_slack import FakeSlack
 from tests.slack_signing import TEAM_ID

@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any
 
 from dialogs.anonymity import recording_scheme
-from storage import ballots
+from dialogs.checkins import ballot_store as ballots
 from tests.helpers import PEOPLE, seeded
 from tests.unlinkability_story import DEMO_K, TORONTO, as_datetime, fetch, live_story, tell
 

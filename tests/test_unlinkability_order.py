@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from storage import ballots, rounds
+from dialogs.checkins import ballot_store as ballots
+from dialogs.checkins import round_store as rounds
 from tests.conftest import START
 from tests.helpers import seeded
 from tests.unlinkability_story import (

@@ -14,12 +14,14 @@ from sqlalchemy import Column, Index, Integer, MetaData, String, Table, insert, 
 
 from bench.harness.baseline import clear_answer_columns
 from dialogs.anonymity import recording_scheme
+from dialogs.checkins import ballot_store as ballots
+from dialogs.checkins import round_store as rounds
+from dialogs.checkins.round_store import ItemValue
 from dialogs.checkins.rounds import draw_items
 from dialogs.content import ContentBank
-from storage import ballots, migrate, rounds, teams
+from storage import migrate, teams
 from storage.database import Database
 from storage.models import Member, Team
-from storage.rounds import ItemValue
 from storage.sealing import Sealer
 
 K = 5

@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.close.data import BENCH_BALLOTS, BENCH_CELLS, CELL_COLUMNS, SEALER, K, RoundData
 from bench.harness.instruments import Part, counting_statements, timed_parts
+from dialogs.checkins import ballot_store as ballots
 from dialogs.checkins import results
+from dialogs.checkins import round_store as rounds
 from dialogs.disclosure import Cell, generalise
-from storage import ballots, rounds, summaries
+from storage import summary_units
 from storage.database import Database
 from storage.models import OpenAnswer, Round, Sealed, Team, UnitCell
 
@@ -26,7 +28,7 @@ from storage.models import OpenAnswer, Round, Sealed, Team, UnitCell
 
 def bare_statement(round_id: int) -> Any:
     """The baseline: one INSERT ... SELECT ... GROUP BY of the round's answers into a table of
-    cells, as `storage.summaries.freeze` did when answers were stored in the clear."""
+    cells, as `storage.summary_units.freeze` did when answers were stored in the clear."""
     b = BENCH_BALLOTS.c
     grouped = (
         select(
@@ -138,13 +140,13 @@ async def check(db: Database, data: RoundData) -> tuple[dict[str, bool], tuple[i
 # what the close really runs). `sealer.open` is the decryption of one ballot.
 PARTS: tuple[tuple[Any, str], ...] = (
     (rounds, "close_round"),
-    (summaries, "last_frozen_seq"),
+    (summary_units, "last_frozen_seq"),
     (rounds, "closed_after"),
     (ballots, "take_ballots"),
     (SEALER, "open"),
     (results, "aggregate"),
     (results, "generalise"),
-    (summaries, "freeze"),
+    (summary_units, "freeze"),
     (ballots, "write_open_answers"),
     (results, "_drop_unpublishable"),
 )

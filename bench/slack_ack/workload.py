@@ -13,9 +13,10 @@ from adapters.slack.blocks import OPEN_FORM_ACTION, messages_for
 from bench.harness.remote_slack import RemoteSlack
 from bench.harness.slack_team import SLUG, ShiftedClock
 from dialogs.cards import Card
+from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine
 from dialogs.events import Actor
-from storage import rounds, teams
+from storage import teams
 from tests.slack_signing import TEAM_ID, action, block_actions, interaction, view_submission
 
 

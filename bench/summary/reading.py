@@ -15,8 +15,8 @@ from bench.summary.rows import BENCH_ANSWERS
 from bench.summary.timing import Call, bare_statement, fetch_all
 from dialogs.anonymity import effective_k
 from dialogs.summaries import pulse
+from dialogs.summaries import store as summary_store
 from dialogs.summaries.pulse import compute
-from storage import summaries
 from storage.database import Database
 from storage.models import Round, SummaryUnit, Team, UnitCell
 
@@ -50,11 +50,11 @@ async def shown_rounds(db: Database, teams: Sequence[Team], today: dt.date) -> d
     return out
 
 
-async def shown_cells(session: Any, team_id: int, today: dt.date) -> list[summaries.CellTuple]:
+async def shown_cells(session: Any, team_id: int, today: dt.date) -> list[summary_store.CellTuple]:
     """The frozen cells compute() reads: those of the same storage call (the one statement
     compute() sends)."""
     since = today - dt.timedelta(days=pulse.RECENT_DAYS)
-    read = await summaries.summary_read(session, team_id, pulse.TREND_UNITS, since)
+    read = await summary_store.summary_read(session, team_id, pulse.TREND_UNITS, since)
     return read.cells
 
 

@@ -1,7 +1,8 @@
 """The rows the summary bench writes, generated from the plan: teams, members, rounds,
 tensions and successes, each round's answers in the clear (for `bench_answers`, the
-baseline's table) and its ballots sealed exactly as `storage.ballots.record_ballot` seals
-them. Seeded generators: the same rows on every database."""
+baseline's table) and its ballots sealed exactly as
+`dialogs.checkins.ballot_store.record_ballot` seals them. Seeded generators: the same rows on
+every database."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from sqlalchemy import Column, Date, Index, MetaData, Table
 
 from bench.harness.baseline import clear_answer_columns
 from bench.summary.plan import K, Plan, TeamPlan
+from dialogs.checkins import ballot_store as ballots
 from dialogs.content import TENSION_THEMES
-from storage import ballots, sealed
+from storage import sealed
 from storage.sealing import Sealer
 
 # The baseline's rows: one per answer, in the clear, as the dropped `answers` table held them
@@ -115,7 +117,8 @@ def round_answers(
     plan: Plan, team: TeamPlan, seq: int, seed: int
 ) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
     """One closed round's answers in the clear (shuffled, for `bench_answers`) and its ballots
-    as `storage.ballots.record_ballot` seals them (values, segments, the open answer if any)."""
+    as `dialogs.checkins.ballot_store.record_ballot` seals them (values, segments, the open
+    answer if any)."""
     rng = random.Random(seed * 10_000_000 + team.id * 100 + seq)
     rid = round_id(plan, team, seq)
     day = team.opened_on(seq)

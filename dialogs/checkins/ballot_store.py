@@ -1,9 +1,10 @@
-"""The ballot box: check-in ballots sealed until their result is frozen.
+"""The ballot box: check-in ballots sealed until their result is frozen, and the open answers.
 
 A ballot is sealed (`storage.sealing`) with no member, in the transaction that marks its
-author 'answered' in the ledger; it stays sealed through the close, and `dialogs.checkins.results`
-opens, aggregates and deletes it when its unit is frozen. No raw ballot is ever stored in the
-clear. Open answers of frozen units are written in a random order under fresh ids.
+author 'answered' in the ledger; it stays sealed through the close, and
+`dialogs.checkins.results` opens, aggregates and deletes it when its unit is frozen. No raw
+ballot is ever stored in the clear. Open answers of frozen units are written in a random order
+under fresh ids; those held for review wait for a coordinator (`dialogs.checkins.open_review`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from typing import Any
 from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.checkins.round_store import ANSWERED, ASKED, ItemValue, lock_ledger, mark
 from storage import sealed
 from storage.models import OpenAnswer, Participation, Round, Sealed, new_uuid
-from storage.rounds import ANSWERED, ASKED, ItemValue, lock_ledger, mark
 from storage.sealed_batches import take
 from storage.sealing import Sealer
 
@@ -210,3 +211,24 @@ async def unreadable_ballots(session: AsyncSession, sealer: Sealer, round_: Roun
             delete(Sealed).where(Sealed.id.in_(gone)).execution_options(synchronize_session=False)
         )
     return lost
+
+
+# ------------------------------------------------------------------ open answers' review
+async def pending_texts(session: AsyncSession, round_ids: Sequence[int]) -> Sequence[OpenAnswer]:
+    if not round_ids:
+        return []
+    return (
+        await session.scalars(
+            select(OpenAnswer).where(
+                OpenAnswer.round_id.in_(round_ids), OpenAnswer.status == "pending_review"
+            )
+        )
+    ).all()
+
+
+async def set_text_status(session: AsyncSession, answer_id: str, status: str) -> bool:
+    answer = await session.get(OpenAnswer, answer_id)
+    if answer is None or answer.status != "pending_review":
+        return False
+    answer.status = status
+    return True

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from dialogs.cards import Card, Paragraph, notice
-from dialogs.checkins import open_review
+from dialogs.checkins import open_review, round_store
 from dialogs.checkins import rounds as checkins
 from dialogs.checkins.jobs import start
 from dialogs.commands import Command
@@ -15,7 +15,6 @@ from dialogs.forms import parse_id, refused
 from dialogs.people import profile_card  # the pause lives in the profile
 from dialogs.registry import Occasion
 from dialogs.turn import Turn
-from storage import rounds
 from storage.models import Member, OpenAnswer, Round, Team
 
 # The `checkin` command's arguments, English and French (folded).
@@ -45,13 +44,13 @@ async def checkin_command(turn: Turn, command: Command, context: Mapping[str, st
     if argument == "resume":
         member.paused_until = None
         return [notice(tr("checkin.resumed_title"), tr("checkin.resumed"))]
-    round_ = await rounds.open_round_of(session, team.id)
+    round_ = await round_store.open_round_of(session, team.id)
     if round_ is None or round_.closes_at <= now:
         return [notice(tr("checkin.none_title"), tr("checkin.none"))]
     if argument == "skip":
         return [await skip(turn, round_.id)]
-    status = await rounds.status_of(session, round_.id, member.id)
-    if status != rounds.ASKED:
+    status = await round_store.status_of(session, round_.id, member.id)
+    if status != round_store.ASKED:
         key = "checkin.not_asked" if status is None else f"checkin.already_{status}"
         return [Card(title=tr("checkin.already_title"), blocks=[Paragraph(text=tr(key))])]
     return [checkins.round_card(tr, turn.bank, team, round_)]
@@ -59,7 +58,7 @@ async def checkin_command(turn: Turn, command: Command, context: Mapping[str, st
 
 async def submit(turn: Turn, event: FormSubmitted) -> list[Card]:
     assert turn.team is not None and turn.member is not None
-    round_ = await rounds.round_by_id(turn.session, parse_id(event.context.get("round")))
+    round_ = await round_store.round_by_id(turn.session, parse_id(event.context.get("round")))
     if round_ is None or round_.team_id != turn.team.id:
         return [refused(turn.tr, "errors.stale_button")]
     return [
@@ -79,7 +78,7 @@ async def submit(turn: Turn, event: FormSubmitted) -> list[Card]:
 
 async def submit_form(turn: Turn, context: Mapping[str, str]) -> Card | None:
     assert turn.team is not None
-    round_ = await rounds.round_by_id(turn.session, parse_id(context.get("round")))
+    round_ = await round_store.round_by_id(turn.session, parse_id(context.get("round")))
     if round_ is None or round_.team_id != turn.team.id or round_.closed:
         return None
     return checkins.round_card(turn.tr, turn.bank, turn.team, round_)
@@ -92,10 +91,10 @@ async def skip_button(turn: Turn, event: FormSubmitted) -> list[Card]:
 async def skip(turn: Turn, round_id: int) -> Card:
     tr = turn.tr
     assert turn.member is not None
-    round_ = await rounds.round_by_id(turn.session, round_id)
+    round_ = await round_store.round_by_id(turn.session, round_id)
     if round_ is None or round_.closed or (turn.team and round_.team_id != turn.team.id):
         return refused(tr, "checkin.closed")
-    if await rounds.skip(turn.session, round_.id, turn.member.id):
+    if await round_store.skip(turn.session, round_.id, turn.member.id):
         return notice(tr("checkin.skipped_title"), tr("checkin.skipped"))
     return notice(tr("checkin.already_title"), tr("checkin.already_answered"))
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 from apscheduler.triggers.cron import CronTrigger
 
 from dialogs.calendar import in_cadence, weekly, zone
-from dialogs.checkins import open_review, results
+from dialogs.checkins import open_review, results, round_store
 from dialogs.checkins import rounds as checkins
 from dialogs.registry import Occasion
 from dialogs.rituals import registry
-from storage import rounds
 from storage.models import Team
 
 
@@ -32,12 +31,12 @@ async def start(occasion: Occasion) -> tuple[str, int]:
     )
     if round_ is None:
         return "jobs.checkin_exists", 0
-    asked = await rounds.members_with_status(session, round_.id, rounds.ASKED)
+    asked = await round_store.members_with_status(session, round_.id, round_store.ASKED)
     return "jobs.checkin", len(asked)
 
 
 async def reminders(occasion: Occasion) -> tuple[str, int]:
-    round_ = await rounds.open_round_of(occasion.session, occasion.team.id)
+    round_ = await round_store.open_round_of(occasion.session, occasion.team.id)
     if round_ is None or (not occasion.forced and round_.remind_at > occasion.now):
         return "jobs.no_open_round", 0
     if round_.reminded:
@@ -51,7 +50,7 @@ async def reminders(occasion: Occasion) -> tuple[str, int]:
 async def ask_again(occasion: Occasion) -> tuple[str, int]:
     """Ballots sealed under a key this server no longer holds: their authors are asked
     again (a lost or too early retired secret; see docs/operations.md)."""
-    round_ = await rounds.open_round_of(occasion.session, occasion.team.id)
+    round_ = await round_store.open_round_of(occasion.session, occasion.team.id)
     if round_ is None:
         return "jobs.no_open_round", 0
     asked = await checkins.ask_again(
@@ -64,7 +63,7 @@ async def close(occasion: Occasion) -> tuple[str, int]:
     """Close the open round once it is due (or now, forced): freeze what reached k, ask for
     the open answers' review, then each ritual's `on_round_closed` (the summaries are sent)."""
     session, team, now = occasion.session, occasion.team, occasion.now
-    round_ = await rounds.open_round_of(session, team.id)
+    round_ = await round_store.open_round_of(session, team.id)
     due = round_ is not None and (occasion.forced or round_.closes_at <= now)
     if round_ is None or not due or not await checkins.close(session, team, round_):  # once
         return "jobs.no_open_round", 0

@@ -8,14 +8,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import outbound
 from dialogs.cards import Button, Card, Paragraph
+from dialogs.checkins import ballot_store
 from dialogs.i18n import Tr
-from storage import summaries, teams
+from storage import teams
 from storage.models import Member, OpenAnswer, Round, Team
 
 
 async def ask(session: AsyncSession, team: Team, round_: Round, now: dt.datetime) -> int:
     """After a round closes, each coordinator gets the texts waiting for review."""
-    pending = list(await summaries.pending_texts(session, [round_.id]))
+    pending = list(await ballot_store.pending_texts(session, [round_.id]))
     if not pending:
         return 0
     coordinators = [m for m in await teams.active_members(session, team.id) if m.is_coordinator]
@@ -73,4 +74,4 @@ async def decide(session: AsyncSession, team: Team, answer_id: str, status: str)
     round_ = await session.get(Round, answer.round_id)
     if round_ is None or round_.team_id != team.id:
         return False
-    return await summaries.set_text_status(session, answer_id, status)
+    return await ballot_store.set_text_status(session, answer_id, status)

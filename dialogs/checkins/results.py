@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import unopenable as unopenable_notice
 from dialogs.anonymity import effective_k
+from dialogs.checkins import ballot_store, round_store
 from dialogs.disclosure import Cell, generalise
-from storage import ballots, rounds, summaries, teams
+from storage import summary_units, teams
 from storage.database import Database
 from storage.models import Round, Team
 from storage.sealing import Sealer
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 KINDS = ("checkin", "diagnostic")
 
 
-def aggregate(ballots: Sequence[ballots.OpenedBallot], unit: int = 0) -> list[Cell]:
+def aggregate(ballots: Sequence[ballot_store.OpenedBallot], unit: int = 0) -> list[Cell]:
     """Cells per (dimension, sector, position): respondents are the ballots with at least one
     value in the dimension; a ballot that skipped every item of a dimension still makes its
     cell exist (with 0 respondents), as an SQL GROUP BY over the answers would."""
@@ -51,9 +52,9 @@ def aggregate(ballots: Sequence[ballots.OpenedBallot], unit: int = 0) -> list[Ce
     ]
 
 
-def _stored(cell: Cell) -> summaries.CellRow:
-    """A cell as `storage.summaries` stores it (the unit is the row's own)."""
-    return summaries.CellRow(
+def _stored(cell: Cell) -> summary_units.CellRow:
+    """A cell as `storage.summary_units` stores it (the unit is the row's own)."""
+    return summary_units.CellRow(
         cell.dimension,
         cell.sector,
         cell.position,
@@ -74,11 +75,11 @@ async def freeze_unit(
 ) -> int | None:
     """Take (open and delete), aggregate, generalise, store: one unit, in the caller's
     transaction. None when another process froze it first (it had the ballots)."""
-    opened, unopenable = await ballots.take_ballots(
+    opened, unopenable = await ballot_store.take_ballots(
         session, sealer, team.id, [r.id for r in unit_rounds]
     )
     cells = [_stored(c) for c in generalise(aggregate(opened), team.k)]
-    unit_id = await summaries.freeze(session, team.id, kind, unit_rounds, cells)
+    unit_id = await summary_units.freeze(session, team.id, kind, unit_rounds, cells)
     if unit_id is None:
         return None
     # Ballots sealed under a key this server no longer holds: their authors cannot be asked
@@ -91,7 +92,7 @@ async def freeze_unit(
     last = unit_rounds[-1]
     if len(opened) >= effective_k(team.k):
         texts = [(last.id, *b.open_answer) for b in opened if b.open_answer is not None]
-        await ballots.write_open_answers(
+        await ballot_store.write_open_answers(
             session,
             texts,
             status="pending_review" if team.review_open_answers else "visible",
@@ -112,8 +113,8 @@ async def freeze_new_units(
     k = effective_k(team.k)
     frozen = 0
     for kind in KINDS:
-        done = await summaries.last_frozen_seq(session, team.id, kind)
-        closed = await rounds.closed_after(
+        done = await summary_units.last_frozen_seq(session, team.id, kind)
+        closed = await round_store.closed_after(
             session, team.id, kind, done, min_answered=0 if team.pool_small_rounds else k
         )
         waiting: list[Round] = []
@@ -129,27 +130,27 @@ async def freeze_new_units(
 async def _drop_unpublishable(session: AsyncSession, team: Team) -> None:
     """Closed rounds whose ballots can never be published: under k without pooling, or
     already inside a frozen unit (a unit frozen by another process first)."""
-    pending = await ballots.rounds_with_sealed_ballots(session, team.id)
+    pending = await ballot_store.rounds_with_sealed_ballots(session, team.id)
     if not pending:
         return
     k = effective_k(team.k)
     drop: list[int] = []
     for round_id in pending:
-        round_ = await rounds.round_by_id(session, round_id)
+        round_ = await round_store.round_by_id(session, round_id)
         if round_ is None or not round_.closed:
             continue
-        frozen = round_.seq <= await summaries.last_frozen_seq(session, team.id, round_.kind)
+        frozen = round_.seq <= await summary_units.last_frozen_seq(session, team.id, round_.kind)
         small = (round_.answered_count or 0) < k and not team.pool_small_rounds
         if frozen or small:
             drop.append(round_id)
-    await ballots.drop_ballots(session, team.id, drop)
+    await ballot_store.drop_ballots(session, team.id, drop)
 
 
 async def generalise_stored(session: AsyncSession, team: Team) -> int:
     """Bring units frozen before cells were generalised at rest (migration 0005) to the same
     rule; a unit already generalised is left as it is. Returns the units rewritten."""
     by_unit: dict[int, list[Cell]] = {}
-    for unit_id, c in await summaries.stored_cells(session, team.id):
+    for unit_id, c in await summary_units.stored_cells(session, team.id):
         by_unit.setdefault(unit_id, []).append(
             Cell(
                 unit_id,
@@ -167,7 +168,7 @@ async def generalise_stored(session: AsyncSession, team: Team) -> int:
         kept = generalise(cells, team.k)
         if set(kept) == set(cells):
             continue
-        await summaries.replace_cells(
+        await summary_units.replace_cells(
             session,
             unit_id,
             [_stored(c) for c in kept],

@@ -11,11 +11,12 @@ from dialogs import outbound
 from dialogs.anonymity import recording_scheme
 from dialogs.calendar import zone
 from dialogs.cards import Button, Card, Form, Paragraph, ScaleInput, TextInput, notice
+from dialogs.checkins import ballot_store, round_store
 from dialogs.content import DIMENSIONS, ContentBank
 from dialogs.forms import CardRejected, FormError, refill
 from dialogs.i18n import Tr
 from dialogs.texts import clean
-from storage import ballots, outbox, rounds, teams
+from storage import outbox, teams
 from storage.models import Member, Round, Team
 from storage.sealing import Sealer
 
@@ -114,8 +115,8 @@ def round_card(
 
 def parse_ballot(
     bank: ContentBank, round_: Round, values: dict[str, str], tr: Tr
-) -> tuple[list[rounds.ItemValue], str]:
-    parsed: list[rounds.ItemValue] = []
+) -> tuple[list[round_store.ItemValue], str]:
+    parsed: list[round_store.ItemValue] = []
     for item_id in round_.items:
         raw = (values.get(f"item:{item_id}") or "").strip()
         if raw == SKIP:
@@ -126,7 +127,7 @@ def parse_ballot(
             raise FormError(
                 "errors.scale_missing", item=bank.any_item_text(item_id).get(tr.language)
             )
-        parsed.append(rounds.ItemValue(item_id, bank.dimension_of(item_id), value))
+        parsed.append(round_store.ItemValue(item_id, bank.dimension_of(item_id), value))
     open_text = clean(values.get("open"), max_length=OPEN_TEXT_LIMIT, required=False)
     return parsed, open_text
 
@@ -144,10 +145,10 @@ async def submit(
 ) -> Card:
     if round_.closed or round_.closes_at <= now:
         return notice(tr("checkin.closed_title"), tr("checkin.closed"))
-    status = await rounds.status_of(session, round_.id, member.id)
+    status = await round_store.status_of(session, round_.id, member.id)
     if status is None:
         return notice(tr("checkin.not_asked_title"), tr("checkin.not_asked"))
-    if status != rounds.ASKED:
+    if status != round_store.ASKED:
         return notice(tr("checkin.already_title"), tr(f"checkin.already_{status}"))
     card = refill(round_card(tr, bank, team, round_), values)
     try:
@@ -156,7 +157,7 @@ async def submit(
         raise BallotRejected(card, problem.key, problem.params) from None
     scheme = recording_scheme(await teams.group_sizes(session, team.id), team.k)
     sector, position = scheme.apply(member.sector, member.position)
-    recorded = await ballots.record_ballot(
+    recorded = await ballot_store.record_ballot(
         session,
         sealer,
         round_=round_,
@@ -182,7 +183,7 @@ async def start_round(
 ) -> Round | None:
     """Open a round and queue each member's card; None if this occurrence already ran or a
     round is still open."""
-    if await rounds.open_round_of(session, team.id) is not None:
+    if await round_store.open_round_of(session, team.id) is not None:
         return None
     members = [
         m
@@ -190,10 +191,10 @@ async def start_round(
         if m.paused_until is None
         or m.paused_until < now.astimezone(zone(m.timezone, team.timezone)).date()
     ]
-    history = await rounds.past_items(session, team.id)
-    seq = len(await rounds.rounds_of(session, team.id)) + 1
+    history = await round_store.past_items(session, team.id)
+    seq = len(await round_store.rounds_of(session, team.id)) + 1
     draw = draw_items(bank, team, seq, history)
-    round_ = await rounds.open_round(
+    round_ = await round_store.open_round(
         session,
         team_id=team.id,
         occurrence=occurrence,
@@ -225,7 +226,7 @@ async def remind(
     """The round's one reminder, to those the ledger says have not answered."""
     if round_.reminded or round_.closed:
         return 0
-    waiting = set(await rounds.members_with_status(session, round_.id, rounds.ASKED))
+    waiting = set(await round_store.members_with_status(session, round_.id, round_store.ASKED))
     sent = await outbound.to_each(
         session,
         team,
@@ -250,7 +251,7 @@ async def ask_again(
     retired too early) are asked again, never silently dropped."""
     if round_.closed or round_.closes_at <= now:
         return 0
-    lost = set(await ballots.unreadable_ballots(session, sealer, round_))
+    lost = set(await ballot_store.unreadable_ballots(session, sealer, round_))
     await outbound.to_each(
         session,
         team,
@@ -265,7 +266,7 @@ async def ask_again(
 async def close(session: AsyncSession, team: Team, round_: Round) -> bool:
     """Close: counts replace the ledger, unsent asks are dropped (the ballots stay sealed
     until `results.freeze_new_units`). False when another closer closed it first."""
-    if not await rounds.close_round(session, round_):
+    if not await round_store.close_round(session, round_):
         return False
     await outbox.forget(session, f"checkin:{round_.id}:")
     await outbox.forget(session, f"remind:{round_.id}:")
@@ -277,10 +278,10 @@ async def late_joiner(
     session: AsyncSession, bank: ContentBank, team: Team, member: Member, now: dt.datetime
 ) -> None:
     """Someone joining while a round is open is asked too."""
-    round_ = await rounds.open_round_of(session, team.id)
+    round_ = await round_store.open_round_of(session, team.id)
     if round_ is None or round_.closes_at <= now:
         return
-    if await rounds.ask_late_joiner(session, round_.id, member.id):
+    if await round_store.ask_late_joiner(session, round_.id, member.id):
         card = round_card(outbound.speaking(team, member), bank, team, round_)
         await outbound.to_member(
             session, team, member, card, key=f"checkin:{round_.id}:{member.id}", now=now

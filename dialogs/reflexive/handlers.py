@@ -9,9 +9,8 @@ from dialogs.cards import Card
 from dialogs.commands import Command
 from dialogs.events import FormSubmitted
 from dialogs.forms import parse_id, refused
-from dialogs.reflexive import spaces
+from dialogs.reflexive import spaces, store
 from dialogs.turn import Turn
-from storage import reflexive as store
 from storage.models import ReflexiveOccurrence, ReflexiveSchedule
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dialogs.reflexive import spaces
+from dialogs.reflexive import spaces, store
 from dialogs.registry import Occasion
-from storage import reflexive as store
 
 
 async def invites(occasion: Occasion) -> tuple[str, int]:

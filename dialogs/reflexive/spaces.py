@@ -16,8 +16,8 @@ from dialogs.cards import Card, Form, Paragraph, TextInput, notice
 from dialogs.content import ContentBank
 from dialogs.forms import FormError, choice, one_of, parse_date, parse_time
 from dialogs.i18n import Tr
+from dialogs.reflexive import store
 from dialogs.texts import clean
-from storage import reflexive as store
 from storage import teams
 from storage.models import ReflexiveOccurrence, ReflexiveSchedule, Team
 from storage.sealed_batches import once_id, seal_once, take

@@ -18,8 +18,8 @@ from dialogs.cards import Card, Form, Paragraph, TextInput, notice
 from dialogs.content import ContentBank
 from dialogs.forms import choice, one_of
 from dialogs.i18n import Tr
+from dialogs.successes import store
 from dialogs.texts import clean
-from storage import successes as store
 from storage.dedupe import digest
 from storage.models import Member, Success, Team
 from storage.sealed_batches import once_id, seal_once, take

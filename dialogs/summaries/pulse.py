@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.anonymity import effective_k
 from dialogs.content import DIMENSIONS
 from dialogs.disclosure import Cell, Disclosure, Figure, disclose
-from storage import summaries
+from dialogs.summaries import store
 from storage.models import Team
 
 TREND_UNITS = 6
@@ -38,7 +38,7 @@ class PulseSummary:
     team_name: str
     k: int
     pooling: bool
-    latest_round: summaries.LatestRound | None
+    latest_round: store.LatestRound | None
     latest_published: bool
     units: tuple[Unit, ...]  # check-in units, oldest first
     diagnostic: Unit | None
@@ -62,7 +62,7 @@ class PulseSummary:
 async def compute(session: AsyncSession, team: Team, today: dt.date) -> PulseSummary:
     """Read a summary: one small statement over frozen units; nothing is written."""
     since = today - dt.timedelta(days=RECENT_DAYS)
-    read = await summaries.summary_read(session, team.id, TREND_UNITS, since)
+    read = await store.summary_read(session, team.id, TREND_UNITS, since)
     units = [Unit(*u) for u in read.units]
     checkin_units = tuple(u for u in units if u.kind == "checkin")
     diagnostic = next((u for u in units if u.kind == "diagnostic"), None)

@@ -19,9 +19,9 @@ from dialogs import outbound, unopenable
 from dialogs.cards import Button, Card, Paragraph
 from dialogs.content import ContentBank
 from dialogs.i18n import Tr
+from dialogs.tensions import store
 from dialogs.tensions.rate_limit import forget_past_weeks
 from storage import teams
-from storage import tensions as store
 from storage.dedupe import digest
 from storage.models import Member, Team, Tension
 from storage.sealed_batches import take

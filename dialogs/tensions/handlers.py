@@ -10,10 +10,9 @@ from dialogs.commands import Command
 from dialogs.content import ContentBank
 from dialogs.events import FormSubmitted
 from dialogs.forms import refused
-from dialogs.tensions import writing
+from dialogs.tensions import store, writing
 from dialogs.tensions.rate_limit import WeeklyLimiter
 from dialogs.turn import Turn
-from storage import tensions as store
 from storage.models import Tension
 
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.calendar import week_key
-from storage import tensions as store
+from dialogs.tensions import store
 from storage.sealing import Sealer
 
 # The zone furthest behind UTC: its week starts last, so a week older than its current one

@@ -15,9 +15,10 @@ from sqlalchemy import select
 from adapters.slack.blocks import form_metadata, messages_for, modal_view
 from adapters.slack.events import ModalMetadata
 from dialogs.cards import Card
+from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine
 from dialogs.events import Actor, CommandReceived, Place
-from storage import rounds, teams
+from storage import teams
 from storage.database import Database
 from storage.models import Member, OutboxMessage
 from storage.sealing import Sealer
