@@ -20,7 +20,11 @@ from storage import migrate
 from storage.database import Database
 
 # Fixtures shared by several test modules, kept next to what they set up.
-pytest_plugins = ["tests.connector_fixtures", "tests.fake_slack_fixtures"]
+pytest_plugins = [
+    "tests.connector_fixtures",
+    "tests.fake_slack_fixtures",
+    "tests.teams_rig",
+]
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "PASSERELLE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -89,6 +93,10 @@ def _plain(url: str) -> str:
 @pytest.fixture(scope="session")
 def postgres_ok() -> bool:
     return postgres_reachable()
+
+
+# For a module whose tests exercise dialogs, not SQL: ``pytestmark = SQLITE_ONLY``.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,4 +1,5 @@
-"""Commands, roles, forms and the errors people see, through the engine."""
+"""Commands, roles, forms and the errors people see, through the engine. Reviews, limits and
+retention: tests/test_engine_safeguards.py."""
 
 from __future__ import annotations
 
@@ -8,13 +9,11 @@ from bot.demo import DEMO_CHANNEL
 from dialogs.cards import ChoiceInput, TextInput
 from dialogs.events import Actor, CommandReceived, FormSubmitted, MemberJoined, MemberLeft, Place
 from storage import teams
+from tests.conftest import SQLITE_ONLY
 from tests.helpers import field_names, say, seeded, submit, submit_card, text_of
 
-
-@pytest.fixture(params=["sqlite"])
-def database_url(request, tmp_path):
-    """These tests exercise dialogs, not SQL: SQLite alone keeps them quick."""
-    return f"sqlite+aiosqlite:///{tmp_path / 'commands.db'}"
+# These tests exercise dialogs, not SQL: SQLite alone keeps them quick.
+pytestmark = SQLITE_ONLY
 
 
 @pytest.mark.parametrize(
@@ -179,108 +178,6 @@ async def test_joining_during_a_round_is_asked_too(engine, worker, sender):
     ]
 
 
-async def test_review_before_publication(engine, worker, sender):
-    await seeded(engine)
-    settings = (await say(engine, "emilie", "parametres"))[0]
-    saved = await submit_card(
-        engine,
-        "emilie",
-        settings,
-        {
-            "k": "3",
-            "language": "fr",
-            "timezone": "America/Toronto",
-            "review_tensions": "yes",
-            "review_open_answers": "no",
-            "open_question": "yes",
-            "pool_small_rounds": "no",
-            "tension_weekly_limit": "2",
-        },
-    )
-    assert saved[0].title == "Enregistré"
-    form = (await say(engine, "marc-andre", "tension"))[0]
-    preview = (
-        await submit_card(
-            engine, "marc-andre", form, {"text": "Trop de réunions", "theme": "workload"}
-        )
-    )[0]
-    assert "Émilie Côté" in text_of([preview])
-    confirm = next(b for b in preview.buttons if b.action == "tension.confirm")
-    await submit(engine, "marc-andre", confirm.action, confirm.context)
-    await worker.drain()
-    # Nothing is queued as the tension is written: not even the coordinator's review request.
-    assert not [d for d in sender.to("emilie") if d.card.title.startswith("Tension à relire")]
-    await engine.jobs.run("batch", "demo")
-    await worker.drain()
-    assert not sender.to("equipe", "channel")  # waiting for review
-    assert (await engine.jobs.run("review", "demo")).count == 1
-    await worker.drain()
-    review = sender.to("emilie")[-1].card
-    assert review.title.startswith("Tension à relire")
-    approve = next(b for b in review.buttons if b.action == "tension.approve")
-    assert "coordination" in text_of(
-        await submit(engine, "camille", approve.action, approve.context)
-    )
-    assert "prochain lot" in text_of(
-        await submit(engine, "emilie", approve.action, approve.context)
-    )
-    assert "déjà été relue" in text_of(
-        await submit(engine, "emilie", approve.action, approve.context)
-    )
-    await engine.jobs.run("batch", "demo")
-    await worker.drain()
-    assert "Trop de réunions" in text_of([sender.to("equipe", "channel")[-1].card])
-
-
-async def test_tension_rate_limit_keeps_the_text(engine):
-    await seeded(engine)
-    settings = (await say(engine, "emilie", "parametres"))[0]
-    saved = await submit_card(
-        engine,
-        "emilie",
-        settings,
-        {
-            "k": "3",
-            "language": "fr",
-            "timezone": "America/Toronto",
-            "review_tensions": "no",
-            "review_open_answers": "no",
-            "open_question": "yes",
-            "pool_small_rounds": "no",
-            "tension_weekly_limit": "1",
-        },
-    )
-    assert saved[0].title == "Enregistré"
-    for n, expected in ((1, "Tension reçue"), (2, "Limite atteinte")):
-        form = (await say(engine, "luc", "tension"))[0]
-        preview = (
-            await submit_card(engine, "luc", form, {"text": f"Sujet {n}", "theme": "funding"})
-        )[0]
-        confirm = next(b for b in preview.buttons if b.action == "tension.confirm")
-        reply = (await submit(engine, "luc", confirm.action, confirm.context))[0]
-        assert reply.title == expected
-    kept = next(b for b in reply.blocks if isinstance(b, TextInput))
-    assert kept.default == "Sujet 2"
-
-
-async def test_tension_text_rules(engine):
-    await seeded(engine)
-    form = (await say(engine, "luc", "tension"))[0]
-    empty = (await submit_card(engine, "luc", form, {"text": "   ", "theme": "funding"}))[0]
-    assert "vide" in empty.blocks[0].text
-    long = (await submit_card(engine, "luc", form, {"text": "x" * 1001, "theme": "funding"}))[0]
-    assert "1001" in long.blocks[0].text
-    bad_theme = (await submit_card(engine, "luc", form, {"text": "ok", "theme": "gossip"}))[0]
-    assert bad_theme.blocks[0].text.startswith("⚠")
-    preview = (
-        await submit_card(
-            engine, "luc", form, {"text": "Hi <@U123> @here <!channel>", "theme": "other"}
-        )
-    )[0]
-    shown = text_of([preview])
-    assert "<@U123>" not in shown and "<!channel>" not in shown and "@here" not in shown
-
-
 async def test_stale_and_forged_buttons(engine):
     await seeded(engine)
     assert "plus valide" in text_of(await submit(engine, "camille", "nope.action", {}))
@@ -290,90 +187,6 @@ async def test_stale_and_forged_buttons(engine):
     assert "plus valide" in text_of(
         await submit(engine, "emilie", "tension.approve", {"tension": "forged"})
     )
-
-
-async def test_summary_hides_figures_under_k(engine, worker, sender):
-    await seeded(engine)
-    await engine.jobs.run("checkin", "demo")
-    await worker.drain()
-    for who in ("camille", "sophie"):
-        card = sender.to(who)[-1].card
-        await submit_card(
-            engine, who, card, {n: "5" for n in field_names(card) if n.startswith("item:")}
-        )
-    await engine.jobs.run("close", "demo")
-    await worker.drain()
-    summary = text_of([sender.to("luc")[-1].card])
-    assert "2 réponse(s) sur 9" in summary and "Pas encore assez" in summary
-    assert "moyenne" not in summary
-    assert sender.to("nadia")[-1].card.title == sender.to("luc")[-1].card.title  # both sectors
-    assert not [
-        d for d in sender.deliveries if d.address == "camille" and "Sommaire" in d.card.title
-    ]
-
-
-async def test_limit_counts_once_for_repeats_and_races(engine):
-    import asyncio
-
-    from dialogs.tensions import store as tension_store
-
-    await seeded(engine)
-    async with engine.database.session() as session, session.begin():
-        (await teams.team_by_slug(session, "demo")).tension_weekly_limit = 1
-
-    async def confirm(text: str):
-        context = {"team": "demo", "text": text, "theme": "other", "prompt": ""}
-        return (await submit(engine, "luc", "tension.confirm", context))[0].title
-
-    assert await confirm("Premier") == "Tension reçue"
-    assert await confirm("Premier") == "Déjà reçue"  # a repeat at the limit is not a refusal
-    titles = await asyncio.gather(*(confirm(f"Course {n}") for n in range(3)))
-    assert titles == ["Limite atteinte"] * 3
-    engine.clock.advance(days=7)  # a fresh week's allowance
-    titles = await asyncio.gather(*(confirm(f"Course {n}") for n in range(3)))
-    assert sorted(titles) == ["Limite atteinte", "Limite atteinte", "Tension reçue"]
-    async with engine.database.session() as session:
-        assert not await tension_store.tensions_of(session, 1)  # sealed until the batch
-    assert (await engine.jobs.run("batch", "demo")).count == 2
-    async with engine.database.session() as session:
-        assert len(await tension_store.tensions_of(session, 1)) == 2
-
-
-async def test_finished_outbox_rows_are_purged_after_their_retention(engine, worker, sender, clock):
-    from sqlalchemy import func, select
-
-    from storage.models import OutboxMessage
-
-    await seeded(engine)
-    await engine.jobs.run("checkin", "demo")  # Daniel's card waits for Vancouver's morning
-
-    async def statuses():
-        async with engine.database.session() as session:
-            rows = await session.execute(
-                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-            )
-            return {status: n for status, n in rows.tuples()}
-
-    await worker.drain()
-    before = await statuses()
-    assert before["sent"] >= 9 and before["pending"] == 1
-    clock.advance(days=13)
-    await engine.jobs.tick()  # closes the round: its asks (sent or not) go with it
-    after_close = await statuses()
-    assert after_close["sent"] == 9  # the welcomes, within the retention
-    assert after_close["pending"] == 3  # the summaries queued for the three readers
-    clock.advance(days=2)
-    await engine.jobs.tick()
-    assert "sent" not in await statuses()  # everything sent 15 days ago is gone
-
-
-async def test_an_unreachable_member_who_speaks_is_reachable_again(engine):
-    await seeded(engine)
-    async with engine.database.session() as session, session.begin():
-        (await teams.member_in(session, 1, "sandbox", "", "sophie")).unreachable = True
-    await say(engine, "sophie", "aide")
-    async with engine.database.session() as session:
-        assert not (await teams.member_in(session, 1, "sandbox", "", "sophie")).unreachable
 
 
 async def test_home_shows_each_persons_options(engine):
@@ -397,21 +210,6 @@ async def test_home_shows_each_persons_options(engine):
     assert not stranger.buttons and "not in a Passerelle" in text_of([stranger])
     pressed = member.buttons[1]
     assert (await submit(engine, "sophie", pressed.action, pressed.context))[0].form is not None
-
-
-async def test_a_suspended_workspace_keeps_its_messages_until_it_resumes(
-    engine, worker, sender, clock
-):
-    from storage import outbox
-
-    await seeded(engine)
-    async with engine.database.session() as session, session.begin():
-        await outbox.suspend(session, "sandbox", "", clock.now)
-    await engine.jobs.run("batch", "demo")
-    assert await worker.drain() == 0  # nothing leaves, and nothing is marked failed
-    async with engine.database.session() as session, session.begin():
-        assert await outbox.resume(session, "sandbox", "")
-    assert await worker.drain() == 9  # the welcomes, kept all along
 
 
 async def test_a_form_can_be_rebuilt_from_its_reference(engine, worker, sender):
