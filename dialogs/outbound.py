@@ -57,12 +57,13 @@ async def to_each(
     members: Iterable[Member],
     card: Callable[[Tr, Member], Card],
     *,
-    key: Callable[[Member], str],
+    key: str | Callable[[Member], str],
     now: dt.datetime,
     respect_quiet_hours: bool = True,
 ) -> int:
-    """Queue `card(their language, them)` for each of `members` under `key(them)`; returns
-    how many were queued (a key already queued, or someone unreachable, counts nothing)."""
+    """Queue `card(their language, them)` for each of `members` under `key(them)` (a string:
+    the occasion's key, each member's id appended); returns how many were queued (a key
+    already queued, or someone unreachable, counts nothing)."""
     queued = 0
     for member in members:
         queued += await to_member(
@@ -70,11 +71,28 @@ async def to_each(
             team,
             member,
             card(speaking(team, member), member),
-            key=key(member),
+            key=f"{key}:{member.id}" if isinstance(key, str) else key(member),
             now=now,
             respect_quiet_hours=respect_quiet_hours,
         )
     return queued
+
+
+async def to_coordinators(
+    session: AsyncSession, team: Team, card: Callable[[Tr], Card], *, key: str, now: dt.datetime
+) -> int:
+    """A request for the team's coordinators (a review), at once: it is their work, and a
+    request held for hours would hold back what waits on it."""
+    coordinators = [m for m in await teams.active_members(session, team.id) if m.is_coordinator]
+    return await to_each(
+        session,
+        team,
+        coordinators,
+        lambda tr, _: card(tr),
+        key=key,
+        now=now,
+        respect_quiet_hours=False,
+    )
 
 
 async def to_channels(

@@ -28,7 +28,7 @@ async def prompt_everyone(
         team,
         await teams.active_members(occasion.session, team.id),
         lambda tr, _: card(tr, week),
-        key=lambda member: f"{kind}:{team.id}:{when}:{member.id}",
+        key=f"{kind}:{team.id}:{when}",
         now=occasion.now,
     )
     return "jobs.sent", sent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,8 +11,7 @@ from dialogs import outbound
 from dialogs.cards import Button, Card, Paragraph
 from dialogs.checkins import ballot_store
 from dialogs.i18n import Tr
-from storage import teams
-from storage.models import Member, OpenAnswer, Round, Team
+from storage.models import OpenAnswer, Round, Team
 
 
 async def ask(session: AsyncSession, team: Team, round_: Round, now: dt.datetime) -> int:
@@ -19,30 +19,12 @@ async def ask(session: AsyncSession, team: Team, round_: Round, now: dt.datetime
     pending = list(await ballot_store.pending_texts(session, [round_.id]))
     if not pending:
         return 0
-    coordinators = [m for m in await teams.active_members(session, team.id) if m.is_coordinator]
     sent = 0
     for answer in pending:
-        sent += await _ask_about(session, team, coordinators, round_, answer, now)
+        card = functools.partial(review_card, team=team, round_=round_, answer=answer)
+        key = f"open-review:{answer.id}"
+        sent += await outbound.to_coordinators(session, team, card, key=key, now=now)
     return sent
-
-
-async def _ask_about(
-    session: AsyncSession,
-    team: Team,
-    coordinators: list[Member],
-    round_: Round,
-    answer: OpenAnswer,
-    now: dt.datetime,
-) -> int:
-    return await outbound.to_each(
-        session,
-        team,
-        coordinators,
-        lambda tr, _: review_card(tr, team, round_, answer),
-        key=lambda coordinator: f"open-review:{answer.id}:{coordinator.id}",
-        now=now,
-        respect_quiet_hours=False,
-    )
 
 
 def review_card(tr: Tr, team: Team, round_: Round, answer: OpenAnswer) -> Card:

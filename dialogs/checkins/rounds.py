@@ -214,7 +214,7 @@ async def start_round(
         team,
         members,
         lambda tr, _: round_card(tr, bank, team, round_),
-        key=lambda member: f"checkin:{round_.id}:{member.id}",
+        key=f"checkin:{round_.id}",
         now=now,
     )
     return round_
@@ -232,7 +232,7 @@ async def remind(
         team,
         [m for m in await teams.active_members(session, team.id) if m.id in waiting],
         lambda tr, _: round_card(tr, bank, team, round_, reminder=True),
-        key=lambda member: f"remind:{round_.id}:{member.id}",
+        key=f"remind:{round_.id}",
         now=now,
     )
     round_.reminded = True

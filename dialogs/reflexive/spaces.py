@@ -238,7 +238,7 @@ async def invite(
         team,
         await teams.active_members(session, team.id),
         lambda tr, _: invitation_card(tr, bank, team, schedule, occurrence),
-        key=lambda member: f"reflexive-invite:{occurrence.id}:{member.id}",
+        key=f"reflexive-invite:{occurrence.id}",
         now=now,
     )
     occurrence.invited = True

@@ -279,7 +279,7 @@ async def send_to_readers(
             team_slug=team.slug,
             coordinator=member.is_coordinator,
         ),
-        key=lambda member: f"summary:{team.id}:{occasion}:{member.id}",
+        key=f"summary:{team.id}:{occasion}",
         now=now,
         respect_quiet_hours=False,
     )

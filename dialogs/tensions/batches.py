@@ -10,6 +10,7 @@ transaction, and the rows are written in one shuffled statement.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 from collections.abc import Sequence
 
@@ -21,9 +22,8 @@ from dialogs.content import ContentBank
 from dialogs.i18n import Tr
 from dialogs.tensions import store
 from dialogs.tensions.rate_limit import forget_past_weeks
-from storage import teams
 from storage.dedupe import digest
-from storage.models import Member, Team, Tension
+from storage.models import Team, Tension
 from storage.sealed_batches import take
 from storage.sealing import Sealer
 
@@ -55,30 +55,12 @@ async def ask_reviews(
     """
     await open_sealed(session, sealer, team, [store.REVIEW_BATCH], store.PENDING_REVIEW, now)
     pending = list(await store.tensions_with_status(session, team.id, store.PENDING_REVIEW))
-    coordinators = [m for m in await teams.active_members(session, team.id) if m.is_coordinator]
     queued = 0
     for tension in pending:
-        queued += await _ask_review(session, bank, team, coordinators, tension, now)
+        card = functools.partial(review_card, bank=bank, team=team, tension=tension)
+        key = f"review:{tension.id}"
+        queued += await outbound.to_coordinators(session, team, card, key=key, now=now)
     return queued
-
-
-async def _ask_review(
-    session: AsyncSession,
-    bank: ContentBank,
-    team: Team,
-    coordinators: list[Member],
-    tension: Tension,
-    now: dt.datetime,
-) -> int:
-    return await outbound.to_each(
-        session,
-        team,
-        coordinators,
-        lambda tr, _: review_card(tr, bank, team, tension),
-        key=lambda coordinator: f"review:{tension.id}:{coordinator.id}",
-        now=now,
-        respect_quiet_hours=False,
-    )
 
 
 def review_card(tr: Tr, bank: ContentBank, team: Team, tension: Tension) -> Card:
