@@ -16,10 +16,10 @@ from bench.harness.remote_slack import RemoteSlack
 from bench.harness.slack_team import CHANNEL, SLUG, ShiftedClock, round_card, seed_team
 from dialogs.cards import Card
 from dialogs.checkins import round_store as rounds
+from dialogs.checkins.models import Participation
 from dialogs.engine import Engine
 from storage import intake, teams
 from storage.database import Database
-from storage.models import Participation
 
 
 @dataclass

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +23,7 @@ from dialogs.commands import Command
 from dialogs.content import ContentBank
 from dialogs.events import FormSubmitted, InboundEvent
 from dialogs.turn import Turn
-from storage.models import Member, Round, Team
+from storage.models import Member, Team
 from storage.sealing import Sealer
 
 Audience = Literal["member", "reader", "coordinator"]
@@ -47,13 +47,30 @@ class Occasion:
         return self.fire_time or self.now
 
 
+class ClosedRound(Protocol):
+    """The round an `on_round_closed` hook is told about (a check-in round, whose model is the
+    check-ins' own): what a hook may read of it, so the core names no ritual."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def team_id(self) -> int: ...
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def kind(self) -> str: ...
+
+
 CommandRun = Callable[[Turn, Command, Mapping[str, str]], Awaitable[list[Card]]]
 ActionRun = Callable[[Turn, FormSubmitted], Awaitable[list[Card]]]
 FormRun = Callable[[Turn, Mapping[str, str]], Awaitable[Card | None]]
 JobRun = Callable[[Occasion], Awaitable[tuple[str, int]]]  # (an i18n key under jobs.*, a count)
 EventRun = Callable[[Turn, InboundEvent], Awaitable[list[Card]]]
 MemberJoinedHook = Callable[[Turn, Team, Member], Awaitable[None]]
-RoundClosedHook = Callable[[Occasion, Round], Awaitable[int]]
+RoundClosedHook = Callable[[Occasion, ClosedRound], Awaitable[int]]
 # After a member saved their profile (with the position they had): notice keys to add.
 ProfileSavedHook = Callable[[Turn, Team, Member, str | None], Awaitable[list[str]]]
 

@@ -1,13 +1,19 @@
-"""Tables. Read `docs/privacy.md` first: several shapes here exist only to keep people unlinkable.
+"""Shared tables, and the base every table stands on. Read `docs/privacy.md` first: several
+shapes here and in the rituals' tables exist only to keep people unlinkable.
 
-Rules the tables below keep:
+Here: the declarative base and its UTC datetimes, teams, their channels and members, the
+outbox, summary units and their cells, the sealed inbox and the intake. Each ritual's own
+tables are in its package (`dialogs/<ritual>/models.py`), on this `Base`, named in
+alembic.ini's `model_modules` so the migrations see them without storage importing them.
+
+Rules the private tables keep, here and in the rituals' packages:
 - Check-in ballots, tensions, anonymous successes and pre-reflections are first stored sealed
   (`sealed`), encrypted under a key the database never holds, until their batch opens them.
 - `open_answers`, `tensions` and `successes` (unless named) carry no member
   reference and no time finer than a day; ballots are never stored opened, only aggregated
   (`unit_cells`, generalised so no cell holds a group a summary would withhold).
-- Their primary keys are random UUIDs, and on SQLite they are `WITHOUT ROWID` tables, so neither
-  an id nor a hidden rowid orders them by insertion.
+- Their primary keys are random UUIDs, and on SQLite they are `WITHOUT ROWID` tables
+  (`UNORDERED`), so neither an id nor a hidden rowid orders them by insertion.
 - `participation` (who was asked / who answered) is updated for every member of a round at once,
   so no row's version tells when that member answered; per-member statuses are erased at close.
 """
@@ -156,153 +162,6 @@ class Member(Base):
     reads_summaries: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class Round(Base):
-    """A check-in (or six-conditions diagnostic) round of a team."""
-
-    __tablename__ = "rounds"
-    __table_args__ = (
-        UniqueConstraint("team_id", "seq"),
-        UniqueConstraint("team_id", "occurrence"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
-    seq: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(16), default="checkin")
-    # What scheduled it: a local date for the calendar, "now:<local minute>" for `checkin now`.
-    occurrence: Mapped[str] = mapped_column(String(64))
-    opened_on: Mapped[dt.date] = mapped_column(Date)
-    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
-    remind_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
-    closes_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
-    reminded: Mapped[bool] = mapped_column(Boolean, default=False)
-    closed: Mapped[bool] = mapped_column(Boolean, default=False)
-    items: Mapped[list[str]] = mapped_column(JSON)
-    open_question_id: Mapped[str | None] = mapped_column(String(16))
-    # Filled at close, when per-member statuses are erased from the ledger.
-    asked_count: Mapped[int | None] = mapped_column(Integer)
-    answered_count: Mapped[int | None] = mapped_column(Integer)
-    skipped_count: Mapped[int | None] = mapped_column(Integer)
-
-
-class Participation(Base):
-    """The participation ledger: who was asked and who answered, never what.
-
-    No timestamps. Every write touches every row of the round (see
-    `dialogs.checkins.round_store`), and the per-member status is erased when the round closes.
-    """
-
-    __tablename__ = "participation"
-
-    round_id: Mapped[int] = mapped_column(
-        ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True
-    )
-    member_id: Mapped[int] = mapped_column(
-        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
-    )
-    status: Mapped[str] = mapped_column(String(16), default="asked")
-    # The id of the key that sealed this member's ballot: if that key is lost, the member is
-    # asked again. Erased with the statuses at close.
-    sealed_with: Mapped[str | None] = mapped_column(String(8))
-
-
-class OpenAnswer(Base):
-    """An answer to a round's open question: text only, no sector, no ballot."""
-
-    __tablename__ = "open_answers"
-    __table_args__ = (UNORDERED,)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uuid)
-    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
-    question_id: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="visible")
-    day: Mapped[dt.date] = mapped_column(Date)
-
-
-class Tension(Base):
-    """An anonymous tension: no author. `followup_hash` hashes a code only the author saw."""
-
-    __tablename__ = "tensions"
-    __table_args__ = (UNORDERED,)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uuid)
-    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
-    text: Mapped[str] = mapped_column(Text)
-    theme: Mapped[str] = mapped_column(String(32), default="other")
-    prompt_id: Mapped[str | None] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="approved")
-    created_on: Mapped[dt.date] = mapped_column(Date)
-    published_on: Mapped[dt.date | None] = mapped_column(Date)
-    followup_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # Same team + same text + same theme = the same tension (a double click, a retry).
-    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
-
-
-class TensionReply(Base):
-    """A coordinator's answer to a tension, readable with the follow-up code."""
-
-    __tablename__ = "tension_replies"
-    __table_args__ = (UNORDERED,)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uuid)
-    tension_id: Mapped[str] = mapped_column(
-        ForeignKey("tensions.id", ondelete="CASCADE"), index=True
-    )
-    text: Mapped[str] = mapped_column(Text)
-    created_on: Mapped[dt.date] = mapped_column(Date)
-    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
-
-
-class Success(Base):
-    """A shared success. `author_name` is kept only when the author chose to be named."""
-
-    __tablename__ = "successes"
-    __table_args__ = (UNORDERED,)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uuid)
-    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
-    text: Mapped[str] = mapped_column(Text)
-    consent: Mapped[str] = mapped_column(String(16))  # named | anonymous | summary_only
-    author_name: Mapped[str | None] = mapped_column(String(200))
-    prompt_id: Mapped[str | None] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    created_on: Mapped[dt.date] = mapped_column(Date)
-    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
-
-
-class ReflexiveSchedule(Base):
-    """A coordinator's reflexive-space prompt: once or recurring, at a local time."""
-
-    __tablename__ = "reflexive_schedules"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
-    prompt_id: Mapped[str | None] = mapped_column(String(16))
-    custom_text: Mapped[str | None] = mapped_column(Text)
-    first_local: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False))
-    recurrence: Mapped[str] = mapped_column(String(16), default="once")
-    lead_hours: Mapped[int] = mapped_column(Integer, default=24)
-    channel_id: Mapped[int | None] = mapped_column(
-        ForeignKey("team_channels.id", ondelete="SET NULL")
-    )
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
-
-
-class ReflexiveOccurrence(Base):
-    __tablename__ = "reflexive_occurrences"
-    __table_args__ = (UniqueConstraint("schedule_id", "occurs_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    schedule_id: Mapped[int] = mapped_column(
-        ForeignKey("reflexive_schedules.id", ondelete="CASCADE")
-    )
-    occurs_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
-    invited: Mapped[bool] = mapped_column(Boolean, default=False)
-    posted: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
 class OutboxMessage(Base):
     """One message to send. The unique `idem_key` makes a duplicated trigger harmless."""
 
@@ -411,27 +270,3 @@ class Intake(Base):
     blob: Mapped[bytes] = mapped_column(LargeBinary)
     lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class SuccessTally(Base):
-    """Successes shared for the summary only: a count per team and batch day, never a text."""
-
-    __tablename__ = "success_tallies"
-
-    team_id: Mapped[int] = mapped_column(
-        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
-    )
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    count: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class TensionToken(Base):
-    """One of a member's weekly tension slots, taken: `token` is a keyed hash (see
-    `Sealer.tag`) of (team, member, week, slot number), so without the server's secret no row
-    names anyone, and the rows of one person cannot be grouped. Deleted when the week is over."""
-
-    __tablename__ = "tension_tokens"
-    __table_args__ = (UNORDERED,)
-
-    token: Mapped[str] = mapped_column(String(64), primary_key=True)
-    week: Mapped[str] = mapped_column(String(10), index=True)

@@ -22,10 +22,11 @@ from adapters.slack.events import ModalMetadata
 from adapters.slack.replies import CALLBACK_ID
 from dialogs.cards import Card
 from dialogs.checkins import round_store as rounds
+from dialogs.checkins.models import Round
 from dialogs.engine import Engine
 from storage import intake, outbox, teams
 from storage.database import Database
-from storage.models import Member, OutboxMessage, Round, Team
+from storage.models import Member, OutboxMessage, Team
 from storage.sealing import Sealer
 from tests.cluster import SECRET, UPSTREAM, Cluster
 from tests.fake_connector import FakeConnector

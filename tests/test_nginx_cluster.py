@@ -29,10 +29,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from dialogs.cards import Card
+from dialogs.checkins.models import Round
 from dialogs.engine import Engine
 from dialogs.tensions.store import KIND as TENSION
 from storage.database import Database
-from storage.models import Member, OutboxMessage, Round, Sealed, Team
+from storage.models import Member, OutboxMessage, Sealed, Team
 from storage.sealing import Sealer
 from tests.cluster import SECRET, Cluster
 from tests.fake_connector import FakeConnector

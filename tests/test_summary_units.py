@@ -11,16 +11,13 @@ from sqlalchemy import func, select
 from dialogs.checkins import ballot_store as ballots
 from dialogs.checkins import results
 from dialogs.checkins import round_store as rounds
+from dialogs.checkins.models import OpenAnswer
+from dialogs.successes.models import Success
 from dialogs.summaries import pulse
 from dialogs.summaries import store as summary_store
+from dialogs.tensions.models import Tension
 from storage import teams
-from storage.models import (
-    Member,
-    OpenAnswer,
-    Success,
-    SummaryUnit,
-    Tension,
-)
+from storage.models import Member, SummaryUnit
 from storage.sealing import Sealer
 from tests.summary_helpers import sealed_ballot_rounds, stored_respondents
 

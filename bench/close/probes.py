@@ -18,10 +18,11 @@ from bench.harness.instruments import Part, counting_statements, timed_parts
 from dialogs.checkins import ballot_store as ballots
 from dialogs.checkins import results
 from dialogs.checkins import round_store as rounds
+from dialogs.checkins.models import OpenAnswer, Round
 from dialogs.disclosure import Cell, generalise
 from storage import summary_units
 from storage.database import Database
-from storage.models import OpenAnswer, Round, Sealed, Team, UnitCell
+from storage.models import Sealed, Team, UnitCell
 
 # --------------------------------------------------------------------------- the two timed calls
 

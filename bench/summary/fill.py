@@ -22,8 +22,11 @@ from bench.summary.rows import (
     side_rows,
     team_row,
 )
+from dialogs.checkins.models import Round
+from dialogs.successes.models import Success
+from dialogs.tensions.models import Tension
 from storage.database import Database
-from storage.models import Member, Round, Sealed, Success, Team, Tension
+from storage.models import Member, Sealed, Team
 
 
 def chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

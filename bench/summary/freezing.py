@@ -18,9 +18,10 @@ from bench.summary.plan import Plan
 from bench.summary.rows import BENCH_ANSWERS, SEALED_COLUMNS, SEALER, round_answers, sealed_rows
 from bench.summary.timing import Call, bare_statement, fetch_all, load_teams, measure_times
 from dialogs.checkins import results
+from dialogs.checkins.models import Round
 from dialogs.checkins.results import freeze_new_units
 from storage.database import Database
-from storage.models import Round, Sealed, SummaryUnit, Team, UnitCell
+from storage.models import Sealed, SummaryUnit, Team, UnitCell
 
 # The kind under which the timed single freezes insert their unit: never a real kind, so the
 # unit does not collide with the team's frozen ones; every timed freeze is rolled back.

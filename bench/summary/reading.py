@@ -14,11 +14,12 @@ from bench.summary.plan import K
 from bench.summary.rows import BENCH_ANSWERS
 from bench.summary.timing import Call, bare_statement, fetch_all
 from dialogs.anonymity import effective_k
+from dialogs.checkins.models import Round
 from dialogs.summaries import pulse
 from dialogs.summaries import store as summary_store
 from dialogs.summaries.pulse import compute
 from storage.database import Database
-from storage.models import Round, SummaryUnit, Team, UnitCell
+from storage.models import SummaryUnit, Team, UnitCell
 
 
 async def shown_rounds(db: Database, teams: Sequence[Team], today: dt.date) -> dict[int, Any]:

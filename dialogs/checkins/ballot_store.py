@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.checkins.models import OpenAnswer, Participation, Round
 from dialogs.checkins.round_store import ANSWERED, ASKED, ItemValue, lock_ledger, mark
 from storage import sealed
-from storage.models import OpenAnswer, Participation, Round, Sealed, new_uuid
+from storage.models import Sealed, new_uuid
 from storage.sealed_batches import take
 from storage.sealing import Sealer
 

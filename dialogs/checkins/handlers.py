@@ -9,13 +9,14 @@ from dialogs.cards import Card, Paragraph, notice
 from dialogs.checkins import open_review, round_store
 from dialogs.checkins import rounds as checkins
 from dialogs.checkins.jobs import start
+from dialogs.checkins.models import OpenAnswer, Round
 from dialogs.commands import Command
 from dialogs.events import FormSubmitted
 from dialogs.forms import parse_id, refused
 from dialogs.people import profile_card  # the pause lives in the profile
 from dialogs.registry import Occasion
 from dialogs.turn import Turn
-from storage.models import Member, OpenAnswer, Round, Team
+from storage.models import Member, Team
 
 # The `checkin` command's arguments, English and French (folded).
 ARGUMENTS = {

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs import outbound
 from dialogs.cards import Button, Card, Paragraph
 from dialogs.checkins import ballot_store
+from dialogs.checkins.models import OpenAnswer, Round
 from dialogs.i18n import Tr
-from storage.models import OpenAnswer, Round, Team
+from storage.models import Team
 
 
 async def ask(session: AsyncSession, team: Team, round_: Round, now: dt.datetime) -> int:

@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs import unopenable as unopenable_notice
 from dialogs.anonymity import effective_k
 from dialogs.checkins import ballot_store, round_store
+from dialogs.checkins.models import Round
 from dialogs.disclosure import Cell, generalise
 from storage import summary_units, teams
 from storage.database import Database
-from storage.models import Round, Team
+from storage.models import Team
 from storage.sealing import Sealer
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import Participation, Round
+from dialogs.checkins.models import Participation, Round
 from storage.upsert import insert_ignore
 
 ASKED, ANSWERED, SKIPPED = "asked", "answered", "skipped"

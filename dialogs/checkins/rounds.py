@@ -12,12 +12,13 @@ from dialogs.anonymity import recording_scheme
 from dialogs.calendar import zone
 from dialogs.cards import Button, Card, Form, Paragraph, ScaleInput, TextInput, notice
 from dialogs.checkins import ballot_store, round_store
+from dialogs.checkins.models import Round
 from dialogs.content import DIMENSIONS, ContentBank
 from dialogs.forms import CardRejected, FormError, refill
 from dialogs.i18n import Tr
 from dialogs.texts import clean
 from storage import outbox, teams
-from storage.models import Member, Round, Team
+from storage.models import Member, Team
 from storage.sealing import Sealer
 
 OPEN_TEXT_LIMIT = 500

@@ -10,8 +10,8 @@ from dialogs.commands import Command
 from dialogs.events import FormSubmitted
 from dialogs.forms import parse_id, refused
 from dialogs.reflexive import spaces, store
+from dialogs.reflexive.models import ReflexiveOccurrence, ReflexiveSchedule
 from dialogs.turn import Turn
-from storage.models import ReflexiveOccurrence, ReflexiveSchedule
 
 
 async def schedule_form(turn: Turn, context: Mapping[str, str]) -> Card | None:

@@ -17,9 +17,10 @@ from dialogs.content import ContentBank
 from dialogs.forms import FormError, choice, one_of, parse_date, parse_time
 from dialogs.i18n import Tr
 from dialogs.reflexive import store
+from dialogs.reflexive.models import ReflexiveOccurrence, ReflexiveSchedule
 from dialogs.texts import clean
 from storage import teams
-from storage.models import ReflexiveOccurrence, ReflexiveSchedule, Team
+from storage.models import Team
 from storage.sealed_batches import once_id, seal_once, take
 from storage.sealing import Sealer
 

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.reflexive.models import ReflexiveOccurrence, ReflexiveSchedule
 from storage.dedupe import digest
-from storage.models import ReflexiveOccurrence, ReflexiveSchedule
 from storage.upsert import insert_ignore
 
 

@@ -19,9 +19,10 @@ from dialogs.content import ContentBank
 from dialogs.forms import choice, one_of
 from dialogs.i18n import Tr
 from dialogs.successes import store
+from dialogs.successes.models import Success
 from dialogs.texts import clean
 from storage.dedupe import digest
-from storage.models import Member, Success, Team
+from storage.models import Member, Team
 from storage.sealed_batches import once_id, seal_once, take
 from storage.sealing import Sealer
 

@@ -13,8 +13,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.successes.models import Success, SuccessTally
 from storage.dedupe import digest
-from storage.models import Success, SuccessTally, new_uuid
+from storage.models import new_uuid
 from storage.upsert import insert_ignore
 
 NAMED, ANONYMOUS, SUMMARY_ONLY = "named", "anonymous", "summary_only"

@@ -10,11 +10,11 @@ from dialogs.calendar import zone
 from dialogs.cards import Card
 from dialogs.commands import Command, fold
 from dialogs.forms import refused
-from dialogs.registry import Occasion
+from dialogs.registry import ClosedRound, Occasion
 from dialogs.summaries import card, pulse
 from dialogs.summaries.export import export_card
 from dialogs.turn import Turn
-from storage.models import Round, Team
+from storage.models import Team
 
 EXPORT_WORDS = ("csv", "export", "exporter")
 
@@ -48,7 +48,7 @@ async def monthly(occasion: Occasion) -> tuple[str, int]:
     return "jobs.summary", sent
 
 
-async def after_close(occasion: Occasion, round_: Round) -> int:
+async def after_close(occasion: Occasion, round_: ClosedRound) -> int:
     """Each round's close brings its readers the new summary."""
     return await card.send_to_readers(
         occasion.session, occasion.bank, occasion.team, occasion.now, occasion=f"round{round_.seq}"

@@ -18,7 +18,10 @@ from sqlalchemy import bindparam, func, literal_column, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import OpenAnswer, Round, Success, SuccessTally, SummaryUnit, Tension, UnitCell
+from dialogs.checkins.models import OpenAnswer, Round
+from dialogs.successes.models import Success, SuccessTally
+from dialogs.tensions.models import Tension
+from storage.models import SummaryUnit, UnitCell
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ from dialogs.cards import Button, Card, Paragraph
 from dialogs.content import ContentBank
 from dialogs.i18n import Tr
 from dialogs.tensions import store
+from dialogs.tensions.models import Tension
 from dialogs.tensions.rate_limit import forget_past_weeks
 from storage.dedupe import digest
-from storage.models import Team, Tension
+from storage.models import Team
 from storage.sealed_batches import take
 from storage.sealing import Sealer
 

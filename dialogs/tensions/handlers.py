@@ -11,9 +11,9 @@ from dialogs.content import ContentBank
 from dialogs.events import FormSubmitted
 from dialogs.forms import refused
 from dialogs.tensions import store, writing
+from dialogs.tensions.models import Tension
 from dialogs.tensions.rate_limit import WeeklyLimiter
 from dialogs.turn import Turn
-from storage.models import Tension
 
 
 def known_prompt(bank: ContentBank, context: Mapping[str, str]) -> bool:

@@ -12,8 +12,9 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from dialogs.tensions.models import Tension, TensionReply, TensionToken
 from storage.dedupe import digest
-from storage.models import Tension, TensionReply, TensionToken, new_uuid
+from storage.models import new_uuid
 from storage.upsert import insert_ignore
 
 PENDING_REVIEW, APPROVED, PUBLISHED, REJECTED = (

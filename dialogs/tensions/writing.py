@@ -19,11 +19,12 @@ from dialogs.content import ContentBank
 from dialogs.forms import choice, one_of
 from dialogs.i18n import Tr
 from dialogs.tensions import store
+from dialogs.tensions.models import Tension
 from dialogs.tensions.rate_limit import WeeklyLimiter
 from dialogs.texts import clean
 from storage import teams
 from storage.dedupe import digest
-from storage.models import Member, Team, Tension
+from storage.models import Member, Team
 from storage.sealed_batches import once_id, seal_once, sealed_exists
 from storage.sealing import Sealer
 
