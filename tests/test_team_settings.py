@@ -9,8 +9,6 @@ from typing import Any
 import pytest
 
 from dialogs.administration import team_forms as team_admin
-from dialogs.forms import FormError
-from dialogs.i18n import Tr
 from dialogs.administration.team_settings import (
     SCHEDULE_FIELDS,
     TeamSchedule,
@@ -18,6 +16,8 @@ from dialogs.administration.team_settings import (
     TeamSetup,
     read_form,
 )
+from dialogs.forms import FormError
+from dialogs.i18n import Tr
 
 SETTINGS = {
     "k": "5",
