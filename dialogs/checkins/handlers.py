@@ -62,19 +62,7 @@ async def submit(turn: Turn, event: FormSubmitted) -> list[Card]:
     round_ = await round_store.round_by_id(turn.session, parse_id(event.context.get("round")))
     if round_ is None or round_.team_id != turn.team.id:
         return [refused(turn.tr, "errors.stale_button")]
-    return [
-        await checkins.submit(
-            turn.session,
-            turn.bank,
-            turn.team,
-            turn.member,
-            round_,
-            event.values,
-            turn.tr,
-            turn.now,
-            turn.sealer,
-        )
-    ]
+    return [await checkins.submit(turn, round_, event.values)]
 
 
 async def submit_form(turn: Turn, context: Mapping[str, str]) -> Card | None:

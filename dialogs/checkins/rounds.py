@@ -17,6 +17,7 @@ from dialogs.content import DIMENSIONS, ContentBank
 from dialogs.forms import CardRejected, FormError, refill
 from dialogs.i18n import Tr
 from dialogs.texts import clean
+from dialogs.turn import Turn
 from storage import outbox, teams
 from storage.models import Member, Team
 from storage.sealing import Sealer
@@ -133,17 +134,10 @@ def parse_ballot(
     return parsed, open_text
 
 
-async def submit(
-    session: AsyncSession,
-    bank: ContentBank,
-    team: Team,
-    member: Member,
-    round_: Round,
-    values: dict[str, str],
-    tr: Tr,
-    now: dt.datetime,
-    sealer: Sealer,
-) -> Card:
+async def submit(turn: Turn, round_: Round, values: dict[str, str]) -> Card:
+    session, bank, tr, now, sealer = turn.session, turn.bank, turn.tr, turn.now, turn.sealer
+    team, member = turn.team, turn.member
+    assert team is not None and member is not None
     if round_.closed or round_.closes_at <= now:
         return notice(tr("checkin.closed_title"), tr("checkin.closed"))
     status = await round_store.status_of(session, round_.id, member.id)

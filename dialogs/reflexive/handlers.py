@@ -59,9 +59,4 @@ async def pre_reflect(turn: Turn, event: FormSubmitted) -> list[Card]:
     found = await team_occurrence(turn, event.context)
     if found is None:
         return [refused(turn.tr, "errors.stale_button")]
-    assert turn.team is not None
-    return [
-        await spaces.save_pre_reflection(
-            turn.session, turn.team, found[0], event.values, turn.tr, turn.now, turn.sealer
-        )
-    ]
+    return [await spaces.save_pre_reflection(turn, found[0], event.values)]

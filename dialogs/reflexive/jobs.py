@@ -35,7 +35,5 @@ async def posts(occasion: Occasion) -> tuple[str, int]:
             due = spaces.next_occurrence(schedule, team, now - dt.timedelta(hours=1))
             due = due if due is not None and due <= now else None
         if due is not None:
-            posted += await spaces.post(
-                session, occasion.bank, team, schedule, due, now, occasion.sealer
-            )
+            posted += await spaces.post(occasion, schedule, due)
     return ("jobs.reflexive_posted" if posted else "jobs.no_reflexive"), posted

@@ -18,11 +18,12 @@ from dialogs.forms import FormError, choice, one_of, parse_date, parse_time
 from dialogs.i18n import Tr
 from dialogs.reflexive import store
 from dialogs.reflexive.models import ReflexiveOccurrence, ReflexiveSchedule
+from dialogs.registry import Occasion
 from dialogs.texts import clean
+from dialogs.turn import Turn
 from storage import teams
 from storage.models import Team
 from storage.sealed_batches import once_id, seal_once, take
-from storage.sealing import Sealer
 
 CUSTOM = "custom"
 RECURRENCES = ("once", "weekly", "biweekly", "monthly")
@@ -186,16 +187,12 @@ def invitation_card(
 
 
 async def save_pre_reflection(
-    session: AsyncSession,
-    team: Team,
-    occurrence: ReflexiveOccurrence,
-    values: dict[str, str],
-    tr: Tr,
-    now: dt.datetime,
-    sealer: Sealer,
+    turn: Turn, occurrence: ReflexiveOccurrence, values: dict[str, str]
 ) -> Card:
     """Seal the note until the meeting's post, the only moment it is read; nothing of it
     remains after that post."""
+    session, tr, now, sealer, team = turn.session, turn.tr, turn.now, turn.sealer, turn.team
+    assert team is not None
     if occurrence.posted or occurrence.occurs_at <= now:
         return notice(tr("reflexive.pre_closed_title"), tr("reflexive.pre_closed"))
     text = clean(values.get("text"), max_length=PRE_REFLECTION_LIMIT)
@@ -246,17 +243,11 @@ async def invite(
     return sent
 
 
-async def post(
-    session: AsyncSession,
-    bank: ContentBank,
-    team: Team,
-    schedule: ReflexiveSchedule,
-    occurs_at: dt.datetime,
-    now: dt.datetime,
-    sealer: Sealer,
-) -> bool:
+async def post(occasion: Occasion, schedule: ReflexiveSchedule, occurs_at: dt.datetime) -> bool:
     """Post the question with the meeting's pre-reflections, opened now, shuffled; their
     sealed rows are deleted in the same transaction, so none is kept anywhere after."""
+    session, bank, team, now = occasion.session, occasion.bank, occasion.team, occasion.now
+    sealer = occasion.sealer
     occurrence = await store.occurrence(session, schedule.id, occurs_at)
     if occurrence.posted:
         return False

@@ -31,17 +31,4 @@ async def form(turn: Turn, context: Mapping[str, str]) -> Card | None:
 
 
 async def submit(turn: Turn, event: FormSubmitted) -> list[Card]:
-    assert turn.team is not None and turn.member is not None
-    return [
-        await sharing.submit(
-            turn.session,
-            turn.bank,
-            turn.team,
-            turn.member,
-            event.values,
-            event.context.get("prompt") or None,
-            turn.tr,
-            turn.now,
-            turn.sealer,
-        )
-    ]
+    return [await sharing.submit(turn, event.values, event.context.get("prompt") or None)]

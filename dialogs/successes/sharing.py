@@ -21,8 +21,9 @@ from dialogs.i18n import Tr
 from dialogs.successes import store
 from dialogs.successes.models import Success
 from dialogs.texts import clean
+from dialogs.turn import Turn
 from storage.dedupe import digest
-from storage.models import Member, Team
+from storage.models import Team
 from storage.sealed_batches import once_id, seal_once, take
 from storage.sealing import Sealer
 
@@ -73,17 +74,10 @@ def channel_card(tr: Tr, team: Team, successes: list[Success]) -> Card:
     return Card(title=tr("batch.successes_title", team=team.name), blocks=blocks)
 
 
-async def submit(
-    session: AsyncSession,
-    bank: ContentBank,
-    team: Team,
-    member: Member,
-    values: dict[str, str],
-    prompt_id: str | None,
-    tr: Tr,
-    now: dt.datetime,
-    sealer: Sealer,
-) -> Card:
+async def submit(turn: Turn, values: dict[str, str], prompt_id: str | None) -> Card:
+    session, tr, now, sealer = turn.session, turn.tr, turn.now, turn.sealer
+    team, member = turn.team, turn.member
+    assert team is not None and member is not None
     text = clean(values.get("text"), max_length=TEXT_LIMIT)
     consent = one_of(values.get("consent"), store.CONSENTS, tr("success.consent_label"))
     duplicate = notice(tr("success.duplicate_title"), tr("success.duplicate"))

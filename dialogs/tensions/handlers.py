@@ -33,21 +33,8 @@ async def tension_command(turn: Turn, command: Command, context: Mapping[str, st
 
 
 async def preview(turn: Turn, event: FormSubmitted) -> list[Card]:
-    assert turn.team is not None and turn.member is not None
     text, theme = writing.read_draft(turn.bank, event.values, turn.tr)
-    return [
-        await writing.preview_card(
-            turn.session,
-            turn.tr,
-            turn.bank,
-            turn.team,
-            turn.member,
-            text,
-            theme,
-            event.context.get("prompt", ""),
-            turn.now,
-        )
-    ]
+    return [await writing.preview_card(turn, text, theme, event.context.get("prompt", ""))]
 
 
 async def draft_form(turn: Turn, context: Mapping[str, str]) -> Card | None:
@@ -76,23 +63,9 @@ async def cancel(turn: Turn, event: FormSubmitted) -> list[Card]:
 
 
 async def confirm(turn: Turn, event: FormSubmitted) -> list[Card]:
-    assert turn.team is not None and turn.member is not None
     text, theme = writing.read_draft(turn.bank, event.context, turn.tr)
-    return [
-        await writing.confirm(
-            turn.session,
-            turn.bank,
-            turn.team,
-            turn.member,
-            text,
-            theme,
-            event.context.get("prompt") or None,
-            turn.tr,
-            turn.now,
-            WeeklyLimiter(),
-            turn.sealer,
-        )
-    ]
+    prompt = event.context.get("prompt") or None
+    return [await writing.confirm(turn, text, theme, prompt, WeeklyLimiter())]
 
 
 async def team_tension(turn: Turn, context: Mapping[str, str]) -> Tension | None:

@@ -22,11 +22,11 @@ from dialogs.tensions import store
 from dialogs.tensions.models import Tension
 from dialogs.tensions.rate_limit import WeeklyLimiter
 from dialogs.texts import clean
+from dialogs.turn import Turn
 from storage import teams
 from storage.dedupe import digest
-from storage.models import Member, Team
+from storage.models import Team
 from storage.sealed_batches import once_id, seal_once, sealed_exists
-from storage.sealing import Sealer
 
 TEXT_LIMIT = 1000
 REPLY_LIMIT = 1000
@@ -91,17 +91,10 @@ async def audience(session: AsyncSession, team: Team, tr: Tr) -> str:
     return tr("tension.audience", count=len(members), places=places)
 
 
-async def preview_card(
-    session: AsyncSession,
-    tr: Tr,
-    bank: ContentBank,
-    team: Team,
-    member: Member,
-    text: str,
-    theme: str,
-    prompt_id: str,
-    now: dt.datetime,
-) -> Card:
+async def preview_card(turn: Turn, text: str, theme: str, prompt_id: str) -> Card:
+    session, bank, tr, now = turn.session, turn.bank, turn.tr, turn.now
+    team, member = turn.team, turn.member
+    assert team is not None and member is not None
     when = next_batch(team, now)
     own = when.astimezone(zone(member.timezone, team.timezone))
     coordinators = [
@@ -154,20 +147,13 @@ def read_draft(bank: ContentBank, values: dict[str, str], tr: Tr) -> tuple[str, 
 
 
 async def confirm(
-    session: AsyncSession,
-    bank: ContentBank,
-    team: Team,
-    member: Member,
-    text: str,
-    theme: str,
-    prompt_id: str | None,
-    tr: Tr,
-    now: dt.datetime,
-    limiter: WeeklyLimiter,
-    sealer: Sealer,
+    turn: Turn, text: str, theme: str, prompt_id: str | None, limiter: WeeklyLimiter
 ) -> Card:
     """Seal the tension until its batch (the review, or the weekly batch), in the transaction
     that takes one of the author's weekly slots. Nothing in the clear says what, or whose."""
+    session, bank, tr, now, sealer = turn.session, turn.bank, turn.tr, turn.now, turn.sealer
+    team, member = turn.team, turn.member
+    assert team is not None and member is not None
     duplicate = notice(tr("tension.duplicate_title"), tr("tension.duplicate"))
     # Same team, theme, words and (UTC) day: the same tension (a double click, a retry). The
     # same words another day, or from someone else later, are a new tension.
