@@ -79,6 +79,18 @@ def choice(
     )
 
 
+def own_words(
+    tr: Tr, *, intro: str, label: str, max_length: int, text: str = ""
+) -> list[Paragraph | TextInput]:
+    """Where someone writes in their own words: what the form is for, the reminder to name no
+    client, and the text box (`text` typed before, kept)."""
+    return [
+        Paragraph(text=intro),
+        Paragraph(text=tr("common.no_client_details")),
+        TextInput(name="text", label=label, max_length=max_length, required=True, default=text),
+    ]
+
+
 def hours(tr: Tr) -> list[tuple[str, str]]:
     return [(str(h), tr("common.hour", hour=h)) for h in range(24)]
 

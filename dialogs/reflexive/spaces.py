@@ -14,7 +14,7 @@ from dialogs import outbound, unopenable
 from dialogs.calendar import local_to_utc, recurrences, zone
 from dialogs.cards import Card, Form, Paragraph, TextInput, notice
 from dialogs.content import ContentBank
-from dialogs.forms import FormError, choice, one_of, parse_date, parse_time
+from dialogs.forms import FormError, choice, one_of, own_words, parse_date, parse_time
 from dialogs.i18n import Tr
 from dialogs.reflexive import store
 from dialogs.reflexive.models import ReflexiveOccurrence, ReflexiveSchedule
@@ -169,13 +169,11 @@ def invitation_card(
             Paragraph(
                 text=prompt_text(bank, schedule, tr.language), from_user=schedule.prompt_id is None
             ),
-            Paragraph(text=tr("reflexive.invite_anonymous")),
-            Paragraph(text=tr("common.no_client_details")),
-            TextInput(
-                name="text",
+            *own_words(
+                tr,
+                intro=tr("reflexive.invite_anonymous"),
                 label=tr("reflexive.pre_label"),
                 max_length=PRE_REFLECTION_LIMIT,
-                required=True,
             ),
         ],
         form=Form(

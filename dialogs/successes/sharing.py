@@ -16,7 +16,7 @@ from dialogs import outbound, unopenable
 from dialogs.calendar import next_batch
 from dialogs.cards import Card, Form, Paragraph, TextInput, notice
 from dialogs.content import ContentBank
-from dialogs.forms import choice, one_of
+from dialogs.forms import choice, one_of, own_words
 from dialogs.i18n import Tr
 from dialogs.successes import store
 from dialogs.successes.models import Success
@@ -42,17 +42,13 @@ def form_card(
     blocks: list[Paragraph | TextInput] = []
     if prompt_id:
         blocks.append(Paragraph(text=bank.success_prompt(prompt_id).text.get(tr.language)))
-    blocks += [
-        Paragraph(text=tr("success.intro")),
-        Paragraph(text=tr("common.no_client_details")),
-        TextInput(
-            name="text",
-            label=tr("success.text_label"),
-            max_length=TEXT_LIMIT,
-            required=True,
-            default=text,
-        ),
-    ]
+    blocks += own_words(
+        tr,
+        intro=tr("success.intro"),
+        label=tr("success.text_label"),
+        max_length=TEXT_LIMIT,
+        text=text,
+    )
     consents = [(c, tr(f"success.consent_{c}")) for c in store.CONSENTS]
     return Card(
         title=tr("success.title"),

@@ -16,7 +16,7 @@ from dialogs import outbound
 from dialogs.calendar import next_batch, week_key, zone
 from dialogs.cards import Button, Card, Form, Paragraph, TextInput, notice
 from dialogs.content import ContentBank
-from dialogs.forms import choice, one_of
+from dialogs.forms import choice, one_of, own_words
 from dialogs.i18n import Tr
 from dialogs.tensions import store
 from dialogs.tensions.models import Tension
@@ -55,17 +55,13 @@ def form_card(
     blocks: list[Paragraph | TextInput] = []
     if prompt_id:
         blocks.append(Paragraph(text=bank.tension_prompt(prompt_id).text.get(tr.language)))
-    blocks += [
-        Paragraph(text=tr("tension.intro")),
-        Paragraph(text=tr("common.no_client_details")),
-        TextInput(
-            name="text",
-            label=tr("tension.text_label"),
-            max_length=TEXT_LIMIT,
-            required=True,
-            default=text,
-        ),
-    ]
+    blocks += own_words(
+        tr,
+        intro=tr("tension.intro"),
+        label=tr("tension.text_label"),
+        max_length=TEXT_LIMIT,
+        text=text,
+    )
     themes = [(th.id, th.label.get(tr.language)) for th in bank.tension_themes]
     context = {"team": team.slug, "prompt": prompt_id or ""}
     return Card(
