@@ -26,8 +26,7 @@ from storage.sealing import Sealer
 from tests.conftest import Clock
 from tests.fake_slack import FakeSlack
 from tests.faults import database_away
-from tests.slack_signing import TEAM_ID, interaction, post_signed, view_submission
-from tests.test_slack_app import (
+from tests.slack_rig import (
     CHANNEL,
     COORDINATOR,
     PEOPLE,
@@ -38,6 +37,7 @@ from tests.test_slack_app import (
     rig_for,
     set_up,
 )
+from tests.slack_signing import TEAM_ID, interaction, post_signed, view_submission
 
 SECRET = "ack-language-secret-0123456789-abcdefghijkl"
 # U0BEN's Slack locale is en-US: a modal in French can only have come from the stored row.

@@ -24,16 +24,7 @@ from storage.models import Intake, Member, Sealed, Team
 from storage.sealing import SealBroken, Sealer
 from tests.conftest import Clock
 from tests.fake_slack import FakeSlack
-from tests.slack_signing import (
-    TEAM_ID,
-    action,
-    block_actions,
-    interaction,
-    post_signed,
-    view_closed,
-    view_submission,
-)
-from tests.test_slack_app import (
+from tests.slack_rig import (
     CHANNEL,
     COORDINATOR,
     PEOPLE,
@@ -47,6 +38,15 @@ from tests.test_slack_app import (
     rig_for,
     set_up,
     shown,
+)
+from tests.slack_signing import (
+    TEAM_ID,
+    action,
+    block_actions,
+    interaction,
+    post_signed,
+    view_closed,
+    view_submission,
 )
 
 SECRET = "shared-forms-secret-0123456789-abcdefghijkl"

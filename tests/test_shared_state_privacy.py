@@ -21,20 +21,20 @@ from sqlalchemy import text
 from adapters.slack.acks import RECORDING_CALLBACK_ID
 from storage.database import Database
 from storage.sealing import SealBroken
-from tests.slack_signing import app_home_opened, event_callback
-from tests.test_slack_app import (  # noqa: F401  (fixtures: rig, slack)
+from tests.slack_rig import (  # noqa: F401  (the rig and slack fixtures)
     CHANNEL,
     COORDINATOR,
     PEOPLE,
     Rig,
     last_with_button,
     onboarded,
-    rig,
+    rig_fixture,
     shown,
-    slack,
+    slack_fixture,
     submit_held,
     team_slug,
 )
+from tests.slack_signing import app_home_opened, event_callback
 
 TABLES = ("marks", "form_drafts", "send_paces", "job_claims")
 TYPED = "zq-7319"  # what the person typed, refused as a date, so sent back to them
@@ -67,7 +67,7 @@ async def pages(database: Database, table: str) -> bytes:
         return found
 
 
-async def journey(rig: Rig) -> list[str]:  # noqa: F811
+async def journey(rig: Rig) -> list[str]:
     """Leave a row in each shared table; returns the ids that passed through."""
     await onboarded(rig)  # setup, welcome fan-out (paced), profiles
     await rig.engine.jobs.run("checkin", await team_slug(rig))
@@ -97,7 +97,7 @@ async def journey(rig: Rig) -> list[str]:  # noqa: F811
     ]
 
 
-async def test_the_shared_tables_name_no_one_and_open_nothing(rig: Rig) -> None:  # noqa: F811
+async def test_the_shared_tables_name_no_one_and_open_nothing(rig: Rig) -> None:
     secrets = await journey(rig)
     database = rig.engine.database
     found = {table: await rows(database, table) for table in TABLES}

@@ -18,6 +18,20 @@ from dialogs.events import Actor, FormSubmitted
 from storage import teams
 from tests.fake_connector import FakeConnector
 from tests.fake_slack import FakeSlack
+from tests.slack_rig import (  # noqa: F401  (the slack fixture)
+    CHANNEL,
+    COORDINATOR,
+    PROFILES,
+    Rig,
+    acked_at_once,
+    onboarded,
+    open_form,
+    rig_for,
+    scales,
+    slack_fixture,
+    team_slug,
+    texts,
+)
 from tests.slack_signing import TEAM_ID
 from tests.teams_activities import (
     TENANT,
@@ -29,20 +43,6 @@ from tests.teams_activities import (
     post_activity,
     scale_names,
     text_of,
-)
-from tests.test_slack_app import (  # noqa: F401 - `slack` is a fixture
-    CHANNEL,
-    COORDINATOR,
-    PROFILES,
-    Rig,
-    acked_at_once,
-    onboarded,
-    open_form,
-    rig_for,
-    scales,
-    slack,
-    team_slug,
-    texts,
 )
 from tests.test_summary_readers import trust_declared_positions
 
@@ -64,7 +64,7 @@ async def connector() -> AsyncIterator[FakeConnector]:
 
 
 @pytest.fixture
-async def rig(engine: Engine, slack: FakeSlack) -> AsyncIterator[Rig]:  # noqa: F811
+async def rig(engine: Engine, slack: FakeSlack) -> AsyncIterator[Rig]:
     rig = await rig_for(engine, slack)
     try:
         yield rig
