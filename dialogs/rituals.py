@@ -17,8 +17,8 @@ PACKAGES = (
     "dialogs.successes",
     "dialogs.people",
     "dialogs.summaries",
-    "dialogs.administration",
     "dialogs.reflexive",
+    "dialogs.administration",
     "dialogs.thanks",
 )
 
