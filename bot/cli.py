@@ -20,7 +20,7 @@ from bot import keys, logs
 from bot.demo import seed
 from bot.server import build_app
 from bot.settings import ROLES, Settings
-from dialogs import results
+from dialogs.checkins import results
 from dialogs.engine import Engine
 from dialogs.i18n import t
 from dialogs.jobs import JOB_NAMES, UnknownJob, UnknownTeam
