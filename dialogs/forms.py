@@ -80,15 +80,29 @@ def choice(
 
 
 def own_words(
-    tr: Tr, *, intro: str, label: str, max_length: int, text: str = ""
+    tr: Tr, *, intro: str, label: str, max_length: int, text: str = "", prompt: str = ""
 ) -> list[Paragraph | TextInput]:
-    """Where someone writes in their own words: what the form is for, the reminder to name no
-    client, and the text box (`text` typed before, kept)."""
+    """Where someone writes in their own words: the prompt they chose (if any), what the form is
+    for, the reminder to name no client, and the text box (`text` typed before, kept)."""
+    above = [Paragraph(text=prompt)] if prompt else []
     return [
+        *above,
         Paragraph(text=intro),
         Paragraph(text=tr("common.no_client_details")),
         TextInput(name="text", label=label, max_length=max_length, required=True, default=text),
     ]
+
+
+def line_input(name: str, label: str, max_length: int, default: str) -> TextInput:
+    """A required one-line field (a number, a date, a time, a name), filled with `default`."""
+    return TextInput(
+        name=name,
+        label=label,
+        max_length=max_length,
+        multiline=False,
+        required=True,
+        default=default,
+    )
 
 
 def hours(tr: Tr) -> list[tuple[str, str]]:
@@ -140,14 +154,7 @@ def language_choice(tr: Tr, label: str, default: str | None) -> ChoiceInput:
 
 
 def timezone_input(tr: Tr, default: str) -> TextInput:
-    return TextInput(
-        name="timezone",
-        label=tr("profile.timezone"),
-        max_length=64,
-        multiline=False,
-        required=True,
-        default=default,
-    )
+    return line_input("timezone", tr("profile.timezone"), 64, default)
 
 
 def read_timezone(raw: str | None) -> str:

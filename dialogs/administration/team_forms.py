@@ -17,20 +17,36 @@ from dialogs.administration.team_settings import (
     TeamSetup,
     read_form,
 )
-from dialogs.cards import Button, Card, Form, Paragraph, TextInput
+from dialogs.cards import Button, Card, ChoiceInput, Form, Paragraph, TextInput
 from dialogs.events import Actor, Place
-from dialogs.forms import FormError, choice, hours, language_choice, timezone_input, weekdays
+from dialogs.forms import (
+    FormError,
+    choice,
+    hours,
+    language_choice,
+    line_input,
+    timezone_input,
+    weekdays,
+)
 from dialogs.i18n import Tr, language_of
 from dialogs.texts import clean
 from storage import teams
 from storage.models import Member, Team
 from storage.sealing import Sealer
 
+# The team's yes/no settings, in the order the settings card asks them.
+YES_NO_SETTINGS = ("review_tensions", "review_open_answers", "open_question", "pool_small_rounds")
 
-def _yes_no(tr: Tr, name: str, label: str, value: bool) -> object:
-    return choice(
-        name, label, [("yes", tr("common.yes")), ("no", tr("common.no"))], "yes" if value else "no"
-    )
+
+def _yes_no(tr: Tr, team: Team, name: str) -> ChoiceInput:
+    """A yes/no setting of the team: its label `settings.<name>`, its current value."""
+    yes_no = [("yes", tr("common.yes")), ("no", tr("common.no"))]
+    return choice(name, tr(f"settings.{name}"), yes_no, "yes" if getattr(team, name) else "no")
+
+
+def _k_input(tr: Tr, default: str) -> TextInput:
+    """The team's anonymity threshold, asked at setup and in the settings."""
+    return line_input("k", tr("settings.k_label"), 2, default)
 
 
 SETUP_TAG_HEX = 32
@@ -59,14 +75,7 @@ def setup_card(tr: Tr, place: Place, actor: Actor, sealer: Sealer) -> Card:
         blocks=[
             Paragraph(text=tr("setup.intro", channel=place.name or place.channel_ref)),
             Paragraph(text=tr("setup.readers")),
-            TextInput(
-                name="name",
-                label=tr("setup.name_label"),
-                max_length=120,
-                multiline=False,
-                required=True,
-                default=place.name,
-            ),
+            line_input("name", tr("setup.name_label"), 120, place.name),
             language_choice(tr, tr("profile.language"), tr.language),
             timezone_input(tr, "America/Toronto"),
             choice("checkin_weekday", tr("schedule.checkin_weekday"), weekdays(tr), "1"),
@@ -77,14 +86,7 @@ def setup_card(tr: Tr, place: Place, actor: Actor, sealer: Sealer) -> Card:
                 [(str(n), tr("schedule.every_weeks", n=n)) for n in (1, 2, 3, 4)],
                 "2",
             ),
-            TextInput(
-                name="k",
-                label=tr("settings.k_label"),
-                max_length=2,
-                multiline=False,
-                required=True,
-                default="5",
-            ),
+            _k_input(tr, "5"),
         ],
         form=Form(
             action="setup.save",
@@ -144,34 +146,15 @@ def settings_card(tr: Tr, team: Team) -> Card:
         title=tr("settings.title", team=team.name),
         blocks=[
             Paragraph(text=tr("settings.intro")),
-            TextInput(
-                name="k",
-                label=tr("settings.k_label"),
-                max_length=2,
-                multiline=False,
-                required=True,
-                default=str(team.k),
-            ),
+            _k_input(tr, str(team.k)),
             language_choice(tr, tr("settings.language"), team.language),
             timezone_input(tr, team.timezone),
-            _yes_no(tr, "review_tensions", tr("settings.review_tensions"), team.review_tensions),
-            _yes_no(
-                tr,
-                "review_open_answers",
-                tr("settings.review_open_answers"),
-                team.review_open_answers,
-            ),
-            _yes_no(tr, "open_question", tr("settings.open_question"), team.open_question),
-            _yes_no(
-                tr, "pool_small_rounds", tr("settings.pool_small_rounds"), team.pool_small_rounds
-            ),
-            TextInput(
-                name="tension_weekly_limit",
-                label=tr("settings.tension_limit"),
-                max_length=2,
-                multiline=False,
-                required=True,
-                default=str(team.tension_weekly_limit),
+            *(_yes_no(tr, team, name) for name in YES_NO_SETTINGS),
+            line_input(
+                "tension_weekly_limit",
+                tr("settings.tension_limit"),
+                2,
+                str(team.tension_weekly_limit),
             ),
             rule_choice(tr, team.summary_readers),
         ],
@@ -207,16 +190,8 @@ def schedule_card(tr: Tr, team: Team) -> Card:
         elif name.endswith("hour") or name.startswith("quiet"):
             blocks.append(choice(name, label, hours(tr), current))
         else:
-            blocks.append(
-                TextInput(
-                    name=name,
-                    label=tr("schedule.range", label=label, low=low, high=high),
-                    max_length=3,
-                    multiline=False,
-                    required=True,
-                    default=current,
-                )
-            )
+            range_label = tr("schedule.range", label=label, low=low, high=high)
+            blocks.append(line_input(name, range_label, 3, current))
     return Card(
         title=tr("schedule.title", team=team.name),
         blocks=blocks,

@@ -14,7 +14,15 @@ from dialogs import outbound, unopenable
 from dialogs.calendar import local_to_utc, recurrences, zone
 from dialogs.cards import Card, Form, Paragraph, TextInput, notice
 from dialogs.content import ContentBank
-from dialogs.forms import FormError, choice, one_of, own_words, parse_date, parse_time
+from dialogs.forms import (
+    FormError,
+    choice,
+    line_input,
+    one_of,
+    own_words,
+    parse_date,
+    parse_time,
+)
 from dialogs.i18n import Tr
 from dialogs.reflexive import store
 from dialogs.reflexive.models import ReflexiveOccurrence, ReflexiveSchedule
@@ -53,22 +61,8 @@ async def schedule_form(
                 prompts[0][0],
             ),
             TextInput(name="custom", label=tr("reflexive.custom_label"), max_length=PROMPT_LIMIT),
-            TextInput(
-                name="date",
-                label=tr("reflexive.date_label"),
-                max_length=10,
-                multiline=False,
-                required=True,
-                default=tomorrow.isoformat(),
-            ),
-            TextInput(
-                name="time",
-                label=tr("reflexive.time_label"),
-                max_length=5,
-                multiline=False,
-                required=True,
-                default="13:30",
-            ),
+            line_input("date", tr("reflexive.date_label"), 10, tomorrow.isoformat()),
+            line_input("time", tr("reflexive.time_label"), 5, "13:30"),
             choice(
                 "recurrence",
                 tr("reflexive.recurrence_label"),

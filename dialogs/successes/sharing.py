@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import outbound, unopenable
 from dialogs.calendar import next_batch
-from dialogs.cards import Card, Form, Paragraph, TextInput, notice
+from dialogs.cards import Card, Form, Paragraph, notice
 from dialogs.content import ContentBank
 from dialogs.forms import choice, one_of, own_words
 from dialogs.i18n import Tr
@@ -39,11 +39,9 @@ def form_card(
     text: str = "",
     consent: str = store.ANONYMOUS,
 ) -> Card:
-    blocks: list[Paragraph | TextInput] = []
-    if prompt_id:
-        blocks.append(Paragraph(text=bank.success_prompt(prompt_id).text.get(tr.language)))
-    blocks += own_words(
+    blocks = own_words(
         tr,
+        prompt=bank.success_prompt(prompt_id).text.get(tr.language) if prompt_id else "",
         intro=tr("success.intro"),
         label=tr("success.text_label"),
         max_length=TEXT_LIMIT,

@@ -52,11 +52,9 @@ def form_card(
     text: str = "",
     theme: str = "other",
 ) -> Card:
-    blocks: list[Paragraph | TextInput] = []
-    if prompt_id:
-        blocks.append(Paragraph(text=bank.tension_prompt(prompt_id).text.get(tr.language)))
-    blocks += own_words(
+    blocks = own_words(
         tr,
+        prompt=bank.tension_prompt(prompt_id).text.get(tr.language) if prompt_id else "",
         intro=tr("tension.intro"),
         label=tr("tension.text_label"),
         max_length=TEXT_LIMIT,
