@@ -3,15 +3,16 @@ its settings and calendar, and who reads the summaries."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from dialogs.administration import linking, readers, team_forms
 from dialogs.cards import Card, notice
 from dialogs.commands import Command
 from dialogs.events import FormSubmitted, InboundEvent
 from dialogs.forms import refused
+from dialogs.i18n import Tr
 from dialogs.people import welcome
-from dialogs.registry import CommandRun, FormRun
+from dialogs.registry import ActionRun, CommandRun, FormRun
 from dialogs.turn import Turn, resolve
 from storage.models import Member, Team
 
@@ -90,20 +91,22 @@ def showing(form: FormRun) -> CommandRun:
     return command
 
 
-async def settings_save(turn: Turn, event: FormSubmitted) -> list[Card]:
-    tr = turn.tr
-    assert turn.team is not None
-    team_forms.apply_settings(turn.team, event.values, tr)
-    turn.calendar_changed.add(turn.team.id)
-    return [notice(tr("settings.saved_title"), tr("settings.saved"))]
+def saving(apply: Callable[[Team, dict[str, str], Tr], None], saved: str) -> ActionRun:
+    """The save of a form that changes the team (its settings, its calendar): the values
+    applied, the team's jobs planned again, `saved` said."""
+
+    async def save(turn: Turn, event: FormSubmitted) -> list[Card]:
+        tr = turn.tr
+        assert turn.team is not None
+        apply(turn.team, event.values, tr)
+        turn.calendar_changed.add(turn.team.id)
+        return [notice(tr("settings.saved_title"), tr(saved))]
+
+    return save
 
 
-async def schedule_save(turn: Turn, event: FormSubmitted) -> list[Card]:
-    tr = turn.tr
-    assert turn.team is not None
-    team_forms.apply_schedule(turn.team, event.values, tr)
-    turn.calendar_changed.add(turn.team.id)
-    return [notice(tr("settings.saved_title"), tr("schedule.saved"))]
+settings_save = saving(team_forms.apply_settings, "settings.saved")
+schedule_save = saving(team_forms.apply_schedule, "schedule.saved")
 
 
 async def readers_save(turn: Turn, event: FormSubmitted) -> list[Card]:
