@@ -15,6 +15,7 @@ tags and so count each person's tensions of the current week (never which ones t
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +29,15 @@ from storage.sealing import Sealer
 LAST_ZONE = ZoneInfo("Etc/GMT+12")
 
 
+class Slots(TypedDict):
+    """Whose slots, which week, and how many the week has."""
+
+    team_id: int
+    member_id: int
+    week: str
+    limit: int
+
+
 class WeeklyLimiter:
     """Stateless: the slots are in the database. Any number of instances agree."""
 
@@ -37,35 +47,25 @@ class WeeklyLimiter:
             sealer.tag("tension-slot", team_id, member_id, week, n) for n in range(1, limit + 1)
         ]
 
-    async def used(
-        self,
-        session: AsyncSession,
-        sealer: Sealer,
-        *,
-        team_id: int,
-        member_id: int,
-        week: str,
-        limit: int,
-    ) -> int:
-        tokens = self.tokens(sealer, team_id, member_id, week, limit)
-        return len(await store.taken_tokens(session, tokens))
+    async def _taken(
+        self, session: AsyncSession, sealer: Sealer, slots: Slots
+    ) -> tuple[list[str], set[str]]:
+        """The week's tokens, and those of them already taken."""
+        tokens = self.tokens(sealer, **slots)
+        return tokens, await store.taken_tokens(session, tokens)
+
+    async def used(self, session: AsyncSession, sealer: Sealer, **slots: Unpack[Slots]) -> int:
+        _, taken = await self._taken(session, sealer, slots)
+        return len(taken)
 
     async def take(
-        self,
-        session: AsyncSession,
-        sealer: Sealer,
-        *,
-        team_id: int,
-        member_id: int,
-        week: str,
-        limit: int,
+        self, session: AsyncSession, sealer: Sealer, **slots: Unpack[Slots]
     ) -> str | None:
         """Take one of the week's `limit` slots: its token, or None when none is left."""
-        tokens = self.tokens(sealer, team_id, member_id, week, limit)
-        taken = await store.taken_tokens(session, tokens)
+        tokens, taken = await self._taken(session, sealer, slots)
         for token in tokens:
             # A slot seen free may be taken meanwhile by another process: then try the next.
-            if token not in taken and await store.take_token(session, token, week):
+            if token not in taken and await store.take_token(session, token, slots["week"]):
                 return token
         return None
 
