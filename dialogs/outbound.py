@@ -7,7 +7,7 @@ outbox row dated at someone's submission would be a clue to what they submitted.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -78,21 +78,36 @@ async def to_each(
     return queued
 
 
+def _same_for_all(card: Callable[[Tr], Card]) -> Callable[[Tr, Member], Card]:
+    """A card that depends only on the reader's language, in `to_each`'s shape."""
+    return lambda tr, _: card(tr)
+
+
 async def to_coordinators(
-    session: AsyncSession, team: Team, card: Callable[[Tr], Card], *, key: str, now: dt.datetime
+    session: AsyncSession,
+    team: Team,
+    requests: Sequence[tuple[str, Callable[[Tr], Card]]],
+    *,
+    now: dt.datetime,
 ) -> int:
-    """A request for the team's coordinators (a review), at once: it is their work, and a
-    request held for hours would hold back what waits on it."""
+    """Requests for the team's coordinators (reviews), each `(key, card)`, at once: it is their
+    work, and a request held for hours would hold back what waits on it. Returns how many
+    were queued."""
+    if not requests:
+        return 0
     coordinators = [m for m in await teams.active_members(session, team.id) if m.is_coordinator]
-    return await to_each(
-        session,
-        team,
-        coordinators,
-        lambda tr, _: card(tr),
-        key=key,
-        now=now,
-        respect_quiet_hours=False,
-    )
+    queued = 0
+    for key, card in requests:
+        queued += await to_each(
+            session,
+            team,
+            coordinators,
+            _same_for_all(card),
+            key=key,
+            now=now,
+            respect_quiet_hours=False,
+        )
+    return queued
 
 
 async def to_channels(

@@ -17,15 +17,15 @@ from storage.models import Team
 
 async def ask(session: AsyncSession, team: Team, round_: Round, now: dt.datetime) -> int:
     """After a round closes, each coordinator gets the texts waiting for review."""
-    pending = list(await ballot_store.pending_texts(session, [round_.id]))
-    if not pending:
-        return 0
-    sent = 0
-    for answer in pending:
-        card = functools.partial(review_card, team=team, round_=round_, answer=answer)
-        key = f"open-review:{answer.id}"
-        sent += await outbound.to_coordinators(session, team, card, key=key, now=now)
-    return sent
+    pending = await ballot_store.pending_texts(session, [round_.id])
+    requests = [
+        (
+            f"open-review:{answer.id}",
+            functools.partial(review_card, team=team, round_=round_, answer=answer),
+        )
+        for answer in pending
+    ]
+    return await outbound.to_coordinators(session, team, requests, now=now)
 
 
 def review_card(tr: Tr, team: Team, round_: Round, answer: OpenAnswer) -> Card:

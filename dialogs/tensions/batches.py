@@ -55,13 +55,15 @@ async def ask_reviews(
     tensions sealed for review are opened here, when their content must first be read.
     """
     await open_sealed(session, sealer, team, [store.REVIEW_BATCH], store.PENDING_REVIEW, now)
-    pending = list(await store.tensions_with_status(session, team.id, store.PENDING_REVIEW))
-    queued = 0
-    for tension in pending:
-        card = functools.partial(review_card, bank=bank, team=team, tension=tension)
-        key = f"review:{tension.id}"
-        queued += await outbound.to_coordinators(session, team, card, key=key, now=now)
-    return queued
+    pending = await store.tensions_with_status(session, team.id, store.PENDING_REVIEW)
+    requests = [
+        (
+            f"review:{tension.id}",
+            functools.partial(review_card, bank=bank, team=team, tension=tension),
+        )
+        for tension in pending
+    ]
+    return await outbound.to_coordinators(session, team, requests, now=now)
 
 
 def review_card(tr: Tr, bank: ContentBank, team: Team, tension: Tension) -> Card:
