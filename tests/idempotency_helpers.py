@@ -7,20 +7,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import text
-
 from dialogs.checkins import ballot_store as ballots
 from dialogs.checkins import round_store as rounds
 from dialogs.i18n import Tr
 from storage import teams
 from storage.database import Database
 from tests.helpers import PEOPLE, seeded
-
-
-async def fetch(database: Database, sql: str, **params: Any) -> list[dict[str, Any]]:
-    async with database.engine.connect() as connection:
-        result = await connection.execute(text(sql), params)
-        return [dict(row) for row in result.mappings().all()]
+from tests.sql_reads import fetch
 
 
 async def count(database: Database, table: str, where: str = "1 = 1", **params: Any) -> int:

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from dialogs.engine import Engine
 from storage.database import Database
 from tests.helpers import submit, text_of
+from tests.sql_reads import fetch, is_pg
 
 WRITERS = ("camille", "jonathan", "daniel", "nadia", "sophie", "marc-andre", "aisha", "luc")
 
@@ -25,16 +26,6 @@ SCHEDULE = {
     "lead": "24",
     "channel": "all",
 }
-
-
-def is_pg(database: Database) -> bool:
-    return database.engine.dialect.name == "postgresql"
-
-
-async def fetch(database: Database, sql: str, **params: Any) -> list[dict[str, Any]]:
-    async with database.engine.connect() as connection:
-        result = await connection.execute(text(sql), params)
-        return [dict(row) for row in result.mappings().all()]
 
 
 async def execute(database: Database, sql: str, **params: Any) -> None:

@@ -17,13 +17,13 @@ from tests.idempotency_helpers import (
     OPEN_TEXT,
     ballot,
     count,
-    fetch,
     open_round,
     opened_ballots,
     sealed_ballots,
     title,
     values_of,
 )
+from tests.sql_reads import fetch
 
 
 async def test_the_same_checkin_twice_is_one_ballot(engine, database):

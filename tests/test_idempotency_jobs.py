@@ -14,7 +14,8 @@ from sqlalchemy import text
 
 from storage import outbox
 from tests.helpers import seeded, submit, text_of
-from tests.idempotency_helpers import count, fetch, sealed, state, tension, title
+from tests.idempotency_helpers import count, sealed, state, tension, title
+from tests.sql_reads import fetch
 
 SCHEDULE = {
     "prompt": "X1",

@@ -15,7 +15,8 @@ from sqlalchemy import text
 from dialogs.calendar import week_key, zone
 from dialogs.tensions.rate_limit import WeeklyLimiter
 from tests.helpers import seeded, submit, text_of
-from tests.idempotency_helpers import count, fetch, sealed, tension, title
+from tests.idempotency_helpers import count, sealed, tension, title
+from tests.sql_reads import fetch
 
 
 async def this_week(database, clock) -> str:

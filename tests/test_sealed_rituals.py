@@ -22,14 +22,13 @@ from tests.sealed_rituals_helpers import (
     WRITERS,
     every_byte,
     execute,
-    fetch,
     holds,
-    is_pg,
     pre_reflect,
     schedule_meeting,
     share,
     write_tension,
 )
+from tests.sql_reads import fetch, is_pg
 
 
 async def test_before_its_batch_no_text_is_anywhere_and_after_only_what_was_published(

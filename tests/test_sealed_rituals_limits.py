@@ -18,13 +18,12 @@ from storage.sealing import Sealer, new_secret
 from tests.helpers import PEOPLE, seeded, text_of
 from tests.sealed_rituals_helpers import (
     execute,
-    fetch,
-    is_pg,
     pre_reflect,
     schedule_meeting,
     share,
     write_tension,
 )
+from tests.sql_reads import fetch, is_pg
 
 
 async def test_the_weekly_limit_holds_across_processes_and_restarts(clock, database):

@@ -11,7 +11,8 @@ from typing import Any
 from dialogs.anonymity import recording_scheme
 from dialogs.checkins import ballot_store as ballots
 from tests.helpers import PEOPLE, seeded
-from tests.unlinkability_story import DEMO_K, TORONTO, as_datetime, fetch, live_story, tell
+from tests.sql_reads import fetch
+from tests.unlinkability_story import DEMO_K, TORONTO, as_datetime, live_story, tell
 
 
 def _matches(mine: Any, theirs: Any, same_name: bool) -> bool:

@@ -14,7 +14,8 @@ from storage import maintenance
 from storage.database import Database
 from tests.conftest import POSTGRES_ADMIN_URL, _plain
 from tests.helpers import seeded
-from tests.unlinkability_story import BALLOT_ORDER, fetch, is_pg, live_story, tell
+from tests.sql_reads import fetch, is_pg
+from tests.unlinkability_story import BALLOT_ORDER, live_story, tell
 
 RAW_RELATIONS = ("sealed", "sealed_pkey", "open_answers", "open_answers_pkey")
 

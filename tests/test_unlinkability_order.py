@@ -18,6 +18,7 @@ from dialogs.checkins import ballot_store as ballots
 from dialogs.checkins import round_store as rounds
 from tests.conftest import START
 from tests.helpers import seeded
+from tests.sql_reads import fetch, is_pg
 from tests.unlinkability_story import (
     BALLOT_ORDER,
     LEDGERS,
@@ -27,8 +28,6 @@ from tests.unlinkability_story import (
     TORONTO,
     Story,
     as_date,
-    fetch,
-    is_pg,
     live_story,
 )
 

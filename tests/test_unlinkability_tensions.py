@@ -21,7 +21,8 @@ from storage import teams
 from storage.database import Database
 from storage.sealing import Sealer
 from tests.helpers import PEOPLE, seeded
-from tests.unlinkability_story import PRIVATE, TORONTO, as_datetime, dump, fetch, outbox_rows, tell
+from tests.sql_reads import fetch
+from tests.unlinkability_story import PRIVATE, TORONTO, as_datetime, dump, outbox_rows, tell
 
 # The words a per-member tally of tensions would need in a column or table name.
 TALLY_WORDS = ("tension", "week", "count", "quota", "limit", "tally")

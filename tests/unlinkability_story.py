@@ -31,12 +31,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy import text
 
 from dialogs.i18n import Tr
 from storage.database import Database
 from tests.conftest import START
 from tests.helpers import PEOPLE, seeded, submit, text_of
+from tests.sql_reads import fetch, is_pg
 
 # Content in the clear, once its batch has opened it: no member, a day at most.
 PRIVATE = (
@@ -137,16 +137,6 @@ class Story:
         """Whose ballot this is, from its values (the test's knowledge, not the adversary's)."""
         by_item = {r["item_id"]: r["value"] for r in rows}
         return self.who_by_pattern()[tuple(by_item[i] for i in self.items)]
-
-
-def is_pg(database: Database) -> bool:
-    return database.engine.dialect.name == "postgresql"
-
-
-async def fetch(database: Database, sql: str, **params: Any) -> list[dict[str, Any]]:
-    async with database.engine.connect() as connection:
-        result = await connection.execute(text(sql), params)
-        return [dict(row) for row in result.mappings().all()]
 
 
 async def outbox_rows(database: Database) -> list[Any]:
