@@ -39,9 +39,7 @@ from storage.sealing import Sealer
 from tests.cluster import SECRET, Cluster
 from tests.fake_connector import BOT_ID, BOT_NAME, SEND_TO_CONVERSATION, FakeConnector
 from tests.fake_slack import FakeSlack
-from tests.slack_signing import interaction, signed_headers, view_submission
-from tests.teams_activities import TENANT
-from tests.test_nginx_cluster import (
+from tests.nginx_cluster_rig import (
     answered,
     checkin_card,
     round_of,
@@ -49,6 +47,8 @@ from tests.test_nginx_cluster import (
     shown_modal,
     until,
 )
+from tests.slack_signing import interaction, signed_headers, view_submission
+from tests.teams_activities import TENANT
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
