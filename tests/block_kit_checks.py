@@ -14,6 +14,7 @@ from adapters.slack.mrkdwn import SOFT_HYPHEN, WORD_JOINER
 from dialogs.cards import (
     Card,
 )
+from dialogs.engine import Engine
 from tests.helpers import submit
 
 try:  # slack-sdk's models validate Block Kit; it is not (yet) a declared dependency
@@ -260,7 +261,7 @@ def submission(view: dict, answers: dict[str, str | None]) -> dict[str, dict[str
 
 
 async def through_modal(
-    engine, who: str, card: Card, answers: dict[str, str | None] | None = None
+    engine: Engine, who: str, card: Card, answers: dict[str, str | None] | None = None
 ) -> list[Card]:
     """What the Slack adapter does: open the card's modal, take the submission, hand the
     engine a FormSubmitted built from private_metadata and the view state."""

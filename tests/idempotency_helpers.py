@@ -9,6 +9,7 @@ from typing import Any
 
 from dialogs.checkins import ballot_store as ballots
 from dialogs.checkins import round_store as rounds
+from dialogs.engine import Engine
 from dialogs.i18n import Tr
 from storage import teams
 from storage.database import Database
@@ -52,7 +53,7 @@ def title(who: str, key: str) -> str:
     return Tr(PEOPLE[who].language)(key)
 
 
-async def open_round(engine, database) -> tuple[dict[str, str], list[str]]:
+async def open_round(engine: Engine, database: Database) -> tuple[dict[str, str], list[str]]:
     await seeded(engine)
     result = await engine.jobs.run("checkin", "demo")
     assert result.count == 9
@@ -73,7 +74,7 @@ async def sealed_ballots(database: Database) -> int:
     return await count(database, "sealed", "kind = 'ballot'")
 
 
-async def opened_ballots(engine, database: Database) -> list[ballots.OpenedBallot]:
+async def opened_ballots(engine: Engine, database: Database) -> list[ballots.OpenedBallot]:
     """The sealed ballots of the demo team's rounds, opened with the engine's key (read-only:
     nothing is deleted); every one of them must open."""
     async with database.session() as session:
@@ -93,6 +94,6 @@ def tension(words: str = "Les décisions arrivent sans nous.") -> dict[str, str]
     return {"team": "demo", "text": words, "theme": "decisions", "prompt": ""}
 
 
-async def sealed(database, kind: str) -> int:
+async def sealed(database: Database, kind: str) -> int:
     """Submissions of `kind` waiting sealed for their batch."""
     return await count(database, "sealed", "kind = :k", k=kind)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from dialogs.cards import Card, Paragraph
 from dialogs.ports import Delivery
 from storage import outbox
+from storage.database import Database
 from storage.models import OutboxMessage
 
 LEASE = dt.timedelta(minutes=2)
@@ -20,7 +21,9 @@ def envelope(address: str, platform: str = "sandbox") -> outbox.Envelope:
     return outbox.Envelope(platform, "", "direct", address)
 
 
-async def queue(database, addresses, *, not_before, platform="sandbox", payload=None) -> None:
+async def queue(
+    database: Database, addresses, *, not_before, platform="sandbox", payload=None
+) -> None:
     async with database.session() as session, session.begin():
         for address in addresses:
             assert await outbox.enqueue(
@@ -32,20 +35,20 @@ async def queue(database, addresses, *, not_before, platform="sandbox", payload=
             )
 
 
-async def rows(database) -> dict[str, OutboxMessage]:
+async def rows(database: Database) -> dict[str, OutboxMessage]:
     async with database.session() as session:
         found = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
     return {m.address: m for m in found}
 
 
-async def claim(database, worker: str, now: dt.datetime, limit: int = 50, **options):
+async def claim(database: Database, worker: str, now: dt.datetime, limit: int = 50, **options):
     async with database.session() as session, session.begin():
         return await outbox.claim(
             session, worker=worker, now=now, lease=LEASE, limit=limit, **options
         )
 
 
-async def mark_sent(database, message_id: int, worker: str, now: dt.datetime) -> bool:
+async def mark_sent(database: Database, message_id: int, worker: str, now: dt.datetime) -> bool:
     async with database.session() as session, session.begin():
         return await outbox.mark_sent(session, message_id, worker, now)
 

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.outbox_worker import OutboxWorker
 from dialogs.checkins import ballot_store as ballots
+from dialogs.engine import Engine
 from storage import teams
 from storage.models import (
     Sealed,
     UnitCell,
 )
+from tests.conftest import Clock, RecordingSender
 from tests.helpers import field_names, submit_card, text_of
 
 
-async def answer_round(engine, worker, sender, clock, people, value="4"):
+async def answer_round(
+    engine: Engine,
+    worker: OutboxWorker,
+    sender: RecordingSender,
+    clock: Clock,
+    people,
+    value: str = "4",
+):
     await engine.jobs.run("checkin", "demo")
     clock.advance(hours=2)  # past Vancouver's quiet hours
     await worker.drain()
@@ -27,18 +38,18 @@ async def answer_round(engine, worker, sender, clock, people, value="4"):
         assert replies[0].title in ("Merci!", "Thank you!"), text_of(replies)
 
 
-async def sealed_ballot_rounds(session) -> set[int]:
+async def sealed_ballot_rounds(session: AsyncSession) -> set[int]:
     """Rounds whose check-in ballots still wait sealed (any team)."""
     batches = await session.scalars(select(Sealed.batch).where(Sealed.kind == ballots.BALLOT))
     return {int(b.removeprefix("round:")) for b in batches.all()}
 
 
-async def stored_respondents(session) -> list[int]:
+async def stored_respondents(session: AsyncSession) -> list[int]:
     """The respondents of every frozen cell at rest (any team)."""
     return list((await session.scalars(select(UnitCell.respondents))).all())
 
 
-async def set_team(engine, **changes):
+async def set_team(engine: Engine, **changes):
     async with engine.database.session() as session, session.begin():
         team = await teams.team_by_slug(session, "demo")
         for name, value in changes.items():

@@ -21,6 +21,7 @@ from dialogs.ports import Delivery, DeliveryFailed
 from storage import outbox, send_paces
 from storage.database import Database
 from storage.send_paces import Rule
+from tests.conftest import Clock
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 RULE = Rule(interval=0.5, fastest=0.1, slowest=8.0, probe_after=4, faster=0.5, slower=2.0)
@@ -37,7 +38,9 @@ async def state(database: Database, scope: str = "T1/chat", platform: str = "sla
         return await send_paces.find(session, platform, scope)
 
 
-async def test_reservations_follow_the_same_arithmetic_on_both_databases(database) -> None:
+async def test_reservations_follow_the_same_arithmetic_on_both_databases(
+    database: Database,
+) -> None:
     slots = [(await reserve(database, T0)).at for _ in range(3)]
     assert slots == [T0, T0 + dt.timedelta(seconds=0.5), T0 + dt.timedelta(seconds=1)]
     assert (await reserve(database, T0)).busy
@@ -50,7 +53,9 @@ async def test_reservations_follow_the_same_arithmetic_on_both_databases(databas
     assert later.reserved and later.at == until
 
 
-async def test_the_interval_grows_on_a_429_and_shrinks_on_answered_streaks(database) -> None:
+async def test_the_interval_grows_on_a_429_and_shrinks_on_answered_streaks(
+    database: Database,
+) -> None:
     await reserve(database, T0)
     async with database.session() as session, session.begin():
         await send_paces.penalize(session, "slack", "T1/chat", T0, RULE, 1)
@@ -66,7 +71,9 @@ async def test_the_interval_grows_on_a_429_and_shrinks_on_answered_streaks(datab
     assert (await state(database)).streak == 2
 
 
-async def test_two_workers_share_one_reservation_sequence(database_url, database) -> None:
+async def test_two_workers_share_one_reservation_sequence(
+    database_url: str, database: Database
+) -> None:
     """Two pacers, each on its own engine (two processes' worth of connections), reserve on
     one scope at once: no two slots are equal, and they are spaced by the interval."""
     second = Database(database_url)
@@ -108,7 +115,9 @@ class Refusing:
         self.sent.append(delivery.address)
 
 
-async def test_a_held_workspace_is_respected_by_another_worker(database_url, database, clock):
+async def test_a_held_workspace_is_respected_by_another_worker(
+    database_url: str, database: Database, clock: Clock
+) -> None:
     async with database.session() as session, session.begin():
         for n, workspace in enumerate(["T-busy", "T-busy", "T-calm"]):
             await outbox.enqueue(
@@ -148,7 +157,9 @@ class Connector:
         self.posts.append(reference["conversation"]["id"])
 
 
-async def test_the_teams_sender_learns_per_tenant_through_the_same_store(database) -> None:
+async def test_the_teams_sender_learns_per_tenant_through_the_same_store(
+    database: Database,
+) -> None:
     async with database.session() as session, session.begin():
         for tenant in ("tenant-a", "tenant-b"):
             await conversations.remember(

@@ -9,8 +9,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
+from bot.outbox_worker import OutboxWorker
 from dialogs.anonymity import K_FLOOR, RecordingScheme, effective_k, recording_scheme
 from dialogs.checkins import ballot_store as ballots
+from dialogs.engine import Engine
+from storage.database import Database
+from tests.conftest import RecordingSender
 from tests.helpers import seeded, submit
 
 SECTORS = ("public", "community", "other", "")
@@ -39,7 +43,7 @@ def crowds(sizes: Sizes, scheme: RecordingScheme) -> Counter[tuple[str | None, s
 # ---------------------------------------------------------------------------------- examples
 
 
-def test_large_groups_are_recorded_whole():
+def test_large_groups_are_recorded_whole() -> None:
     sizes = {
         ("public", "front_line"): 6,
         ("public", "manager"): 5,
@@ -52,7 +56,7 @@ def test_large_groups_are_recorded_whole():
     assert scheme.apply("community", "manager") == ("community", "manager")
 
 
-def test_a_lone_sector_is_hidden_with_enough_company():
+def test_a_lone_sector_is_hidden_with_enough_company() -> None:
     sizes = {
         ("public", "front_line"): 4,
         ("community", "front_line"): 4,
@@ -67,12 +71,12 @@ def test_a_lone_sector_is_hidden_with_enough_company():
     assert scheme.apply("public", "front_line")[0] == "public"
 
 
-def test_complementary_suppression_may_hide_everything():
+def test_complementary_suppression_may_hide_everything() -> None:
     sizes = {("public", ""): 3, ("community", ""): 1}
     assert recording_scheme(sizes, 3).sectors == frozenset()
 
 
-def test_unset_values_are_never_recorded():
+def test_unset_values_are_never_recorded() -> None:
     sizes = {("", ""): 10, ("public", "front_line"): 10}
     scheme = recording_scheme(sizes, 5)
     assert scheme.sectors == {"public"} and scheme.positions == {"front_line"}
@@ -80,7 +84,7 @@ def test_unset_values_are_never_recorded():
     assert scheme.apply(None, None) == (None, None)
 
 
-def test_positions_are_dropped_when_a_cross_cell_is_small():
+def test_positions_are_dropped_when_a_cross_cell_is_small() -> None:
     sizes = {
         ("public", "front_line"): 5,
         ("public", "manager"): 3,
@@ -93,7 +97,7 @@ def test_positions_are_dropped_when_a_cross_cell_is_small():
     assert scheme.apply("community", "manager") == ("community", None)
 
 
-def test_k_never_goes_below_the_floor():
+def test_k_never_goes_below_the_floor() -> None:
     assert effective_k(1) == K_FLOOR == 3
     assert effective_k(7) == 7
     sizes = {("public", "front_line"): 2, ("community", "front_line"): 2}
@@ -103,7 +107,7 @@ def test_k_never_goes_below_the_floor():
     assert recording_scheme({("public", "front_line"): 3}, 2).sectors == {"public"}
 
 
-def test_the_demo_team_keeps_no_combination_under_k():
+def test_the_demo_team_keeps_no_combination_under_k() -> None:
     """Fails today: Luc, the only community manager, is stored as (community, None).
 
     `recording_scheme` checks the cells of recorded sector x recorded position, but a recorded
@@ -128,7 +132,7 @@ PROPERTY = settings(max_examples=400, deadline=None, database=None, derandomize=
 
 @PROPERTY
 @given(sizes=teams, k=st.integers(min_value=3, max_value=7))
-def test_recorded_values_each_cover_k_and_their_complement_too(sizes: Sizes, k: int):
+def test_recorded_values_each_cover_k_and_their_complement_too(sizes: Sizes, k: int) -> None:
     assume(sum(sizes.values()) >= k)  # a team smaller than k is small whatever is recorded
     scheme = recording_scheme(sizes, k)
     for axis, recorded in ((0, scheme.sectors), (1, scheme.positions)):
@@ -149,7 +153,7 @@ def test_recorded_values_each_cover_k_and_their_complement_too(sizes: Sizes, k: 
 
 @PROPERTY
 @given(sizes=teams, k=st.integers(min_value=3, max_value=7))
-def test_no_recorded_combination_isolates_fewer_than_k(sizes: Sizes, k: int):
+def test_no_recorded_combination_isolates_fewer_than_k(sizes: Sizes, k: int) -> None:
     """What a reader of the opened ballots + `members` would see: each (sector or None, position or
     None) a ballot can carry must be shared by 0 or >= k active members. Fails today (see
     `test_the_demo_team_keeps_no_combination_under_k`)."""
@@ -163,8 +167,8 @@ def test_no_recorded_combination_isolates_fewer_than_k(sizes: Sizes, k: int):
 
 
 async def test_a_lone_segment_ballot_is_stored_without_its_segment(
-    engine, worker, sender, database
-):
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, database: Database
+) -> None:
     """Camille becomes the team's only 'other': her ballot carries neither sector nor position,
     while a ballot from the public network (four members) keeps its sector."""
     await seeded(engine)

@@ -52,7 +52,7 @@ def fires(trigger, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
 
 
 # ----------------------------------------------------------------------- weekly triggers
-def test_weekly_ten_oclock_stays_at_ten_local_across_every_change():
+def test_weekly_ten_oclock_stays_at_ten_local_across_every_change() -> None:
     got = fires(weekly(TUESDAY, 10, TORONTO), utc(2026, 10, 1), utc(2027, 12, 1))
     assert len(got) == 61
     assert all(f.astimezone(TORONTO).hour == 10 for f in got)
@@ -70,7 +70,7 @@ def test_weekly_ten_oclock_stays_at_ten_local_across_every_change():
     assert [h for h in by_day.values() if h not in (14, 15)] == []
 
 
-def test_next_weekly_on_the_change_days_themselves():
+def test_next_weekly_on_the_change_days_themselves() -> None:
     # Sundays at 10:00: the fall-back Sunday is already winter, the spring one already summer.
     assert next_weekly(SUNDAY, 10, TORONTO, utc(2026, 10, 30)) == utc(2026, 11, 1, 15)
     assert next_weekly(SUNDAY, 10, TORONTO, utc(2027, 3, 10)) == utc(2027, 3, 14, 14)
@@ -83,7 +83,7 @@ def test_next_weekly_on_the_change_days_themselves():
     assert chained[-1].tzinfo is TORONTO  # returned in the team's zone
 
 
-def test_next_weekly_is_strictly_after_and_does_not_skip_within_a_second():
+def test_next_weekly_is_strictly_after_and_does_not_skip_within_a_second() -> None:
     occurrence = utc(2026, 11, 24, 15)  # Tuesday 10:00 EST
     assert next_weekly(TUESDAY, 10, TORONTO, occurrence - dt.timedelta(milliseconds=500)) == (
         occurrence
@@ -93,7 +93,7 @@ def test_next_weekly_is_strictly_after_and_does_not_skip_within_a_second():
 
 
 @pytest.mark.parametrize("trigger_class", [CronTrigger, WallClockTrigger])
-def test_spring_forward_skipped_time_fires_once_an_hour_later(trigger_class):
+def test_spring_forward_skipped_time_fires_once_an_hour_later(trigger_class) -> None:
     """02:30 does not exist on 2027-03-14 in Toronto: APScheduler (and so the calendar) fires
     once, at 03:30 EDT (07:30 UTC), neither twice nor never; the weeks around are untouched."""
     trigger = trigger_class(day_of_week="sun", hour=2, minute=30, timezone=TORONTO)
@@ -111,7 +111,7 @@ def test_spring_forward_skipped_time_fires_once_an_hour_later(trigger_class):
     assert (local.hour, local.minute, local.utcoffset()) == (3, 0, dt.timedelta(hours=-4))
 
 
-def test_apscheduler_alone_fires_twice_in_the_repeated_hour():
+def test_apscheduler_alone_fires_twice_in_the_repeated_hour() -> None:
     """Why WallClockTrigger exists: APScheduler 3.11's CronTrigger with zoneinfo fires a time in
     the repeated hour twice (01:30 EDT, then 01:30 EST). If this starts failing, APScheduler
     fixed it and WallClockTrigger's override can go."""
@@ -128,7 +128,7 @@ def test_apscheduler_alone_fires_twice_in_the_repeated_hour():
     ],
     ids=["weekly", "daily"],
 )
-def test_fall_back_repeated_time_fires_exactly_once_at_its_first_occurrence(trigger):
+def test_fall_back_repeated_time_fires_exactly_once_at_its_first_occurrence(trigger) -> None:
     got = fires(trigger, utc(2026, 10, 31), utc(2026, 11, 2, 12))
     on_the_day = [f for f in got if f.astimezone(TORONTO).date() == dt.date(2026, 11, 1)]
     assert on_the_day == [utc(2026, 11, 1, 5, 30)]  # 01:30 EDT, the first one (fold=0)
@@ -138,7 +138,7 @@ def test_fall_back_repeated_time_fires_exactly_once_at_its_first_occurrence(trig
     assert nxt.astimezone(TORONTO).time() == dt.time(1, 30)
 
 
-def test_weekly_at_one_oclock_across_both_fall_back_days():
+def test_weekly_at_one_oclock_across_both_fall_back_days() -> None:
     got = fires(weekly(SUNDAY, 1, TORONTO), utc(2026, 10, 20), utc(2027, 11, 15))
     per_day: dict[dt.date, int] = {}
     for f in got:
@@ -152,7 +152,7 @@ def test_weekly_at_one_oclock_across_both_fall_back_days():
 
 
 # ----------------------------------------------------------------------- local_to_utc
-def test_local_to_utc_spring_gap_moves_forward_by_the_gap():
+def test_local_to_utc_spring_gap_moves_forward_by_the_gap() -> None:
     assert local_to_utc(dt.datetime(2027, 3, 14, 2, 30), TORONTO) == utc(2027, 3, 14, 7, 30)
     assert local_to_utc(dt.datetime(2027, 3, 14, 2, 0), TORONTO) == utc(2027, 3, 14, 7)
     assert local_to_utc(dt.datetime(2027, 3, 14, 1, 59), TORONTO) == utc(2027, 3, 14, 6, 59)
@@ -164,7 +164,7 @@ def test_local_to_utc_spring_gap_moves_forward_by_the_gap():
     assert moved.astimezone(lord_howe).time() == dt.time(2, 45)
 
 
-def test_local_to_utc_fall_back_overlap_is_the_first_occurrence():
+def test_local_to_utc_fall_back_overlap_is_the_first_occurrence() -> None:
     first = utc(2026, 11, 1, 5, 30)  # 01:30 EDT
     assert local_to_utc(dt.datetime(2026, 11, 1, 1, 30), TORONTO) == first
     # Explicit: whatever fold the caller passes, the answer is fold=0.
@@ -179,7 +179,7 @@ def _local(moments: list[dt.datetime], tz: ZoneInfo = TORONTO) -> list[dt.dateti
     return [m.astimezone(tz).replace(tzinfo=None) for m in moments]
 
 
-def test_weekly_recurrence_keeps_the_wall_time_across_both_changes():
+def test_weekly_recurrence_keeps_the_wall_time_across_both_changes() -> None:
     got = recurrences(dt.datetime(2026, 10, 20, 10), "weekly", TORONTO, utc(2026, 10, 1), 60)
     assert len(got) == 60
     assert _local(got) == [dt.datetime(2026, 10, 20, 10) + dt.timedelta(weeks=n) for n in range(60)]
@@ -189,7 +189,7 @@ def test_weekly_recurrence_keeps_the_wall_time_across_both_changes():
     assert hours[dt.date(2027, 11, 2)] == 14 and hours[dt.date(2027, 11, 9)] == 15
 
 
-def test_biweekly_recurrence_across_both_changes_and_after_filter():
+def test_biweekly_recurrence_across_both_changes_and_after_filter() -> None:
     got = recurrences(dt.datetime(2026, 10, 20, 10), "biweekly", TORONTO, utc(2026, 10, 28), 30)
     assert got[0] == utc(2026, 11, 3, 15)  # the first one after `after`, in winter time
     assert _local(got) == [
@@ -201,7 +201,7 @@ def test_biweekly_recurrence_across_both_changes_and_after_filter():
     assert again == [utc(2026, 11, 17, 15)]
 
 
-def test_monthly_recurrence_keeps_wall_time_and_clamps_the_31st():
+def test_monthly_recurrence_keeps_wall_time_and_clamps_the_31st() -> None:
     got = recurrences(dt.datetime(2027, 1, 31, 9), "monthly", TORONTO, utc(2027, 1, 1), 14)
     assert _local(got) == [
         dt.datetime(2027, 1, 31, 9),
@@ -225,7 +225,7 @@ def test_monthly_recurrence_keeps_wall_time_and_clamps_the_31st():
     assert autumn == [utc(2026, 11, 15, 15), utc(2026, 12, 15, 15)]
 
 
-def test_recurrence_in_the_gap_and_once():
+def test_recurrence_in_the_gap_and_once() -> None:
     got = recurrences(dt.datetime(2027, 3, 7, 2, 30), "weekly", TORONTO, utc(2027, 3, 1), 3)
     assert got == [utc(2027, 3, 7, 7, 30), utc(2027, 3, 14, 7, 30), utc(2027, 3, 21, 6, 30)]
     assert len(set(got)) == 3
@@ -235,7 +235,7 @@ def test_recurrence_in_the_gap_and_once():
 
 
 # ----------------------------------------------------------------------- quiet hours
-def test_quiet_hours_in_vancouver():
+def test_quiet_hours_in_vancouver() -> None:
     evening = utc(2026, 11, 24, 4)  # 20:00 PST: quiet begins
     assert quiet_until(evening, VANCOUVER, 20, 8) == utc(2026, 11, 24, 16)  # 08:00 PST
     assert quiet_until(utc(2026, 11, 24, 3, 59), VANCOUVER, 20, 8) == utc(2026, 11, 24, 3, 59)
@@ -244,7 +244,7 @@ def test_quiet_hours_in_vancouver():
     assert quiet_until(utc(2026, 11, 24, 9), VANCOUVER, 20, 8) == utc(2026, 11, 24, 16)  # 01:00
 
 
-def test_quiet_hours_across_a_dst_night_wake_at_local_eight():
+def test_quiet_hours_across_a_dst_night_wake_at_local_eight() -> None:
     # Vancouver, 21:00 PDT the night clocks go back: 08:00 PST is 16:00 UTC, not 15:00.
     assert quiet_until(utc(2026, 11, 1, 4), VANCOUVER, 20, 8) == utc(2026, 11, 1, 16)
     # The night clocks go forward: 08:00 PDT is 15:00 UTC.
@@ -256,13 +256,13 @@ def test_quiet_hours_across_a_dst_night_wake_at_local_eight():
     assert quiet_until(utc(2026, 10, 24, 23), PARIS, 20, 8) == utc(2026, 10, 25, 7)
 
 
-def test_same_instant_quiet_in_paris_not_in_vancouver():
+def test_same_instant_quiet_in_paris_not_in_vancouver() -> None:
     moment = utc(2026, 11, 24, 21)  # 22:00 in Paris, 13:00 in Vancouver
     assert quiet_until(moment, PARIS, 20, 8) == utc(2026, 11, 25, 7)
     assert quiet_until(moment, VANCOUVER, 20, 8) == moment
 
 
-def test_no_quiet_hours_and_a_daytime_window():
+def test_no_quiet_hours_and_a_daytime_window() -> None:
     start = utc(2026, 11, 24)
     for hour in range(0, 48):
         moment = start + dt.timedelta(hours=hour)
@@ -275,7 +275,7 @@ def test_no_quiet_hours_and_a_daytime_window():
 
 
 # ----------------------------------------------------------------------- cadence and weeks
-def test_every_two_weeks_across_a_53_week_year():
+def test_every_two_weeks_across_a_53_week_year() -> None:
     anchor = dt.date(2026, 12, 16)  # Wednesday of 2026-W51
     assert dt.date(2026, 12, 28).isocalendar()[:2] == (2026, 53)
     expected = {
@@ -303,7 +303,7 @@ def test_every_two_weeks_across_a_53_week_year():
     assert weeks_since(dt.date(2027, 1, 2), dt.date(2026, 12, 28)) == 0
 
 
-def test_week_key_is_the_iso_week_in_the_zone():
+def test_week_key_is_the_iso_week_in_the_zone() -> None:
     assert week_key(utc(2026, 12, 31, 12), TORONTO) == "2026W53"
     assert week_key(utc(2027, 1, 3, 12), TORONTO) == "2026W53"
     assert week_key(utc(2027, 1, 4, 15), TORONTO) == "2027W01"

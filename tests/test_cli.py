@@ -58,7 +58,7 @@ def key_id_in(output: str) -> str:
     return found.group(1)
 
 
-def test_upgrade_demo_and_run_a_job(tmp_path):
+def test_upgrade_demo_and_run_a_job(tmp_path: Path) -> None:
     env = environment(tmp_path)
     assert run(["db", "upgrade"], env).returncode == 0
     first, second = run(["demo"], env), run(["demo"], env)
@@ -73,7 +73,7 @@ def test_upgrade_demo_and_run_a_job(tmp_path):
     assert bad_job.returncode == 2 and "invalid choice" in bad_job.stderr
 
 
-def test_make_run_creates_the_key_beside_the_database_once(tmp_path):
+def test_make_run_creates_the_key_beside_the_database_once(tmp_path: Path) -> None:
     """`make run` on a fresh clone: the key file is made by the first command that needs it,
     mode 0600, its place said once; every later run uses the same key."""
     env = environment(tmp_path)
@@ -117,7 +117,7 @@ def serve(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
     )
 
 
-def test_serve_with_slack_and_no_key_refuses_to_start(tmp_path):
+def test_serve_with_slack_and_no_key_refuses_to_start(tmp_path: Path) -> None:
     env = environment(
         tmp_path,
         SLACK_SIGNING_SECRET="signing-secret",
@@ -135,7 +135,7 @@ def test_serve_with_slack_and_no_key_refuses_to_start(tmp_path):
     assert not (tmp_path / "cli.key").exists()  # no key made behind the operator's back
 
 
-def test_a_group_readable_key_file_is_refused(tmp_path):
+def test_a_group_readable_key_file_is_refused(tmp_path: Path) -> None:
     key_file = tmp_path / "sealing.key"
     key_file.write_text(new_secret())
     key_file.chmod(0o640)
@@ -155,7 +155,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_the_secret_never_shows_in_output_or_logs(tmp_path):
+def test_the_secret_never_shows_in_output_or_logs(tmp_path: Path) -> None:
     secret, old = new_secret(), new_secret()
     port = free_port()
     env = environment(
@@ -213,7 +213,7 @@ async def seal_rows(url: str, counts: dict[str, int]) -> None:
         await database.dispose()
 
 
-def test_key_check_counts_the_rows_it_cannot_open(tmp_path):
+def test_key_check_counts_the_rows_it_cannot_open(tmp_path: Path) -> None:
     current, old, lost = new_secret(), new_secret(), new_secret()
     env = environment(tmp_path, PASSERELLE_SECRET_KEY=current, PASSERELLE_PREVIOUS_SECRET_KEYS=old)
     asyncio.run(seal_rows(env["PASSERELLE_DATABASE_URL"], {current: 2, old: 3, lost: 1}))
@@ -235,7 +235,7 @@ def test_key_check_counts_the_rows_it_cannot_open(tmp_path):
     assert "sealed rows: 0 that this server cannot open" in recovered.stdout
 
 
-def test_key_check_without_a_database_or_a_key(tmp_path):
+def test_key_check_without_a_database_or_a_key(tmp_path: Path) -> None:
     env = environment(tmp_path, PASSERELLE_SECRET_KEY=new_secret())
     nothing_yet = run(["key", "check"], env, tmp_path)
     assert nothing_yet.returncode == 0 and "no database at" in nothing_yet.stdout
@@ -252,7 +252,7 @@ def test_key_check_without_a_database_or_a_key(tmp_path):
     assert not (tmp_path / "cli.key").exists()
 
 
-def test_key_new_prints_a_usable_secret_or_writes_a_private_file(tmp_path):
+def test_key_new_prints_a_usable_secret_or_writes_a_private_file(tmp_path: Path) -> None:
     made = run(["key", "new"], environment(tmp_path), tmp_path)
     assert made.returncode == 0
     secret = made.stdout.strip()  # alone on stdout: `passerelle key new > file` works

@@ -19,12 +19,12 @@ def cell(sector, position, n, unit=1, dimension="vision", mean=3):
     return Cell(unit, dimension, sector, position, n, n, n * mean, (0, 0, n, 0, 0))
 
 
-def test_nothing_under_k():
+def test_nothing_under_k() -> None:
     shown = disclose([cell("public", "front_line", 2), cell("community", "front_line", 2)], 5)
     assert shown.figures == () and shown.withheld[0].reason == "under_k"
 
 
-def test_two_sectors_one_small_hides_both():
+def test_two_sectors_one_small_hides_both() -> None:
     shown = disclose([cell("public", None, 6), cell("community", None, 2)], 5)
     assert shown.get(1, "vision").respondents == 8
     assert not [f for f in shown.figures if f.breakdown == "sector"]
@@ -34,14 +34,14 @@ def test_two_sectors_one_small_hides_both():
     }
 
 
-def test_complementary_suppression_keeps_what_it_can():
+def test_complementary_suppression_keeps_what_it_can() -> None:
     cells = [cell("public", None, 5), cell("community", None, 5), cell(None, None, 2)]
     shown = disclose(cells, 5)
     sectors = {f.segment for f in shown.figures if f.breakdown == "sector"}
     assert sectors == {"public"}  # the rest (community + unrecorded) is 7, not 2
 
 
-def test_both_breakdowns_only_when_cross_cells_are_safe():
+def test_both_breakdowns_only_when_cross_cells_are_safe() -> None:
     cells = [
         cell("public", "front_line", 6),
         cell("public", "manager", 2),
@@ -55,7 +55,7 @@ def test_both_breakdowns_only_when_cross_cells_are_safe():
     assert {f.breakdown for f in safe.figures} == {"all", "sector", "position"}
 
 
-def test_the_floor_is_three():
+def test_the_floor_is_three() -> None:
     shown = disclose([cell("public", None, 2)], 1)
     assert shown.figures == ()
 
@@ -75,7 +75,7 @@ def team_cells(draw):
 
 @settings(max_examples=300, deadline=None)
 @given(team_cells())
-def test_no_figure_nor_difference_isolates_fewer_than_k(data):
+def test_no_figure_nor_difference_isolates_fewer_than_k(data) -> None:
     k, cells = data
     shown = disclose(cells, k)
     size = {}
@@ -223,7 +223,7 @@ def any_cells(draw):
 
 @settings(max_examples=500, deadline=None)
 @given(any_cells())
-def test_disclose_matches_the_previous_rules_exactly(data):
+def test_disclose_matches_the_previous_rules_exactly(data) -> None:
     k, cells = data
     assert disclose(cells, k) == _reference_disclose(cells, k)
 
@@ -238,7 +238,7 @@ def _published(disclosure: Disclosure) -> set[tuple[object, ...]]:
 
 @settings(max_examples=500, deadline=None)
 @given(any_cells())
-def test_generalised_cells_publish_the_same_and_hold_no_small_group(data):
+def test_generalised_cells_publish_the_same_and_hold_no_small_group(data) -> None:
     """At rest (dialogs.checkins.results stores `generalise`d cells): the same figures as from the
     finer cells, every stored cell 0 or at least k, and generalising again changes nothing."""
     k, cells = data
@@ -250,7 +250,7 @@ def test_generalised_cells_publish_the_same_and_hold_no_small_group(data):
     assert {(c.unit, c.dimension) for c in kept} == {(c.unit, c.dimension) for c in cells}
 
 
-def test_generalising_merges_what_a_summary_withholds():
+def test_generalising_merges_what_a_summary_withholds() -> None:
     small = [cell("public", None, 6), cell("community", None, 2)]
     kept = generalise(small, 5)
     # community (2) is under k, and public alone would reveal it by subtraction: one cell.

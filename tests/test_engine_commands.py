@@ -6,10 +6,12 @@ from __future__ import annotations
 import pytest
 
 from bot.demo import DEMO_CHANNEL
+from bot.outbox_worker import OutboxWorker
 from dialogs.cards import ChoiceInput, TextInput
+from dialogs.engine import Engine
 from dialogs.events import Actor, CommandReceived, FormSubmitted, MemberJoined, MemberLeft, Place
 from storage import teams
-from tests.conftest import SQLITE_ONLY
+from tests.conftest import SQLITE_ONLY, Clock, RecordingSender
 from tests.helpers import field_names, say, seeded, submit, submit_card, text_of
 
 # These tests exercise dialogs, not SQL: SQLite alone keeps them quick.
@@ -29,14 +31,14 @@ pytestmark = SQLITE_ONLY
         ("reflexive", "réflexif"),
     ],
 )
-async def test_commands_exist_in_both_languages(engine, english, french):
+async def test_commands_exist_in_both_languages(engine: Engine, english: str, french: str) -> None:
     await seeded(engine)
     assert [c.title for c in await say(engine, "emilie", english)] == [
         c.title for c in await say(engine, "emilie", french)
     ]
 
 
-async def test_help_lists_what_each_person_may_do(engine):
+async def test_help_lists_what_each_person_may_do(engine: Engine) -> None:
     await seeded(engine)
     member = text_of(await say(engine, "sophie", "aide"))
     manager = text_of(await say(engine, "nadia", "aide"))
@@ -48,14 +50,14 @@ async def test_help_lists_what_each_person_may_do(engine):
     assert "share a success" in english
 
 
-async def test_unknown_command_and_stranger(engine):
+async def test_unknown_command_and_stranger(engine: Engine) -> None:
     await seeded(engine)
     assert "« danse »" in text_of(await say(engine, "camille", "danse"))
     stranger = await engine.handle(CommandReceived(Actor("sandbox", "", "nobody"), "checkin"))
     assert "pas encore partie d’une équipe" in text_of(stranger)
 
 
-async def test_roles_are_enforced(engine):
+async def test_roles_are_enforced(engine: Engine) -> None:
     await seeded(engine)
     assert "coordination" in text_of(await say(engine, "camille", "settings"))
     assert "coordination" in text_of(await say(engine, "camille", "checkin now"))
@@ -65,7 +67,7 @@ async def test_roles_are_enforced(engine):
     assert "coordination" in text_of(refused)
 
 
-async def test_bad_profile_input_is_explained_and_kept(engine):
+async def test_bad_profile_input_is_explained_and_kept(engine: Engine) -> None:
     await seeded(engine)
     card = (await say(engine, "camille", "profil"))[0]
     values = {
@@ -89,7 +91,7 @@ async def test_bad_profile_input_is_explained_and_kept(engine):
     assert "futur" in text_of(await submit_card(engine, "camille", card, values))
 
 
-async def test_check_in_needs_every_item_and_keeps_what_was_typed(engine):
+async def test_check_in_needs_every_item_and_keeps_what_was_typed(engine: Engine) -> None:
     await seeded(engine)
     await engine.jobs.run("checkin", "demo")
     card = (await say(engine, "camille", "bilan"))[0]
@@ -105,7 +107,9 @@ async def test_check_in_needs_every_item_and_keeps_what_was_typed(engine):
     assert "⚠" in text_of(await submit_card(engine, "sophie", card, tampered))  # 9 is no answer
 
 
-async def test_paused_member_is_not_asked_and_can_resume(engine, worker, sender, clock):
+async def test_paused_member_is_not_asked_and_can_resume(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock
+) -> None:
     await seeded(engine)
     card = (await say(engine, "camille", "profil"))[0]
     await submit_card(
@@ -128,7 +132,9 @@ async def test_paused_member_is_not_asked_and_can_resume(engine, worker, sender,
     assert "recevrez de nouveau" in text_of(await say(engine, "camille", "bilan reprendre"))
 
 
-async def test_setup_in_a_new_channel_creates_a_team(engine, worker, sender):
+async def test_setup_in_a_new_channel_creates_a_team(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender
+) -> None:
     place = Place("sandbox", "", "autre-canal", "projet-jeunesse")
     founder = Actor("sandbox", "", "zoe", "Zoé Martin", "America/Montreal", "fr-CA")
     assert "configurer" in text_of(await engine.handle(CommandReceived(founder, "configurer")))
@@ -165,7 +171,9 @@ async def test_setup_in_a_new_channel_creates_a_team(engine, worker, sender):
     assert "not in a Passerelle" in text_of(await engine.handle(CommandReceived(newcomer, "help")))
 
 
-async def test_joining_during_a_round_is_asked_too(engine, worker, sender):
+async def test_joining_during_a_round_is_asked_too(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender
+) -> None:
     await seeded(engine)
     await engine.jobs.run("checkin", "demo")
     await engine.handle(
@@ -178,7 +186,7 @@ async def test_joining_during_a_round_is_asked_too(engine, worker, sender):
     ]
 
 
-async def test_stale_and_forged_buttons(engine):
+async def test_stale_and_forged_buttons(engine: Engine) -> None:
     await seeded(engine)
     assert "plus valide" in text_of(await submit(engine, "camille", "nope.action", {}))
     assert "plus valide" in text_of(
@@ -189,7 +197,7 @@ async def test_stale_and_forged_buttons(engine):
     )
 
 
-async def test_home_shows_each_persons_options(engine):
+async def test_home_shows_each_persons_options(engine: Engine) -> None:
     from dialogs.engine import home
     from tests.helpers import actor
 
@@ -219,7 +227,9 @@ async def test_home_shows_each_persons_options(engine):
     assert (await submit(engine, "sophie", pressed.action, pressed.context))[0].form is not None
 
 
-async def test_a_form_can_be_rebuilt_from_its_reference(engine, worker, sender):
+async def test_a_form_can_be_rebuilt_from_its_reference(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender
+) -> None:
     from dialogs.engine import form_card
     from tests.helpers import actor
 
@@ -242,7 +252,7 @@ async def test_a_form_can_be_rebuilt_from_its_reference(engine, worker, sender):
     )
 
 
-async def test_a_too_long_open_answer_keeps_every_chosen_value(engine):
+async def test_a_too_long_open_answer_keeps_every_chosen_value(engine: Engine) -> None:
     await seeded(engine)
     await engine.jobs.run("checkin", "demo")
     card = (await say(engine, "camille", "bilan"))[0]

@@ -3,16 +3,20 @@ limit and text rules, figures under k, outbox retention, unreachable and suspend
 
 from __future__ import annotations
 
+from bot.outbox_worker import OutboxWorker
 from dialogs.cards import TextInput
+from dialogs.engine import Engine
 from storage import teams
-from tests.conftest import SQLITE_ONLY
+from tests.conftest import SQLITE_ONLY, Clock, RecordingSender
 from tests.helpers import field_names, say, seeded, submit, submit_card, text_of
 
 # These tests exercise dialogs, not SQL: SQLite alone keeps them quick.
 pytestmark = SQLITE_ONLY
 
 
-async def test_review_before_publication(engine, worker, sender):
+async def test_review_before_publication(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender
+) -> None:
     await seeded(engine)
     settings = (await say(engine, "emilie", "parametres"))[0]
     saved = await submit_card(
@@ -65,7 +69,7 @@ async def test_review_before_publication(engine, worker, sender):
     assert "Trop de réunions" in text_of([sender.to("equipe", "channel")[-1].card])
 
 
-async def test_tension_rate_limit_keeps_the_text(engine):
+async def test_tension_rate_limit_keeps_the_text(engine: Engine) -> None:
     await seeded(engine)
     settings = (await say(engine, "emilie", "parametres"))[0]
     saved = await submit_card(
@@ -96,7 +100,7 @@ async def test_tension_rate_limit_keeps_the_text(engine):
     assert kept.default == "Sujet 2"
 
 
-async def test_tension_text_rules(engine):
+async def test_tension_text_rules(engine: Engine) -> None:
     await seeded(engine)
     form = (await say(engine, "luc", "tension"))[0]
     empty = (await submit_card(engine, "luc", form, {"text": "   ", "theme": "funding"}))[0]
@@ -114,7 +118,9 @@ async def test_tension_text_rules(engine):
     assert "<@U123>" not in shown and "<!channel>" not in shown and "@here" not in shown
 
 
-async def test_summary_hides_figures_under_k(engine, worker, sender):
+async def test_summary_hides_figures_under_k(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender
+) -> None:
     await seeded(engine)
     await engine.jobs.run("checkin", "demo")
     await worker.drain()
@@ -134,7 +140,7 @@ async def test_summary_hides_figures_under_k(engine, worker, sender):
     ]
 
 
-async def test_limit_counts_once_for_repeats_and_races(engine):
+async def test_limit_counts_once_for_repeats_and_races(engine: Engine) -> None:
     import asyncio
 
     from dialogs.tensions import store as tension_store
@@ -161,7 +167,9 @@ async def test_limit_counts_once_for_repeats_and_races(engine):
         assert len(await tension_store.tensions_of(session, 1)) == 2
 
 
-async def test_finished_outbox_rows_are_purged_after_their_retention(engine, worker, sender, clock):
+async def test_finished_outbox_rows_are_purged_after_their_retention(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock
+) -> None:
     from sqlalchemy import func, select
 
     from storage.models import OutboxMessage
@@ -189,7 +197,7 @@ async def test_finished_outbox_rows_are_purged_after_their_retention(engine, wor
     assert "sent" not in await statuses()  # everything sent 15 days ago is gone
 
 
-async def test_an_unreachable_member_who_speaks_is_reachable_again(engine):
+async def test_an_unreachable_member_who_speaks_is_reachable_again(engine: Engine) -> None:
     await seeded(engine)
     async with engine.database.session() as session, session.begin():
         (await teams.member_in(session, 1, "sandbox", "", "sophie")).unreachable = True
@@ -199,8 +207,8 @@ async def test_an_unreachable_member_who_speaks_is_reachable_again(engine):
 
 
 async def test_a_suspended_workspace_keeps_its_messages_until_it_resumes(
-    engine, worker, sender, clock
-):
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock
+) -> None:
     from storage import outbox
 
     await seeded(engine)

@@ -142,7 +142,7 @@ async def test_a_real_bolt_app_round_trip(slack: FakeSlack) -> None:
         )
 
     @bolt.action("thanks")
-    async def on_thanks(ack, respond, action):
+    async def on_thanks(ack, respond, action: str):
         await ack()
         await respond(text=f"clicked {action['value']}")
 

@@ -20,7 +20,7 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def test_each_platform_brings_its_own_strings():
+def test_each_platform_brings_its_own_strings() -> None:
     """A platform's strings live in its package (registered on import), not in the engine's."""
     platforms = {"slack": adapters.slack, "msteams": adapters.teams, "sandbox": adapters.sandbox}
     for section, package in platforms.items():
@@ -32,7 +32,7 @@ def test_each_platform_brings_its_own_strings():
         assert not any(f"\n{section}:" in engine for section in platforms), language
 
 
-def test_each_ritual_brings_its_own_strings():
+def test_each_ritual_brings_its_own_strings() -> None:
     """A ritual's strings live in its package: every ritual's directory is registered, and
     each command's help line is in its ritual's own files, not the engine's."""
     engine = (ROOT / "dialogs" / "locales" / "en.yml").read_text(encoding="utf-8")
@@ -44,7 +44,7 @@ def test_each_ritual_brings_its_own_strings():
             assert f"\n    {entry.key}:" in own and f"\n    {entry.key}:" not in engine
 
 
-def test_catalogues_have_the_same_keys_and_placeholders():
+def test_catalogues_have_the_same_keys_and_placeholders() -> None:
     fr, en = catalogue("fr"), catalogue("en")
     assert set(fr) == set(en)
     for key in fr:
@@ -52,7 +52,7 @@ def test_catalogues_have_the_same_keys_and_placeholders():
         assert fr[key].strip() and en[key].strip(), key
 
 
-def test_every_literal_key_used_in_code_exists():
+def test_every_literal_key_used_in_code_exists() -> None:
     """Literal keys passed to tr(...)/t(...) anywhere in the package exist in the catalogue."""
     known = set(catalogue("fr"))
     missing = []
@@ -80,7 +80,7 @@ def test_every_literal_key_used_in_code_exists():
     assert not missing
 
 
-def test_dates_read_naturally_in_each_language():
+def test_dates_read_naturally_in_each_language() -> None:
     import datetime as dt
     from zoneinfo import ZoneInfo
 
@@ -93,7 +93,7 @@ def test_dates_read_naturally_in_each_language():
 FRENCH_SPACING = re.compile(r"\S :|« | »")
 
 
-def test_french_keeps_its_spaces_unbreakable():
+def test_french_keeps_its_spaces_unbreakable() -> None:
     """Québec typography: the space before a colon and inside « » is non-breaking, so a
     line never starts with « : » or ends with « « » (catalogue, question bank, Teams package)."""
     texts = dict(catalogue("fr"))

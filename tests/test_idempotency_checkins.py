@@ -11,7 +11,9 @@ import asyncio
 from dialogs.checkins import ballot_store as ballots
 from dialogs.checkins import results
 from dialogs.checkins import round_store as rounds
+from dialogs.engine import Engine
 from storage import teams
+from storage.database import Database
 from tests.helpers import submit, text_of
 from tests.idempotency_helpers import (
     OPEN_TEXT,
@@ -26,7 +28,7 @@ from tests.idempotency_helpers import (
 from tests.sql_reads import fetch
 
 
-async def test_the_same_checkin_twice_is_one_ballot(engine, database):
+async def test_the_same_checkin_twice_is_one_ballot(engine: Engine, database: Database) -> None:
     context, items = await open_round(engine, database)
     first = text_of(await submit(engine, "sophie", "checkin.submit", context, ballot(items, "4")))
     again = text_of(await submit(engine, "sophie", "checkin.submit", context, ballot(items, "2")))
@@ -40,7 +42,9 @@ async def test_the_same_checkin_twice_is_one_ballot(engine, database):
     assert await count(database, "participation", "status = 'answered'") == 1
 
 
-async def test_the_same_checkin_twice_at_once_is_one_ballot(engine, database):
+async def test_the_same_checkin_twice_at_once_is_one_ballot(
+    engine: Engine, database: Database
+) -> None:
     context, items = await open_round(engine, database)
     replies = await asyncio.gather(
         *(submit(engine, "sophie", "checkin.submit", context, ballot(items, v)) for v in ("4", "2"))
@@ -58,7 +62,7 @@ async def test_the_same_checkin_twice_at_once_is_one_ballot(engine, database):
     assert await count(database, "participation", "status = 'answered'") == 1
 
 
-async def test_many_members_at_once_each_count_once(engine, database):
+async def test_many_members_at_once_each_count_once(engine: Engine, database: Database) -> None:
     context, items = await open_round(engine, database)
     people = ["sophie", "camille", "luc", "nadia", "aisha", "daniel"]
     replies = await asyncio.gather(
@@ -74,7 +78,7 @@ async def test_many_members_at_once_each_count_once(engine, database):
     assert await count(database, "participation", "status = 'asked'") == 9 - len(people)
 
 
-async def test_skip_then_submit_records_nothing(engine, database):
+async def test_skip_then_submit_records_nothing(engine: Engine, database: Database) -> None:
     context, items = await open_round(engine, database)
     skipped = text_of(await submit(engine, "luc", "checkin.skip", context))
     assert skipped.startswith(title("luc", "checkin.skipped_title"))
@@ -97,7 +101,7 @@ async def test_skip_then_submit_records_nothing(engine, database):
     assert await sealed_ballots(database) == 1  # aisha's, once
 
 
-async def test_ledger_marks_are_guarded_in_storage(engine, database):
+async def test_ledger_marks_are_guarded_in_storage(engine: Engine, database: Database) -> None:
     """The storage calls themselves, without the engine's earlier status check."""
     _, items = await open_round(engine, database)
     async with database.session() as session, session.begin():
@@ -129,7 +133,7 @@ async def test_ledger_marks_are_guarded_in_storage(engine, database):
     assert sorted(ledger.values()).count("asked") == 7
 
 
-async def test_closing_twice_at_once_keeps_the_counts(engine, database):
+async def test_closing_twice_at_once_keeps_the_counts(engine: Engine, database: Database) -> None:
     context, items = await open_round(engine, database)
     for who in ("sophie", "camille", "luc"):
         await submit(engine, who, "checkin.submit", context, ballot(items, "3"))

@@ -12,7 +12,10 @@ import json
 
 from sqlalchemy import text
 
+from dialogs.engine import Engine
 from storage import outbox
+from storage.database import Database
+from tests.conftest import Clock
 from tests.helpers import seeded, submit, text_of
 from tests.idempotency_helpers import count, sealed, state, tension, title
 from tests.sql_reads import fetch
@@ -28,7 +31,7 @@ SCHEDULE = {
 }
 
 
-async def test_the_same_schedule_twice_is_one_schedule(engine, database):
+async def test_the_same_schedule_twice_is_one_schedule(engine: Engine, database: Database) -> None:
     await seeded(engine)
     context = {"team": "demo"}
     first = text_of(await submit(engine, "emilie", "reflexive.save", context, SCHEDULE))
@@ -41,7 +44,9 @@ async def test_the_same_schedule_twice_is_one_schedule(engine, database):
     assert await count(database, "reflexive_schedules") == 1
 
 
-async def test_the_same_pre_reflection_twice_is_one_note(engine, database):
+async def test_the_same_pre_reflection_twice_is_one_note(
+    engine: Engine, database: Database
+) -> None:
     await seeded(engine)
     await submit(engine, "emilie", "reflexive.save", {"team": "demo"}, SCHEDULE)
     assert (await engine.jobs.run("reflexive-invite", "demo")).count == 9
@@ -58,7 +63,7 @@ async def test_the_same_pre_reflection_twice_is_one_note(engine, database):
     assert await sealed(database, "pre_reflection") == 1
 
 
-async def twice(engine, database, name: str) -> str:
+async def twice(engine: Engine, database: Database, name: str) -> str:
     """Fire a scheduled job twice at the same time; the second must change nothing."""
     first = await engine.jobs.run(name, "demo", forced=False)
     after_first = await state(database)
@@ -68,7 +73,9 @@ async def twice(engine, database, name: str) -> str:
     return first.message
 
 
-async def test_every_job_fired_twice_for_one_occurrence_acts_once(engine, clock, database):
+async def test_every_job_fired_twice_for_one_occurrence_acts_once(
+    engine: Engine, clock: Clock, database: Database
+) -> None:
     await seeded(engine)
     await submit(engine, "emilie", "reflexive.save", {"team": "demo"}, SCHEDULE)
     await submit(engine, "sophie", "tension.confirm", tension())
@@ -95,7 +102,9 @@ async def test_every_job_fired_twice_for_one_occurrence_acts_once(engine, clock,
     assert await count(database, "outbox", "idem_key LIKE 'reflexive:%'") == 1
 
 
-async def test_the_checkin_job_fired_twice_at_once_opens_one_round(engine, database):
+async def test_the_checkin_job_fired_twice_at_once_opens_one_round(
+    engine: Engine, database: Database
+) -> None:
     await seeded(engine)
     results = await asyncio.gather(
         engine.jobs.run("checkin", "demo", forced=False),
@@ -107,7 +116,9 @@ async def test_the_checkin_job_fired_twice_at_once_opens_one_round(engine, datab
     assert await count(database, "outbox", "idem_key LIKE 'checkin:%'") == 9
 
 
-async def test_the_review_job_fired_twice_asks_each_coordinator_once(engine, clock, database):
+async def test_the_review_job_fired_twice_asks_each_coordinator_once(
+    engine: Engine, clock: Clock, database: Database
+) -> None:
     await seeded(engine)
     async with database.session() as session, session.begin():
         await session.execute(text("UPDATE teams SET review_tensions = :yes"), {"yes": True})
@@ -125,7 +136,9 @@ async def test_the_review_job_fired_twice_asks_each_coordinator_once(engine, clo
     assert await count(database, "outbox", "idem_key LIKE 'review:%'") == 2 * coordinators
 
 
-async def test_outbox_enqueue_with_the_same_key_queues_once(engine, clock, database):
+async def test_outbox_enqueue_with_the_same_key_queues_once(
+    engine: Engine, clock: Clock, database: Database
+) -> None:
     await seeded(engine)
     envelope = outbox.Envelope("sandbox", "", "direct", "camille")
 
@@ -155,7 +168,7 @@ async def test_outbox_enqueue_with_the_same_key_queues_once(engine, clock, datab
     assert await count(database, "outbox", "idem_key LIKE 'test:%'") == 3
 
 
-async def enqueue_fresh(database, envelope, when, key: str) -> bool:
+async def enqueue_fresh(database: Database, envelope, when, key: str) -> bool:
     async with database.session() as session, session.begin():
         return await outbox.enqueue(
             session, idem_key=key, envelope=envelope, payload={"k": key}, not_before=when

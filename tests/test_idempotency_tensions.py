@@ -13,18 +13,23 @@ import pytest
 from sqlalchemy import text
 
 from dialogs.calendar import week_key, zone
+from dialogs.engine import Engine
 from dialogs.tensions.rate_limit import WeeklyLimiter
+from storage.database import Database
+from tests.conftest import Clock
 from tests.helpers import seeded, submit, text_of
 from tests.idempotency_helpers import count, sealed, tension, title
 from tests.sql_reads import fetch
 
 
-async def this_week(database, clock) -> str:
+async def this_week(database: Database, clock: Clock) -> str:
     [team] = await fetch(database, "SELECT timezone FROM teams WHERE slug = 'demo'")
     return week_key(clock(), zone(team["timezone"]))
 
 
-async def used(engine, database, clock, week: str | None = None) -> dict[str, int]:
+async def used(
+    engine: Engine, database: Database, clock: Clock, week: str | None = None
+) -> dict[str, int]:
     """Tensions counted against each member's weekly limit (slots in `tension_tokens`)."""
     week = week or await this_week(database, clock)
     members = await fetch(database, "SELECT id, team_id, user_ref FROM members")
@@ -37,7 +42,9 @@ async def used(engine, database, clock, week: str | None = None) -> dict[str, in
     return {who: n for who, n in counts.items() if n}
 
 
-async def test_tension_confirm_clicked_twice_is_one_tension(engine, clock, database):
+async def test_tension_confirm_clicked_twice_is_one_tension(
+    engine: Engine, clock: Clock, database: Database
+) -> None:
     await seeded(engine)
     first = text_of(await submit(engine, "sophie", "tension.confirm", tension()))
     again = text_of(await submit(engine, "sophie", "tension.confirm", tension()))
@@ -47,7 +54,9 @@ async def test_tension_confirm_clicked_twice_is_one_tension(engine, clock, datab
     assert await used(engine, database, clock) == {"sophie": 1}  # the repeat used no quota
 
 
-async def test_tension_confirm_clicked_twice_at_once_is_one_tension(engine, clock, database):
+async def test_tension_confirm_clicked_twice_at_once_is_one_tension(
+    engine: Engine, clock: Clock, database: Database
+) -> None:
     await seeded(engine)
     replies = await asyncio.gather(
         submit(engine, "sophie", "tension.confirm", tension()),
@@ -61,7 +70,9 @@ async def test_tension_confirm_clicked_twice_at_once_is_one_tension(engine, cloc
     assert await used(engine, database, clock) == {"sophie": 1}
 
 
-async def test_tensions_from_two_members_at_once_count_for_each(engine, clock, database):
+async def test_tensions_from_two_members_at_once_count_for_each(
+    engine: Engine, clock: Clock, database: Database
+) -> None:
     await seeded(engine)
     await asyncio.gather(
         submit(engine, "sophie", "tension.confirm", tension("Premier sujet.")),
@@ -71,7 +82,9 @@ async def test_tensions_from_two_members_at_once_count_for_each(engine, clock, d
     assert await used(engine, database, clock) == {"sophie": 1, "aisha": 1}
 
 
-async def test_the_same_words_another_day_are_a_new_tension(engine, clock, database):
+async def test_the_same_words_another_day_are_a_new_tension(
+    engine: Engine, clock: Clock, database: Database
+) -> None:
     """A retry repeats within seconds; the same concern raised next week is not a retry."""
     await seeded(engine)
     await submit(engine, "sophie", "tension.confirm", tension())
@@ -88,7 +101,9 @@ async def test_the_same_words_another_day_are_a_new_tension(engine, clock, datab
     assert await used(engine, database, clock) == {"aisha": 1}
 
 
-async def test_the_same_words_the_next_day_are_a_new_tension_and_success(engine, clock, database):
+async def test_the_same_words_the_next_day_are_a_new_tension_and_success(
+    engine: Engine, clock: Clock, database: Database
+) -> None:
     """The day is part of both dedupe keys: the same member, the same words, the next day."""
     await seeded(engine)
     success = {"team": "demo", "prompt": ""}
@@ -104,7 +119,9 @@ async def test_the_same_words_the_next_day_are_a_new_tension_and_success(engine,
     assert await used(engine, database, clock) == {"sophie": 2}
 
 
-async def test_a_repeated_or_refused_tension_uses_no_quota(engine, clock, database):
+async def test_a_repeated_or_refused_tension_uses_no_quota(
+    engine: Engine, clock: Clock, database: Database
+) -> None:
     await seeded(engine)
     async with database.session() as session, session.begin():
         await session.execute(text("UPDATE teams SET tension_weekly_limit = 3"))
@@ -127,7 +144,9 @@ async def test_a_repeated_or_refused_tension_uses_no_quota(engine, clock, databa
     assert await count(database, "tensions") == 3 and await sealed(database, "tension") == 0
 
 
-async def test_the_same_reply_twice_is_one_reply_and_one_post(engine, database):
+async def test_the_same_reply_twice_is_one_reply_and_one_post(
+    engine: Engine, database: Database
+) -> None:
     await seeded(engine)
     await submit(engine, "sophie", "tension.confirm", tension())
     await engine.jobs.run("batch", "demo")
@@ -146,7 +165,9 @@ async def test_the_same_reply_twice_is_one_reply_and_one_post(engine, database):
 
 
 @pytest.mark.parametrize("consent", ["anonymous", "named", "summary_only"])
-async def test_the_same_success_twice_is_one_success(engine, database, consent):
+async def test_the_same_success_twice_is_one_success(
+    engine: Engine, database: Database, consent
+) -> None:
     await seeded(engine)
     before = await count(database, "outbox")
     context = {"team": "demo", "prompt": ""}

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.scheduler import Calendar, occurrence_of, team_triggers
 from dialogs.engine import Engine
@@ -33,6 +34,7 @@ from dialogs.registry import JobRun, Occasion
 from storage import job_claims, maintenance
 from storage.coordination import FormDraft, JobClaim, Mark
 from storage.database import Database
+from tests.conftest import Clock
 from tests.helpers import seeded
 from tests.test_scheduler import _in_cadence_checkin, round_count, team_named
 
@@ -54,7 +56,7 @@ def count_runs(engine: Engine, monkeypatch: pytest.MonkeyPatch, ran: list[str]) 
     """A spy on a weekly job's work (after its claim): appends the job's name to `ran`."""
     real = engine.jobs._run
 
-    async def spied(session, team, name, now, forced, fire_time):  # type: ignore[no-untyped-def]
+    async def spied(session: AsyncSession, team, name: str, now, forced, fire_time):  # type: ignore[no-untyped-def]
         ran.append(name)
         return await real(session, team, name, now, forced, fire_time)
 
@@ -62,7 +64,7 @@ def count_runs(engine: Engine, monkeypatch: pytest.MonkeyPatch, ran: list[str]) 
 
 
 # ------------------------------------------------------------------------ the claim itself
-async def test_a_claim_is_won_once_and_purged_when_old(database: Database, clock) -> None:
+async def test_a_claim_is_won_once_and_purged_when_old(database: Database, clock: Clock) -> None:
     now = clock()
     for expected in (True, False):
         async with database.session() as session, session.begin():
@@ -102,7 +104,7 @@ def test_occurrences_name_the_scheduled_local_time_and_the_tick_period() -> None
 
 # ------------------------------------------------------------------------ weekly jobs
 async def test_two_calendars_firing_one_occurrence_run_it_once(
-    engine: Engine, database: Database, clock, monkeypatch
+    engine: Engine, database: Database, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await seeded(engine)
     demo = await team_named(engine, "demo")
@@ -130,7 +132,7 @@ async def test_two_calendars_firing_one_occurrence_run_it_once(
 
 
 async def test_a_runner_that_fails_before_its_commit_leaves_the_occurrence_claimable(
-    engine: Engine, database: Database, clock, monkeypatch
+    engine: Engine, database: Database, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await seeded(engine)
     demo = await team_named(engine, "demo")
@@ -201,7 +203,7 @@ async def until_waiting_on_a_lock(database: Database) -> None:
 
 
 async def test_a_claimer_killed_mid_run_leaves_the_occurrence_to_the_waiting_process(
-    engine: Engine, database: Database, database_url: str, clock
+    engine: Engine, database: Database, database_url: str, clock: Clock
 ) -> None:
     """A real process claims the occurrence in its open transaction and is killed with
     SIGKILL; this process's firing of the same occurrence, waiting on that claim, runs it."""
@@ -228,7 +230,7 @@ async def test_a_claimer_killed_mid_run_leaves_the_occurrence_to_the_waiting_pro
 
 # ------------------------------------------------------------------------ the tick
 async def test_each_team_is_ticked_once_per_period_across_processes(
-    engine: Engine, database: Database, clock, monkeypatch
+    engine: Engine, database: Database, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await seeded(engine)
     demo = await team_named(engine, "demo")
@@ -260,7 +262,7 @@ async def test_each_team_is_ticked_once_per_period_across_processes(
 
 
 async def test_the_housekeeping_purges_what_expired_and_old_claims(
-    engine: Engine, database: Database, clock
+    engine: Engine, database: Database, clock: Clock
 ) -> None:
     now = clock()
     day, tick = maintenance.CLAIM_RETENTION, maintenance.TICK_CLAIM_RETENTION
@@ -302,7 +304,11 @@ asyncio.run(main())
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_the_maintenance_runs_in_one_process_at_a_time(
-    engine: Engine, database: Database, database_url: str, clock, monkeypatch
+    engine: Engine,
+    database: Database,
+    database_url: str,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     vacuumed: list[int] = []
     real = maintenance._vacuum

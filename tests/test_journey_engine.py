@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from bot.outbox_worker import OutboxWorker
 from dialogs.cards import Card
 from dialogs.checkins import round_store as rounds
+from dialogs.engine import Engine
+from tests.conftest import Clock, RecordingSender
 from tests.helpers import say, scale_names, seeded, submit, submit_card, text_of
 
 
-async def test_checkin_round_answered_by_several(engine, worker, sender, clock):
+async def test_checkin_round_answered_by_several(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock
+) -> None:
     await seeded(engine)
     await worker.drain()
     assert len(sender.titles("camille")) == 1  # the welcome
@@ -53,7 +58,9 @@ async def test_checkin_round_answered_by_several(engine, worker, sender, clock):
         assert (closed.asked_count, closed.answered_count, closed.skipped_count) == (9, 4, 1)
 
 
-async def test_tension_preview_confirm_batch_and_followup(engine, worker, sender, clock):
+async def test_tension_preview_confirm_batch_and_followup(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock
+) -> None:
     await seeded(engine)
     form = (await say(engine, "sophie", "tension"))[0]
     preview = (
@@ -88,7 +95,9 @@ async def test_tension_preview_confirm_batch_and_followup(engine, worker, sender
     assert "On en parle jeudi." in text_of(followup)
 
 
-async def test_success_and_reflexive_prompt(engine, worker, sender, clock):
+async def test_success_and_reflexive_prompt(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock
+) -> None:
     await seeded(engine)
     form = (await say(engine, "aisha", "success"))[0]
     await submit_card(

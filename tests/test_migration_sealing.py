@@ -11,11 +11,14 @@ from alembic import command
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from bot.outbox_worker import OutboxWorker
 from dialogs.checkins import ballot_store as ballots
 from dialogs.checkins import results
+from dialogs.engine import Engine
 from storage import migrate, sealed, teams
 from storage.database import Database
 from storage.sealing import Sealer
+from tests.conftest import Clock, RecordingSender
 from tests.helpers import field_names, seeded, submit_card
 
 
@@ -34,7 +37,9 @@ async def downgrade(database: Database, revision: str) -> None:
         await connection.run_sync(run)
 
 
-async def legacy_database(engine, worker, sender, clock, database: Database) -> dict[str, int]:
+async def legacy_database(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock, database: Database
+) -> dict[str, int]:
     """A frozen round and an open one, then the schema as it was (0004) with the old rows."""
     await seeded(engine)
     await engine.jobs.run("checkin", "demo")
@@ -155,8 +160,8 @@ async def legacy_texts(connection) -> None:
 
 
 async def test_an_old_database_is_sealed_aggregated_and_rewritten(
-    engine, worker, sender, clock, database
-):
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock, database: Database
+) -> None:
     ids = await legacy_database(engine, worker, sender, clock, database)
     with pytest.raises(RuntimeError, match="sealing key"):
         await migrate.upgrade(database)  # ballots to seal, and no key given

@@ -7,19 +7,20 @@ from alembic.migration import MigrationContext
 
 from adapters.slack.installations import TABLES as SLACK_TABLES
 from storage import migrate
+from storage.database import Database
 from storage.models import Base
 
 # alembic.ini's model_modules (storage.coordination, the platforms' tables) join Base.metadata.
 FOREIGN_TABLES = migrate.foreign_tables()
 
 
-def only_our_models(item, name, kind, reflected, compare_to):
+def only_our_models(item, name: str, kind: str, reflected, compare_to):
     """slack_sdk's tables (migration 0002) are slack_sdk's schema, not our models."""
     table = item if kind == "table" else getattr(item, "table", None)
     return getattr(table, "name", name) not in FOREIGN_TABLES
 
 
-async def test_migrated_database_matches_the_models(database):
+async def test_migrated_database_matches_the_models(database: Database) -> None:
     def diff(connection):
         context = MigrationContext.configure(connection, opts={"include_object": only_our_models})
         return compare_metadata(context, Base.metadata)
@@ -29,7 +30,7 @@ async def test_migrated_database_matches_the_models(database):
     assert differences == []
 
 
-async def test_private_tables_have_no_rowid_on_sqlite(database):
+async def test_private_tables_have_no_rowid_on_sqlite(database: Database) -> None:
     if database.engine.dialect.name != "sqlite":
         return
     async with database.engine.connect() as connection:
@@ -49,7 +50,7 @@ async def test_private_tables_have_no_rowid_on_sqlite(database):
             assert "WITHOUT ROWID" in sql.upper(), table
 
 
-async def test_slack_tables_are_slack_sdks(database):
+async def test_slack_tables_are_slack_sdks(database: Database) -> None:
     from sqlalchemy import inspect
 
     async with database.engine.connect() as connection:
@@ -57,7 +58,7 @@ async def test_slack_tables_are_slack_sdks(database):
     assert names >= SLACK_TABLES
 
 
-def test_one_revision_graph_across_storage_and_the_platforms():
+def test_one_revision_graph_across_storage_and_the_platforms() -> None:
     """Slack's migration lives in its package, in the same linear graph as before."""
     from alembic.script import ScriptDirectory
 

@@ -9,12 +9,14 @@ import datetime as dt
 from sqlalchemy import select
 
 from storage import outbox
+from storage.database import Database
 from storage.models import OutboxMessage
+from tests.conftest import Clock
 from tests.outbox_helpers import CARD, LEASE, claim, envelope, mark_sent, queue, rows
 
 
 # ----------------------------------------------------------------------- storage.outbox
-async def test_enqueue_is_idempotent_by_key(database, clock):
+async def test_enqueue_is_idempotent_by_key(database: Database, clock: Clock) -> None:
     async with database.session() as session, session.begin():
         first = await outbox.enqueue(
             session,
@@ -57,7 +59,7 @@ async def test_enqueue_is_idempotent_by_key(database, clock):
     assert kept.payload["title"] == "Bonjour" and kept.not_before == clock()
 
 
-async def test_claim_takes_only_due_rows_and_leases_them(database, clock):
+async def test_claim_takes_only_due_rows_and_leases_them(database: Database, clock: Clock) -> None:
     now = clock()
     await queue(database, ["late"], not_before=now - dt.timedelta(hours=1))
     await queue(database, ["due"], not_before=now)
@@ -81,7 +83,9 @@ async def test_claim_takes_only_due_rows_and_leases_them(database, clock):
     ]
 
 
-async def test_a_second_claim_at_the_same_time_gets_other_rows(database, clock):
+async def test_a_second_claim_at_the_same_time_gets_other_rows(
+    database: Database, clock: Clock
+) -> None:
     now = clock()
     await queue(database, [f"m{i}" for i in range(10)], not_before=now)
     postgres = database.engine.dialect.name == "postgresql"
@@ -106,7 +110,9 @@ async def test_a_second_claim_at_the_same_time_gets_other_rows(database, clock):
     assert {r.attempts for r in found.values()} == {1}
 
 
-async def test_expired_lease_is_claimable_again_and_only_the_holder_can_mark(database, clock):
+async def test_expired_lease_is_claimable_again_and_only_the_holder_can_mark(
+    database: Database, clock: Clock
+) -> None:
     start = clock()
     await queue(database, ["x"], not_before=start)
     (message,) = await claim(database, "w1", start)

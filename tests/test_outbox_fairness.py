@@ -15,7 +15,9 @@ from bot.outbox_worker import OutboxWorker
 from dialogs.cards import Card, Paragraph
 from dialogs.ports import Delivery
 from storage import outbox
+from storage.database import Database
 from storage.models import OutboxMessage
+from tests.conftest import Clock
 
 LEASE = dt.timedelta(seconds=30)
 CHANNELS = ["C0", "C1", "C2", "C3"]
@@ -25,7 +27,9 @@ def card(text: str) -> dict:
     return Card(title=text, blocks=[Paragraph(text=text)]).model_dump(mode="json")
 
 
-async def queue_dms(database, count: int, now: dt.datetime, platform: str = "sandbox") -> None:
+async def queue_dms(
+    database: Database, count: int, now: dt.datetime, platform: str = "sandbox"
+) -> None:
     async with database.session() as session, session.begin():
         for n in range(count):
             await outbox.enqueue(
@@ -37,7 +41,7 @@ async def queue_dms(database, count: int, now: dt.datetime, platform: str = "san
             )
 
 
-async def queue_posts(database, channels, posts: int, now: dt.datetime) -> None:
+async def queue_posts(database: Database, channels, posts: int, now: dt.datetime) -> None:
     async with database.session() as session, session.begin():
         for n in range(posts):
             for channel in channels:
@@ -50,7 +54,9 @@ async def queue_posts(database, channels, posts: int, now: dt.datetime) -> None:
                 )
 
 
-async def claim(database, worker: str, now: dt.datetime, limit: int) -> list[OutboxMessage]:
+async def claim(
+    database: Database, worker: str, now: dt.datetime, limit: int
+) -> list[OutboxMessage]:
     async with database.session() as session, session.begin():
         return await outbox.claim(session, worker=worker, now=now, lease=LEASE, limit=limit)
 
@@ -59,7 +65,9 @@ def label(message: OutboxMessage) -> str:
     return message.address if message.kind == "direct" else message.payload["title"]
 
 
-async def test_posts_queued_after_a_fan_out_are_claimed_in_its_first_batch(database, clock):
+async def test_posts_queued_after_a_fan_out_are_claimed_in_its_first_batch(
+    database: Database, clock: Clock
+) -> None:
     start = clock()
     await queue_dms(database, 200, start)
     await queue_posts(database, CHANNELS, 10, start + dt.timedelta(seconds=1))
@@ -110,7 +118,9 @@ async def test_posts_queued_after_a_fan_out_are_claimed_in_its_first_batch(datab
     ]
 
 
-async def test_one_conversation_stays_in_order_within_and_across_claims(database, clock):
+async def test_one_conversation_stays_in_order_within_and_across_claims(
+    database: Database, clock: Clock
+) -> None:
     start = clock()
     await queue_posts(database, ["C0"], 6, start)
     await queue_dms(database, 3, start)
@@ -135,7 +145,7 @@ class GatedSender:
 
     platform = "sandbox"
 
-    def __init__(self, database, clock, slow: str, dms: int) -> None:
+    def __init__(self, database: Database, clock: Clock, slow: str, dms: int) -> None:
         self.database, self.clock, self.slow = database, clock, slow
         self.gate = asyncio.Event()
         self.dms_done = asyncio.Event()
@@ -161,7 +171,9 @@ class GatedSender:
             self.dms_done.set()
 
 
-async def test_a_slow_conversation_does_not_hold_the_others(database, clock):
+async def test_a_slow_conversation_does_not_hold_the_others(
+    database: Database, clock: Clock
+) -> None:
     # The channel's posts are queued first: they are in the first batch whatever the order.
     await queue_posts(database, ["C-slow"], 3, clock())
     await queue_dms(database, 30, clock())
@@ -199,7 +211,9 @@ class Crash(BaseException):
     """The process dies (not an exception a worker could catch and record)."""
 
 
-async def test_after_a_lane_fails_the_others_finish_their_send_and_take_no_more(database, clock):
+async def test_after_a_lane_fails_the_others_finish_their_send_and_take_no_more(
+    database: Database, clock: Clock
+) -> None:
     await queue_posts(database, ["C-slow"], 2, clock())
     await queue_dms(database, 1, clock())  # U0000: its send fails
     gate, slow_started, crashed = asyncio.Event(), asyncio.Event(), asyncio.Event()

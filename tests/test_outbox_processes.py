@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from dialogs.cards import Card
 from storage import outbox
+from storage.database import Database
 from storage.models import OutboxMessage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +51,9 @@ async def _start(
     return process, out, ready
 
 
-async def test_two_processes_deliver_every_message_exactly_once(database, database_url, tmp_path):
+async def test_two_processes_deliver_every_message_exactly_once(
+    database: Database, database_url: str, tmp_path: Path
+) -> None:
     now = dt.datetime.now(dt.UTC)  # the processes run on the real clock
     expected = [f"member-{i:04d}" for i in range(MESSAGES)]
     async with database.session() as session, session.begin():
@@ -108,8 +111,8 @@ async def test_two_processes_deliver_every_message_exactly_once(database, databa
 
 
 async def test_a_killed_worker_holds_its_messages_one_short_lease_only(
-    database, database_url, tmp_path
-):
+    database: Database, database_url: str, tmp_path: Path
+) -> None:
     """kill -9 of a worker in the middle of a batch: its claims run out after `LEASE` (not
     minutes); another worker then sends them, and only the one in flight is sent twice."""
     from bot.outbox_worker import LEASE, OutboxWorker

@@ -10,6 +10,7 @@ import logging
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox_worker import MAX_ATTEMPTS, OutboxWorker, worker_name
 from dialogs import outbound
@@ -17,11 +18,14 @@ from dialogs.ports import Delivery, DeliveryFailed
 from storage import outbox, teams
 from storage.database import Database
 from storage.models import Member, OutboxMessage
+from tests.conftest import Clock
 from tests.outbox_helpers import CARD, LEASE, Crash, ScriptedSender, claim, queue, rows
 
 
 # ----------------------------------------------------------------------- the worker
-async def test_worker_sends_outside_the_claim_transaction_then_marks_sent(database, clock):
+async def test_worker_sends_outside_the_claim_transaction_then_marks_sent(
+    database: Database, clock: Clock
+) -> None:
     await queue(database, ["camille", "nadia"], not_before=clock())
     seen: list[tuple[str, str | None]] = []
 
@@ -44,7 +48,7 @@ async def test_worker_sends_outside_the_claim_transaction_then_marks_sent(databa
     assert await worker.drain() == 0 and len(sender.deliveries) == 2
 
 
-async def test_a_crash_resends_at_most_what_was_in_flight(database, clock):
+async def test_a_crash_resends_at_most_what_was_in_flight(database: Database, clock: Clock) -> None:
     addresses = [f"m{i}" for i in range(10)]
     await queue(database, addresses, not_before=clock())
 
@@ -70,7 +74,7 @@ async def test_a_crash_resends_at_most_what_was_in_flight(database, clock):
     assert {r.status for r in (await rows(database)).values()} == {outbox.SENT}
 
 
-async def test_retry_after_reschedules_at_now_plus_n(database, clock):
+async def test_retry_after_reschedules_at_now_plus_n(database: Database, clock: Clock) -> None:
     await queue(database, ["busy"], not_before=clock())
     calls = 0
 
@@ -96,7 +100,9 @@ async def test_retry_after_reschedules_at_now_plus_n(database, clock):
     assert (row.status, row.attempts, row.last_error) == (outbox.SENT, 1, None)  # one real attempt
 
 
-async def test_other_failures_back_off_exponentially_with_jitter_then_fail(database, clock):
+async def test_other_failures_back_off_exponentially_with_jitter_then_fail(
+    database: Database, clock: Clock
+) -> None:
     addresses = [f"m{i}" for i in range(6)]
     await queue(database, addresses, not_before=clock())
 
@@ -131,7 +137,7 @@ async def test_other_failures_back_off_exponentially_with_jitter_then_fail(datab
     assert len(sender.deliveries) == MAX_ATTEMPTS * len(addresses)
 
 
-async def team_with_members(database, clock, *names: str):
+async def team_with_members(database: Database, clock: Clock, *names: str):
     async with database.session() as session, session.begin():
         team = await teams.create_team(
             session, slug="equipe", name="Équipe", now=clock(), quiet_start=0, quiet_end=0
@@ -145,7 +151,9 @@ async def team_with_members(database, clock, *names: str):
     return team, members
 
 
-async def test_unreachable_marks_the_row_and_the_member_and_stops_queueing(database, clock):
+async def test_unreachable_marks_the_row_and_the_member_and_stops_queueing(
+    database: Database, clock: Clock
+) -> None:
     team, (gone, here) = await team_with_members(database, clock, "gone", "here")
     async with database.session() as session, session.begin():
         for member in (gone, here):
@@ -182,7 +190,9 @@ async def test_unreachable_marks_the_row_and_the_member_and_stops_queueing(datab
     assert await worker.drain() == 1  # nothing is retried for the unreachable one
 
 
-async def test_messages_for_a_platform_without_sender_are_not_claimed(database, clock):
+async def test_messages_for_a_platform_without_sender_are_not_claimed(
+    database: Database, clock: Clock
+) -> None:
     await queue(database, ["on-slack"], not_before=clock(), platform="slack")
     await queue(database, ["on-sandbox"], not_before=clock())
     sender = ScriptedSender()
@@ -197,7 +207,7 @@ async def test_messages_for_a_platform_without_sender_are_not_claimed(database, 
     ]
 
 
-async def test_an_unreadable_payload_fails_alone(database, clock):
+async def test_an_unreadable_payload_fails_alone(database: Database, clock: Clock) -> None:
     await queue(database, ["broken"], not_before=clock(), payload={"no": "title"})
     await queue(database, ["fine"], not_before=clock())
     sender = ScriptedSender()
@@ -209,7 +219,7 @@ async def test_an_unreadable_payload_fails_alone(database, clock):
     assert found["fine"].status == outbox.SENT and sender.addresses() == ["fine"]
 
 
-async def test_a_slow_batch_renews_its_lease(database, clock):
+async def test_a_slow_batch_renews_its_lease(database: Database, clock: Clock) -> None:
     addresses = [f"m{i}" for i in range(5)]
     await queue(database, addresses, not_before=clock())
     stolen: list[str] = []
@@ -225,7 +235,7 @@ async def test_a_slow_batch_renews_its_lease(database, clock):
     assert {r.status for r in (await rows(database)).values()} == {outbox.SENT}
 
 
-async def test_a_lost_lease_is_not_sent(database, clock):
+async def test_a_lost_lease_is_not_sent(database: Database, clock: Clock) -> None:
     addresses = [f"m{i}" for i in range(4)]
     await queue(database, addresses, not_before=clock())
     stolen: list[str] = []
@@ -246,7 +256,9 @@ async def test_a_lost_lease_is_not_sent(database, clock):
     assert {r.status for r in found.values()} == {outbox.SENDING}  # its late mark was refused
 
 
-async def test_worker_names_fit_the_column(database, clock, monkeypatch):
+async def test_worker_names_fit_the_column(
+    database: Database, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("socket.gethostname", lambda: "pod-" + "x" * 59)
     name = worker_name()
     assert len(name) <= 64 and name.startswith("pod-x") and name != worker_name()
@@ -257,12 +269,14 @@ async def test_worker_names_fit_the_column(database, clock, monkeypatch):
         OutboxWorker(database, {}, name="w" * 65)
 
 
-async def test_a_busy_database_when_marking_is_tried_again(database, clock, monkeypatch):
+async def test_a_busy_database_when_marking_is_tried_again(
+    database: Database, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await queue(database, ["a"], not_before=clock())
     real_mark_sent = outbox.mark_sent
     failures = 0
 
-    async def flaky(session, *args, **kwargs):
+    async def flaky(session: AsyncSession, *args, **kwargs):
         nonlocal failures
         if failures < 2:
             failures += 1

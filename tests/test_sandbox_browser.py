@@ -44,7 +44,9 @@ DUPLICATE_IDS = """() => { const ids = [...document.querySelectorAll('[id]')].ma
 
 
 @pytest.fixture
-async def sandbox_url(tmp_path, monkeypatch, clock: Clock) -> AsyncIterator[str]:
+async def sandbox_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> AsyncIterator[str]:
     """The real app on a free loopback port, on a migrated SQLite file with the demo seeded."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"
     monkeypatch.setenv("PASSERELLE_DATABASE_URL", url)
@@ -270,7 +272,7 @@ async def test_the_readers_form_and_settings_fit_a_phone(page) -> None:
 
 
 async def test_the_outage_page_speaks_both_languages_and_keeps_the_persona(
-    page, monkeypatch
+    page, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While the database is away, a person whose language the page cannot know (it is in
     the database) is told in French and in English, under the outage's own title, and the way

@@ -10,11 +10,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.demo import PERSONAS, seed
+from bot.outbox_worker import OutboxWorker
 from bot.server import build_app
 from bot.settings import Settings
 from dialogs.cards import ScaleInput
 from dialogs.engine import Engine
 from dialogs.i18n import t
+from tests.conftest import RecordingSender
 from tests.helpers import scale_names, submit_card
 
 SCRIPT = "<script>alert(1)</script>"
@@ -208,7 +210,9 @@ async def test_healthz_and_metrics(client: TestClient) -> None:
 
 
 # ----------------------------------------------------------------- an engine gap, recorded
-async def test_engine_keeps_chosen_scale_values_on_a_rejected_ballot(engine, worker, sender):
+async def test_engine_keeps_chosen_scale_values_on_a_rejected_ballot(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender
+) -> None:
     assert await seed(engine)
     await engine.jobs.run("checkin", "demo")
     await worker.drain()

@@ -12,14 +12,18 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
+from bot.outbox_worker import OutboxWorker
 from bot.scheduler import Calendar, scheduled_time, team_triggers
 from dialogs.calendar import WallClockTrigger, in_cadence, next_weekly, weekly
 from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine
 from storage import teams
+from storage.database import Database
 from storage.models import OutboxMessage, Team
+from tests.conftest import Clock, RecordingSender
 from tests.helpers import PEOPLE, say, seeded, submit_card, text_of
 
 UTC = dt.UTC
@@ -94,7 +98,7 @@ async def round_count(engine: Engine, team: Team) -> int:
 
 
 # ----------------------------------------------------------------------- planning
-async def test_each_team_is_planned_at_its_local_hours_in_its_zone(engine):
+async def test_each_team_is_planned_at_its_local_hours_in_its_zone(engine: Engine) -> None:
     await seeded(engine)
     demo = await team_named(engine, "demo")  # Toronto, the model's defaults
     west = await create_team(
@@ -159,7 +163,7 @@ async def test_each_team_is_planned_at_its_local_hours_in_its_zone(engine):
         await stop(calendar)
 
 
-async def test_team_triggers_follow_the_cadence_settings(engine):
+async def test_team_triggers_follow_the_cadence_settings(engine: Engine) -> None:
     team = await create_team(
         engine, "t", "America/Toronto", success_every_weeks=0, tension_prompt_every_weeks=3
     )
@@ -172,7 +176,7 @@ async def test_team_triggers_follow_the_cadence_settings(engine):
 
 
 # ----------------------------------------------------------------------- re-planning
-async def test_a_schedule_change_replans_the_team(engine):
+async def test_a_schedule_change_replans_the_team(engine: Engine) -> None:
     await seeded(engine)
     demo = await team_named(engine, "demo")
     other = await create_team(engine, "autre", "Europe/Paris", checkin_hour=9)
@@ -200,7 +204,9 @@ async def test_a_schedule_change_replans_the_team(engine):
         await stop(calendar)
 
 
-async def test_another_process_change_is_followed_at_the_next_tick(engine, database, clock):
+async def test_another_process_change_is_followed_at_the_next_tick(
+    engine: Engine, database: Database, clock: Clock
+) -> None:
     """Process B's calendar never hears engine A's listeners: its tick compares and re-plans."""
     await seeded(engine)
     demo = await team_named(engine, "demo")
@@ -235,7 +241,9 @@ async def _in_cadence_checkin(team: Team, after: dt.datetime, wanted: bool) -> d
     return fire
 
 
-async def test_the_same_job_fired_twice_opens_one_round(engine, clock, worker, sender):
+async def test_the_same_job_fired_twice_opens_one_round(
+    engine: Engine, clock: Clock, worker: OutboxWorker, sender: RecordingSender
+) -> None:
     await seeded(engine)
     demo = await team_named(engine, "demo")
     fire = await _in_cadence_checkin(demo, clock(), wanted=True)
@@ -265,7 +273,9 @@ async def test_the_same_job_fired_twice_opens_one_round(engine, clock, worker, s
     assert sorted(asked) == sorted(PEOPLE), asked
 
 
-async def test_two_processes_firing_at_once_open_one_round(engine, database, clock):
+async def test_two_processes_firing_at_once_open_one_round(
+    engine: Engine, database: Database, clock: Clock
+) -> None:
     await seeded(engine)
     demo = await team_named(engine, "demo")
     fire = await _in_cadence_checkin(demo, clock(), wanted=True)
@@ -278,7 +288,7 @@ async def test_two_processes_firing_at_once_open_one_round(engine, database, clo
     assert len(keys) == 9 and len({member for _, member in keys}) == 9
 
 
-async def test_a_checkin_on_an_off_week_does_nothing(engine, clock):
+async def test_a_checkin_on_an_off_week_does_nothing(engine: Engine, clock: Clock) -> None:
     await seeded(engine)
     demo = await team_named(engine, "demo")
     assert demo.checkin_every_weeks == 2
@@ -296,7 +306,9 @@ async def test_a_checkin_on_an_off_week_does_nothing(engine, clock):
     assert await round_count(engine, demo) == 1
 
 
-async def test_a_late_firing_counts_for_its_scheduled_occurrence(engine, clock):
+async def test_a_late_firing_counts_for_its_scheduled_occurrence(
+    engine: Engine, clock: Clock
+) -> None:
     """A Sunday 23:00 check-in fired at the very end of its misfire grace (Monday 00:00) is
     still Sunday's on-week one; by the firing time, Monday would be in the next (off) week."""
     await seeded(engine)
@@ -319,7 +331,7 @@ async def test_a_late_firing_counts_for_its_scheduled_occurrence(engine, clock):
     assert [r.occurrence for r in opened] == [fire.astimezone(tz).date().isoformat()]
 
 
-def test_scheduled_time_across_the_spring_gap():
+def test_scheduled_time_across_the_spring_gap() -> None:
     tz = ZoneInfo("America/Toronto")
     trigger = weekly(6, 2, tz)  # Sunday 02:00, which 2027-03-14 skips
     fired = dt.datetime(2027, 3, 14, 7, 0, 5, tzinfo=UTC)  # 03:00:05 EDT
@@ -327,7 +339,9 @@ def test_scheduled_time_across_the_spring_gap():
     assert scheduled_time(trigger, dt.datetime(2027, 3, 14, 6, 59, tzinfo=UTC)) is None
 
 
-async def test_a_stopping_server_lets_a_tick_under_way_finish(engine: Engine, monkeypatch) -> None:
+async def test_a_stopping_server_lets_a_tick_under_way_finish(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The server stops (and then closes the database) while a tick runs: the tick finishes
     first; one still running after the patience is cancelled quietly."""
     started, release, finished = asyncio.Event(), asyncio.Event(), asyncio.Event()

@@ -16,12 +16,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from bot.logs import quiet_drivers
+from bot.outbox_worker import OutboxWorker
 from dialogs.engine import Engine
 from storage.database import Database
 from storage.sealing import Sealer
+from tests.conftest import Clock, RecordingSender
 from tests.helpers import field_names, seeded, submit_card, text_of
 
 DEMO_K = 3
@@ -46,13 +49,13 @@ async def logical_copy(database: Database) -> str:
     return "\n".join([repr(await fetch(database, f'SELECT * FROM "{n}"')) for n in names])
 
 
-def checkin_card(sender, who: str):
+def checkin_card(sender: RecordingSender, who: str):
     return [
         d.card for d in sender.to(who) if d.card.form and d.card.form.action == "checkin.submit"
     ][-1]
 
 
-async def answer(engine, sender, who: str, value: str, note: str) -> None:
+async def answer(engine: Engine, sender: RecordingSender, who: str, value: str, note: str) -> None:
     card = checkin_card(sender, who)
     values = {n: value for n in field_names(card) if n.startswith("item:")}
     values["open"] = note
@@ -60,7 +63,7 @@ async def answer(engine, sender, who: str, value: str, note: str) -> None:
     assert replies[0].title in ("Merci!", "Thank you!"), text_of(replies)
 
 
-async def open_round(engine, worker, clock) -> None:
+async def open_round(engine: Engine, worker: OutboxWorker, clock: Clock) -> None:
     await seeded(engine)
     await engine.jobs.run("checkin", "demo")
     clock.advance(hours=2)  # past Vancouver's quiet hours
@@ -113,7 +116,9 @@ def is_pg(database: Database) -> bool:
 # ----------------------------------------------------------------------- the attacks
 
 
-async def test_an_open_round_holds_no_ballot_in_the_clear(engine, worker, sender, clock, database):
+async def test_an_open_round_holds_no_ballot_in_the_clear(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock, database: Database
+) -> None:
     wal = WalReader(database)
     if is_pg(database):
         await wal.mark()
@@ -144,8 +149,8 @@ async def test_an_open_round_holds_no_ballot_in_the_clear(engine, worker, sender
 
 
 async def test_after_the_close_only_publishable_cells_remain(
-    engine, worker, sender, clock, database
-):
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock, database: Database
+) -> None:
     await open_round(engine, worker, clock)
     for who, value in (("camille", "1"), ("jonathan", "2"), ("daniel", "3"), ("sophie", "5")):
         await answer(engine, sender, who, value, f"Note {who}")
@@ -162,7 +167,9 @@ async def test_after_the_close_only_publishable_cells_remain(
     assert texts == sorted(f"Note {w}" for w in ("camille", "jonathan", "daniel", "sophie"))
 
 
-async def test_a_round_under_k_leaves_nothing_behind(engine, worker, sender, clock, database):
+async def test_a_round_under_k_leaves_nothing_behind(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock, database: Database
+) -> None:
     await open_round(engine, worker, clock)
     for who in ("camille", "sophie"):
         await answer(engine, sender, who, "4", f"Seule note de {who}")
@@ -172,7 +179,9 @@ async def test_a_round_under_k_leaves_nothing_behind(engine, worker, sender, clo
     assert "Seule note" not in await logical_copy(database)  # open answers too: never published
 
 
-async def test_a_lost_key_asks_the_authors_again(database, worker, sender, clock):
+async def test_a_lost_key_asks_the_authors_again(
+    database: Database, worker: OutboxWorker, sender: RecordingSender, clock: Clock
+) -> None:
     before = Engine(database, clock=clock, sealer=Sealer("a" * 40))
     await open_round(before, worker, clock)
     await answer(before, sender, "camille", "4", "Première réponse")
@@ -191,7 +200,9 @@ async def test_a_lost_key_asks_the_authors_again(database, worker, sender, clock
     await answer(after, sender, "camille", "5", "Encore")  # asked again: may answer again
 
 
-async def test_a_rotated_key_still_opens_what_it_sealed(database, worker, sender, clock):
+async def test_a_rotated_key_still_opens_what_it_sealed(
+    database: Database, worker: OutboxWorker, sender: RecordingSender, clock: Clock
+) -> None:
     old, new = "o" * 40, "n" * 40
     before = Engine(database, clock=clock, sealer=Sealer(old))
     await open_round(before, worker, clock)
@@ -207,7 +218,7 @@ async def test_a_rotated_key_still_opens_what_it_sealed(database, worker, sender
     assert texts == {"avant camille", "avant jonathan", "après"}
 
 
-def test_the_sealing_resists_tampering_and_foreign_keys():
+def test_the_sealing_resists_tampering_and_foreign_keys() -> None:
     sealer = Sealer(os.urandom(24).hex())
     blob = sealer.seal("ballot|1|round:2", {"values": [["A1", "vision", 4]]})
     assert sealer.open("ballot|1|round:2", blob) == {"values": [["A1", "vision", 4]]}
@@ -228,8 +239,13 @@ def test_the_sealing_resists_tampering_and_foreign_keys():
 
 
 async def test_the_server_log_names_no_one_and_quotes_nothing(
-    engine, worker, sender, clock, database, caplog
-):
+    engine: Engine,
+    worker: OutboxWorker,
+    sender: RecordingSender,
+    clock: Clock,
+    database: Database,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     await open_round(engine, worker, clock)
     caplog.set_level(logging.DEBUG)  # PASSERELLE_LOG_LEVEL=DEBUG
     logging.getLogger("aiosqlite").setLevel(logging.NOTSET)
@@ -248,8 +264,8 @@ async def test_the_server_log_names_no_one_and_quotes_nothing(
 
 
 async def test_a_pooled_small_rounds_texts_do_not_stand_apart(
-    engine, worker, sender, clock, database
-):
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock, database: Database
+) -> None:
     """k = 3, pooling on: round 1 has one respondent, round 2 three. The unit's open answers
     are all stored under its last round and day, so the lone first-round text cannot be told
     from the others (and the close's review of open answers covers them all)."""
@@ -281,8 +297,8 @@ async def test_a_pooled_small_rounds_texts_do_not_stand_apart(
 
 
 async def test_ballots_a_lost_key_sealed_are_announced_at_the_close(
-    database, worker, sender, clock
-):
+    database: Database, worker: OutboxWorker, sender: RecordingSender, clock: Clock
+) -> None:
     before = Engine(database, clock=clock, sealer=Sealer("a" * 40))
     await open_round(before, worker, clock)
     for who in ("camille", "jonathan", "daniel"):

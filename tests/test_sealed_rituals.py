@@ -15,8 +15,12 @@ import datetime as dt
 import re
 import uuid
 
+from bot.outbox_worker import OutboxWorker
+from dialogs.engine import Engine
 from dialogs.i18n import Tr
 from dialogs.summaries import store as summary_store
+from storage.database import Database
+from tests.conftest import Clock
 from tests.helpers import PEOPLE, say, seeded, text_of
 from tests.sealed_rituals_helpers import (
     WRITERS,
@@ -32,8 +36,8 @@ from tests.sql_reads import fetch, is_pg
 
 
 async def test_before_its_batch_no_text_is_anywhere_and_after_only_what_was_published(
-    engine, worker, clock, database
-):
+    engine: Engine, worker: OutboxWorker, clock: Clock, database: Database
+) -> None:
     started = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=2)
     await seeded(engine)
     await schedule_meeting(engine)
@@ -84,7 +88,9 @@ async def test_before_its_batch_no_text_is_anywhere_and_after_only_what_was_publ
     assert posted and note in str(posted[0]["payload"])
 
 
-async def test_the_summary_counts_successes_and_tallies(engine, clock, database):
+async def test_the_summary_counts_successes_and_tallies(
+    engine: Engine, clock: Clock, database: Database
+) -> None:
     await seeded(engine)
     for n, (who, consent) in enumerate(
         (
@@ -120,8 +126,8 @@ async def test_the_summary_counts_successes_and_tallies(engine, clock, database)
 
 
 async def test_published_order_and_ids_do_not_follow_the_order_of_writing(
-    engine, worker, clock, database
-):
+    engine: Engine, worker: OutboxWorker, clock: Clock, database: Database
+) -> None:
     """Twelve tensions and twelve anonymous successes written in a known order: once the
     batch has written them, neither their ids, nor their physical order (ctid; SQLite's table
     scan), nor their row versions (xmin) replay that order. A single shuffled insert makes a
@@ -158,8 +164,8 @@ async def test_published_order_and_ids_do_not_follow_the_order_of_writing(
 
 
 async def test_reviewed_tensions_are_opened_at_the_review_in_random_order(
-    engine, worker, clock, database
-):
+    engine: Engine, worker: OutboxWorker, clock: Clock, database: Database
+) -> None:
     await seeded(engine)
     await execute(
         database, "UPDATE teams SET review_tensions = :y, tension_weekly_limit = 12", y=True
@@ -180,7 +186,9 @@ async def test_reviewed_tensions_are_opened_at_the_review_in_random_order(
     assert not await fetch(database, "SELECT id FROM sealed")
 
 
-async def test_the_follow_up_code_works_once_the_tension_is_opened(engine, worker, clock):
+async def test_the_follow_up_code_works_once_the_tension_is_opened(
+    engine: Engine, worker: OutboxWorker, clock: Clock
+) -> None:
     await seeded(engine)
     sent = await write_tension(engine, "sophie", "Les décisions arrivent sans nous.")
     code = re.search(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", sent)

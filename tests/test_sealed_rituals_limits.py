@@ -10,11 +10,15 @@ import logging
 import uuid
 from typing import Any
 
+import pytest
+
+from bot.outbox_worker import OutboxWorker
 from dialogs.calendar import week_key, zone
 from dialogs.engine import Engine
 from dialogs.i18n import Tr
 from storage.database import Database
 from storage.sealing import Sealer, new_secret
+from tests.conftest import Clock, RecordingSender
 from tests.helpers import PEOPLE, seeded, text_of
 from tests.sealed_rituals_helpers import (
     execute,
@@ -26,7 +30,9 @@ from tests.sealed_rituals_helpers import (
 from tests.sql_reads import fetch, is_pg
 
 
-async def test_the_weekly_limit_holds_across_processes_and_restarts(clock, database):
+async def test_the_weekly_limit_holds_across_processes_and_restarts(
+    clock: Clock, database: Database
+) -> None:
     """Two engines on one database (two processes sharing the secret), then a third after a
     restart: together they let a member send the team's limit, no more. `tension_tokens`
     names no one: no member id, in the clear or under a plain hash, and the tags cannot be
@@ -90,8 +96,12 @@ async def test_the_weekly_limit_holds_across_processes_and_restarts(clock, datab
 
 
 async def test_what_a_lost_key_sealed_is_announced_never_dropped_silently(
-    clock, database, worker, sender, caplog
-):
+    clock: Clock,
+    database: Database,
+    worker: OutboxWorker,
+    sender: RecordingSender,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """Sealed under a secret the server no longer holds: the batch cannot open them. The team
     channel is told how many, and whoever wrote one before then is asked to write again; the
     rows are deleted; the log says how many, never what."""
@@ -131,8 +141,8 @@ async def test_what_a_lost_key_sealed_is_announced_never_dropped_silently(
 
 
 async def test_a_tension_sealed_while_its_batch_runs_is_never_deleted_unread(
-    engine, database, monkeypatch
-):
+    engine: Engine, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The batch takes its rows in one `DELETE ... RETURNING`: a tension committed while the
     batch runs is outside that statement's snapshot, so it waits for the next batch instead
     of being deleted without being read. (On PostgreSQL the two transactions really overlap;

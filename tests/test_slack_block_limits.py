@@ -31,7 +31,7 @@ from tests.block_kit_checks import Block, View, check_message, check_view, shown
 from tests.conftest import unavailable
 
 
-def test_values_from_view_state_shapes():
+def test_values_from_view_state_shapes() -> None:
     state = {
         "item:V1": {"item:V1": {"type": "radio_buttons", "selected_option": {"value": "4"}}},
         "item:V2": {"item:V2": {"type": "radio_buttons", "selected_option": None}},
@@ -51,7 +51,7 @@ def test_values_from_view_state_shapes():
     }
 
 
-def test_view_errors_payload():
+def test_view_errors_payload() -> None:
     payload = sb.view_errors({"item:V1": "Choose an answer\n<!here>", "open": "Too long"})
     assert payload == {
         "response_action": "errors",
@@ -69,7 +69,7 @@ def form_card(*blocks, title: str = "Form", buttons=()) -> Card:
     )
 
 
-def test_long_title_is_cut_and_shown_whole_in_the_modal():
+def test_long_title_is_cut_and_shown_whole_in_the_modal() -> None:
     title = "Bilan no 12 — " + "Équipe très longue " * 12
     card = form_card(TextInput(name="t", label="T"), title=title)
     (_, blocks) = sb.message_blocks(card)
@@ -111,7 +111,7 @@ def test_a_modal_title_is_cut_at_its_subject_or_a_word(title: str, shown: str) -
         }
 
 
-def test_long_paragraph_is_split_over_sections():
+def test_long_paragraph_is_split_over_sections() -> None:
     text = ("Un paragraphe <b>&amp; *gras* @here https://x.org " * 20 + "\n") * 5
     card = Card(title="Long", blocks=[Paragraph(text=text, from_user=True)])
     [(_, blocks)] = sb.messages_for(card)
@@ -128,7 +128,7 @@ def test_long_paragraph_is_split_over_sections():
     st.text(alphabet=st.sampled_from([*"ab <>&*_@.:/\n", "😀", "é"]), max_size=9000),
     st.booleans(),
 )
-def test_any_paragraph_fits_and_reads_as_written(text, from_user):
+def test_any_paragraph_fits_and_reads_as_written(text: str, from_user: bool) -> None:
     card = Card(title="t", blocks=[Paragraph(text=text, from_user=from_user)])
     messages = sb.messages_for(card)
     for message in messages:
@@ -141,7 +141,7 @@ def test_any_paragraph_fits_and_reads_as_written(text, from_user):
     assert "".join(seen.split()) == "".join(clean(text).split())
 
 
-def test_a_card_too_long_for_one_message_is_split():
+def test_a_card_too_long_for_one_message_is_split() -> None:
     paragraphs = [Paragraph(text=f"Ligne {n} " + "x" * 2900) for n in range(60)]
     buttons = [Button(label=f"Réponse {n}", action="tension.reply_form") for n in range(30)]
     card = Card(title="Lot de tensions", blocks=paragraphs, buttons=buttons)
@@ -165,7 +165,7 @@ def test_a_card_too_long_for_one_message_is_split():
         sb.message_blocks(card)
 
 
-def test_many_short_paragraphs_are_packed_not_split():
+def test_many_short_paragraphs_are_packed_not_split() -> None:
     card = Card(title="Sommaire", blocks=[Paragraph(text=f"Ligne {n}") for n in range(120)])
     [(_, blocks)] = sb.messages_for(card)
     assert len(blocks) < limits.MESSAGE_BLOCKS
@@ -173,7 +173,7 @@ def test_many_short_paragraphs_are_packed_not_split():
     check_view(sb.home_view(card))
 
 
-def test_button_payload_limits_and_spill():
+def test_button_payload_limits_and_spill() -> None:
     text = 'Les décisions "arrivent" sans nous 😀\n' * 60
     card = Card(
         title="Avant d’envoyer",
@@ -199,7 +199,7 @@ def test_button_payload_limits_and_spill():
         sb.messages_for(Card(title="x", buttons=[long_action]))
 
 
-def test_button_styles_and_payload_decoding():
+def test_button_styles_and_payload_decoding() -> None:
     card = Card(
         title="Revue",
         buttons=[
@@ -230,7 +230,7 @@ def test_button_styles_and_payload_decoding():
         bv.decode_form_reference('{"a": "x"}')
 
 
-def test_choices_become_radios_menus_or_groups():
+def test_choices_become_radios_menus_or_groups() -> None:
     def options(count: int) -> list[Option]:
         return [Option(value=str(n), label=f"Option {n} " + "long " * 20) for n in range(count)]
 
@@ -255,7 +255,7 @@ def test_choices_become_radios_menus_or_groups():
         sb.modal_view(form_card(too_long), private_metadata="")
 
 
-def test_text_inputs_respect_slack_bounds():
+def test_text_inputs_respect_slack_bounds() -> None:
     card = form_card(
         TextInput(name="big", label="Big", max_length=10_000, default="é" * 4000),
         TextInput(name="line", label="Line", multiline=False, placeholder="p" * 400),
@@ -268,7 +268,7 @@ def test_text_inputs_respect_slack_bounds():
     assert ulen(line["placeholder"]["text"]) == limits.PLACEHOLDER
 
 
-def test_modal_limits():
+def test_modal_limits() -> None:
     inputs = [TextInput(name=f"t{n}", label=f"T{n}") for n in range(101)]
     with pytest.raises(limits.TooManyBlocks):
         sb.modal_view(form_card(*inputs), private_metadata="")
@@ -286,7 +286,7 @@ def test_modal_limits():
         sb.form_metadata(big_context)
 
 
-def test_attachments_are_files_not_blocks():
+def test_attachments_are_files_not_blocks() -> None:
     chart = Attachment(
         filename="c.png",
         media_type="image/png",
@@ -300,7 +300,7 @@ def test_attachments_are_files_not_blocks():
     assert [b["type"] for b in blocks] == ["header", "section"]
 
 
-def test_home_view_shows_the_form_button():
+def test_home_view_shows_the_form_button() -> None:
     card = form_card(Paragraph(text="Bienvenue"), TextInput(name="t", label="T"))
     view = sb.home_view(card, open_label="Ouvrir")
     check_view(view)
@@ -309,7 +309,7 @@ def test_home_view_shows_the_form_button():
     assert view["blocks"][-1]["elements"][0]["text"]["text"] == "Ouvrir"
 
 
-def test_slack_sdk_models_are_used():
+def test_slack_sdk_models_are_used() -> None:
     """The payloads above are also checked by slack_sdk's models (skipped without it locally;
     CI, with PASSERELLE_REQUIRE_SERVICES=1, fails instead)."""
     if Block is None or View is None:
@@ -327,6 +327,6 @@ def test_slack_sdk_models_are_used():
         View(**bad).to_dict()
 
 
-def test_skip_value_matches_the_engine():
+def test_skip_value_matches_the_engine() -> None:
     assert block_inputs.SKIP_VALUE == checkins.SKIP
     assert unicodedata.category(WORD_JOINER) == "Cf" and unicodedata.category(SOFT_HYPHEN) == "Cf"

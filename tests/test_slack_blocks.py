@@ -4,16 +4,20 @@ SQLite). Escaping: tests/test_slack_mrkdwn.py; limits: tests/test_slack_block_li
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from adapters.slack import block_values as bv
 from adapters.slack import blocks as sb
 from adapters.slack.mrkdwn import escape
+from bot.outbox_worker import OutboxWorker
 from dialogs.cards import (
     Card,
     Paragraph,
 )
 from dialogs.checkins import rounds as checkins
+from dialogs.engine import Engine
 from dialogs.events import Actor, CommandReceived, FormSubmitted, Place
 from tests.block_kit_checks import (
     HOSTILE,
@@ -24,17 +28,18 @@ from tests.block_kit_checks import (
     texts,
     through_modal,
 )
+from tests.conftest import RecordingSender
 from tests.helpers import say, scale_names, seeded, submit, text_of
 
 
 @pytest.fixture(params=["sqlite"])
-def database_url(request, tmp_path):
+def database_url(request: pytest.FixtureRequest, tmp_path: Path):
     """These tests exercise rendering, not SQL: SQLite alone keeps them quick."""
     return f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}"
 
 
 # --------------------------------------------------------------------------- every card
-async def press(engine, who: str, card: Card, action: str) -> list[Card]:
+async def press(engine: Engine, who: str, card: Card, action: str) -> list[Card]:
     """What the Slack adapter does with a click on a card's button in a message."""
     elements = [
         e
@@ -49,7 +54,7 @@ async def press(engine, who: str, card: Card, action: str) -> list[Card]:
     )
 
 
-async def journey(engine, worker, sender) -> list[Card]:
+async def journey(engine: Engine, worker: OutboxWorker, sender: RecordingSender) -> list[Card]:
     """Every kind of card the engine sends or answers with, through one demo team's life;
     forms are answered through their modal and buttons pressed from their message."""
     cards: list[Card] = []
@@ -132,7 +137,9 @@ JOBS = ("batch", "reminders", "close", "summary", "success", "tension-prompt")
 JOBS += ("reflexive-invite", "reflexive")
 
 
-async def test_every_engine_card_fits_slack(engine, worker, sender):
+async def test_every_engine_card_fits_slack(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender
+) -> None:
     cards = await journey(engine, worker, sender)
     titles = {c.title for c in cards}
     assert len(cards) > 40 and len(titles) > 25, titles
@@ -144,7 +151,9 @@ async def test_every_engine_card_fits_slack(engine, worker, sender):
         check_card(card)
 
 
-async def test_people_text_in_engine_cards_is_inert(engine, worker, sender):
+async def test_people_text_in_engine_cards_is_inert(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender
+) -> None:
     cards = await journey(engine, worker, sender)
     posted = [d.card for d in sender.to("equipe", "channel")]
     assert posted, "the batch posted the tension to the team channel"
@@ -162,7 +171,9 @@ async def test_people_text_in_engine_cards_is_inert(engine, worker, sender):
 
 
 # --------------------------------------------------------------------------- round trips
-async def test_checkin_round_trip_through_the_modal(engine, worker, sender):
+async def test_checkin_round_trip_through_the_modal(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender
+) -> None:
     await seeded(engine)
     await engine.jobs.run("checkin", "demo")
     card = (await say(engine, "camille", "bilan"))[0]
@@ -201,7 +212,7 @@ async def test_checkin_round_trip_through_the_modal(engine, worker, sender):
     assert "Merci" in text_of(await through_modal(engine, "camille", again, answers))
 
 
-async def test_profile_settings_and_schedule_round_trip(engine):
+async def test_profile_settings_and_schedule_round_trip(engine: Engine) -> None:
     await seeded(engine)
     profile = (await say(engine, "camille", "profil"))[0]
     view = sb.modal_view(profile, private_metadata=sb.form_metadata(profile.form))
@@ -217,7 +228,7 @@ async def test_profile_settings_and_schedule_round_trip(engine):
         assert "⚠" not in text_of(await through_modal(engine, "emilie", card)), command
 
 
-async def test_setup_with_a_hostile_team_name(engine):
+async def test_setup_with_a_hostile_team_name(engine: Engine) -> None:
     founder = Actor("sandbox", "", "zoe", "Zoé Martin", "America/Montreal", "fr-CA")
     place = Place("sandbox", "", "autre-canal", "canal")
     form = (await engine.handle(CommandReceived(founder, "configurer", place)))[0]

@@ -18,13 +18,13 @@ from tests.block_kit_checks import HOSTILE, assert_inert, shown
 
 # --------------------------------------------------------------------------- mrkdwn
 @pytest.mark.parametrize("hostile", HOSTILE)
-def test_hostile_text_is_inert_and_shown_as_written(hostile):
+def test_hostile_text_is_inert_and_shown_as_written(hostile: str) -> None:
     out = escape(hostile)
     assert_inert(out)
     assert shown(out) == clean(hostile)
 
 
-def test_escape_exact_forms():
+def test_escape_exact_forms() -> None:
     assert escape("<!channel>") == "&lt;!channel&gt;"
     assert escape("<@U123>") == "&lt;@\u2060U123&gt;"
     assert escape("<https://evil|click>") == "&lt;https:\u2060//evil|click&gt;"
@@ -39,7 +39,7 @@ def test_escape_exact_forms():
     assert escape("line\r\nbreak\u2028here") == "line\nbreak\nhere"
 
 
-def test_clean_and_plain_remove_control_characters():
+def test_clean_and_plain_remove_control_characters() -> None:
     nasty = "a\x00b\x07c\u202ed\u2066e\x85f\ud800g"
     assert clean(nasty) == "abcdefg"
     assert clean("keep\ttabs\nand lines") == "keep\ttabs\nand lines"
@@ -50,16 +50,16 @@ def test_clean_and_plain_remove_control_characters():
 
 
 @given(st.text())
-def test_escape_never_leaves_markup(text):
+def test_escape_never_leaves_markup(text: str) -> None:
     assert_inert(escape(text))
 
 
 @given(st.text(alphabet=st.sampled_from([*"ab1 .:/@#<>&!|*_~`\n\t;", "é", "＊", "＞", "😀"])))
-def test_escape_shows_what_was_written(text):
+def test_escape_shows_what_was_written(text: str) -> None:
     assert shown(escape(text)) == clean(text)
 
 
-def test_catalogues_carry_no_mrkdwn():
+def test_catalogues_carry_no_mrkdwn() -> None:
     """Why bot text may be escaped like people's: the catalogues use no markup at all."""
     root = Path(__file__).resolve().parent.parent / "dialogs"
     strings: list[str] = []

@@ -8,15 +8,19 @@ import base64
 import csv
 import datetime as dt
 import io
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from bot.outbox_worker import OutboxWorker
+from dialogs.engine import Engine
 from dialogs.summaries import pulse
 from storage import teams
 from storage.models import (
     OutboxMessage,
 )
+from tests.conftest import Clock, RecordingSender
 from tests.helpers import say, seeded, submit, text_of
 from tests.summary_helpers import answer_round, set_team
 
@@ -24,13 +28,13 @@ READERS = {"nadia", "luc", "emilie"}
 
 
 @pytest.fixture(params=["sqlite"])
-def database_url(request, tmp_path):
+def database_url(request: pytest.FixtureRequest, tmp_path: Path):
     return f"sqlite+aiosqlite:///{tmp_path / 'summary.db'}"
 
 
 async def test_readers_of_both_sectors_get_it_at_once_in_their_language(
-    engine, worker, sender, clock
-):
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock
+) -> None:
     await seeded(engine)
     await answer_round(
         engine, worker, sender, clock, ["camille", "jonathan", "sophie", "aisha", "luc"]
@@ -56,7 +60,9 @@ async def test_readers_of_both_sectors_get_it_at_once_in_their_language(
     assert "5 réponse(s) sur 9" in body and "moyenne 4,0" in body and "pas l’évaluation" in body
 
 
-async def test_small_round_is_hidden_or_pooled(engine, worker, sender, clock):
+async def test_small_round_is_hidden_or_pooled(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock
+) -> None:
     await seeded(engine)
     await set_team(engine, k=5)
     await answer_round(engine, worker, sender, clock, ["camille", "sophie", "luc"])
@@ -71,7 +77,9 @@ async def test_small_round_is_hidden_or_pooled(engine, worker, sender, clock):
     assert "bilans nᵒˢ 1 à 2 regroupés" in pooled and "6 réponse(s) sur 18" in pooled
 
 
-async def test_published_units_are_frozen(engine, worker, sender, clock):
+async def test_published_units_are_frozen(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock
+) -> None:
     """Changing k or pooling later never re-cuts what was already shown."""
     await seeded(engine)
     await answer_round(engine, worker, sender, clock, ["camille", "sophie", "luc"])
@@ -85,7 +93,9 @@ async def test_published_units_are_frozen(engine, worker, sender, clock):
     assert "regroupés" not in later and "sera regroupé avec le suivant" in later
 
 
-async def test_csv_export_holds_only_published_figures(engine, worker, sender, clock):
+async def test_csv_export_holds_only_published_figures(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock
+) -> None:
     await seeded(engine)
     await answer_round(
         engine, worker, sender, clock, ["camille", "jonathan", "daniel", "sophie", "aisha"]
@@ -105,7 +115,9 @@ async def test_csv_export_holds_only_published_figures(engine, worker, sender, c
     assert all(r["mean"] == "" for r in rows if r["status"] != "shown")
 
 
-async def test_open_answers_wait_for_review_when_asked(engine, worker, sender, clock):
+async def test_open_answers_wait_for_review_when_asked(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock
+) -> None:
     await seeded(engine)
     await set_team(engine, review_open_answers=True)
     await answer_round(engine, worker, sender, clock, ["camille", "jonathan", "sophie"])
@@ -124,7 +136,9 @@ async def test_open_answers_wait_for_review_when_asked(engine, worker, sender, c
     assert shown.count("Note de") == 1
 
 
-async def test_monthly_summary_is_sent_once(engine, worker, sender, clock):
+async def test_monthly_summary_is_sent_once(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock
+) -> None:
     await seeded(engine)
     fire = dt.datetime(2026, 12, 1, 14, 0, tzinfo=dt.UTC)
     clock.now = fire
@@ -133,7 +147,9 @@ async def test_monthly_summary_is_sent_once(engine, worker, sender, clock):
     assert (first.count, second.count) == (3, 0)
 
 
-async def test_a_chart_is_drawn_once_per_team_units_and_language(engine, worker, sender, clock):
+async def test_a_chart_is_drawn_once_per_team_units_and_language(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock
+) -> None:
     from dialogs.i18n import Tr
     from dialogs.summaries import charts
 

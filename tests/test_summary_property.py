@@ -69,7 +69,7 @@ def histories(draw):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories())
-def test_repeated_summaries_never_isolate_fewer_than_k(history):
+def test_repeated_summaries_never_isolate_fewer_than_k(history) -> None:
     import asyncio
 
     asyncio.run(replay(*history))

@@ -17,12 +17,13 @@ from dialogs.summaries import pulse
 from dialogs.summaries import store as summary_store
 from dialogs.tensions.models import Tension
 from storage import teams
+from storage.database import Database
 from storage.models import Member, SummaryUnit
 from storage.sealing import Sealer
 from tests.summary_helpers import sealed_ballot_rounds, stored_respondents
 
 
-async def test_pooled_units_never_take_the_other_kinds_rounds(database):
+async def test_pooled_units_never_take_the_other_kinds_rounds(database: Database) -> None:
     """Check-in rounds 1 and 3 pool together across diagnostic round 2, and keep to their kind."""
     database = database
     sealer = Sealer.ephemeral()
@@ -86,7 +87,7 @@ async def test_pooled_units_never_take_the_other_kinds_rounds(database):
     assert result.disclosure.get(result.diagnostic.key, "diagnostic:inclusion").respondents == 5
 
 
-async def test_one_statement_reads_all_a_summary_shows(database):
+async def test_one_statement_reads_all_a_summary_shows(database: Database) -> None:
     """Units and their cells, the latest closed round, the last 30 days' tensions and successes,
     and the latest unit's visible open answers: all from compute()'s one statement, on both
     databases; nothing of another team, of an older unit, under review or hidden."""

@@ -6,6 +6,7 @@ import io
 import json
 import re
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,7 +65,7 @@ def lookup(document: Any, path: str) -> Any:
     return document
 
 
-def test_manifest_has_the_required_fields_in_french():
+def test_manifest_has_the_required_fields_in_french() -> None:
     data = manifest(APP_ID, base_url=BASE_URL)
     assert set(data) >= REQUIRED
     assert data["$schema"] == (
@@ -93,7 +94,7 @@ def test_manifest_has_the_required_fields_in_french():
     }
 
 
-def test_the_bot_and_its_commands_keep_teams_limits():
+def test_the_bot_and_its_commands_keep_teams_limits() -> None:
     (bot,) = manifest(APP_ID, base_url=BASE_URL)["bots"]
     assert bot["botId"] == APP_ID
     assert bot["scopes"] == ["personal", "team"]
@@ -108,7 +109,7 @@ def test_the_bot_and_its_commands_keep_teams_limits():
         assert 0 < len(command["description"]) <= 128
 
 
-def test_command_titles_are_words_the_bot_understands_in_both_languages():
+def test_command_titles_are_words_the_bot_understands_in_both_languages() -> None:
     commands = manifest(APP_ID, base_url=BASE_URL)["bots"][0]["commandLists"][0]["commands"]
     english = package.english()
     french_names = [parse(command["title"]).name for command in commands]
@@ -122,7 +123,7 @@ def test_command_titles_are_words_the_bot_understands_in_both_languages():
     assert parse("<at>Passerelle</at> réussite").name == "success"
 
 
-def test_english_localization_translates_keys_that_exist_in_the_manifest():
+def test_english_localization_translates_keys_that_exist_in_the_manifest() -> None:
     data = manifest(APP_ID, base_url=BASE_URL)
     english = package.english()
     assert english["$schema"] == (
@@ -151,7 +152,7 @@ def test_english_localization_translates_keys_that_exist_in_the_manifest():
     assert english["bots[0].commandLists[0].commands[0].title"] == "help"
 
 
-def test_icons_have_teams_sizes_and_the_outline_is_white_on_transparent():
+def test_icons_have_teams_sizes_and_the_outline_is_white_on_transparent() -> None:
     color = Image.open(io.BytesIO(package.color_icon()))
     assert color.format == "PNG" and color.size == (192, 192)
     rgb = color.convert("RGB")
@@ -167,7 +168,7 @@ def test_icons_have_teams_sizes_and_the_outline_is_white_on_transparent():
     assert {alpha for *_, alpha in pixels} == {0, 255}  # a motif, and a background
 
 
-def test_the_zip_holds_the_manifest_icons_and_english_file():
+def test_the_zip_holds_the_manifest_icons_and_english_file() -> None:
     data = build_package(APP_ID, base_url=BASE_URL, version="2.3.4")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert archive.testzip() is None
@@ -189,13 +190,13 @@ def test_the_zip_holds_the_manifest_icons_and_english_file():
     assert files["outline.png"] == package.outline_icon()
 
 
-def test_the_zip_is_byte_for_byte_reproducible():
+def test_the_zip_is_byte_for_byte_reproducible() -> None:
     first = build_package(APP_ID, base_url=BASE_URL)
     assert build_package(APP_ID, base_url=BASE_URL) == first
     assert build_package(APP_ID, base_url=BASE_URL, version="1.0.1") != first
 
 
-def test_base_url_may_have_a_path_and_local_http_is_allowed():
+def test_base_url_may_have_a_path_and_local_http_is_allowed() -> None:
     data = manifest(APP_ID, base_url="https://example.org/passerelle/", developer_name="CIUSSS")
     assert data["developer"]["privacyUrl"] == "https://example.org/passerelle/privacy"
     assert data["developer"]["name"] == "CIUSSS"
@@ -218,7 +219,7 @@ def test_base_url_may_have_a_path_and_local_http_is_allowed():
         "0b6c1f6e-3d2a-4c8e-9f7a-52e1d4b3a90g",
     ],
 )
-def test_a_bad_app_id_is_refused_clearly(app_id):
+def test_a_bad_app_id_is_refused_clearly(app_id) -> None:
     with pytest.raises(PackageError, match="app id"):
         build_package(app_id, base_url=BASE_URL)
 
@@ -238,31 +239,31 @@ def test_a_bad_app_id_is_refused_clearly(app_id):
         "http://127.0.0.2",
     ],
 )
-def test_a_bad_base_url_is_refused_clearly(base_url):
+def test_a_bad_base_url_is_refused_clearly(base_url) -> None:
     with pytest.raises(PackageError, match="base URL"):
         build_package(APP_ID, base_url=base_url)
 
 
 @pytest.mark.parametrize("version", ["", "1", "1.0", "v1.0.0", "1.0.0-beta", "01.0.0"])
-def test_a_bad_version_is_refused(version):
+def test_a_bad_version_is_refused(version) -> None:
     with pytest.raises(PackageError, match="version"):
         manifest(APP_ID, base_url=BASE_URL, version=version)
 
 
-def test_a_developer_name_too_long_for_teams_is_refused():
+def test_a_developer_name_too_long_for_teams_is_refused() -> None:
     with pytest.raises(PackageError, match="developer name"):
         manifest(APP_ID, base_url=BASE_URL, developer_name="x" * 33)
 
 
 @pytest.fixture
-def no_environment(tmp_path, monkeypatch):
+def no_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Run the CLI from an empty directory (no .env), without a Teams app id."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MICROSOFT_APP_ID", raising=False)
     return tmp_path
 
 
-def test_cli_writes_the_package(no_environment, capsys):
+def test_cli_writes_the_package(no_environment, capsys: pytest.CaptureFixture[str]) -> None:
     out = no_environment / "teams.zip"
     argv = ["teams", "package", "--app-id", APP_ID, "--base-url", BASE_URL]
     code = main([*argv, "--out", str(out), "--version", "1.2.3"])
@@ -272,15 +273,17 @@ def test_cli_writes_the_package(no_environment, capsys):
 
 
 def test_cli_takes_the_app_id_from_settings_and_a_default_file_name(
-    no_environment, monkeypatch, capsys
-):
+    no_environment, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("MICROSOFT_APP_ID", APP_ID)
     assert main(["teams", "package", "--base-url", BASE_URL]) == 0
     files = unzip((no_environment / "passerelle-teams.zip").read_bytes())
     assert json.loads(files["manifest.json"])["id"] == APP_ID
 
 
-def test_cli_without_an_app_id_exits_2_and_writes_nothing(no_environment, capsys):
+def test_cli_without_an_app_id_exits_2_and_writes_nothing(
+    no_environment, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = no_environment / "teams.zip"
     code = main(["teams", "package", "--base-url", BASE_URL, "--out", str(out)])
     assert code == 2
@@ -292,7 +295,9 @@ def test_cli_without_an_app_id_exits_2_and_writes_nothing(no_environment, capsys
     ("app_id", "base_url", "message"),
     [("not-a-guid", BASE_URL, "GUID"), (APP_ID, "http://passerelle.example.org", "https")],
 )
-def test_cli_refuses_bad_input_with_exit_2(no_environment, capsys, app_id, base_url, message):
+def test_cli_refuses_bad_input_with_exit_2(
+    no_environment, capsys: pytest.CaptureFixture[str], app_id, base_url, message
+) -> None:
     out = no_environment / "teams.zip"
     argv = ["teams", "package", "--app-id", app_id, "--base-url", base_url, "--out", str(out)]
     assert main(argv) == 2
@@ -301,7 +306,7 @@ def test_cli_refuses_bad_input_with_exit_2(no_environment, capsys, app_id, base_
     assert not out.exists()
 
 
-def test_cli_needs_a_base_url(no_environment, capsys):
+def test_cli_needs_a_base_url(no_environment, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["teams", "package", "--app-id", APP_ID])
     assert exit_info.value.code == 2

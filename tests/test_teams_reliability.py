@@ -153,7 +153,7 @@ async def test_a_vanished_chat_is_opened_again_and_the_message_sent(rig: Rig) ->
 )
 async def test_local_mode_answers_only_a_connector_on_this_machine(
     rig: Rig, service_url: str | None
-):
+) -> None:
     """Without an app id nothing is authenticated: an activity naming any other connector is
     refused before the bot could call out to it (and nothing is recorded)."""
     activity = personal(rig.connector.service_url, rig.dm(COORDINATOR["id"]), COORDINATOR, "aide")

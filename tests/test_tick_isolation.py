@@ -6,14 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import pytest
 from sqlalchemy import text
 
+from dialogs.engine import Engine
 from dialogs.jobs import TickBackoff
 from dialogs.registry import Occasion
+from storage.database import Database
+from tests.conftest import Clock
 from tests.test_scheduler import create_team
 
 
-async def closed_slugs(database) -> set[str]:
+async def closed_slugs(database: Database) -> set[str]:
     async with database.engine.connect() as connection:
         rows = await connection.execute(
             text("SELECT t.slug FROM rounds r JOIN teams t ON t.id = r.team_id WHERE r.closed")
@@ -22,8 +26,12 @@ async def closed_slugs(database) -> set[str]:
 
 
 async def test_a_failing_team_blocks_nobody_and_is_tried_again(
-    engine, database, clock, monkeypatch, caplog
-):
+    engine: Engine,
+    database: Database,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     for slug in ("broken", "fine"):  # a team's short name is also its name here
         await create_team(engine, slug, "America/Toronto")
         await engine.jobs.run("checkin", slug)
@@ -60,7 +68,7 @@ async def test_a_failing_team_blocks_nobody_and_is_tried_again(
     assert await closed_slugs(database) == {"fine", "broken"}
 
 
-def test_the_backoff_doubles_up_to_an_hour_and_resets():
+def test_the_backoff_doubles_up_to_an_hour_and_resets() -> None:
     backoff, now = TickBackoff(), dt.datetime(2026, 12, 6, tzinfo=dt.UTC)
     delays = [backoff.failed(7, now) for _ in range(9)]
     assert [d.total_seconds() / 60 for d in delays] == [1, 2, 4, 8, 16, 32, 60, 60, 60]

@@ -8,8 +8,12 @@ import json
 from collections import Counter
 from typing import Any
 
+from bot.outbox_worker import OutboxWorker
 from dialogs.anonymity import recording_scheme
 from dialogs.checkins import ballot_store as ballots
+from dialogs.engine import Engine
+from storage.database import Database
+from tests.conftest import Clock
 from tests.helpers import PEOPLE, seeded
 from tests.sql_reads import fetch
 from tests.unlinkability_story import DEMO_K, TORONTO, as_datetime, live_story, tell
@@ -85,7 +89,9 @@ def people_rows(tables: dict[str, list[dict[str, Any]]]) -> list[tuple[int, str,
     return rows
 
 
-async def test_no_join_pins_a_ballot_or_a_text_on_a_member(engine, worker, clock, database):
+async def test_no_join_pins_a_ballot_or_a_text_on_a_member(
+    engine: Engine, worker: OutboxWorker, clock: Clock, database: Database
+) -> None:
     story = await live_story(engine, worker, clock, database)
     tables = story.closed
     people = people_rows(tables)
@@ -123,7 +129,9 @@ async def test_no_join_pins_a_ballot_or_a_text_on_a_member(engine, worker, clock
         assert covered >= DEMO_K, cell
 
 
-async def test_recorded_segments_do_not_single_out_anyone(engine, worker, clock, database):
+async def test_recorded_segments_do_not_single_out_anyone(
+    engine: Engine, worker: OutboxWorker, clock: Clock, database: Database
+) -> None:
     """The demo team as shipped: k = 3, Luc the only community member who is not front line.
 
     Positions alone would keep only `front_line` (6 members; manager 2 + coordinator 1 = 3

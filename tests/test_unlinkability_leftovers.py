@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 from sqlalchemy import text
 
+from bot.outbox_worker import OutboxWorker
+from dialogs.engine import Engine
 from storage import maintenance
 from storage.database import Database
-from tests.conftest import POSTGRES_ADMIN_URL, _plain
+from tests.conftest import POSTGRES_ADMIN_URL, Clock, _plain
 from tests.helpers import seeded
 from tests.sql_reads import fetch, is_pg
 from tests.unlinkability_story import BALLOT_ORDER, live_story, tell
@@ -49,7 +52,9 @@ def _wal_size(files: dict[str, bytes]) -> int:
     return sum(len(data) for name, data in files.items() if name.endswith("-wal"))
 
 
-def _spy_on_maintenance(monkeypatch, database: Database) -> list[dict[str, Any]]:
+def _spy_on_maintenance(
+    monkeypatch: pytest.MonkeyPatch, database: Database
+) -> list[dict[str, Any]]:
     """Record what lies below SQL each time a job calls the maintenance, just before it runs."""
     calls: list[dict[str, Any]] = []
     real = maintenance.vacuum_private_tables
@@ -64,8 +69,12 @@ def _spy_on_maintenance(monkeypatch, database: Database) -> list[dict[str, Any]]
 
 
 async def test_the_close_leaves_no_old_row_version_or_wal_page(
-    engine, worker, clock, database, monkeypatch
-):
+    engine: Engine,
+    worker: OutboxWorker,
+    clock: Clock,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The close job runs the maintenance itself, after its commit: by the time it returns,
     what the close erased or rewrote is gone from below SQL too."""
     await _enable_pageinspect(database)
@@ -107,7 +116,7 @@ async def test_the_close_leaves_no_old_row_version_or_wal_page(
     assert len(await fetch(database, "SELECT id FROM open_answers")) == texts
 
 
-async def three_answer_a_round(engine, clock, database: Database) -> None:
+async def three_answer_a_round(engine: Engine, clock: Clock, database: Database) -> None:
     """The demo team's round opened by its calendar, answered by three members an hour apart."""
     await seeded(engine)
     await engine.jobs.run("checkin", "demo", forced=False)
@@ -122,8 +131,8 @@ async def three_answer_a_round(engine, clock, database: Database) -> None:
 
 
 async def test_a_close_by_the_minute_tick_runs_the_maintenance_too(
-    engine, clock, database, monkeypatch
-):
+    engine: Engine, clock: Clock, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await _enable_pageinspect(database)
     calls = _spy_on_maintenance(monkeypatch, database)
     await three_answer_a_round(engine, clock, database)
@@ -183,8 +192,8 @@ async def _pages(database: Database, relation: str) -> list[bytes]:
 
 
 async def test_a_transaction_older_than_the_close_postpones_the_maintenance(
-    engine, clock, database, monkeypatch
-):
+    engine: Engine, clock: Clock, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The adversary reads the ledger's pages after a close while another database of the
     cluster (another application) holds a write transaction begun before it: VACUUM FULL
     cannot drop the old versions then. The maintenance waits for it, a bounded time, then

@@ -14,9 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from bot.outbox_worker import OutboxWorker
 from dialogs.checkins import ballot_store as ballots
 from dialogs.checkins import round_store as rounds
-from tests.conftest import START
+from dialogs.engine import Engine
+from storage.database import Database
+from tests.conftest import START, Clock
 from tests.helpers import seeded
 from tests.sql_reads import fetch, is_pg
 from tests.unlinkability_story import (
@@ -32,7 +35,7 @@ from tests.unlinkability_story import (
 )
 
 
-async def test_private_tables_have_no_member_column_and_no_clock(database):
+async def test_private_tables_have_no_member_column_and_no_clock(database: Database) -> None:
     def schema(sync) -> dict[str, Any]:
         inspector = sa.inspect(sync)
         return {
@@ -72,7 +75,7 @@ async def test_private_tables_have_no_member_column_and_no_clock(database):
     assert "answers" not in tables
 
 
-async def test_private_tables_have_no_hidden_order(database):
+async def test_private_tables_have_no_hidden_order(database: Database) -> None:
     """No rowid (SQLite), no sequence or identity (PostgreSQL), no trigger on private tables."""
     async with database.engine.connect() as connection:
         if is_pg(database):
@@ -119,7 +122,9 @@ async def test_private_tables_have_no_hidden_order(database):
             assert not sequences.all()  # no AUTOINCREMENT anywhere
 
 
-async def test_ids_are_random_and_renewed_at_close(engine, worker, clock, database):
+async def test_ids_are_random_and_renewed_at_close(
+    engine: Engine, worker: OutboxWorker, clock: Clock, database: Database
+) -> None:
     story = await live_story(engine, worker, clock, database)
     closed = story.closed
     for name in PRIVATE:
@@ -158,7 +163,9 @@ def sealed_ids_in_submission_order(story: Story, kind: str) -> list[str]:
     return order
 
 
-async def test_physical_order_and_row_versions_replay_nothing(engine, worker, clock, database):
+async def test_physical_order_and_row_versions_replay_nothing(
+    engine: Engine, worker: OutboxWorker, clock: Clock, database: Database
+) -> None:
     story = await live_story(engine, worker, clock, database)
     pg = is_pg(database)
     members_in_first_order: list[int] | None = None
@@ -193,8 +200,8 @@ async def test_physical_order_and_row_versions_replay_nothing(engine, worker, cl
 
 
 async def test_time_is_a_day_at_most_and_no_outbox_row_dates_a_submission(
-    engine, worker, clock, database
-):
+    engine: Engine, worker: OutboxWorker, clock: Clock, database: Database
+) -> None:
     story = await live_story(engine, worker, clock, database)
     closed = story.closed
     submitted_on = {
@@ -218,7 +225,9 @@ async def test_time_is_a_day_at_most_and_no_outbox_row_dates_a_submission(
         assert after == before, (kind, who)
 
 
-async def test_ledger_speaks_while_open_and_is_erased_at_close(engine, worker, clock, database):
+async def test_ledger_speaks_while_open_and_is_erased_at_close(
+    engine: Engine, worker: OutboxWorker, clock: Clock, database: Database
+) -> None:
     story = await live_story(engine, worker, clock, database)
     ids = story.member_ids
     statuses = {row["member_id"]: row["status"] for row in story.before_close["ledger"]}
@@ -244,7 +253,7 @@ async def test_ledger_speaks_while_open_and_is_erased_at_close(engine, worker, c
         )
 
 
-async def test_ledger_order_survives_any_query_plan(engine, database):
+async def test_ledger_order_survives_any_query_plan(engine: Engine, database: Database) -> None:
     """Whatever plan the database picks for the ledger's UPDATE (here: forced sequential scans,
     what PostgreSQL uses once the table is analysed and small), the rows' physical order never
     moves the latest writer behind the others."""

@@ -13,13 +13,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import text
 
+from bot.outbox_worker import OutboxWorker
 from bot.scheduler import team_triggers
 from dialogs.calendar import week_key, zone
+from dialogs.engine import Engine
 from dialogs.i18n import Tr
 from dialogs.tensions.rate_limit import WeeklyLimiter
 from storage import teams
 from storage.database import Database
 from storage.sealing import Sealer
+from tests.conftest import Clock
 from tests.helpers import PEOPLE, seeded
 from tests.sql_reads import fetch
 from tests.unlinkability_story import PRIVATE, TORONTO, as_datetime, dump, outbox_rows, tell
@@ -91,7 +94,7 @@ def tally_violations(tables: dict[str, tuple[list[Any], list[Any]]]) -> list[str
     return problems
 
 
-async def test_no_table_keeps_a_tension_tally_per_member(database):
+async def test_no_table_keeps_a_tension_tally_per_member(database: Database) -> None:
     tables = await inspect_schema(database)
     # The rule bites on real tables: these do name members.
     assert set(per_member_tables(tables)) == set(PER_MEMBER)
@@ -153,8 +156,8 @@ def traces(
 
 
 async def test_no_row_tells_the_weeks_tension_writers_from_the_others(
-    engine, worker, clock, database
-):
+    engine: Engine, worker: OutboxWorker, clock: Clock, database: Database
+) -> None:
     """Sophie writes two tensions and Aïsha one while a round is open; the others write none.
 
     Read whole (every table, every column, row versions on PostgreSQL), the database then
@@ -202,7 +205,9 @@ async def test_no_row_tells_the_weeks_tension_writers_from_the_others(
     assert told == {"sophie"}
 
 
-async def test_the_weekly_limit_holds_and_its_slots_name_no_one(engine, clock, database):
+async def test_the_weekly_limit_holds_and_its_slots_name_no_one(
+    engine: Engine, clock: Clock, database: Database
+) -> None:
     """The limit is kept in `tension_tokens` (so every process and a restart agree: see
     tests/test_sealed_rituals.py), one row per slot taken, keyed by a tag of the server's
     secret: no member id in the clear or under a hash anyone could recompute per id, no tag
@@ -280,8 +285,8 @@ async def test_the_weekly_limit_holds_and_its_slots_name_no_one(engine, clock, d
 
 
 async def test_review_requests_wait_for_the_daily_job_and_carry_no_author(
-    engine, worker, clock, database
-):
+    engine: Engine, worker: OutboxWorker, clock: Clock, database: Database
+) -> None:
     """With review on, confirming a tension queues nothing: a request queued then would date
     it to the minute. The daily job (09:00 team time) asks each coordinator, once."""
     await seeded(engine)

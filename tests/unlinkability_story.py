@@ -32,9 +32,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from bot.outbox_worker import OutboxWorker
+from dialogs.engine import Engine
 from dialogs.i18n import Tr
 from storage.database import Database
-from tests.conftest import START
+from tests.conftest import START, Clock
 from tests.helpers import PEOPLE, seeded, submit, text_of
 from tests.sql_reads import fetch, is_pg
 
@@ -182,11 +184,13 @@ async def dump(database: Database) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-async def tell(engine, who: str, action: str, context: dict[str, str], values=None) -> str:
+async def tell(engine: Engine, who: str, action: str, context: dict[str, str], values=None) -> str:
     return text_of(await submit(engine, who, action, context, values))
 
 
-async def live_story(engine, worker, clock, database: Database) -> Story:
+async def live_story(
+    engine: Engine, worker: OutboxWorker, clock: Clock, database: Database
+) -> Story:
     """Play the timeline through the engine; snapshot what an adversary would see."""
     story = Story()
     await seeded(engine)
@@ -229,7 +233,7 @@ async def live_story(engine, worker, clock, database: Database) -> Story:
     return story
 
 
-async def _act(engine, story: Story, database: Database, kind: str, who: str) -> str:
+async def _act(engine: Engine, story: Story, database: Database, kind: str, who: str) -> str:
     context = {"team": "demo"}
     if kind == "ballot":
         values = dict(zip((f"item:{i}" for i in story.items), PATTERNS[who], strict=False))
