@@ -250,18 +250,18 @@ class TeamsBridge:
         if any(a.get("id") == bot for a in removed):
             await self.on_bot_removed(turn)
         places = await self.linked_places(activity)
-        for account in added:
-            if account.get("id") != bot:
+        changes: tuple[tuple[str, type[MemberJoined | MemberLeft], list[Json]], ...] = (
+            ("joined", MemberJoined, added),
+            ("left", MemberLeft, removed),
+        )
+        for change, event, accounts in changes:
+            for account in accounts:
+                if account.get("id") == bot:
+                    continue
                 for place in places:
                     actor = act.actor_of(activity, account)
-                    about = ("joined", str(account.get("id")), place.channel_ref)
-                    await self._engine(turn, MemberJoined(actor=actor, place=place), *about)
-        for account in removed:
-            if account.get("id") != bot:
-                for place in places:
-                    actor = act.actor_of(activity, account)
-                    about = ("left", str(account.get("id")), place.channel_ref)
-                    await self._engine(turn, MemberLeft(actor=actor, place=place), *about)
+                    about = (change, str(account.get("id")), place.channel_ref)
+                    await self._engine(turn, event(actor=actor, place=place), *about)
 
     async def on_bot_added(self, turn: TurnHandle) -> None:
         activity = turn.activity
