@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -34,7 +34,7 @@ from adapters.slack.block_values import button_action, decode_form_reference
 from adapters.slack.blocks import OPEN_FORM_ACTION, home_view
 from adapters.slack.forms import FormCards
 from adapters.slack.recording import DURABLE_BUTTONS
-from adapters.slack.replies import CALLBACK_ID
+from adapters.slack.replies import CALLBACK_ID, Replies
 from dialogs.cards import Card, notice
 from dialogs.engine import Engine, form_card, home
 from dialogs.events import Actor, MemberJoined, MemberLeft, Place, TeamInstalled
@@ -44,33 +44,26 @@ log = logging.getLogger(__name__)
 Json = dict[str, Any]
 
 
-class Listeners:
-    # Provided by SlackBridge (and its other mixins).
+class Pressed(NamedTuple):
+    """Who pressed a button, and where: the channel (a modal's, from its signed metadata; else
+    the message's), the modal when it was pressed in one, the channel as a team's place."""
+
+    actor: Actor
+    channel_id: str
+    channel_name: str
+    view: Json | None
+    place: Place | None
+
+
+class Listeners(Replies):
+    """Answers through `Replies` (who a user is, modals, posts); the rest is provided by
+    SlackBridge's other mixins."""
+
     engine: Engine
     forms: FormCards
 
     if TYPE_CHECKING:
 
-        async def actor(self, client: AsyncWebClient, workspace: str, user_id: str) -> Actor: ...
-        async def user(
-            self, client: AsyncWebClient, workspace: str, user_id: str
-        ) -> Json | None: ...
-        def modal(
-            self, card: Card, actor: Actor, channel_id: str = "", channel_name: str = ""
-        ) -> Json: ...
-        async def post(
-            self, client: AsyncWebClient, actor: Actor, card: Card, channel: str
-        ) -> None: ...
-        async def show(
-            self,
-            client: AsyncWebClient,
-            actor: Actor,
-            cards: list[Card],
-            *,
-            trigger_id: str | None,
-            channel_id: str = "",
-            channel_name: str = "",
-        ) -> None: ...
         async def suspend(self, workspace: str) -> None: ...
         def _after_ack(self, work: Coroutine[Any, Any, None], body: Json | None = None) -> None: ...
         async def on_submission(self, ack: Any, body: Json, client: AsyncWebClient) -> None: ...
@@ -139,21 +132,28 @@ class Listeners:
         await ack()
         self._after_ack(self._open_form(body, action, client), body)
 
-    async def _open_form(self, body: Json, action: Json, client: AsyncWebClient) -> None:
-        workspace = events.team_of(body)
-        actor = await self.actor(client, workspace, events.user_of(body))
+    async def _pressed(self, body: Json, client: AsyncWebClient) -> Pressed | None:
+        """Who pressed a button, and where (`_where`); None when the modal's metadata is
+        forged, the person told (`_refuse`)."""
+        actor = await self.actor(client, events.team_of(body), events.user_of(body))
         try:
-            channel_id, channel_name, _ = self._where(body)
+            channel_id, channel_name, view = self._where(body)
         except events.ForgedMetadata:
             await self._refuse(client, actor)
+            return None
+        where = events.place(events.team_of(body), channel_id, channel_name)
+        return Pressed(actor, channel_id, channel_name, view, where)
+
+    async def _open_form(self, body: Json, action: Json, client: AsyncWebClient) -> None:
+        pressed = await self._pressed(body, client)
+        if pressed is None:
             return
-        reference = str(action.get("value") or "")
+        actor, reference = pressed.actor, str(action.get("value") or "")
         card = await self.forms.card(reference) or await self._form_again(
-            actor, reference, events.place(workspace, channel_id, channel_name)
+            actor, reference, pressed.place
         )
-        await client.views_open(
-            trigger_id=body["trigger_id"], view=self.modal(card, actor, channel_id, channel_name)
-        )
+        modal = self.modal(card, actor, pressed.channel_id, pressed.channel_name)
+        await client.views_open(trigger_id=body["trigger_id"], view=modal)
 
     async def _refuse(self, client: AsyncWebClient, actor: Actor) -> None:
         """A button in a modal whose metadata is not ours: said to the person, nothing done."""
@@ -180,14 +180,10 @@ class Listeners:
         self._after_ack(self._button(body, action, client), body)
 
     async def _button(self, body: Json, action: Json, client: AsyncWebClient) -> None:
-        workspace = events.team_of(body)
-        actor = await self.actor(client, workspace, events.user_of(body))
-        try:
-            channel_id, channel_name, view = self._where(body)
-        except events.ForgedMetadata:
-            await self._refuse(client, actor)
+        pressed = await self._pressed(body, client)
+        if pressed is None:
             return
-        where = events.place(workspace, channel_id, channel_name)
+        actor, channel_id, channel_name, view, where = pressed
         event = events.button(action, actor, where)
         if event is None:
             return
