@@ -73,9 +73,7 @@ class Sandbox:
             place = await self._channel_place(person) if form.get("in_channel") else None
             cards = await self._handle(CommandReceived(self._actor(person), text, place))
             self.transcripts.add("direct", person.user_ref, said=text)
-            for card in cards:
-                self.transcripts.add("direct", person.user_ref, card=card)
-            await self._settle()
+            await self._show(person, cards)
         raise web.HTTPSeeOther(page_url(person, _lang(form), {"since": str(since)}))
 
     async def submit(self, request: web.Request) -> web.Response:
@@ -90,9 +88,7 @@ class Sandbox:
         }
         since = self.transcripts.last_number
         event = FormSubmitted(self._actor(person), action, context, values)
-        for card in await self._handle(event):
-            self.transcripts.add("direct", person.user_ref, card=card)
-        await self._settle()
+        await self._show(person, await self._handle(event))
         raise web.HTTPSeeOther(page_url(person, _lang(form), {"since": str(since)}))
 
     async def run_job(self, request: web.Request) -> web.Response:
@@ -125,6 +121,12 @@ class Sandbox:
         ):
             raise DatabaseAway()
         return cards
+
+    async def _show(self, person: Person, cards: list[Card]) -> None:
+        """The engine's answer in the person's own conversation, then what it queued delivered."""
+        for card in cards:
+            self.transcripts.add("direct", person.user_ref, card=card)
+        await self._settle()
 
     async def _settle(self) -> None:
         if self.after_action is None:
