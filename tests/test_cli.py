@@ -41,7 +41,9 @@ def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def run(args, env, cwd=None):
+def run(
+    args: list[str], env: dict[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         env=env,

@@ -15,7 +15,14 @@ SECTORS = ("public", "community", "other", None)
 POSITIONS = ("front_line", "manager", "coordinator", None)
 
 
-def cell(sector, position, n, unit=1, dimension="vision", mean=3):
+def cell(
+    sector: str | None,
+    position: str | None,
+    n: int,
+    unit: int = 1,
+    dimension: str = "vision",
+    mean: int = 3,
+) -> Cell:
     return Cell(unit, dimension, sector, position, n, n, n * mean, (0, 0, n, 0, 0))
 
 

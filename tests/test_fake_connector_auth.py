@@ -132,6 +132,10 @@ def inbound(connector: FakeConnector, conversation_id: str, text: str = "ping") 
     }
 
 
+Secured = tuple["BotServer", FakeConnector, FixedTokenCredentialsFactory]
+LocalMode = tuple["BotServer", FakeConnector]
+
+
 @functools.cache
 def webchat_key() -> Any:
     """A second published key, endorsed for webchat only."""
@@ -160,7 +164,9 @@ async def secured(
         yield server, connector, credentials
 
 
-async def test_a_valid_token_is_accepted_and_the_reply_carries_ours(secured, metadata) -> None:
+async def test_a_valid_token_is_accepted_and_the_reply_carries_ours(
+    secured: Secured, metadata: OpenIdMetadataServer
+) -> None:
     server, connector, credentials = secured
     conversation_id = connector.personal_conversation_id(ANA)
     token = mint(APP_ID, connector.service_url)
@@ -189,7 +195,7 @@ async def test_a_valid_token_is_accepted_and_the_reply_carries_ours(secured, met
         ("key not endorsed for msteams", Exception),
     ],
 )
-async def test_bad_tokens_are_refused_with_401(secured, case: str, escapes: Any) -> None:
+async def test_bad_tokens_are_refused_with_401(secured: Secured, case: str, escapes: Any) -> None:
     server, connector, _ = secured
     url = connector.service_url
     headers = {
@@ -220,7 +226,7 @@ async def test_bad_tokens_are_refused_with_401(secured, case: str, escapes: Any)
             assert str(error) == "Could not validate endorsement key"
 
 
-async def test_a_valid_token_is_still_accepted_after_refusals(secured) -> None:
+async def test_a_valid_token_is_still_accepted_after_refusals(secured: Secured) -> None:
     server, connector, _ = secured
     activity = inbound(connector, connector.personal_conversation_id(ANA))
     assert await server.post(activity, bearer(mint(APP_ID, connector.service_url, kid="x"))) == 401
@@ -228,7 +234,7 @@ async def test_a_valid_token_is_still_accepted_after_refusals(secured) -> None:
     assert len(server.bot.turns) == 1
 
 
-async def test_issuer_in_metadata_matches_the_token_issuer(metadata) -> None:
+async def test_issuer_in_metadata_matches_the_token_issuer(metadata: OpenIdMetadataServer) -> None:
     def fetch() -> dict[str, Any]:
         document = requests.get(metadata.metadata_url, timeout=5).json()
         keys = requests.get(document["jwks_uri"], timeout=5).json()["keys"]
@@ -261,7 +267,7 @@ async def local_mode() -> AsyncIterator[tuple[BotServer, FakeConnector]]:
         yield server, connector
 
 
-async def test_local_mode_accepts_no_header_and_sends_no_token(local_mode) -> None:
+async def test_local_mode_accepts_no_header_and_sends_no_token(local_mode: LocalMode) -> None:
     server, connector = local_mode
     conversation_id = connector.personal_conversation_id(ANA)
     assert await server.post(inbound(connector, conversation_id), {}) == 201
@@ -272,7 +278,7 @@ async def test_local_mode_accepts_no_header_and_sends_no_token(local_mode) -> No
     assert connector.messages_to(conversation_id)[0]["text"] == "pong"
 
 
-async def test_local_mode_malformed_bearer_escapes_as_decode_error(local_mode) -> None:
+async def test_local_mode_malformed_bearer_escapes_as_decode_error(local_mode: LocalMode) -> None:
     server, connector = local_mode
     activity = inbound(connector, connector.personal_conversation_id(ANA))
     status = await server.post(activity, {"Authorization": "Bearer not-a-jwt"})
@@ -281,7 +287,7 @@ async def test_local_mode_malformed_bearer_escapes_as_decode_error(local_mode) -
     assert isinstance(error, jwt.DecodeError)
 
 
-async def test_a_proactive_send_is_a_reply_to_a_made_up_activity_id(local_mode) -> None:
+async def test_a_proactive_send_is_a_reply_to_a_made_up_activity_id(local_mode: LocalMode) -> None:
     """``CloudAdapter.continue_conversation`` builds a continuation activity with a fresh uuid1
     id, and ``TurnContext.send_activity`` turns it into ``replyToId``: a proactive message goes
     out as ``reply_to_activity`` (POST .../activities/<uuid>), not ``send_to_conversation``.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import Locator, Page, async_playwright, expect
 
 from bot.demo import seed
 from bot.server import build_app
@@ -78,7 +78,7 @@ def chromium() -> Path:
 
 
 @pytest.fixture
-async def page(chromium: Path, sandbox_url: str):
+async def page(chromium: Path, sandbox_url: str) -> AsyncIterator[Page]:
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
@@ -92,27 +92,27 @@ async def page(chromium: Path, sandbox_url: str):
 
 
 # ----------------------------------------------------------------- what a person does
-async def act_as(page, name: str) -> None:
+async def act_as(page: Page, name: str) -> None:
     switcher = page.get_by_role("navigation", name=re.compile("Personnes|People"))
     await switcher.get_by_role("link", name=name).click()
     await expect(switcher.locator("a[aria-current=page]")).to_contain_text(name)
     await expect(page.locator("#conversation h2")).to_contain_text(name)
 
 
-async def say(page, text: str) -> None:
+async def say(page: Page, text: str) -> None:
     before = page.url
     await page.locator("#command").fill(text)
     await page.locator(".composer button[type=submit]").click()
     await page.wait_for_url(lambda url: url != before)
 
 
-async def submit(form) -> None:
+async def submit(form: Locator) -> None:
     before = form.page.url
     await form.locator("form.card-form button[type=submit]").click()
     await form.page.wait_for_url(lambda url: url != before)
 
 
-async def run_job(page, job: str) -> str:
+async def run_job(page: Page, job: str) -> str:
     before = page.url
     await page.locator("#job").select_option(job)
     await page.locator("#jobs button[type=submit]").click()
@@ -120,22 +120,22 @@ async def run_job(page, job: str) -> str:
     return await page.get_by_role("status").inner_text()
 
 
-def newest_card(page, heading: str | re.Pattern[str]):
+def newest_card(page: Page, heading: str | re.Pattern[str]) -> Locator:
     """The newest card in the person's conversation whose title matches."""
     title = page.get_by_role("heading", level=3, name=heading)
     return page.locator("#conversation article.card").filter(has=title).first
 
 
-def newest_entry(page):
+def newest_entry(page: Page) -> Locator:
     return page.locator("#conversation li.entry").first
 
 
-def channel(page):
+def channel(page: Page) -> Locator:
     return page.locator("section.channel")
 
 
 # ----------------------------------------------------------------- the journey
-async def test_the_journey_in_a_real_browser(page) -> None:
+async def test_the_journey_in_a_real_browser(page: Page) -> None:
     started = time.monotonic()
     await expect(page.locator("html")).to_have_attribute("lang", "fr")
 
@@ -249,7 +249,7 @@ PHONE = {"width": 390, "height": 844}
 PAGE_OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
 
 
-async def test_the_readers_form_and_settings_fit_a_phone(page) -> None:
+async def test_the_readers_form_and_settings_fit_a_phone(page: Page) -> None:
     """At 390 px, the readers form (a menu of members with their position and state) and the
     settings' readers rule: the page is never wider than the screen (a grid column used to
     grow to the menu's longest option: 41 px of sideways scrolling in French, 99 in English)."""

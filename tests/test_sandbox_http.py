@@ -7,6 +7,7 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.demo import PERSONAS, seed
@@ -27,21 +28,25 @@ def settings(**env: object) -> Settings:
 
 
 @pytest.fixture
-async def client(engine: Engine) -> AsyncIterator[TestClient]:
+async def client(engine: Engine) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     assert await seed(engine)
     app = build_app(settings(), engine.database, engine)
     async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
         yield test_client
 
 
-async def page(client: TestClient, who: str = "", **query: str) -> str:
+async def page(
+    client: TestClient[web.Request, web.Application], who: str = "", **query: str
+) -> str:
     params = {"as": who, **query} if who else query
     response = await client.get("/sandbox", params=params)
     assert response.status == 200
     return await response.text()
 
 
-async def post(client: TestClient, path: str, data: dict[str, str]) -> str:
+async def post(
+    client: TestClient[web.Request, web.Application], path: str, data: dict[str, str]
+) -> str:
     """Post as the page would, follow the redirect back to the page."""
     response = await client.post(path, data=data)
     assert response.status == 200, await response.text()
@@ -49,7 +54,9 @@ async def post(client: TestClient, path: str, data: dict[str, str]) -> str:
     return await response.text()
 
 
-async def run(client: TestClient, job: str, who: str = "emilie") -> str:
+async def run(
+    client: TestClient[web.Request, web.Application], job: str, who: str = "emilie"
+) -> str:
     return await post(client, "/sandbox/run", {"as": who, "job": job})
 
 
@@ -60,7 +67,9 @@ def newest_entry(text: str, section: str = "conversation") -> str:
 
 
 # ----------------------------------------------------------------- the page
-async def test_page_lists_the_people_in_french_by_default(client: TestClient) -> None:
+async def test_page_lists_the_people_in_french_by_default(
+    client: TestClient[web.Request, web.Application],
+) -> None:
     text = await page(client)
     assert '<html lang="fr">' in text
     for persona in PERSONAS:
@@ -72,7 +81,7 @@ async def test_page_lists_the_people_in_french_by_default(client: TestClient) ->
     assert 'action="/sandbox/run"' in await page(client, "emilie")
 
 
-async def test_page_switches_to_english(client: TestClient) -> None:
+async def test_page_switches_to_english(client: TestClient[web.Request, web.Application]) -> None:
     text = await page(client, "camille", lang="en")
     assert '<html lang="en">' in text
     assert "People in the team" in text and "Français" in text
@@ -85,7 +94,9 @@ async def test_page_switches_to_english(client: TestClient) -> None:
     assert '<html lang="en">' in await page(client, "jonathan", lang="xx")  # ignored
 
 
-async def test_each_person_sees_their_own_conversation(client: TestClient) -> None:
+async def test_each_person_sees_their_own_conversation(
+    client: TestClient[web.Request, web.Application],
+) -> None:
     after = await post(client, "/sandbox/command", {"as": "camille", "text": "aide"})
     assert '<li class="entry new"><p class="meta">' in after
     assert "<strong>Vous :</strong> aide</p>" in after
@@ -97,7 +108,9 @@ async def test_each_person_sees_their_own_conversation(client: TestClient) -> No
     assert 'class="entry new"' not in await page(client, "camille")
 
 
-async def test_user_text_is_escaped_in_the_channel(client: TestClient) -> None:
+async def test_user_text_is_escaped_in_the_channel(
+    client: TestClient[web.Request, web.Application],
+) -> None:
     draft = {"as": "sophie", "ctx.team": "demo", "ctx.prompt": ""}
     preview = await post(
         client,
@@ -121,7 +134,9 @@ async def test_user_text_is_escaped_in_the_channel(client: TestClient) -> None:
 
 
 # ----------------------------------------------------------------- refusals lose nothing
-async def test_submit_without_action_is_a_readable_400(client: TestClient) -> None:
+async def test_submit_without_action_is_a_readable_400(
+    client: TestClient[web.Request, web.Application],
+) -> None:
     response = await client.post("/sandbox/submit", data={"as": "camille", "text": "garde-moi"})
     assert response.status == 400
     assert response.content_type == "text/html"
@@ -135,14 +150,18 @@ async def test_submit_without_action_is_a_readable_400(client: TestClient) -> No
 
 
 @pytest.mark.parametrize("path", ["/sandbox/submit", "/sandbox/command", "/sandbox/run"])
-async def test_an_unknown_person_is_a_400(client: TestClient, path: str) -> None:
+async def test_an_unknown_person_is_a_400(
+    client: TestClient[web.Request, web.Application], path: str
+) -> None:
     data = {"as": "mallory", "action": "checkin.submit", "text": "aide", "job": "checkin"}
     response = await client.post(path, data=data)
     assert response.status == 400
     assert t("fr", "sandbox.error_unknown_person") in await response.text()
 
 
-async def test_only_the_coordinator_runs_jobs(client: TestClient) -> None:
+async def test_only_the_coordinator_runs_jobs(
+    client: TestClient[web.Request, web.Application],
+) -> None:
     response = await client.post("/sandbox/run", data={"as": "camille", "job": "checkin"})
     assert response.status == 403
     assert t("fr", "sandbox.error_coordinators_only") in await response.text()
@@ -154,7 +173,9 @@ async def test_only_the_coordinator_runs_jobs(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("job", ["nope", "", "<b>checkin</b>"])
-async def test_an_unknown_job_is_a_400_not_a_500(client: TestClient, job: str) -> None:
+async def test_an_unknown_job_is_a_400_not_a_500(
+    client: TestClient[web.Request, web.Application], job: str
+) -> None:
     response = await client.post("/sandbox/run", data={"as": "emilie", "job": job})
     assert response.status == 400
     text = await response.text()
@@ -162,7 +183,9 @@ async def test_an_unknown_job_is_a_400_not_a_500(client: TestClient, job: str) -
     assert "<b>checkin</b>" not in text
 
 
-async def test_a_missing_scale_answer_keeps_what_was_typed(client: TestClient) -> None:
+async def test_a_missing_scale_answer_keeps_what_was_typed(
+    client: TestClient[web.Request, web.Application],
+) -> None:
     await run(client, "checkin")
     ballot = await page(client, "camille")
     round_id = re.search(r'name="ctx.round" value="(\d+)"', ballot)
@@ -194,7 +217,7 @@ async def test_the_sandbox_is_not_served_off_loopback(engine: Engine) -> None:
         assert (await off.get("/healthz")).status == 200
 
 
-async def test_healthz_and_metrics(client: TestClient) -> None:
+async def test_healthz_and_metrics(client: TestClient[web.Request, web.Application]) -> None:
     health = await client.get("/healthz")
     assert health.status == 200 and (await health.json()) == {"status": "ok"}
     before = await (await client.get("/metrics")).text()
@@ -227,7 +250,9 @@ async def test_engine_keeps_chosen_scale_values_on_a_rejected_ballot(
     assert kept == {**values, items[-1]: None}
 
 
-async def test_checkin_now_as_a_command_says_how_many_were_asked(client: TestClient) -> None:
+async def test_checkin_now_as_a_command_says_how_many_were_asked(
+    client: TestClient[web.Request, web.Application],
+) -> None:
     after = await post(client, "/sandbox/command", {"as": "emilie", "text": "bilan maintenant"})
     assert "Bilan nᵒ 1" in after  # the round did open (her own card arrived)...
     reply = after.split(">Fait</h3>", 1)[1].split("</article>", 1)[0]
@@ -235,7 +260,7 @@ async def test_checkin_now_as_a_command_says_how_many_were_asked(client: TestCli
 
 
 async def test_summary_shows_its_chart_and_the_coordinator_can_download_the_csv(
-    client: TestClient, engine: Engine
+    client: TestClient[web.Request, web.Application], engine: Engine
 ) -> None:
     await run(client, "checkin")
     for who in ("camille", "sophie", "luc"):

@@ -33,7 +33,7 @@ from tests.helpers import say, scale_names, seeded, submit, text_of
 
 
 @pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path):
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """These tests exercise rendering, not SQL: SQLite alone keeps them quick."""
     return f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}"
 

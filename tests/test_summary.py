@@ -28,7 +28,7 @@ READERS = {"nadia", "luc", "emilie"}
 
 
 @pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path):
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'summary.db'}"
 
 

@@ -219,7 +219,7 @@ def test_base_url_may_have_a_path_and_local_http_is_allowed() -> None:
         "0b6c1f6e-3d2a-4c8e-9f7a-52e1d4b3a90g",
     ],
 )
-def test_a_bad_app_id_is_refused_clearly(app_id) -> None:
+def test_a_bad_app_id_is_refused_clearly(app_id: str) -> None:
     with pytest.raises(PackageError, match="app id"):
         build_package(app_id, base_url=BASE_URL)
 
@@ -239,13 +239,13 @@ def test_a_bad_app_id_is_refused_clearly(app_id) -> None:
         "http://127.0.0.2",
     ],
 )
-def test_a_bad_base_url_is_refused_clearly(base_url) -> None:
+def test_a_bad_base_url_is_refused_clearly(base_url: str) -> None:
     with pytest.raises(PackageError, match="base URL"):
         build_package(APP_ID, base_url=base_url)
 
 
 @pytest.mark.parametrize("version", ["", "1", "1.0", "v1.0.0", "1.0.0-beta", "01.0.0"])
-def test_a_bad_version_is_refused(version) -> None:
+def test_a_bad_version_is_refused(version: str) -> None:
     with pytest.raises(PackageError, match="version"):
         manifest(APP_ID, base_url=BASE_URL, version=version)
 
@@ -256,14 +256,14 @@ def test_a_developer_name_too_long_for_teams_is_refused() -> None:
 
 
 @pytest.fixture
-def no_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def no_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run the CLI from an empty directory (no .env), without a Teams app id."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MICROSOFT_APP_ID", raising=False)
     return tmp_path
 
 
-def test_cli_writes_the_package(no_environment, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_writes_the_package(no_environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = no_environment / "teams.zip"
     argv = ["teams", "package", "--app-id", APP_ID, "--base-url", BASE_URL]
     code = main([*argv, "--out", str(out), "--version", "1.2.3"])
@@ -273,7 +273,7 @@ def test_cli_writes_the_package(no_environment, capsys: pytest.CaptureFixture[st
 
 
 def test_cli_takes_the_app_id_from_settings_and_a_default_file_name(
-    no_environment, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    no_environment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("MICROSOFT_APP_ID", APP_ID)
     assert main(["teams", "package", "--base-url", BASE_URL]) == 0
@@ -282,7 +282,7 @@ def test_cli_takes_the_app_id_from_settings_and_a_default_file_name(
 
 
 def test_cli_without_an_app_id_exits_2_and_writes_nothing(
-    no_environment, capsys: pytest.CaptureFixture[str]
+    no_environment: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = no_environment / "teams.zip"
     code = main(["teams", "package", "--base-url", BASE_URL, "--out", str(out)])
@@ -296,7 +296,7 @@ def test_cli_without_an_app_id_exits_2_and_writes_nothing(
     [("not-a-guid", BASE_URL, "GUID"), (APP_ID, "http://passerelle.example.org", "https")],
 )
 def test_cli_refuses_bad_input_with_exit_2(
-    no_environment, capsys: pytest.CaptureFixture[str], app_id, base_url, message
+    no_environment: Path, capsys: pytest.CaptureFixture[str], app_id, base_url, message
 ) -> None:
     out = no_environment / "teams.zip"
     argv = ["teams", "package", "--app-id", app_id, "--base-url", base_url, "--out", str(out)]
@@ -306,7 +306,7 @@ def test_cli_refuses_bad_input_with_exit_2(
     assert not out.exists()
 
 
-def test_cli_needs_a_base_url(no_environment, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_needs_a_base_url(no_environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["teams", "package", "--app-id", APP_ID])
     assert exit_info.value.code == 2

@@ -184,7 +184,9 @@ class FakeSlack(ChatApi, ConversationsApi, ViewsApi, FilesApi, OAuthApi, SocketM
         if authorization.startswith("Bearer "):
             token = authorization[len("Bearer ") :].strip() or None
 
-        def answer(body: dict[str, Any], status: int = 200, retry_after: int | None = None):
+        def answer(
+            body: dict[str, Any], status: int = 200, retry_after: int | None = None
+        ) -> web.Response:
             peername = request.transport.get_extra_info("peername") if request.transport else None
             peer = (str(peername[0]), int(peername[1])) if peername else None
             call = Call(
