@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from adapters.slack import block_limits as limits
@@ -110,17 +111,17 @@ def assert_inert(mrkdwn: str) -> None:
     assert not re.search(r"[^\W_]\.[^\W\d_]", mrkdwn), mrkdwn
 
 
-def check_text(obj: dict, limit: int, kind: str = "plain_text") -> None:
+def check_text(obj: dict[str, Any], limit: int, kind: str = "plain_text") -> None:
     assert obj["type"] == kind, obj
     assert 1 <= ulen(obj["text"]) <= limit, (limit, obj)
 
 
-def check_option(option: dict) -> None:
+def check_option(option: dict[str, Any]) -> None:
     check_text(option["text"], limits.OPTION_TEXT)
     assert 1 <= ulen(option["value"]) <= limits.OPTION_VALUE
 
 
-def check_element(element: dict) -> None:
+def check_element(element: dict[str, Any]) -> None:
     assert ulen(element["action_id"]) <= limits.ACTION_ID
     kind = element["type"]
     if kind == "button":
@@ -155,7 +156,7 @@ def check_element(element: dict) -> None:
         raise AssertionError(f"unexpected element {kind}")
 
 
-def check_blocks(blocks: list[dict], limit: int) -> None:
+def check_blocks(blocks: list[dict[str, Any]], limit: int) -> None:
     """Slack's documented limits, and what slack_sdk's models accept, unchanged."""
     assert 1 <= len(blocks) <= limit
     block_ids = [b["block_id"] for b in blocks if "block_id" in b]
@@ -186,7 +187,7 @@ def check_blocks(blocks: list[dict], limit: int) -> None:
     assert len(action_ids) == len(set(action_ids))
 
 
-def check_message(message: tuple[str, list[dict]]) -> None:
+def check_message(message: tuple[str, list[dict[str, Any]]]) -> None:
     fallback, blocks = message
     assert json.loads(json.dumps(message)) == list(message)
     assert fallback and "<" not in fallback
@@ -195,7 +196,7 @@ def check_message(message: tuple[str, list[dict]]) -> None:
     assert sum(ulen(t) for t in texts(blocks) + plain_texts(blocks)) <= limits.MESSAGE_TEXT_BUDGET
 
 
-def check_view(view: dict) -> None:
+def check_view(view: dict[str, Any]) -> None:
     assert json.loads(json.dumps(view)) == view
     if View is not None:
         assert View(**view).to_dict() == view
@@ -236,10 +237,12 @@ def check_card(card: Card) -> None:
             )
 
 
-def submission(view: dict, answers: dict[str, str | None]) -> dict[str, dict[str, dict]]:
+def submission(
+    view: dict[str, Any], answers: Mapping[str, str | None]
+) -> dict[str, dict[str, dict[str, Any]]]:
     """The `view.state.values` Slack sends when someone submits `view`: the initial values,
     changed by `answers` (a choice can only take one of its options)."""
-    values: dict[str, dict[str, dict]] = {}
+    values: dict[str, dict[str, dict[str, Any]]] = {}
     for block in view["blocks"]:
         if block["type"] != "input":
             continue
@@ -261,7 +264,7 @@ def submission(view: dict, answers: dict[str, str | None]) -> dict[str, dict[str
 
 
 async def through_modal(
-    engine: Engine, who: str, card: Card, answers: dict[str, str | None] | None = None
+    engine: Engine, who: str, card: Card, answers: Mapping[str, str | None] | None = None
 ) -> list[Card]:
     """What the Slack adapter does: open the card's modal, take the submission, hand the
     engine a FormSubmitted built from private_metadata and the view state."""
