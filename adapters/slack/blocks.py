@@ -185,15 +185,15 @@ def modal_view(
     view: Json = {
         "type": "modal",
         "callback_id": callback_id,
-        "title": plain_text(_short_title(title), VIEW_TITLE),
+        "title": plain_text(short_label(title), VIEW_TITLE),
         "blocks": blocks,
     }
     if private_metadata:
         view["private_metadata"] = private_metadata
     if card.form is not None:
-        view["submit"] = plain_text(card.form.submit_label, VIEW_BUTTON)
+        view["submit"] = plain_text(short_label(card.form.submit_label, VIEW_BUTTON), VIEW_BUTTON)
     if close_label:
-        view["close"] = plain_text(close_label, VIEW_BUTTON)
+        view["close"] = plain_text(short_label(close_label, VIEW_BUTTON), VIEW_BUTTON)
     return view
 
 
@@ -214,18 +214,18 @@ def view_errors(errors: Mapping[str, str]) -> Json:
 
 
 # --------------------------------------------------------------------------- internals
-def _short_title(title: str) -> str:
-    """A modal's title (24 at most; the whole title is then also in a header): the part before
-    " — " (the card's subject; the team's name follows), else cut after a word, so that the
-    title never ends in a cut word or a dangling dash ("Lecture des sommaires —…")."""
-    if ulen(title) <= VIEW_TITLE:
-        return title
-    head = title.split(" — ", 1)[0].strip()
-    if head != title and 0 < ulen(head) <= VIEW_TITLE:
+def short_label(text: str, limit: int = VIEW_TITLE) -> str:
+    """A modal's title or button (24 at most; a title is then also whole in a header): the
+    part before " — " (the card's subject; the team's name follows), else cut after a word, so
+    that it never ends in a cut word or a dangling dash ("Lecture des sommaires —…")."""
+    if ulen(text) <= limit:
+        return text
+    head = text.split(" — ", 1)[0].strip()
+    if head != text and 0 < ulen(head) <= limit:
         return head
-    cut = fit(title, VIEW_TITLE)[: -len(ELLIPSIS)]
+    cut = fit(text, limit)[: -len(ELLIPSIS)]
     words = cut.rsplit(" ", 1)[0].rstrip(" —–-:")
-    return (words if " " in cut and ulen(words) >= VIEW_TITLE // 2 else cut) + ELLIPSIS
+    return (words if " " in cut and ulen(words) >= limit // 3 else cut) + ELLIPSIS
 
 
 def _header(title: str) -> Json:
