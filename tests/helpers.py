@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.demo import DEMO_CHANNEL, PERSONAS, actor_of, seed
-from dialogs.cards import Card, ChoiceInput, ScaleInput, TextInput
+from dialogs.cards import Card, ChoiceInput, Paragraph, ScaleInput, TextInput
 from dialogs.engine import Engine
 from dialogs.events import Actor, CommandReceived, FormSubmitted
 
@@ -65,3 +65,15 @@ def text_of(cards: list[Card]) -> str:
     return "\n".join(
         [c.title for c in cards] + [b.text for c in cards for b in c.blocks if hasattr(b, "text")]
     )
+
+
+def lead(card: Card) -> str:
+    """The text of a card's first block, a paragraph (where a refusal says why)."""
+    block = card.blocks[0]
+    assert isinstance(block, Paragraph), block
+    return block.text
+
+
+def paragraphs(card: Card) -> list[str]:
+    """The texts of a card's paragraphs, in order."""
+    return [b.text for b in card.blocks if isinstance(b, Paragraph)]

@@ -12,7 +12,7 @@ from dialogs.engine import Engine
 from dialogs.events import Actor, CommandReceived, FormSubmitted, MemberJoined, MemberLeft, Place
 from storage import teams
 from tests.conftest import SQLITE_ONLY, Clock, RecordingSender
-from tests.helpers import field_names, say, seeded, submit, submit_card, text_of
+from tests.helpers import field_names, lead, say, seeded, submit, submit_card, text_of
 
 # These tests exercise dialogs, not SQL: SQLite alone keeps them quick.
 pytestmark = SQLITE_ONLY
@@ -80,7 +80,7 @@ async def test_bad_profile_input_is_explained_and_kept(engine: Engine) -> None:
         "quiet_end": "7",
     }
     again = (await submit_card(engine, "camille", card, values))[0]
-    assert "Mars/Olympus" in again.blocks[0].text  # the reason, first
+    assert "Mars/Olympus" in lead(again)  # the reason, first
     kept = {b.name: b.default for b in again.blocks if isinstance(b, ChoiceInput | TextInput)}
     assert kept["timezone"] == "Mars/Olympus" and kept["sector"] == "community"
     async with engine.database.session() as session:
@@ -98,7 +98,7 @@ async def test_check_in_needs_every_item_and_keeps_what_was_typed(engine: Engine
     names = [n for n in field_names(card) if n.startswith("item:")]
     values = {n: "4" for n in names[:-1]} | {"open": "Mon idée"}
     again = (await submit_card(engine, "camille", card, values))[0]
-    assert again.blocks[0].text.startswith("⚠")
+    assert lead(again).startswith("⚠")
     assert next(b for b in again.blocks if isinstance(b, TextInput)).default == "Mon idée"
     values[names[-1]] = "skip"
     assert "Merci" in text_of(await submit_card(engine, "camille", card, values))
@@ -259,6 +259,6 @@ async def test_a_too_long_open_answer_keeps_every_chosen_value(engine: Engine) -
     items = [n for n in field_names(card) if n.startswith("item:")]
     values = {n: "2" for n in items} | {"open": "x" * 501}
     again = (await submit_card(engine, "camille", card, values))[0]
-    assert "501" in again.blocks[0].text
+    assert "501" in lead(again)
     kept = {b.name: b.default for b in again.blocks if hasattr(b, "default") and b.name in items}
     assert kept == {n: "2" for n in items}

@@ -8,7 +8,7 @@ from dialogs.cards import TextInput
 from dialogs.engine import Engine
 from storage import teams
 from tests.conftest import SQLITE_ONLY, Clock, RecordingSender
-from tests.helpers import field_names, say, seeded, submit, submit_card, text_of
+from tests.helpers import field_names, lead, say, seeded, submit, submit_card, text_of
 
 # These tests exercise dialogs, not SQL: SQLite alone keeps them quick.
 pytestmark = SQLITE_ONLY
@@ -104,11 +104,11 @@ async def test_tension_text_rules(engine: Engine) -> None:
     await seeded(engine)
     form = (await say(engine, "luc", "tension"))[0]
     empty = (await submit_card(engine, "luc", form, {"text": "   ", "theme": "funding"}))[0]
-    assert "vide" in empty.blocks[0].text
+    assert "vide" in lead(empty)
     long = (await submit_card(engine, "luc", form, {"text": "x" * 1001, "theme": "funding"}))[0]
-    assert "1001" in long.blocks[0].text
+    assert "1001" in lead(long)
     bad_theme = (await submit_card(engine, "luc", form, {"text": "ok", "theme": "gossip"}))[0]
-    assert bad_theme.blocks[0].text.startswith("⚠")
+    assert lead(bad_theme).startswith("⚠")
     preview = (
         await submit_card(
             engine, "luc", form, {"text": "Hi <@U123> @here <!channel>", "theme": "other"}

@@ -7,7 +7,7 @@ from dialogs.cards import Card
 from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine
 from tests.conftest import Clock, RecordingSender
-from tests.helpers import say, scale_names, seeded, submit, submit_card, text_of
+from tests.helpers import paragraphs, say, scale_names, seeded, submit, submit_card, text_of
 
 
 async def test_checkin_round_answered_by_several(
@@ -75,7 +75,7 @@ async def test_tension_preview_confirm_batch_and_followup(
     assert "9 membres" in shown and "equipe-mixte" in shown and "jeudi" in shown
     confirm = next(b for b in preview.buttons if b.action == "tension.confirm")
     sent = await submit(engine, "sophie", confirm.action, confirm.context)
-    code = next(b.text for b in sent[0].blocks if "code" in b.text.lower()).split(": ")[-1]
+    code = next(t for t in paragraphs(sent[0]) if "code" in t.lower()).split(": ")[-1]
     twice = await submit(engine, "sophie", confirm.action, confirm.context)
     assert "Déjà reçue" in text_of(twice)
     await worker.drain()

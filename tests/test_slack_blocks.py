@@ -29,7 +29,7 @@ from tests.block_kit_checks import (
     through_modal,
 )
 from tests.conftest import RecordingSender
-from tests.helpers import say, scale_names, seeded, submit, text_of
+from tests.helpers import lead, paragraphs, say, scale_names, seeded, submit, text_of
 
 
 @pytest.fixture(params=["sqlite"])
@@ -101,7 +101,7 @@ async def journey(engine: Engine, worker: OutboxWorker, sender: RecordingSender)
     form = (await said("sophie", "tension"))[0]
     preview = ok(await through_modal(engine, "sophie", form, {"text": " ".join(HOSTILE[:12])}))
     sent = ok(await press(engine, "sophie", preview[0], "tension.confirm"))
-    code = next(b.text for b in sent[0].blocks if "code" in b.text.lower()).split(": ")[-1]
+    code = next(t for t in paragraphs(sent[0]) if "code" in t.lower()).split(": ")[-1]
     success = (await said("aisha", "success"))[0]
     ok(await through_modal(engine, "aisha", success, {"text": " ".join(HOSTILE[12:])}))
 
@@ -199,7 +199,7 @@ async def test_checkin_round_trip_through_the_modal(
     # One item missing: the engine sends the form back; the modal keeps every answer.
     partial = {name: "4" for name in items[:-1]} | {"open": "Mon idée"}
     again = (await through_modal(engine, "camille", card, {**partial, items[-1]: None}))[0]
-    assert again.blocks[0].text.startswith("⚠")
+    assert lead(again).startswith("⚠")
     view_again = sb.modal_view(again, private_metadata=sb.form_metadata(again.form))
     check_view(view_again)
     initial = {
