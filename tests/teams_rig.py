@@ -115,7 +115,7 @@ async def _connector() -> AsyncIterator[FakeConnector]:
 async def rig(engine: Engine) -> AsyncIterator[Rig]:
     """The app with its Teams bridge, before a fake connector that knows the team."""
     async with _connector() as connector:
-        settings = Settings(PASSERELLE_SCHEDULER=False)  # type: ignore[call-arg]
+        settings = Settings(PASSERELLE_SCHEDULER=False)
         app = build_app(settings, engine.database, engine)
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()

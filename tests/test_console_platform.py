@@ -28,7 +28,7 @@ def first_option(lines: list[str], name: str) -> str:
 
 async def test_a_console_team_is_set_up_onboarded_and_answered(engine: Engine) -> None:
     assert "adapters.console" in PLATFORMS
-    settings = Settings(PASSERELLE_SCHEDULER=False)  # type: ignore[call-arg]
+    settings = Settings(PASSERELLE_SCHEDULER=False)
     app = build_app(settings, engine.database, engine)
     console = app[CONSOLE]
     assert app[MOUNTS]["console"].sender is console

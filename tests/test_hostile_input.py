@@ -209,7 +209,7 @@ def test_a_real_teams_message_passes() -> None:
 async def teams_url(engine: Engine) -> AsyncIterator[tuple[str, FakeConnector]]:
     async with FakeConnector() as connector:
         connector.add_user("29:anne", "Anne")
-        settings = Settings(PASSERELLE_SCHEDULER=False)  # type: ignore[call-arg]
+        settings = Settings(PASSERELLE_SCHEDULER=False)
         server = TestServer(build_app(settings, engine.database, engine), host="127.0.0.1")
         await server.start_server()
         try:
@@ -258,7 +258,7 @@ async def test_teams_refusals_are_400_and_connector_refusals_one_warning(
 @pytest.fixture
 async def sandbox(engine: Engine) -> AsyncIterator[TestClient]:
     assert await seed(engine)
-    settings = Settings(PASSERELLE_SCHEDULER=False)  # type: ignore[call-arg]
+    settings = Settings(PASSERELLE_SCHEDULER=False)
     app = build_app(settings, engine.database, engine)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield client

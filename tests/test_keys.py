@@ -47,7 +47,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def settings(tmp_path: Path, **env: str) -> Settings:
     env.setdefault("PASSERELLE_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'team.db'}")
-    return Settings(_env_file=None, **env)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **env)  # type: ignore[arg-type]
 
 
 def private_file(path: Path, text: str, mode: int = 0o600) -> Path:

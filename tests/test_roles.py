@@ -43,7 +43,7 @@ PEOPLE = 6
 
 
 def settings(role: str, **env: str) -> Settings:
-    return Settings(_env_file=None, PASSERELLE_ROLE=role, PASSERELLE_SCHEDULER=False, **env)  # type: ignore[call-arg]
+    return Settings(_env_file=None, PASSERELLE_ROLE=role, PASSERELLE_SCHEDULER=False, **env)  # type: ignore[arg-type]
 
 
 def paths(app: Any) -> set[str]:
@@ -75,9 +75,9 @@ def test_the_role_comes_from_the_command_line_or_the_setting(
 ) -> None:
     assert cli.parser().parse_args(["serve", "--role", "worker"]).role == "worker"
     assert cli.parser().parse_args(["serve"]).role is None  # then PASSERELLE_ROLE, else all
-    assert Settings(_env_file=None).role == "all"  # type: ignore[call-arg]
+    assert Settings(_env_file=None).role == "all"
     monkeypatch.setenv("PASSERELLE_ROLE", "web")
-    assert Settings(_env_file=None).role == "web"  # type: ignore[call-arg]
+    assert Settings(_env_file=None).role == "web"
     with pytest.raises(SystemExit):
         cli.parser().parse_args(["serve", "--role", "scheduler"])
     monkeypatch.setenv("PASSERELLE_ROLE", "calendar")

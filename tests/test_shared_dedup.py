@@ -222,8 +222,9 @@ async def test_a_teams_activity_reaching_two_bridges_is_handled_by_one(
     retried = await bridges[1]._engine(Turn("act-2"), CommandReceived(actor=actor, text="help"))  # type: ignore[arg-type]
     assert retried and turns == [1]
     assert (
-        await bridges[0]._engine(Turn("act-2"), CommandReceived(actor=actor, text="help")) is None
-    )  # type: ignore[arg-type]
+        await bridges[0]._engine(Turn("act-2"), CommandReceived(actor=actor, text="help"))  # type: ignore[arg-type]
+        is None
+    )
 
 
 # ------------------------------------------------------------------ two real processes

@@ -80,7 +80,7 @@ async def partnership_with_open_round(engine: Engine) -> tuple[int, int]:
 async def endpoint(engine: Engine) -> AsyncIterator[str]:
     require_playground()
     require_chromium()
-    app = build_app(Settings(PASSERELLE_SCHEDULER=False), engine.database, engine)  # type: ignore[call-arg]
+    app = build_app(Settings(PASSERELLE_SCHEDULER=False), engine.database, engine)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
