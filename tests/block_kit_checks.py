@@ -19,10 +19,10 @@ from dialogs.engine import Engine
 from tests.helpers import submit
 
 try:  # slack-sdk's models validate Block Kit; it is not (yet) a declared dependency
-    from slack_sdk.models.blocks import Block
-    from slack_sdk.models.views import View
+    from slack_sdk.models.blocks import Block as Block
+    from slack_sdk.models.views import View as View
 except ImportError:  # pragma: no cover
-    Block = View = None
+    Block = View = None  # type: ignore[misc, assignment]
 
 
 HOSTILE = [
@@ -164,7 +164,8 @@ def check_blocks(blocks: list[dict[str, Any]], limit: int) -> None:
     action_ids: list[str] = []
     for block in blocks:
         if Block is not None:  # slack_sdk validates, and drops nothing it does not know
-            assert Block.parse(block).to_dict() == block
+            parsed = Block.parse(block)
+            assert parsed is not None and parsed.to_dict() == block
         assert ulen(block.get("block_id", "")) <= limits.BLOCK_ID
         kind = block["type"]
         if kind == "header":

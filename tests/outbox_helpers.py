@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -22,7 +24,12 @@ def envelope(address: str, platform: str = "sandbox") -> outbox.Envelope:
 
 
 async def queue(
-    database: Database, addresses, *, not_before, platform="sandbox", payload=None
+    database: Database,
+    addresses: Iterable[str],
+    *,
+    not_before: dt.datetime,
+    platform: str = "sandbox",
+    payload: Any = None,
 ) -> None:
     async with database.session() as session, session.begin():
         for address in addresses:
@@ -41,7 +48,9 @@ async def rows(database: Database) -> dict[str, OutboxMessage]:
     return {m.address: m for m in found}
 
 
-async def claim(database: Database, worker: str, now: dt.datetime, limit: int = 50, **options):
+async def claim(
+    database: Database, worker: str, now: dt.datetime, limit: int = 50, **options: Any
+) -> list[OutboxMessage]:
     async with database.session() as session, session.begin():
         return await outbox.claim(
             session, worker=worker, now=now, lease=LEASE, limit=limit, **options
@@ -62,7 +71,7 @@ class ScriptedSender:
 
     platform = "sandbox"
 
-    def __init__(self, script=None) -> None:
+    def __init__(self, script: Callable[[Delivery, int], Awaitable[None]] | None = None) -> None:
         self.deliveries: list[Delivery] = []
         self.script = script
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,7 +51,7 @@ async def stored_respondents(session: AsyncSession) -> list[int]:
     return list((await session.scalars(select(UnitCell.respondents))).all())
 
 
-async def set_team(engine: Engine, **changes):
+async def set_team(engine: Engine, **changes: Any) -> None:
     async with engine.database.session() as session, session.begin():
         team = await teams.team_by_slug(session, "demo")
         for name, value in changes.items():

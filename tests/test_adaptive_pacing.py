@@ -20,7 +20,7 @@ from dialogs.cards import Card, Paragraph
 from dialogs.ports import Delivery, DeliveryFailed
 from storage import outbox, send_paces
 from storage.database import Database
-from storage.send_paces import Rule
+from storage.send_paces import Rule, State
 from tests.conftest import Clock
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -33,7 +33,9 @@ async def reserve(database: Database, now: dt.datetime, **options: Any) -> send_
         return await send_paces.reserve(session, "slack", "T1/chat", now, RULE, **options)
 
 
-async def state(database: Database, scope: str = "T1/chat", platform: str = "slack"):
+async def state(
+    database: Database, scope: str = "T1/chat", platform: str = "slack"
+) -> State | None:
     async with database.session() as session:
         return await send_paces.find(session, platform, scope)
 

@@ -13,6 +13,7 @@ import itertools
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from dialogs.calendar import (
@@ -38,7 +39,7 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.d
     return dt.datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-def fires(trigger, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+def fires(trigger: BaseTrigger, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
     """Fire times in [start, end), computed as the scheduler does (from the previous one)."""
     found: list[dt.datetime] = []
     previous, now = None, start
@@ -93,7 +94,9 @@ def test_next_weekly_is_strictly_after_and_does_not_skip_within_a_second() -> No
 
 
 @pytest.mark.parametrize("trigger_class", [CronTrigger, WallClockTrigger])
-def test_spring_forward_skipped_time_fires_once_an_hour_later(trigger_class) -> None:
+def test_spring_forward_skipped_time_fires_once_an_hour_later(
+    trigger_class: type[BaseTrigger],
+) -> None:
     """02:30 does not exist on 2027-03-14 in Toronto: APScheduler (and so the calendar) fires
     once, at 03:30 EDT (07:30 UTC), neither twice nor never; the weeks around are untouched."""
     trigger = trigger_class(day_of_week="sun", hour=2, minute=30, timezone=TORONTO)
@@ -128,7 +131,9 @@ def test_apscheduler_alone_fires_twice_in_the_repeated_hour() -> None:
     ],
     ids=["weekly", "daily"],
 )
-def test_fall_back_repeated_time_fires_exactly_once_at_its_first_occurrence(trigger) -> None:
+def test_fall_back_repeated_time_fires_exactly_once_at_its_first_occurrence(
+    trigger: BaseTrigger,
+) -> None:
     got = fires(trigger, utc(2026, 10, 31), utc(2026, 11, 2, 12))
     on_the_day = [f for f in got if f.astimezone(TORONTO).date() == dt.date(2026, 11, 1)]
     assert on_the_day == [utc(2026, 11, 1, 5, 30)]  # 01:30 EDT, the first one (fold=0)

@@ -149,7 +149,7 @@ async def test_limit_counts_once_for_repeats_and_races(engine: Engine) -> None:
     async with engine.database.session() as session, session.begin():
         (await teams.team_by_slug(session, "demo")).tension_weekly_limit = 1
 
-    async def confirm(text: str):
+    async def confirm(text: str) -> str:
         context = {"team": "demo", "text": text, "theme": "other", "prompt": ""}
         return (await submit(engine, "luc", "tension.confirm", context))[0].title
 
@@ -177,7 +177,7 @@ async def test_finished_outbox_rows_are_purged_after_their_retention(
     await seeded(engine)
     await engine.jobs.run("checkin", "demo")  # Daniel's card waits for Vancouver's morning
 
-    async def statuses():
+    async def statuses() -> dict[str, int]:
         async with engine.database.session() as session:
             rows = await session.execute(
                 select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)

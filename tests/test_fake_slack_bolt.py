@@ -15,6 +15,8 @@ import pytest
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
@@ -120,12 +122,14 @@ async def test_a_real_bolt_app_round_trip(slack: FakeSlack) -> None:
     received: dict[str, Any] = {}
 
     @bolt.command("/passerelle")
-    async def on_command(ack, body, client):
+    async def on_command(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         await client.views_open(trigger_id=body["trigger_id"], view=checkin_modal())
 
     @bolt.view("checkin")
-    async def on_submit(ack, body, view, client):
+    async def on_submit(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await ack()
         received["values"] = view["state"]["values"]
         received["metadata"] = json.loads(view["private_metadata"])
@@ -142,7 +146,7 @@ async def test_a_real_bolt_app_round_trip(slack: FakeSlack) -> None:
         )
 
     @bolt.action("thanks")
-    async def on_thanks(ack, respond, action: str):
+    async def on_thanks(ack: AsyncAck, respond: AsyncRespond, action: dict[str, Any]) -> None:
         await ack()
         await respond(text=f"clicked {action['value']}")
 
@@ -189,7 +193,9 @@ async def test_a_real_bolt_app_round_trip(slack: FakeSlack) -> None:
         await runner.cleanup()
 
 
-async def serve(handler: Callable[[web.Request], Awaitable[web.StreamResponse]], path: str):
+async def serve(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]], path: str
+) -> tuple[web.AppRunner, str]:
     """Mount ``handler`` on a local aiohttp server; return (runner, base URL)."""
     app = web.Application()
     app.router.add_route("*", path, handler)

@@ -168,7 +168,9 @@ async def test_outbox_enqueue_with_the_same_key_queues_once(
     assert await count(database, "outbox", "idem_key LIKE 'test:%'") == 3
 
 
-async def enqueue_fresh(database: Database, envelope, when, key: str) -> bool:
+async def enqueue_fresh(
+    database: Database, envelope: outbox.Envelope, when: dt.datetime, key: str
+) -> bool:
     async with database.session() as session, session.begin():
         return await outbox.enqueue(
             session, idem_key=key, envelope=envelope, payload={"k": key}, not_before=when

@@ -166,7 +166,7 @@ async def test_the_same_reply_twice_is_one_reply_and_one_post(
 
 @pytest.mark.parametrize("consent", ["anonymous", "named", "summary_only"])
 async def test_the_same_success_twice_is_one_success(
-    engine: Engine, database: Database, consent
+    engine: Engine, database: Database, consent: str
 ) -> None:
     await seeded(engine)
     before = await count(database, "outbox")

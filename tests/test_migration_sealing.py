@@ -10,6 +10,7 @@ import pytest
 from alembic import command
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.outbox_worker import OutboxWorker
 from dialogs.checkins import ballot_store as ballots
@@ -102,7 +103,7 @@ async def legacy_database(
     return {"frozen": frozen, "open": open_, "unit": unit}
 
 
-async def legacy_texts(connection) -> None:
+async def legacy_texts(connection: AsyncConnection) -> None:
     """Tensions and successes as the old code stored them, and a pre-reflection waiting for
     its meeting."""
     for i, (status, words) in enumerate(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import Connection
 
 from adapters.slack.installations import TABLES as SLACK_TABLES
 from storage import migrate
@@ -14,14 +17,14 @@ from storage.models import Base
 FOREIGN_TABLES = migrate.foreign_tables()
 
 
-def only_our_models(item, name: str, kind: str, reflected, compare_to):
+def only_our_models(item: Any, name: str, kind: str, reflected: bool, compare_to: Any) -> bool:
     """slack_sdk's tables (migration 0002) are slack_sdk's schema, not our models."""
     table = item if kind == "table" else getattr(item, "table", None)
     return getattr(table, "name", name) not in FOREIGN_TABLES
 
 
 async def test_migrated_database_matches_the_models(database: Database) -> None:
-    def diff(connection):
+    def diff(connection: Connection) -> list[Any]:
         context = MigrationContext.configure(connection, opts={"include_object": only_our_models})
         return compare_metadata(context, Base.metadata)
 

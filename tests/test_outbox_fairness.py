@@ -41,7 +41,9 @@ async def queue_dms(
             )
 
 
-async def queue_posts(database: Database, channels, posts: int, now: dt.datetime) -> None:
+async def queue_posts(
+    database: Database, channels: list[str], posts: int, now: dt.datetime
+) -> None:
     async with database.session() as session, session.begin():
         for n in range(posts):
             for channel in channels:

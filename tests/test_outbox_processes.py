@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from dialogs.cards import Card
+from dialogs.ports import Delivery
 from storage import outbox
 from storage.database import Database
 from storage.models import OutboxMessage
@@ -167,7 +168,7 @@ async def test_a_killed_worker_holds_its_messages_one_short_lease_only(
     class Recording:
         platform = "sandbox"
 
-        async def send(self, delivery) -> None:
+        async def send(self, delivery: Delivery) -> None:
             sent.append(delivery.address)
 
     at = killed_at

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from dialogs import outbound
 from dialogs.ports import Delivery, DeliveryFailed
 from storage import outbox, teams
 from storage.database import Database
-from storage.models import Member, OutboxMessage
+from storage.models import Member, OutboxMessage, Team
 from tests.conftest import Clock
 from tests.outbox_helpers import CARD, LEASE, Crash, ScriptedSender, claim, queue, rows
 
@@ -137,7 +138,9 @@ async def test_other_failures_back_off_exponentially_with_jitter_then_fail(
     assert len(sender.deliveries) == MAX_ATTEMPTS * len(addresses)
 
 
-async def team_with_members(database: Database, clock: Clock, *names: str):
+async def team_with_members(
+    database: Database, clock: Clock, *names: str
+) -> tuple[Team, list[Member]]:
     async with database.session() as session, session.begin():
         team = await teams.create_team(
             session, slug="equipe", name="Équipe", now=clock(), quiet_start=0, quiet_end=0
@@ -276,7 +279,7 @@ async def test_a_busy_database_when_marking_is_tried_again(
     real_mark_sent = outbox.mark_sent
     failures = 0
 
-    async def flaky(session: AsyncSession, *args, **kwargs):
+    async def flaky(session: AsyncSession, *args: Any, **kwargs: Any) -> bool:
         nonlocal failures
         if failures < 2:
             failures += 1

@@ -272,7 +272,7 @@ async def test_the_readers_form_and_settings_fit_a_phone(page: Page) -> None:
 
 
 async def test_the_outage_page_speaks_both_languages_and_keeps_the_persona(
-    page, monkeypatch: pytest.MonkeyPatch
+    page: Page, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While the database is away, a person whose language the page cannot know (it is in
     the database) is told in French and in English, under the outage's own title, and the way

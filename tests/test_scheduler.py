@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.job import Job
 from sqlalchemy import select
 
 from bot.outbox_worker import OutboxWorker
@@ -38,7 +40,7 @@ async def team_named(engine: Engine, slug: str) -> Team:
     return team
 
 
-async def create_team(engine: Engine, slug: str, timezone: str, **settings) -> Team:
+async def create_team(engine: Engine, slug: str, timezone: str, **settings: Any) -> Team:
     async with engine.database.session() as session, session.begin():
         return await teams.create_team(
             session, slug=slug, name=slug, now=engine.clock(), timezone=timezone, **settings
@@ -54,7 +56,7 @@ def planned(calendar: Calendar, team: Team) -> dict[str, Any]:
     }
 
 
-def local_slot(job, timezone: str) -> tuple[int, int, int]:
+def local_slot(job: Job, timezone: str) -> tuple[int, int, int]:
     at = job.next_run_time.astimezone(ZoneInfo(timezone))
     return at.weekday(), at.hour, at.minute
 
@@ -65,7 +67,7 @@ async def stop(calendar: Calendar) -> None:
     assert not calendar.scheduler.running
 
 
-async def wait_until(condition) -> None:
+async def wait_until(condition: Callable[[], bool]) -> None:
     """Let the running scheduler work, for at most 5 s."""
     for _ in range(500):
         if condition():

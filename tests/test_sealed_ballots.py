@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from bot.logs import quiet_drivers
 from bot.outbox_worker import OutboxWorker
+from dialogs.cards import Card
 from dialogs.engine import Engine
 from storage.database import Database
 from storage.sealing import Sealer
@@ -49,7 +50,7 @@ async def logical_copy(database: Database) -> str:
     return "\n".join([repr(await fetch(database, f'SELECT * FROM "{n}"')) for n in names])
 
 
-def checkin_card(sender: RecordingSender, who: str):
+def checkin_card(sender: RecordingSender, who: str) -> Card:
     return [
         d.card for d in sender.to(who) if d.card.form and d.card.form.action == "checkin.submit"
     ][-1]

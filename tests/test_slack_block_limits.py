@@ -26,6 +26,7 @@ from dialogs.cards import (
     ScaleInput,
     TextInput,
 )
+from dialogs.cards import Block as CardBlock
 from dialogs.checkins import rounds as checkins
 from tests.block_kit_checks import Block, View, check_message, check_view, shown, texts, ulen
 from tests.conftest import unavailable
@@ -60,7 +61,7 @@ def test_view_errors_payload() -> None:
 
 
 # --------------------------------------------------------------------------- limits
-def form_card(*blocks, title: str = "Form", buttons=()) -> Card:
+def form_card(*blocks: CardBlock, title: str = "Form", buttons: tuple[Button, ...] = ()) -> Card:
     return Card(
         title=title,
         blocks=list(blocks),

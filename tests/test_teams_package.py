@@ -296,7 +296,11 @@ def test_cli_without_an_app_id_exits_2_and_writes_nothing(
     [("not-a-guid", BASE_URL, "GUID"), (APP_ID, "http://passerelle.example.org", "https")],
 )
 def test_cli_refuses_bad_input_with_exit_2(
-    no_environment: Path, capsys: pytest.CaptureFixture[str], app_id, base_url, message
+    no_environment: Path,
+    capsys: pytest.CaptureFixture[str],
+    app_id: str,
+    base_url: str,
+    message: str,
 ) -> None:
     out = no_environment / "teams.zip"
     argv = ["teams", "package", "--app-id", app_id, "--base-url", base_url, "--out", str(out)]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from bot.outbox_worker import OutboxWorker
@@ -36,7 +36,7 @@ from tests.unlinkability_story import (
 
 
 async def test_private_tables_have_no_member_column_and_no_clock(database: Database) -> None:
-    def schema(sync) -> dict[str, Any]:
+    def schema(sync: Connection) -> dict[str, Any]:
         inspector = sa.inspect(sync)
         return {
             name: (inspector.get_columns(name), inspector.get_foreign_keys(name))

@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from bot.outbox_worker import OutboxWorker
 from bot.scheduler import team_triggers
@@ -38,7 +38,7 @@ PER_MEMBER = ("members", "participation", "outbox")
 async def inspect_schema(database: Database) -> dict[str, tuple[list[Any], list[Any]]]:
     """Every table's columns and foreign keys, as the database reports them."""
 
-    def read(sync) -> dict[str, tuple[list[Any], list[Any]]]:
+    def read(sync: Connection) -> dict[str, tuple[list[Any], list[Any]]]:
         inspector = sa.inspect(sync)
         return {
             name: (inspector.get_columns(name), inspector.get_foreign_keys(name))

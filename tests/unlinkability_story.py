@@ -184,7 +184,13 @@ async def dump(database: Database) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-async def tell(engine: Engine, who: str, action: str, context: dict[str, str], values=None) -> str:
+async def tell(
+    engine: Engine,
+    who: str,
+    action: str,
+    context: dict[str, str],
+    values: dict[str, str] | None = None,
+) -> str:
     return text_of(await submit(engine, who, action, context, values))
 
 
