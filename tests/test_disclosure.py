@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from typing import cast
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from dialogs.anonymity import effective_k
 from dialogs.disclosure import Cell, Disclosure, Figure, Withheld, disclose, generalise
 
+Counts = tuple[int, int, int, int, int]  # a cell's answers per scale point
 SECTORS = ("public", "community", "other", None)
 POSITIONS = ("front_line", "manager", "coordinator", None)
 
@@ -33,7 +35,8 @@ def test_nothing_under_k() -> None:
 
 def test_two_sectors_one_small_hides_both() -> None:
     shown = disclose([cell("public", None, 6), cell("community", None, 2)], 5)
-    assert shown.get(1, "vision").respondents == 8
+    everyone = shown.get(1, "vision")
+    assert everyone is not None and everyone.respondents == 8
     assert not [f for f in shown.figures if f.breakdown == "sector"]
     assert {(w.segment, w.reason) for w in shown.withheld} == {
         ("community", "under_k"),
@@ -68,7 +71,7 @@ def test_the_floor_is_three() -> None:
 
 
 @st.composite
-def team_cells(draw):
+def team_cells(draw: st.DrawFn) -> tuple[int, list[Cell]]:
     k = draw(st.integers(3, 7))
     cells = []
     for unit, dimension in itertools.product((1, 2), ("vision", "power")):
@@ -82,7 +85,7 @@ def team_cells(draw):
 
 @settings(max_examples=300, deadline=None)
 @given(team_cells())
-def test_no_figure_nor_difference_isolates_fewer_than_k(data) -> None:
+def test_no_figure_nor_difference_isolates_fewer_than_k(data: tuple[int, list[Cell]]) -> None:
     k, cells = data
     shown = disclose(cells, k)
     size = {}
@@ -99,7 +102,9 @@ def test_no_figure_nor_difference_isolates_fewer_than_k(data) -> None:
             assert b.respondents - a.respondents == 0 or b.respondents - a.respondents >= k
     # The total minus everything shown in a breakdown is 0 or >= k (complementary).
     for unit, dimension in {(f.unit, f.dimension) for f in shown.figures}:
-        total = shown.get(unit, dimension).respondents
+        whole = shown.get(unit, dimension)
+        assert whole is not None
+        total = whole.respondents
         for breakdown in ("sector", "position"):
             parts = [
                 f
@@ -126,13 +131,13 @@ def test_no_figure_nor_difference_isolates_fewer_than_k(data) -> None:
 # `disclose` was rewritten for speed (one pass over the cells of each unit and dimension); this
 # is the previous implementation, kept verbatim as the reference it must match figure for figure
 # and withheld entry for withheld entry, in the same order.
-def _reference_disclose(cells, k):
+def _reference_disclose(cells: list[Cell], k: int) -> Disclosure:
     k = effective_k(k)
-    by_key = defaultdict(list)
+    by_key: defaultdict[tuple[int, str], list[Cell]] = defaultdict(list)
     for cell in cells:
         by_key[(cell.unit, cell.dimension)].append(cell)
-    figures = []
-    withheld = []
+    figures: list[Figure] = []
+    withheld: list[Withheld] = []
     for (unit, dimension), group in sorted(by_key.items()):
         shown, hidden = _reference_one(unit, dimension, group, k)
         figures += shown
@@ -140,12 +145,14 @@ def _reference_disclose(cells, k):
     return Disclosure(tuple(figures), tuple(withheld))
 
 
-def _reference_one(unit, dimension, cells, k):
+def _reference_one(
+    unit: int, dimension: str, cells: list[Cell], k: int
+) -> tuple[list[Figure], list[Withheld]]:
     everyone = _reference_merge(unit, dimension, "all", None, cells, with_counts=True)
     if everyone.respondents < k:
         return [], [Withheld(unit, dimension, "all", None, "under_k")]
     figures = [everyone]
-    withheld = []
+    withheld: list[Withheld] = []
     sectors, sector_hidden = _reference_breakdown(unit, dimension, "sector", cells, 0, k)
     positions, position_hidden = _reference_breakdown(unit, dimension, "position", cells, 1, k)
     if sectors and positions and not _reference_cross_cells_safe(cells, k):
@@ -156,8 +163,10 @@ def _reference_one(unit, dimension, cells, k):
     return figures + sectors + positions, withheld + sector_hidden + position_hidden
 
 
-def _reference_breakdown(unit, dimension, breakdown, cells, axis, k):
-    by_segment = defaultdict(list)
+def _reference_breakdown(
+    unit: int, dimension: str, breakdown: str, cells: list[Cell], axis: int, k: int
+) -> tuple[list[Figure], list[Withheld]]:
+    by_segment: defaultdict[str | None, list[Cell]] = defaultdict(list)
     for cell in cells:
         by_segment[(cell.sector, cell.position)[axis]].append(cell)
     sizes = {segment: sum(c.respondents for c in group) for segment, group in by_segment.items()}
@@ -181,18 +190,26 @@ def _reference_breakdown(unit, dimension, breakdown, cells, axis, k):
     return shown, hidden
 
 
-def _reference_cross_cells_safe(cells, k):
-    sizes = defaultdict(int)
+def _reference_cross_cells_safe(cells: list[Cell], k: int) -> bool:
+    sizes: defaultdict[tuple[str | None, str | None], int] = defaultdict(int)
     for cell in cells:
         sizes[(cell.sector, cell.position)] += cell.respondents
     return all(n == 0 or n >= k for n in sizes.values())
 
 
-def _reference_merge(unit, dimension, breakdown, segment, cells, *, with_counts):
+def _reference_merge(
+    unit: int,
+    dimension: str,
+    breakdown: str,
+    segment: str | None,
+    cells: list[Cell],
+    *,
+    with_counts: bool,
+) -> Figure:
     respondents = sum(c.respondents for c in cells)
     values = sum(c.values for c in cells)
     total = sum(c.total for c in cells)
-    counts = tuple(sum(c.counts[i] for c in cells) for i in range(5))
+    counts = cast(Counts, tuple(sum(c.counts[i] for c in cells) for i in range(5)))
     return Figure(
         unit=unit,
         dimension=dimension,
@@ -206,7 +223,7 @@ def _reference_merge(unit, dimension, breakdown, segment, cells, *, with_counts)
 
 
 @st.composite
-def any_cells(draw):
+def any_cells(draw: st.DrawFn) -> tuple[int, list[Cell]]:
     """Cells as the database freezes them (one per unit, dimension, sector, position), in any
     order, with respondents around k, empty cells and unrecorded segments."""
     k = draw(st.integers(0, 9))
@@ -221,7 +238,7 @@ def any_cells(draw):
         )
         for sector, position in groups:
             n = draw(st.integers(0, 14))
-            counts = tuple(draw(st.lists(st.integers(0, 6), min_size=5, max_size=5)))
+            counts = cast(Counts, tuple(draw(st.lists(st.integers(0, 6), min_size=5, max_size=5))))
             values = sum(counts)
             total = sum((i + 1) * c for i, c in enumerate(counts))
             cells.append(Cell(unit, dimension, sector, position, n, values, total, counts))
@@ -230,7 +247,7 @@ def any_cells(draw):
 
 @settings(max_examples=500, deadline=None)
 @given(any_cells())
-def test_disclose_matches_the_previous_rules_exactly(data) -> None:
+def test_disclose_matches_the_previous_rules_exactly(data: tuple[int, list[Cell]]) -> None:
     k, cells = data
     assert disclose(cells, k) == _reference_disclose(cells, k)
 
@@ -245,7 +262,9 @@ def _published(disclosure: Disclosure) -> set[tuple[object, ...]]:
 
 @settings(max_examples=500, deadline=None)
 @given(any_cells())
-def test_generalised_cells_publish_the_same_and_hold_no_small_group(data) -> None:
+def test_generalised_cells_publish_the_same_and_hold_no_small_group(
+    data: tuple[int, list[Cell]],
+) -> None:
     """At rest (dialogs.checkins.results stores `generalise`d cells): the same figures as from the
     finer cells, every stored cell 0 or at least k, and generalising again changes nothing."""
     k, cells = data
