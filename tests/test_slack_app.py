@@ -89,7 +89,9 @@ async def test_checkin_answered_in_the_modal_then_summary_with_chart(rig: Rig) -
     await rig.deliver()
     for n, user in enumerate(PROFILES):
         view = await open_form(rig, user)
-        answers = {name: str((n + i) % 5 + 1) for i, name in enumerate(scales(view))}
+        answers: dict[str, Any] = {
+            name: str((n + i) % 5 + 1) for i, name in enumerate(scales(view))
+        }
         reply = await rig.submit(view, user, **answers)
         acked_at_once(reply)
         thanks = shown(rig.slack, view)  # the thanks, in the modal (not kept in the DMs)

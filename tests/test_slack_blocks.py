@@ -49,9 +49,9 @@ async def press(engine: Engine, who: str, card: Card, action: str) -> list[Card]
         for e in b["elements"]
     ]
     element = next(e for e in elements if bv.button_action(e["action_id"]) == action)
-    return await submit(
-        engine, who, bv.button_action(element["action_id"]), bv.decode_context(element["value"])
-    )
+    pressed = bv.button_action(element["action_id"])
+    assert pressed is not None
+    return await submit(engine, who, pressed, bv.decode_context(element["value"]))
 
 
 async def journey(engine: Engine, worker: OutboxWorker, sender: RecordingSender) -> list[Card]:
@@ -132,7 +132,7 @@ async def journey(engine: Engine, worker: OutboxWorker, sender: RecordingSender)
     return cards
 
 
-JOBS = ("batch", "reminders", "close", "summary", "success", "tension-prompt")
+JOBS: tuple[str, ...] = ("batch", "reminders", "close", "summary", "success", "tension-prompt")
 
 JOBS += ("reflexive-invite", "reflexive")
 
@@ -185,6 +185,7 @@ async def test_checkin_round_trip_through_the_modal(
     assert bv.button_action(skip["action_id"]) == "checkin.skip"
     assert bv.decode_context(skip["value"]) == card.buttons[0].context
     action, context = bv.decode_form_reference(opener["value"])
+    assert card.form is not None
     assert (action, context) == (card.form.action, card.form.context)
 
     view = sb.modal_view(card, private_metadata=sb.form_metadata(card.form))
@@ -200,6 +201,7 @@ async def test_checkin_round_trip_through_the_modal(
     partial = {name: "4" for name in items[:-1]} | {"open": "Mon idée"}
     again = (await through_modal(engine, "camille", card, {**partial, items[-1]: None}))[0]
     assert lead(again).startswith("⚠")
+    assert again.form is not None
     view_again = sb.modal_view(again, private_metadata=sb.form_metadata(again.form))
     check_view(view_again)
     initial = {
@@ -215,6 +217,7 @@ async def test_checkin_round_trip_through_the_modal(
 async def test_profile_settings_and_schedule_round_trip(engine: Engine) -> None:
     await seeded(engine)
     profile = (await say(engine, "camille", "profil"))[0]
+    assert profile.form is not None
     view = sb.modal_view(profile, private_metadata=sb.form_metadata(profile.form))
     kinds = {b["block_id"]: b["element"]["type"] for b in view["blocks"] if b["type"] == "input"}
     assert kinds["sector"] == "radio_buttons" and kinds["quiet_start"] == "static_select"
@@ -233,6 +236,7 @@ async def test_setup_with_a_hostile_team_name(engine: Engine) -> None:
     place = Place("sandbox", "", "autre-canal", "canal")
     form = (await engine.handle(CommandReceived(founder, "configurer", place)))[0]
     check_card(form)
+    assert form.form is not None
     values = bv.values_from_view_state(
         submission(
             sb.modal_view(form, private_metadata=sb.form_metadata(form.form)),

@@ -131,7 +131,8 @@ async def test_a_form_posted_before_a_restart_still_opens(rig: Rig) -> None:
     rig.bridge.forms = FormCards(engine.database, engine.clock)
     view = await open_form(rig, "U0ANNE")
     assert scales(view)
-    reply = await rig.submit(view, "U0ANNE", **dict.fromkeys(scales(view), "4"))
+    answers: dict[str, Any] = dict.fromkeys(scales(view), "4")
+    reply = await rig.submit(view, "U0ANNE", **answers)
     acked_at_once(reply)
     assert "submit" not in shown(rig.slack, view)  # thanks: recorded
 

@@ -158,7 +158,9 @@ async def test_one_team_across_slack_and_teams_through_a_whole_round(
     await rig.deliver()
     for n, user in enumerate(PROFILES):
         view = await open_form(rig, user)
-        answers = {name: str((n + i) % 5 + 1) for i, name in enumerate(scales(view))}
+        answers: dict[str, Any] = {
+            name: str((n + i) % 5 + 1) for i, name in enumerate(scales(view))
+        }
         acked_at_once(await rig.submit(view, user, **answers))
     for n, user_id in enumerate(TEAMS_PEOPLE):
         card_id, card = last_form(connector, user_id, "checkin.submit")
