@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -24,9 +25,9 @@ async def answer_round(
     worker: OutboxWorker,
     sender: RecordingSender,
     clock: Clock,
-    people,
+    people: Iterable[str],
     value: str = "4",
-):
+) -> None:
     await engine.jobs.run("checkin", "demo")
     clock.advance(hours=2)  # past Vancouver's quiet hours
     await worker.drain()

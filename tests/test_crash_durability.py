@@ -13,6 +13,7 @@ others waiting; a few perhaps recorded already): all must survive.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import socket
@@ -222,7 +223,7 @@ async def test_slack_submissions_acked_before_a_sigkill_are_all_recorded(
         await first.start()
         url = f"{first.url}/slack/events"
         secret = slack.signing_secret
-        acks = await burst([lambda b=b: post_signed(url, b, secret) for b in bodies])
+        acks = await burst([functools.partial(post_signed, url, b, secret) for b in bodies])
         await first.kill()  # at once: no shutdown, nothing flushed
         for ack in acks:  # every one acknowledged as received...
             assert ack.status == 200, ack.text
@@ -261,7 +262,7 @@ async def test_sandbox_submissions_answered_before_a_sigkill_are_all_recorded(
             async with http.post(url, data=form, allow_redirects=False) as answer:
                 return answer.status
 
-        statuses = await burst([lambda n=n: submit(n) for n in range(BURST)], at_once=20)
+        statuses = await burst([functools.partial(submit, n) for n in range(BURST)], at_once=20)
     await first.kill()
     assert statuses == [303] * BURST  # every one answered ("see your page")...
     assert await recorded(database, round_id) == (BURST, 0)  # ...after its commit

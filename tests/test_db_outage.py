@@ -135,6 +135,7 @@ async def test_postgresql_stopped_under_load(cluster: ThrowawayCluster, tmp_path
         teams_people = [person(f"29:outage-{n}", f"Person {n}") for n in range(TEAMS_PEOPLE)]
         for who in teams_people:
             connector.add_user(who["id"], who["name"], aad_object_id=who["aadObjectId"])
+        assert slack_card.form is not None
         metadata = ModalMetadata(form_metadata(slack_card.form))
         server = Server(
             cluster.url, {**slack.env(), "PASSERELLE_SANDBOX": "true"}, tmp_path / "serve.log"

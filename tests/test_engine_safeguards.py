@@ -3,6 +3,8 @@ limit and text rules, figures under k, outbox retention, unreachable and suspend
 
 from __future__ import annotations
 
+from typing import cast
+
 from bot.outbox_worker import OutboxWorker
 from dialogs.cards import TextInput
 from dialogs.engine import Engine
@@ -147,7 +149,9 @@ async def test_limit_counts_once_for_repeats_and_races(engine: Engine) -> None:
 
     await seeded(engine)
     async with engine.database.session() as session, session.begin():
-        (await teams.team_by_slug(session, "demo")).tension_weekly_limit = 1
+        team = await teams.team_by_slug(session, "demo")
+        assert team is not None
+        team.tension_weekly_limit = 1
 
     async def confirm(text: str) -> str:
         context = {"team": "demo", "text": text, "theme": "other", "prompt": ""}
@@ -157,7 +161,7 @@ async def test_limit_counts_once_for_repeats_and_races(engine: Engine) -> None:
     assert await confirm("Premier") == "Déjà reçue"  # a repeat at the limit is not a refusal
     titles = await asyncio.gather(*(confirm(f"Course {n}") for n in range(3)))
     assert titles == ["Limite atteinte"] * 3
-    engine.clock.advance(days=7)  # a fresh week's allowance
+    cast(Clock, engine.clock).advance(days=7)  # a fresh week's allowance
     titles = await asyncio.gather(*(confirm(f"Course {n}") for n in range(3)))
     assert sorted(titles) == ["Limite atteinte", "Limite atteinte", "Tension reçue"]
     async with engine.database.session() as session:
@@ -200,10 +204,13 @@ async def test_finished_outbox_rows_are_purged_after_their_retention(
 async def test_an_unreachable_member_who_speaks_is_reachable_again(engine: Engine) -> None:
     await seeded(engine)
     async with engine.database.session() as session, session.begin():
-        (await teams.member_in(session, 1, "sandbox", "", "sophie")).unreachable = True
+        sophie = await teams.member_in(session, 1, "sandbox", "", "sophie")
+        assert sophie is not None
+        sophie.unreachable = True
     await say(engine, "sophie", "aide")
     async with engine.database.session() as session:
-        assert not (await teams.member_in(session, 1, "sandbox", "", "sophie")).unreachable
+        sophie = await teams.member_in(session, 1, "sandbox", "", "sophie")
+        assert sophie is not None and not sophie.unreachable
 
 
 async def test_a_suspended_workspace_keeps_its_messages_until_it_resumes(

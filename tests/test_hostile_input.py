@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.slack import envelope, events
@@ -256,7 +257,7 @@ async def test_teams_refusals_are_400_and_connector_refusals_one_warning(
 
 # --------------------------------------------------------------------------- sandbox
 @pytest.fixture
-async def sandbox(engine: Engine) -> AsyncIterator[TestClient]:
+async def sandbox(engine: Engine) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     assert await seed(engine)
     settings = Settings(PASSERELLE_SCHEDULER=False)
     app = build_app(settings, engine.database, engine)
@@ -280,7 +281,7 @@ async def sandbox(engine: Engine) -> AsyncIterator[TestClient]:
     ],
 )
 async def test_sandbox_forms_it_cannot_read_are_a_400_page(
-    sandbox: TestClient, path: str, content_type: str, body: bytes
+    sandbox: TestClient[web.Request, web.Application], path: str, content_type: str, body: bytes
 ) -> None:
     answer = await sandbox.post(path, data=body, headers={"Content-Type": content_type})
     assert answer.status == 400
@@ -289,7 +290,7 @@ async def test_sandbox_forms_it_cannot_read_are_a_400_page(
 
 # --------------------------------------------------------------------------- aiohttp
 async def test_a_url_over_8_kb_is_one_warning_line(
-    sandbox: TestClient, caplog: pytest.LogCaptureFixture
+    sandbox: TestClient[web.Request, web.Application], caplog: pytest.LogCaptureFixture
 ) -> None:
     server = logging.getLogger(logs.AIOHTTP_SERVER)
     added = logs.ClientHttpErrors()

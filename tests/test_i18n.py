@@ -24,6 +24,7 @@ def test_each_platform_brings_its_own_strings() -> None:
     """A platform's strings live in its package (registered on import), not in the engine's."""
     platforms = {"slack": adapters.slack, "msteams": adapters.teams, "sandbox": adapters.sandbox}
     for section, package in platforms.items():
+        assert package.__file__ is not None
         directory = Path(package.__file__).with_name("locales")
         assert directory / "fr.yml" in locale_files()
         assert any(key.startswith(f"{section}.") for key in catalogue("en")), section

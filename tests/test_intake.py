@@ -182,6 +182,7 @@ async def test_an_intake_row_holds_nothing_readable(
     commit = GroupCommit(database, sealer)
     payload = {"actor": {"user_ref": USER}, "values": {"text": SECRET_TEXT}}
     row_id = await commit.put("slack", payload)
+    assert row_id is not None
     row = (await stored(database))[row_id]
     for secret in (USER, SECRET_TEXT, "décisions", "arrivent"):
         for encoded in (secret.encode(), secret.encode("utf-16-le")):

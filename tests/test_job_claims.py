@@ -49,7 +49,7 @@ async def claims(database: Database) -> list[tuple[int, str, str]]:
                 JobClaim.job, JobClaim.occurrence
             )
         )
-        return [tuple(row) for row in rows.tuples()]
+        return [(team_id, job, occurrence) for team_id, job, occurrence in rows.tuples()]
 
 
 def count_runs(engine: Engine, monkeypatch: pytest.MonkeyPatch, ran: list[str]) -> None:

@@ -148,7 +148,7 @@ async def test_kill9_during_a_fan_out_loses_nothing_and_repeats_only_what_was_in
 
         await until(all_sent, "every message marked sent", WITHIN)
         finished = time.monotonic()
-        received = Counter()
+        received: Counter[str] = Counter()
         for user_id in people:
             dm = connector.personal_conversation_id(user_id, TENANT)
             received[user_id] = len(connector.posted(dm))

@@ -204,8 +204,10 @@ async def test_an_old_database_is_sealed_aggregated_and_rewritten(
             ("success", "week", ["succès anonyme"]),
             ("pre_reflection", "occurrence:60", ["note-avant-réunion-q7"]),
         ):
-            opened = await sealed.open_batch(session, sealer, team_id=1, kind=kind, batches=[batch])
-            assert [p["text"] for p in opened.payloads] == expected, kind
+            batch_opened = await sealed.open_batch(
+                session, sealer, team_id=1, kind=kind, batches=[batch]
+            )
+            assert [p["text"] for p in batch_opened.payloads] == expected, kind
     assert [r["text"] for r in await fetch(database, "SELECT text FROM tensions")] == ["publiée"]
     assert [r["text"] for r in await fetch(database, "SELECT text FROM successes")] == [
         "succès signé"

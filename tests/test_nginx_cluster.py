@@ -223,11 +223,11 @@ async def test_a_whole_round_through_nginx_on_three_processes(
         assert ballots == SLACK_PEOPLE + len(everyone)
 
         # The weekly tension limit, across processes and a restart.
-        answers = [
+        codes = [
             await tension(through, connector, "29:anne", f"Tension numéro {n}") for n in (1, 2)
         ]
         await cluster.restart(1)
-        answers += [
+        codes += [
             await tension(through, connector, "29:anne", f"Tension numéro {n}") for n in (3, 4)
         ]
         async with database.session() as session:
@@ -236,8 +236,8 @@ async def test_a_whole_round_through_nginx_on_three_processes(
             )
         assert stored == TENSION_LIMIT, f"{stored} tensions stored under a limit of {TENSION_LIMIT}"
         limit_title = "limit"
-        refused = [a for a in answers if re.search(limit_title, a, re.IGNORECASE) or "limite" in a]
-        assert len(refused) == len(answers) - TENSION_LIMIT, answers
+        refused = [a for a in codes if re.search(limit_title, a, re.IGNORECASE) or "limite" in a]
+        assert len(refused) == len(codes) - TENSION_LIMIT, codes
 
         # Closes: due now; every process's tick sees it.
         readers_slack = [ref for n, ref in enumerate(refs) if n % 3 == 1 or n == 0]

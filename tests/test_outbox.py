@@ -56,6 +56,7 @@ async def test_enqueue_is_idempotent_by_key(database: Database, clock: Clock) ->
             select(OutboxMessage).where(OutboxMessage.idem_key == "checkin:1:1")
         )
     assert sorted(keys) == ["checkin:1:1", "checkin:1:2"]
+    assert kept is not None
     assert kept.payload["title"] == "Bonjour" and kept.not_before == clock()
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -23,7 +24,7 @@ LEASE = dt.timedelta(seconds=30)
 CHANNELS = ["C0", "C1", "C2", "C3"]
 
 
-def card(text: str) -> dict:
+def card(text: str) -> dict[str, Any]:
     return Card(title=text, blocks=[Paragraph(text=text)]).model_dump(mode="json")
 
 
@@ -163,11 +164,11 @@ class GatedSender:
         else:
             self.clock.advance(seconds=5)  # past the lease, in all: the slow post is renewed
             async with self.database.session() as session:
-                self.claimed_unsent.append(
-                    await session.scalar(
-                        select(func.count()).where(OutboxMessage.status == outbox.SENDING)
-                    )
+                unsent = await session.scalar(
+                    select(func.count()).where(OutboxMessage.status == outbox.SENDING)
                 )
+                assert unsent is not None
+                self.claimed_unsent.append(unsent)
         self.deliveries.append(delivery)
         if sum(d.kind == "direct" for d in self.deliveries) == self.dms:
             self.dms_done.set()

@@ -36,6 +36,7 @@ async def test_worker_sends_outside_the_claim_transaction_then_marks_sent(
             row = await session.scalar(
                 select(OutboxMessage).where(OutboxMessage.address == delivery.address)
             )
+        assert row is not None
         seen.append((row.status, row.claimed_by))
 
     sender = ScriptedSender(look)
@@ -179,6 +180,7 @@ async def test_unreachable_marks_the_row_and_the_member_and_stops_queueing(
     async with database.session() as session, session.begin():
         gone_now = await session.get(Member, gone.id)
         here_now = await session.get(Member, here.id)
+        assert gone_now is not None and here_now is not None
         assert gone_now.unreachable and not here_now.unreachable
         assert not await outbound.to_member(
             session, team, gone_now, CARD, key=f"later:{gone.id}", now=clock()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Locator, Page, async_playwright, expect
+from playwright.async_api import Locator, Page, ViewportSize, async_playwright, expect
 
 from bot.demo import seed
 from bot.server import build_app
@@ -245,7 +245,7 @@ async def test_the_journey_in_a_real_browser(page: Page) -> None:
 
 
 # ----------------------------------------------------------------- issue 11's screens
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 PAGE_OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
 
 

@@ -27,6 +27,13 @@ def settings(**env: object) -> Settings:
     return Settings(**{"PASSERELLE_SCHEDULER": False, **env})  # type: ignore[arg-type]
 
 
+def found(pattern: str, page: str) -> str:
+    """The first group of ``pattern``'s first match in the page, which must be there."""
+    match = re.search(pattern, page)
+    assert match is not None, pattern
+    return match[1]
+
+
 @pytest.fixture
 async def client(engine: Engine) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     assert await seed(engine)
@@ -271,13 +278,13 @@ async def test_summary_shows_its_chart_and_the_coordinator_can_download_the_csv(
             "as": who,
             "action": "checkin.submit",
             "ctx.team": "demo",
-            "ctx.round": re.search(r'name="ctx.round" value="(\d+)"', card_form)[1],
+            "ctx.round": found(r'name="ctx.round" value="(\d+)"', card_form),
         }
         await post(client, "/sandbox/submit", data | {name: "4" for name in items})
     await run(client, "close")
     summary = newest_entry(await page(client, "nadia"))
     assert '<img src="data:image/png;base64,' in summary
-    alt = re.search(r'<img [^>]*alt="([^"]+)"', summary)[1]
+    alt = found(r'<img [^>]*alt="([^"]+)"', summary)
     assert "Graphique" in alt
     text = await post(client, "/sandbox/command", {"as": "emilie", "text": "sommaire csv"})
     export = newest_entry(text)

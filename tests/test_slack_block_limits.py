@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import unicodedata
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -33,7 +34,7 @@ from tests.conftest import unavailable
 
 
 def test_values_from_view_state_shapes() -> None:
-    state = {
+    state: dict[str, dict[str, dict[str, Any]]] = {
         "item:V1": {"item:V1": {"type": "radio_buttons", "selected_option": {"value": "4"}}},
         "item:V2": {"item:V2": {"type": "radio_buttons", "selected_option": None}},
         "theme": {"theme": {"type": "static_select", "selected_option": {"value": "other"}}},

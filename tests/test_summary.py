@@ -158,6 +158,7 @@ async def test_a_chart_is_drawn_once_per_team_units_and_language(
     await engine.jobs.run("close", "demo")
     async with engine.database.session() as session:
         team = await teams.team_by_slug(session, "demo")
+        assert team is not None
         computed = await pulse.compute(session, team, clock.now.date())
     first = charts.cached_chart(computed, Tr("fr"))
     assert charts.cached_chart(computed, Tr("fr")) is first  # served from the cache

@@ -33,8 +33,14 @@ SEGMENTS = list(
 )
 
 
+Segment = tuple[str | None, str | None]  # (sector, position)
+# A round: who is active, who moved to which segment, who answered what (None: skipped).
+Step = tuple[set[int], dict[int, Segment], dict[int, list[int | None]]]
+History = tuple[int, bool, list[Segment], list[Step]]
+
+
 @st.composite
-def histories(draw):
+def histories(draw: st.DrawFn) -> History:
     """A team whose members answer, change segment or come and go over a few rounds."""
     k = draw(st.integers(3, 6))
     pooling = draw(st.booleans())
@@ -48,7 +54,7 @@ def histories(draw):
         ]
     )
     segments = [draw(common | st.sampled_from(SEGMENTS)) for _ in range(PEOPLE)]
-    plan = []
+    plan: list[Step] = []
     for _ in range(draw(st.integers(1, 4))):
         active = draw(st.sets(st.integers(0, PEOPLE - 1), min_size=3, max_size=PEOPLE))
         moved = {
@@ -69,13 +75,13 @@ def histories(draw):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories())
-def test_repeated_summaries_never_isolate_fewer_than_k(history) -> None:
+def test_repeated_summaries_never_isolate_fewer_than_k(history: History) -> None:
     import asyncio
 
     asyncio.run(replay(*history))
 
 
-async def replay(k, pooling, segments, plan):
+async def replay(k: int, pooling: bool, segments: list[Segment], plan: list[Step]) -> None:
     database = Database("sqlite+aiosqlite://", poolclass=StaticPool)
     sealer = Sealer.ephemeral()
     async with database.engine.begin() as connection:
@@ -102,7 +108,7 @@ async def replay(k, pooling, segments, plan):
             session.add(member)
             members.append(member)
         await session.flush()
-        who_answered: dict[int, dict[int, tuple]] = {}
+        who_answered: dict[int, dict[int, tuple[str | None, str | None, list[int | None]]]] = {}
         round_of_seq: dict[int, int] = {}
         for seq, (active, moved, answers) in enumerate(plan, start=1):
             for p, segment in moved.items():

@@ -12,6 +12,7 @@ from dialogs.checkins import ballot_store as ballots
 from dialogs.checkins import results
 from dialogs.checkins import round_store as rounds
 from dialogs.checkins.models import OpenAnswer
+from dialogs.disclosure import Figure
 from dialogs.successes.models import Success
 from dialogs.summaries import pulse
 from dialogs.summaries import store as summary_store
@@ -21,6 +22,13 @@ from storage.database import Database
 from storage.models import Member, SummaryUnit
 from storage.sealing import Sealer
 from tests.summary_helpers import sealed_ballot_rounds, stored_respondents
+
+
+def shown(result: pulse.PulseSummary, unit: int, dimension: str) -> Figure:
+    """A figure the summary must show."""
+    figure = result.disclosure.get(unit, dimension)
+    assert figure is not None, (unit, dimension)
+    return figure
 
 
 async def test_pooled_units_never_take_the_other_kinds_rounds(database: Database) -> None:
@@ -83,8 +91,8 @@ async def test_pooled_units_never_take_the_other_kinds_rounds(database: Database
     assert (checkin.first_seq, checkin.last_seq, checkin.answered) == (1, 3, 4)
     assert result.diagnostic is not None and result.diagnostic.answered == 5
     assert {f.dimension for f in result.disclosure.figures if f.unit == checkin.key} == {"vision"}
-    assert result.disclosure.get(checkin.key, "vision").respondents == 4
-    assert result.disclosure.get(result.diagnostic.key, "diagnostic:inclusion").respondents == 5
+    assert shown(result, checkin.key, "vision").respondents == 4
+    assert shown(result, result.diagnostic.key, "diagnostic:inclusion").respondents == 5
 
 
 async def test_one_statement_reads_all_a_summary_shows(database: Database) -> None:
@@ -195,8 +203,8 @@ async def test_one_statement_reads_all_a_summary_shows(database: Database) -> No
         seq=3, kind="checkin", asked=5, answered=2
     )
     assert not result.latest_published
-    assert result.disclosure.get(result.units[-1].key, "vision").respondents == 4
-    assert result.disclosure.get(result.units[0].key, "vision").counts == (0, 1, 1, 1, 0)
+    assert shown(result, result.units[-1].key, "vision").respondents == 4
+    assert shown(result, result.units[0].key, "vision").counts == (0, 1, 1, 1, 0)
     assert sorted(result.texts) == [("Q1", "round 2 text 2"), ("Q1", "round 2 text 3")]
     assert result.tensions == {"published": {"workload": 2}, "approved": {"other": 1}}
     assert result.successes == 2

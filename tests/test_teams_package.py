@@ -7,7 +7,7 @@ import json
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from PIL import Image
@@ -21,6 +21,7 @@ from dialogs.rituals import registry
 
 APP_ID = "0b6c1f6e-3d2a-4c8e-9f7a-52e1d4b3a901"
 BASE_URL = "https://passerelle.example.org"
+Rgba = tuple[int, int, int, int]  # a pixel of the outline icon
 CONTRACT_COMMANDS = {
     "help",
     "checkin",
@@ -162,7 +163,7 @@ def test_icons_have_teams_sizes_and_the_outline_is_white_on_transparent() -> Non
 
     outline = Image.open(io.BytesIO(package.outline_icon()))
     assert outline.format == "PNG" and outline.size == (32, 32) and outline.mode == "RGBA"
-    pixels = {outline.getpixel((x, y)) for x in range(32) for y in range(32)}
+    pixels = {cast(Rgba, outline.getpixel((x, y))) for x in range(32) for y in range(32)}
     for red, green, blue, alpha in pixels:
         assert alpha == 0 or (red, green, blue, alpha) == (255, 255, 255, 255)
     assert {alpha for *_, alpha in pixels} == {0, 255}  # a motif, and a background

@@ -183,8 +183,8 @@ async def test_physical_order_and_row_versions_replay_nothing(
     assert members_in_first_order is not None
     assert sorted(members_in_first_order) == members_in_first_order
     # The open answers, written at the close: "Idée numéro N" is the N-th ballot submitted.
-    order = " ORDER BY ctid" if pg else ""  # else the table scan's order
-    physical = await fetch(database, f"SELECT text FROM open_answers{order}")
+    order_by = " ORDER BY ctid" if pg else ""  # else the table scan's order
+    physical = await fetch(database, f"SELECT text FROM open_answers{order_by}")
     sequence = [int(r["text"].rsplit(" ", 1)[1]) for r in physical]
     assert sorted(sequence) == list(range(1, len(BALLOT_ORDER) + 1))
     assert sequence != sorted(sequence)  # shuffled (chance of this order by luck: 1 in 5,040)
