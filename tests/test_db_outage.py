@@ -2,7 +2,7 @@
 
 A cluster of the test's own (tests/pg_cluster.py: its own port, never the shared one) serves
 one real server process (the CLI, as in tests/test_crash_durability.py) with Slack (against
-tests/fake_slack.py, every request signed), Teams in local mode (tests/fake_connector.py) and
+tests/fake_slack/, every request signed), Teams in local mode (tests/fake_connector/) and
 the sandbox. While people submit check-ins on Slack and the sandbox and send Teams commands,
 PostgreSQL is stopped (`pg_ctl stop -m fast`) for OUTAGE_SECONDS (6 s; 20 s with
 PASSERELLE_OUTAGE_LONG=1) and started again. Counted and printed:

@@ -1,5 +1,5 @@
 """Teams end to end: the real botbuilder CloudAdapter in our aiohttp server, its real connector
-client, and a fake Bot Framework connector (tests/fake_connector.py) that the activities'
+client, and a fake Bot Framework connector (tests/fake_connector/) that the activities'
 serviceUrl points at. Local mode (no app id)
 here: the journey, channels and people; redelivery and failures in
 test_teams_reliability.py; tokens in test_teams_auth.py."""
