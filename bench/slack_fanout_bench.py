@@ -4,7 +4,7 @@
         [--members 2000] [--processes 1|2] [--workspace-rate 8] [--workspace-burst 8]
         [--channel-rate 1] [--channel-burst 3] [--channels 4] [--posts 60] [--sqlite]
 
-The FakeSlack enforces hidden token buckets on chat.postMessage (tests/fake_slack.py
+The FakeSlack enforces hidden token buckets on chat.postMessage (tests/fake_slack/limits.py
 `hidden_limit`): `workspace` one per workspace (``--workspace-rate`` a second, ``--workspace-burst``
 at once), `channel` one per channel (``--channel-rate``, ``--channel-burst``), `both` the two
 together. Beyond them it answers 429 with Retry-After. The sender starts from its defaults
