@@ -27,7 +27,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy bot dialogs storage adapters
+	$(BIN)/mypy bot dialogs storage adapters tests bench
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 PLAYGROUND := .ci/playground/node_modules/.installed
