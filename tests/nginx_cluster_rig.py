@@ -28,6 +28,7 @@ from storage import intake, outbox, teams
 from storage.database import Database
 from storage.models import Member, OutboxMessage, Team
 from storage.sealing import Sealer
+from tests.checkin_rounds import checkin_cards
 from tests.cluster import SECRET, UPSTREAM, Cluster
 from tests.fake_connector import FakeConnector
 from tests.fake_slack import FakeSlack
@@ -239,14 +240,8 @@ async def answered(database: Database, round_id: int) -> tuple[int, int]:
 
 async def checkin_card(database: Database, round_id: int) -> Card:
     async with database.session() as session:
-        payload = (
-            await session.execute(
-                select(OutboxMessage.payload)
-                .where(OutboxMessage.idem_key.like(f"%checkin:{round_id}:%"))
-                .limit(1)
-            )
-        ).scalar_one()
-    return Card.model_validate(payload)
+        (card,) = await checkin_cards(session, round_id, 1)
+    return card
 
 
 def shown_modal(slack: FakeSlack, sealer: Sealer, card: Card, ref: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from bot.server import WORKER, build_app
 from bot.settings import Settings
 from dialogs.engine import Engine
 from storage import intake, teams
+from tests.engine_doors import held
 from tests.fake_slack import FakeSlack
 from tests.slack_signing import (
     TEAM_ID,
@@ -244,35 +245,6 @@ def scales(view: dict[str, Any]) -> list[str]:
 
 
 # ------------------------------------------------------------------ reliability
-def counting(engine: Engine, delay: float = 0.0) -> list[Any]:
-    """Record (and optionally slow down) every event the engine handles."""
-    seen: list[Any] = []
-    handle = engine.handle
-
-    async def counted(event: Any, **options: Any) -> Any:
-        seen.append(event)
-        if delay:
-            await asyncio.sleep(delay)
-        return await handle(event, **options)
-
-    engine.handle = counted  # type: ignore[method-assign]
-    return seen
-
-
-def held(engine: Engine) -> tuple[asyncio.Event, asyncio.Event]:
-    """Hold every event at the engine's door: (started, release)."""
-    started, release = asyncio.Event(), asyncio.Event()
-    handle = engine.handle
-
-    async def waiting(event: Any, **options: Any) -> Any:
-        started.set()
-        await release.wait()
-        return await handle(event, **options)
-
-    engine.handle = waiting  # type: ignore[method-assign]
-    return started, release
-
-
 async def linked(rig: Rig) -> bool:
     async with rig.engine.database.session() as session:
         return await teams.channel_at(session, "slack", TEAM_ID, CHANNEL) is not None

@@ -23,7 +23,9 @@ from dialogs.cards import Card
 from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine
 from storage import teams
-from storage.models import Member, OutboxMessage
+from storage.models import Member
+from tests.checkin_rounds import open_checkin
+from tests.engine_doors import held
 from tests.fake_connector import FakeConnector
 from tests.teams_activities import TENANT, fill, person, personal, post_activity
 
@@ -47,18 +49,7 @@ async def seed(engine: Engine, platform: str, workspace: str, refs: list[str]) -
                     position="front_line", language="fr", onboarded=True,
                 )
             )  # fmt: skip
-    await engine.jobs.run("checkin", SLUG)
-    async with engine.database.session() as session:
-        round_ = await rounds.open_round_of(session, team.id)
-        assert round_ is not None
-        payload = (
-            await session.execute(
-                select(OutboxMessage.payload)
-                .where(OutboxMessage.idem_key.like(f"%checkin:{round_.id}:%"))
-                .limit(1)
-            )
-        ).scalar_one()
-    return round_.id, Card.model_validate(payload)
+    return await open_checkin(engine, SLUG, team.id)
 
 
 async def status(engine: Engine, round_id: int, ref: str) -> str | None:
@@ -67,20 +58,6 @@ async def status(engine: Engine, round_id: int, ref: str) -> str | None:
         member = await session.scalar(select(Member).where(Member.user_ref == ref))
         assert member is not None
         return await rounds.status_of(session, round_id, member.id)
-
-
-def held(engine: Engine) -> tuple[asyncio.Event, asyncio.Event]:
-    """Hold the engine at its door: (started, release)."""
-    started, release = asyncio.Event(), asyncio.Event()
-    handle = engine.handle
-
-    async def waiting(event: Any, **options: Any) -> Any:
-        started.set()
-        await release.wait()
-        return await handle(event, **options)
-
-    engine.handle = waiting  # type: ignore[method-assign]
-    return started, release
 
 
 def settings(**env: object) -> Settings:

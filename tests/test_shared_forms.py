@@ -23,6 +23,7 @@ from storage.database import Database
 from storage.models import Intake, Member, Sealed, Team
 from storage.sealing import SealBroken, Sealer
 from tests.conftest import Clock
+from tests.engine_doors import held
 from tests.fake_slack import FakeSlack
 from tests.slack_rig import (
     CHANNEL,
@@ -32,7 +33,6 @@ from tests.slack_rig import (
     acked_at_once,
     add_people,
     defaults,
-    held,
     last_with_button,
     onboarded,
     rig_for,

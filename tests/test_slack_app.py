@@ -13,6 +13,7 @@ from dialogs.cards import Paragraph
 from dialogs.checkins import round_store as rounds
 from dialogs.events import Actor, FormSubmitted
 from storage import teams
+from tests.engine_doors import held
 from tests.slack_rig import (  # noqa: F401  (the rig and slack fixtures)
     CHANNEL,
     COORDINATOR,
@@ -20,7 +21,6 @@ from tests.slack_rig import (  # noqa: F401  (the rig and slack fixtures)
     PROFILES,
     Rig,
     acked_at_once,
-    held,
     in_intake,
     linked,
     onboarded,

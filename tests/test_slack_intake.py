@@ -20,6 +20,7 @@ from dialogs.engine import Engine
 from dialogs.i18n import Tr
 from storage.coordination import Mark
 from storage.models import Intake
+from tests.engine_doors import held
 from tests.fake_slack import FakeSlack
 from tests.faults import commit_fails, database_away
 from tests.slack_rig import (  # noqa: F401  (the rig and slack fixtures)
@@ -29,7 +30,6 @@ from tests.slack_rig import (  # noqa: F401  (the rig and slack fixtures)
     Rig,
     acked_at_once,
     defaults,
-    held,
     in_intake,
     linked,
     onboarded,

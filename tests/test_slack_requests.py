@@ -14,13 +14,13 @@ import pytest
 from adapters.slack.block_values import decode_form_reference
 from adapters.slack.forms import DRAFT
 from storage import outbox, teams
+from tests.engine_doors import counting
 from tests.slack_rig import (  # noqa: F401  (the rig and slack fixtures)
     CHANNEL,
     COORDINATOR,
     PEOPLE,
     Rig,
     acked_at_once,
-    counting,
     defaults,
     last_with_button,
     linked,

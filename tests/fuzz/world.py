@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-
 from adapters.slack.blocks import form_metadata, messages_for, modal_view
 from adapters.slack.events import ModalMetadata
 from dialogs.cards import Card
@@ -20,8 +18,9 @@ from dialogs.engine import Engine
 from dialogs.events import Actor, CommandReceived, Place
 from storage import teams
 from storage.database import Database
-from storage.models import Member, OutboxMessage
+from storage.models import Member
 from storage.sealing import Sealer
+from tests.checkin_rounds import checkin_cards
 from tests.fake_connector import FakeConnector
 from tests.fake_slack import FakeSlack
 from tests.slack_signing import TEAM_ID
@@ -115,14 +114,7 @@ async def _seed(engine: Engine, platform: Platform) -> None:
         round_ = await rounds.open_round_of(session, platform.team_id)
         assert round_ is not None
         platform.round_id = round_.id
-        payloads = (
-            await session.scalars(
-                select(OutboxMessage.payload)
-                .where(OutboxMessage.idem_key.like(f"%checkin:{round_.id}:%"))
-                .limit(2)
-            )
-        ).all()
-    platform.cards += [Card.model_validate(p) for p in payloads]
+        platform.cards += await checkin_cards(session, round_.id, 2)
 
 
 async def _harvest(engine: Engine, platform: Platform) -> None:
