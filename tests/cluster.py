@@ -25,10 +25,12 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
 import aiohttp
+
+from tests.lifecycle import Lifecycle
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "cluster-test-secret-0123456789-abcdefghijklmnop"
@@ -75,13 +77,50 @@ def _tail(log: Path) -> str:
     return log.read_text(errors="replace")[-4000:] if log.exists() else "exited"
 
 
-async def until_healthy(url: str, alive: asyncio.subprocess.Process, log: Path) -> None:
+def serve_env(database_url: str, port: int, secret: str, env: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a `serve` child on 127.0.0.1:`port` (this process's, the repository on
+    PYTHONPATH, warnings only), `env` last."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PASSERELLE_DATABASE_URL": database_url,
+        "PASSERELLE_SECRET_KEY": secret,
+        "PASSERELLE_HOST": "127.0.0.1",
+        "PASSERELLE_PORT": str(port),
+        "PASSERELLE_LOG_LEVEL": "WARNING",
+        **env,
+    }
+
+
+async def spawn(log: Path, env: Mapping[str, str], *args: str) -> asyncio.subprocess.Process:
+    """`python <args>` from the repository's root, its output appended to `log`."""
+    with log.open("ab") as out:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, *args, cwd=ROOT, env=env, stdout=out, stderr=out
+        )
+
+
+async def terminate(process: asyncio.subprocess.Process | None) -> None:
+    """SIGTERM, as systemd stops a unit (a graceful shutdown), SIGKILL after 15 s."""
+    if process is None or process.returncode is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), timeout=15)
+    except TimeoutError:
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+
+
+async def until_healthy(
+    url: str, alive: asyncio.subprocess.Process, log: Path, within: float = READY_WITHIN
+) -> None:
     """Poll `url` until it answers 200 (the process started and reached its database)."""
-    deadline = time.monotonic() + READY_WITHIN
+    deadline = time.monotonic() + within
     async with aiohttp.ClientSession() as http:
         while True:
             assert alive.returncode is None, _tail(log)
-            assert time.monotonic() < deadline, f"{url} not ready within {READY_WITHIN} s"
+            assert time.monotonic() < deadline, f"{url} not ready within {within} s"
             try:
                 async with http.get(url) as answer:
                     if answer.status == 200:
@@ -102,16 +141,7 @@ class Process:
         self.address = f"127.0.0.1:{self.port}"
         self.url = f"http://{self.address}"
         self.role = role
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "PASSERELLE_DATABASE_URL": database_url,
-            "PASSERELLE_SECRET_KEY": SECRET,
-            "PASSERELLE_HOST": "127.0.0.1",
-            "PASSERELLE_PORT": str(self.port),
-            "PASSERELLE_LOG_LEVEL": "WARNING",
-            **env,
-        }
+        self.env = serve_env(database_url, self.port, SECRET, env)
         self.log = log
         self.process: asyncio.subprocess.Process | None = None
         self.pids: list[int] = []  # every pid this slot has had, oldest first
@@ -127,11 +157,7 @@ class Process:
 
     async def start(self) -> None:
         role = ["--role", self.role] if self.role else []
-        with self.log.open("ab") as out:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "serve", *role, cwd=ROOT, env=self.env,
-                stdout=out, stderr=out,
-            )  # fmt: skip
+        self.process = await spawn(self.log, self.env, "-m", "bot.cli", "serve", *role)
         self.pids.append(self.process.pid)
         await until_healthy(f"{self.url}/healthz", self.process, self.log)
 
@@ -142,15 +168,7 @@ class Process:
         assert await self.process.wait() == -signal.SIGKILL
 
     async def stop(self) -> None:
-        """SIGTERM, as systemd stops a unit (a graceful shutdown), SIGKILL after 15 s."""
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), timeout=15)
-        except TimeoutError:
-            self.process.send_signal(signal.SIGKILL)
-            await self.process.wait()
+        await terminate(self.process)
 
 
 NGINX_CONF = """\
@@ -236,7 +254,7 @@ class Nginx:
             await self.process.wait()
 
 
-class Cluster:
+class Cluster(Lifecycle):
     """`size` processes with the same environment (plus `env_of(index)`), nginx in front."""
 
     def __init__(
@@ -272,13 +290,12 @@ class Cluster:
         """The process an `X-Upstream` header names."""
         return next(p for p in self.processes if p.address == address)
 
-    async def start(self) -> Cluster:
+    async def open(self) -> None:
         # One after the other: three interpreters importing at once on two CPUs take longer
         # than the sum, and the migrations are already applied by the test's fixture.
         for process in self.processes:
             await process.start()
         await self.nginx.start()
-        return self
 
     async def start_process(self, index: int) -> None:
         await self.processes[index].start()
@@ -303,18 +320,3 @@ class Cluster:
                 assert process.process is not None
                 process.process.send_signal(signal.SIGKILL)
                 await process.process.wait()
-
-    async def __aenter__(self) -> Cluster:
-        try:
-            return await self.start()
-        except BaseException:
-            await self.close()
-            raise
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

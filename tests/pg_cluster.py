@@ -21,9 +21,9 @@ import pwd
 import shutil
 import tempfile
 from pathlib import Path
-from types import TracebackType
 
 from tests.cluster import free_port
+from tests.lifecycle import Lifecycle
 
 DATABASE = "passerelle"
 
@@ -39,7 +39,7 @@ def postgres_bin() -> Path:
     return found[-1].parent
 
 
-class ThrowawayCluster:
+class ThrowawayCluster(Lifecycle):
     def __init__(self) -> None:
         # Not pytest's tmp_path: its parents are private to root, and the server may run as
         # another user.
@@ -72,7 +72,7 @@ class ThrowawayCluster:
         if process.returncode != 0:
             raise RuntimeError(f"{argv[0]} failed: {output.decode(errors='replace')}")
 
-    async def create(self) -> None:
+    async def open(self) -> None:
         await self._run("mkdir", "-p", str(self.socket_dir))
         await self._run(
             str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
@@ -104,26 +104,10 @@ class ThrowawayCluster:
         await self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
         self.running = False
 
-    async def destroy(self) -> None:
+    async def close(self) -> None:
         if self.running:
             await self._run(
                 str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
             )
             self.running = False
         shutil.rmtree(self.directory, ignore_errors=True)
-
-    async def __aenter__(self) -> ThrowawayCluster:
-        try:
-            await self.create()
-        except BaseException:
-            await self.destroy()
-            raise
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        await self.destroy()

@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -17,21 +16,9 @@ from pathlib import Path
 from storage import migrate, sealed, teams
 from storage.database import Database
 from storage.sealing import Sealer, new_secret
+from tests.cluster import free_port
 from tests.conftest import START
-
-# Variables of the environment that would change which key, database or platform is used.
-OUTSIDE = (
-    "PASSERELLE_SECRET_KEY",
-    "PASSERELLE_SECRET_KEY_FILE",
-    "PASSERELLE_PREVIOUS_SECRET_KEYS",
-    "PASSERELLE_PREVIOUS_SECRET_KEYS_FILE",
-    "PASSERELLE_SANDBOX",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_BOT_TOKEN",
-    "SLACK_APP_TOKEN",
-    "SLACK_CLIENT_ID",
-    "MICROSOFT_APP_ID",
-)
+from tests.outside_env import OUTSIDE
 
 
 def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -149,12 +136,6 @@ def test_a_group_readable_key_file_is_refused(tmp_path: Path) -> None:
         assert f"chmod 600 {key_file}" in refused.stderr
     key_file.chmod(0o600)
     assert run(["key", "check"], env, tmp_path).returncode == 0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_the_secret_never_shows_in_output_or_logs(tmp_path: Path) -> None:

@@ -16,8 +16,6 @@ import asyncio
 import functools
 import os
 import signal
-import socket
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -36,22 +34,17 @@ from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine
 from storage import intake, teams
 from storage.database import Database
-from storage.models import Member, OutboxMessage
+from storage.models import Member
 from storage.sealing import Sealer
+from tests.checkin_rounds import open_checkin
+from tests.cluster import free_port, serve_env, spawn, until_healthy
 from tests.fake_slack import FakeSlack
 from tests.slack_signing import TEAM_ID, interaction, post_signed, view_submission
 
-ROOT = Path(__file__).resolve().parents[1]
 SECRET = "crash-test-secret-0123456789-abcdefghijklmnop"  # the same across the restart
 BURST = int(os.environ.get("PASSERELLE_CRASH_BURST", "60"))
 ANSWERED_WITHIN = 25.0  # seconds, after the restart (a dead worker's lease is 10 s)
 SLUG = "crash"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Server:
@@ -60,38 +53,15 @@ class Server:
     def __init__(self, database_url: str, env: dict[str, str], log: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "PASSERELLE_DATABASE_URL": database_url,
-            "PASSERELLE_SECRET_KEY": SECRET,
-            "PASSERELLE_HOST": "127.0.0.1",
-            "PASSERELLE_PORT": str(self.port),
-            "PASSERELLE_SCHEDULER": "false",
-            "PASSERELLE_LOG_LEVEL": "WARNING",
-            **env,
-        }
+        self.env = serve_env(
+            database_url, self.port, SECRET, {"PASSERELLE_SCHEDULER": "false", **env}
+        )
         self.log = log
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "serve", cwd=ROOT, env=self.env,
-                stdout=out, stderr=out,
-            )  # fmt: skip
-        deadline = time.monotonic() + 20
-        async with aiohttp.ClientSession() as http:
-            while True:
-                assert self.process.returncode is None, self.log.read_text()
-                assert time.monotonic() < deadline, "the server did not start"
-                try:
-                    async with http.get(f"{self.url}/healthz") as answer:
-                        if answer.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.05)
+        self.process = await spawn(self.log, self.env, "-m", "bot.cli", "serve")
+        await until_healthy(f"{self.url}/healthz", self.process, self.log, within=20)
 
     async def kill(self) -> None:
         assert self.process is not None and self.process.returncode is None
@@ -132,18 +102,7 @@ async def seed(
                     is_coordinator=n == 0, onboarded=True,
                 )
             )  # fmt: skip
-    await engine.jobs.run("checkin", slug)
-    async with engine.database.session() as session:
-        round_ = await rounds.open_round_of(session, team.id)
-        assert round_ is not None
-        payload = (
-            await session.execute(
-                select(OutboxMessage.payload)
-                .where(OutboxMessage.idem_key.like(f"%checkin:{round_.id}:%"))
-                .limit(1)
-            )
-        ).scalar_one()
-    return round_.id, Card.model_validate(payload)
+    return await open_checkin(engine, slug, team.id)
 
 
 def answers_for(card: Card, n: int) -> dict[str, str]:

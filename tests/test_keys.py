@@ -21,27 +21,13 @@ from storage.database import Database
 from storage.models import Intake
 from storage.sealing import SealBroken, Sealer, new_secret
 from tests.conftest import START
-
-# Variables that would change which key is chosen, whatever the test's environment holds.
-KEY_VARIABLES = (
-    "PASSERELLE_SECRET_KEY",
-    "PASSERELLE_SECRET_KEY_FILE",
-    "PASSERELLE_PREVIOUS_SECRET_KEYS",
-    "PASSERELLE_PREVIOUS_SECRET_KEYS_FILE",
-    "PASSERELLE_DATABASE_URL",
-    "PASSERELLE_SANDBOX",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_BOT_TOKEN",
-    "SLACK_APP_TOKEN",
-    "SLACK_CLIENT_ID",
-    "MICROSOFT_APP_ID",
-)
+from tests.outside_env import OUTSIDE
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # no .env from the working directory
-    for name in KEY_VARIABLES:
+    for name in OUTSIDE:
         monkeypatch.delenv(name, raising=False)
 
 
@@ -92,7 +78,7 @@ def test_processes_starting_at_once_agree_on_one_key(tmp_path: Path) -> None:
         print(key.key_id, created)
         """
     )
-    env = {k: v for k, v in os.environ.items() if k not in KEY_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k not in OUTSIDE}
     racers = [
         subprocess.Popen(
             [sys.executable, "-c", program],

@@ -14,21 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 import aiohttp
 from yarl import URL
 
 from storage import intake, migrate
 from storage.database import Database
-from tests.cluster import free_port, until_healthy
+from tests.cluster import free_port, serve_env, spawn, terminate, until_healthy
 from tests.fake_connector import FakeConnector
 from tests.fake_slack import FakeSlack
 from tests.fuzz import world as worlds
@@ -37,9 +33,9 @@ from tests.fuzz.probe import SIGN_SLACK, Probe, Target
 from tests.fuzz.slack_payloads import SlackPayloads
 from tests.fuzz.teams_payloads import TeamsPayloads
 from tests.fuzz.web_payloads import WebPayloads
+from tests.lifecycle import Lifecycle
 from tests.slack_signing import signature
 
-ROOT = Path(__file__).resolve().parents[2]
 CONCURRENCY = 24
 POOL = 300  # payloads per target drawn by hypothesis; the rest are mutations of them
 QUIET_WITHIN = 120.0  # seconds for the intake to be empty after a target
@@ -100,7 +96,7 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-class Fuzz:
+class Fuzz(Lifecycle):
     def __init__(
         self,
         database_url: str,
@@ -124,23 +120,7 @@ class Fuzz:
         self.refusals = _Refusals()
 
     # ----------------------------------------------------------------- lifecycle
-    async def __aenter__(self) -> Fuzz:
-        try:
-            await self.start()
-        except BaseException:
-            await self.close()
-            raise
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def start(self) -> None:
+    async def open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         fakes_log = logging.getLogger("aiohttp.server")
         fakes_log.addHandler(self.refusals)
@@ -150,34 +130,19 @@ class Fuzz:
         await migrate.upgrade(self.database)
         self.world = await worlds.build(self.database)
         worlds.prepare_fakes(self.world, self.slack, self.connector)
-        env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES}
-        env |= {
-            "PYTHONPATH": str(ROOT),
-            "PASSERELLE_DATABASE_URL": self.database_url,
-            "PASSERELLE_SECRET_KEY": worlds.SECRET,
-            "PASSERELLE_HOST": "127.0.0.1",
-            "PASSERELLE_PORT": str(self.port),
+        extra = {
             "PASSERELLE_SANDBOX": "true",
             "PASSERELLE_SCHEDULER": "true",  # the outbox worker sends what the probes queued
-            "PASSERELLE_LOG_LEVEL": "WARNING",
             "MICROSOFT_APP_ID": "",  # Teams in local mode, on loopback
             **self.slack.env(),
         }
-        with self.log.open("ab") as out:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tests.fuzz.guard", "serve", cwd=ROOT, env=env,
-                stdout=out, stderr=out,
-            )  # fmt: skip
+        env = serve_env(self.database_url, self.port, worlds.SECRET, extra)
+        env = {k: v for k, v in env.items() if k not in PROXY_VARIABLES}
+        self.process = await spawn(self.log, env, "-m", "tests.fuzz.guard", "serve")
         await until_healthy(f"{self.url}/healthz", self.process, self.log)
 
     async def close(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), timeout=15)
-            except TimeoutError:
-                self.process.send_signal(signal.SIGKILL)
-                await self.process.wait()
+        await terminate(self.process)
         await self.slack.stop()
         self.connector.stop()
         logging.getLogger("aiohttp.server").removeHandler(self.refusals)
