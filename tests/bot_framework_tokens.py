@@ -268,6 +268,15 @@ def configuration(
     )
 
 
+def auth_overrides(metadata_url: str) -> dict[str, str]:
+    """The same as `configuration`, as `BotFramework(auth_overrides=...)` takes it."""
+    return {
+        "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": metadata_url,
+        "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": ISSUER,
+        "TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL": metadata_url,
+    }
+
+
 class FixedTokenCredentials(AppCredentials):  # type: ignore[misc]
     """App credentials whose access token is a fixed string (no Azure AD, no MSAL)."""
 

@@ -7,11 +7,12 @@ would. Shapes follow what Teams and the Agents Playground send: the tenant in
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 
-from tests.fake_connector import BOT_ID, BOT_NAME, DEFAULT_TENANT
+from tests.fake_connector import BOT_ID, BOT_NAME, DEFAULT_TENANT, FakeConnector
 
 TENANT = DEFAULT_TENANT
 BOT = {"id": BOT_ID, "name": BOT_NAME}
@@ -33,8 +34,33 @@ def _base(kind: str, service_url: str, user: Json, conversation: Json, data: Jso
     }
 
 
+def _submitting(activity: Json, value: Json | None, reply_to: str | None) -> Json:
+    """The message carries a card's submission where there is one: its values, and the id of
+    the activity that showed the card."""
+    if value is not None:
+        activity["value"] = value
+    if reply_to:
+        activity["replyToId"] = reply_to
+    return activity
+
+
 def person(user_id: str, name: str) -> Json:
     return {"id": user_id, "name": name, "aadObjectId": f"aad-{user_id[3:]}"}
+
+
+def add_roster(
+    connector: FakeConnector,
+    team: tuple[str, str],
+    people: Mapping[str, tuple[str, ...]],
+    coordinator: Json | None = None,
+) -> None:
+    """The connector knows the coordinator (if any) and `people` (id -> (name, ...)), and the
+    team (id, name) with all of them as members, the coordinator first."""
+    names = {coordinator["id"]: coordinator["name"]} if coordinator is not None else {}
+    names |= {user_id: details[0] for user_id, details in people.items()}
+    for user_id, name in names.items():
+        connector.add_user(user_id, name)
+    connector.add_team(team[0], team[1], members=list(names))
 
 
 def personal(
@@ -58,11 +84,7 @@ def personal(
     activity.update(text=text, locale=locale, textFormat="plain")
     if timezone:
         activity["localTimezone"] = timezone
-    if value is not None:
-        activity["value"] = value
-    if reply_to:
-        activity["replyToId"] = reply_to
-    return activity
+    return _submitting(activity, value, reply_to)
 
 
 def in_channel(
@@ -96,11 +118,7 @@ def in_channel(
             {"type": "mention", "mentioned": dict(BOT), "text": f"<at>{BOT_NAME}</at>"}
         ]
     activity["locale"] = locale
-    if value is not None:
-        activity["value"] = value
-    if reply_to:
-        activity["replyToId"] = reply_to
-    return activity
+    return _submitting(activity, value, reply_to)
 
 
 def members_changed(

@@ -23,6 +23,7 @@ from storage import teams
 from tests.fake_connector import FakeConnector
 from tests.teams_activities import (
     TENANT,
+    add_roster,
     fill,
     in_channel,
     members_changed,
@@ -104,10 +105,7 @@ def user(user_id: str) -> dict[str, Any]:
 @contextlib.asynccontextmanager
 async def _connector() -> AsyncIterator[FakeConnector]:
     async with FakeConnector() as fake:
-        fake.add_user(COORDINATOR["id"], COORDINATOR["name"])
-        for user_id, (name, _, _) in PEOPLE.items():
-            fake.add_user(user_id, name)
-        fake.add_team(TEAM[0], TEAM[1], members=[COORDINATOR["id"], *PEOPLE])
+        add_roster(fake, TEAM, PEOPLE, COORDINATOR)
         yield fake
 
 

@@ -21,11 +21,11 @@ from dialogs.engine import Engine
 from storage import migrate
 from storage.database import Database
 from tests.bot_framework_tokens import (
-    ISSUER,
     TEST_OUTBOUND_TOKEN,
     FixedTokenCredentials,
     FixedTokenCredentialsFactory,
     OpenIdMetadataServer,
+    auth_overrides,
     bearer,
     mint,
 )
@@ -155,11 +155,7 @@ async def test_teams_signing_keys_are_fetched_off_the_event_loop(tmp_path: Path)
         connector.add_user(ANNE["id"], ANNE["name"])
         framework = BotFramework(
             Credentials(app_id=APP_ID, password="secret"),
-            auth_overrides={
-                "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": metadata.metadata_url,
-                "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": ISSUER,
-                "TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL": metadata.metadata_url,
-            },
+            auth_overrides=auth_overrides(metadata.metadata_url),
             credentials_factory=FixedTokenCredentialsFactory(APP_ID),
         )
         server, database = await teams_server(tmp_path, framework)
@@ -185,11 +181,7 @@ async def test_teams_outbound_token_is_fetched_off_the_event_loop(tmp_path: Path
         connector.add_user(ANNE["id"], ANNE["name"])
         framework = BotFramework(
             Credentials(app_id=APP_ID, password="secret"),
-            auth_overrides={
-                "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": metadata.metadata_url,
-                "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": ISSUER,
-                "TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL": metadata.metadata_url,
-            },
+            auth_overrides=auth_overrides(metadata.metadata_url),
             credentials_factory=factory,
         )
         server, database = await teams_server(tmp_path, framework)

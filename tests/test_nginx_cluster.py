@@ -72,6 +72,7 @@ from tests.slack_signing import (
 )
 from tests.teams_activities import (
     TENANT,
+    add_roster,
     fill,
     person,
     personal,
@@ -90,10 +91,7 @@ async def slack() -> AsyncIterator[FakeSlack]:
 @pytest.fixture
 async def connector() -> AsyncIterator[FakeConnector]:
     async with FakeConnector() as fake:
-        fake.add_user(COORDINATOR["id"], COORDINATOR["name"])
-        for user_id, (name, _, _) in TEAMS_PEOPLE.items():
-            fake.add_user(user_id, name)
-        fake.add_team(TEAMS_TEAM[0], TEAMS_TEAM[1], members=[COORDINATOR["id"], *TEAMS_PEOPLE])
+        add_roster(fake, TEAMS_TEAM, TEAMS_PEOPLE, COORDINATOR)
         yield fake
 
 

@@ -15,10 +15,10 @@ from adapters.teams.botframework import BotFramework, Credentials
 from adapters.teams.routes import TeamsRoutes
 from dialogs.engine import Engine
 from tests.bot_framework_tokens import (
-    ISSUER,
     TEST_OUTBOUND_TOKEN,
     FixedTokenCredentialsFactory,
     OpenIdMetadataServer,
+    auth_overrides,
     bearer,
     mint,
     new_key,
@@ -47,11 +47,7 @@ async def connector() -> AsyncIterator[FakeConnector]:
 async def url(engine: Engine, metadata: OpenIdMetadataServer) -> AsyncIterator[str]:
     framework = BotFramework(
         Credentials(app_id=APP_ID, password="secret", tenant_id="", app_type="MultiTenant"),
-        auth_overrides={
-            "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": metadata.metadata_url,
-            "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": ISSUER,
-            "TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL": metadata.metadata_url,
-        },
+        auth_overrides=auth_overrides(metadata.metadata_url),
         credentials_factory=FixedTokenCredentialsFactory(APP_ID),
     )
     app = web.Application()

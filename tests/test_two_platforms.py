@@ -13,12 +13,10 @@ import pytest
 
 from dialogs.cards import Paragraph
 from dialogs.checkins import round_store as rounds
-from dialogs.engine import Engine
 from dialogs.events import Actor, FormSubmitted
 from storage import teams
 from tests.fake_connector import FakeConnector
-from tests.fake_slack import FakeSlack
-from tests.slack_rig import (  # noqa: F401  (the slack fixture)
+from tests.slack_rig import (  # noqa: F401  (the rig and slack fixtures)
     CHANNEL,
     COORDINATOR,
     PROFILES,
@@ -26,7 +24,7 @@ from tests.slack_rig import (  # noqa: F401  (the slack fixture)
     acked_at_once,
     onboarded,
     open_form,
-    rig_for,
+    rig_fixture,
     scales,
     slack_fixture,
     team_slug,
@@ -35,6 +33,7 @@ from tests.slack_rig import (  # noqa: F401  (the slack fixture)
 from tests.slack_signing import TEAM_ID
 from tests.teams_activities import (
     TENANT,
+    add_roster,
     fill,
     in_channel,
     members_changed,
@@ -57,19 +56,8 @@ TEAMS_PEOPLE = {
 @pytest.fixture
 async def connector() -> AsyncIterator[FakeConnector]:
     async with FakeConnector() as fake:
-        for user_id, (name, _, _) in TEAMS_PEOPLE.items():
-            fake.add_user(user_id, name)
-        fake.add_team(TEAMS_TEAM[0], TEAMS_TEAM[1], members=list(TEAMS_PEOPLE))
+        add_roster(fake, TEAMS_TEAM, TEAMS_PEOPLE)
         yield fake
-
-
-@pytest.fixture
-async def rig(engine: Engine, slack: FakeSlack) -> AsyncIterator[Rig]:
-    rig = await rig_for(engine, slack)
-    try:
-        yield rig
-    finally:
-        await rig.server.close()
 
 
 async def post(rig: Rig, activity: dict[str, Any]) -> int:
