@@ -32,28 +32,17 @@ from playwright.async_api import (
     Browser,
     Locator,
     Page,
-    Playwright,
     Route,
     async_playwright,
     expect,
 )
 
+from tests.chromium import launch_chromium
 from tests.conftest import unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 PLAYGROUND_DIR = REPO / ".ci" / "playground"
 PLAYGROUND_BIN = PLAYGROUND_DIR / "node_modules" / ".bin" / "agentsplayground"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # Even with the flags above, Debian's Chromium resolves accounts.google.com and
-    # update.googleapis.com at start (seen with strace); refuse every name but loopback.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
-]
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 # The page: one rich-text composer; each chat message is a block whose first child is its header
@@ -88,12 +77,6 @@ def require_playground() -> Path:
     if shutil.which("node") is None:
         unavailable("node is not on PATH (the Agents Playground is a Node program)")
     return PLAYGROUND_BIN
-
-
-def require_chromium() -> Path:
-    if not CHROMIUM.exists():
-        unavailable(f"Debian's Chromium is not installed at {CHROMIUM}")
-    return CHROMIUM
 
 
 # ----------------------------------------------------------------- the Playground process
@@ -225,13 +208,6 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
 
 
 # ----------------------------------------------------------------- the browser
-async def launch_chromium(playwright: Playwright) -> Browser:
-    """Debian's Chromium, headless, with no background traffic of its own."""
-    return await playwright.chromium.launch(
-        executable_path=str(require_chromium()), headless=True, args=CHROMIUM_ARGS
-    )
-
-
 async def open_playground(
     browser: Browser, playground: Playground, *, timeout_ms: int = 10_000
 ) -> Page:

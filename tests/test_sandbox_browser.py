@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from playwright.async_api import Locator, Page, ViewportSize, async_playwright, expect
 
 from bot.demo import seed
@@ -22,18 +21,12 @@ from dialogs.content import default_bank
 from dialogs.engine import Engine
 from storage import migrate
 from storage.database import Database
-from tests.conftest import Clock, unavailable
+from tests.chromium import launch_chromium, require_chromium
+from tests.conftest import Clock
+from tests.loopback_app import on_loopback
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = Path("/tmp/sandbox.png")
 # Every control a person can reach has a label; every id is unique (labels and skip links work).
 UNLABELLED_CONTROLS = """() => [...document.querySelectorAll(
@@ -59,30 +52,19 @@ async def sandbox_url(
     await migrate.upgrade(database)
     engine = Engine(database, clock=clock)
     assert await seed(engine)
-    runner = web.AppRunner(build_app(settings, database, engine))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()  # also disposes the database
+    async with on_loopback(build_app(settings, database, engine)) as base:
+        yield base  # the app's cleanup, at the end, disposes the database
 
 
 @pytest.fixture
 def chromium() -> Path:
-    if not CHROMIUM.exists():
-        unavailable(f"Debian's Chromium is not installed at {CHROMIUM}")
-    return CHROMIUM
+    return require_chromium()  # before the sandbox starts: skipped early where it is missing
 
 
 @pytest.fixture
 async def page(chromium: Path, sandbox_url: str) -> AsyncIterator[Page]:
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = await launch_chromium(playwright)
         context = await browser.new_context(viewport={"width": 1280, "height": 1000})
         context.set_default_timeout(10_000)
         tab = await context.new_page()

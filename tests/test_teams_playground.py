@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
 from playwright.async_api import expect
 
 from bot.server import build_app
@@ -20,12 +19,13 @@ from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine
 from dialogs.events import Actor, CommandReceived, FormSubmitted, Place
 from storage import teams
+from tests.chromium import require_chromium
+from tests.loopback_app import on_loopback
 from tests.playground import (
     Playground,
     choose,
     newest_card,
     playground_page,
-    require_chromium,
     require_playground,
     run_playground,
     send_message,
@@ -81,15 +81,8 @@ async def endpoint(engine: Engine) -> AsyncIterator[str]:
     require_playground()
     require_chromium()
     app = build_app(Settings(PASSERELLE_SCHEDULER=False), engine.database, engine)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}/api/messages"
-    finally:
-        await runner.cleanup()
+    async with on_loopback(app) as url:
+        yield f"{url}/api/messages"
 
 
 @pytest.fixture
