@@ -61,19 +61,8 @@ class ChatApi(SlackState):
             m.channel == channel.id and m.ts == thread_ts for m in self.messages
         ):
             raise SlackError("thread_not_found")
-        message = Message(
-            channel=channel.id,
-            ts=self._new_ts(),
-            text=text,
-            blocks=blocks,
-            user=auth.user_id,
-            bot_id=auth.bot_id,
-            team=auth.team_id,
-            app_id=auth.app_id,
-            thread_ts=thread_ts,
-            metadata=json_param(params, "metadata"),
-        )
-        self.messages.append(message)
+        metadata = json_param(params, "metadata")
+        message = self._post_as(auth, channel, text, blocks, thread_ts=thread_ts, metadata=metadata)
         return {"ok": True, "channel": channel.id, "ts": message.ts, "message": message.to_dict()}
 
     def _chat_update(self, params: dict[str, Any], auth: TokenInfo | None) -> dict[str, Any]:
@@ -112,17 +101,8 @@ class ChatApi(SlackState):
         if user_id not in channel.members:
             raise SlackError("user_not_in_channel")
         text, blocks = self._message_content(params)
-        message = Message(
-            channel=channel.id,
-            ts=self._new_ts(),
-            text=text,
-            blocks=blocks,
-            user=auth.user_id,
-            bot_id=auth.bot_id,
-            team=auth.team_id,
-            app_id=auth.app_id,
-            thread_ts=params.get("thread_ts") or None,
-            ephemeral_to=user_id,
+        thread_ts = params.get("thread_ts") or None
+        message = self._post_as(
+            auth, channel, text, blocks, thread_ts=thread_ts, ephemeral_to=user_id
         )
-        self.messages.append(message)
         return {"ok": True, "message_ts": message.ts}

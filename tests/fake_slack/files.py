@@ -11,7 +11,7 @@ from aiohttp import web
 
 from tests.fake_slack.errors import SlackError, field_bytes, invalid, json_param, require
 from tests.fake_slack.limits import RateLimits
-from tests.fake_slack.records import UPLOAD, Call, Channel, File, Message, TokenInfo
+from tests.fake_slack.records import UPLOAD, Call, Channel, File, TokenInfo
 
 
 class FilesApi(RateLimits):
@@ -120,19 +120,9 @@ class FilesApi(RateLimits):
             file.initial_comment = params.get("initial_comment")
             file.thread_ts = thread_ts
             file.channels = [c.id for c in targets]
+        comment = str(params.get("initial_comment") or "")
         for channel in targets:
-            self.messages.append(
-                Message(
-                    channel=channel.id,
-                    ts=self._new_ts(),
-                    text=str(params.get("initial_comment") or ""),
-                    blocks=[],
-                    user=auth.user_id,
-                    bot_id=auth.bot_id,
-                    team=auth.team_id,
-                    app_id=auth.app_id,
-                    thread_ts=thread_ts,
-                    files=[f.id for f in files],
-                )
+            self._post_as(
+                auth, channel, comment, [], thread_ts=thread_ts, files=[f.id for f in files]
             )
         return {"ok": True, "files": [self._file_json(f) for f in files]}

@@ -227,6 +227,29 @@ class SlackState:
         self._last_ts = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
+    def _post_as(
+        self,
+        auth: TokenInfo,
+        channel: Channel,
+        text: str,
+        blocks: list[dict[str, Any]],
+        **more: Any,
+    ) -> Message:
+        """A new message from the token's bot (or user) in the channel, kept in `messages`."""
+        message = Message(
+            channel=channel.id,
+            ts=self._new_ts(),
+            text=text,
+            blocks=blocks,
+            user=auth.user_id,
+            bot_id=auth.bot_id,
+            team=auth.team_id,
+            app_id=auth.app_id,
+            **more,
+        )
+        self.messages.append(message)
+        return message
+
     def _channel(self, channel_id: Any, *, user_ids_open_dm: bool = False) -> Channel:
         if not isinstance(channel_id, str) or not channel_id:
             raise SlackError("channel_not_found")
