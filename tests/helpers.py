@@ -77,3 +77,17 @@ def lead(card: Card) -> str:
 def paragraphs(card: Card) -> list[str]:
     """The texts of a card's paragraphs, in order."""
     return [b.text for b in card.blocks if isinstance(b, Paragraph)]
+
+
+def reflexive_schedule(recurrence: str) -> dict[str, str]:
+    """The reflexive-session form filled in: prompt X1 on 3 December 2026 at 13:30, invitations
+    a day ahead, for everyone; `recurrence` is "once" or "weekly"."""
+    return {
+        "prompt": "X1",
+        "custom": "",
+        "date": "2026-12-03",
+        "time": "13:30",
+        "recurrence": recurrence,
+        "lead": "24",
+        "channel": "all",
+    }

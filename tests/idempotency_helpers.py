@@ -4,6 +4,7 @@ submissions sealed, ballots opened."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -13,7 +14,7 @@ from dialogs.engine import Engine
 from dialogs.i18n import Tr
 from storage import teams
 from storage.database import Database
-from tests.helpers import PEOPLE, seeded
+from tests.helpers import PEOPLE, seeded, submit, text_of
 from tests.sql_reads import fetch
 
 
@@ -97,3 +98,14 @@ def tension(words: str = "Les décisions arrivent sans nous.") -> dict[str, str]
 async def sealed(database: Database, kind: str) -> int:
     """Submissions of `kind` waiting sealed for their batch."""
     return await count(database, "sealed", "kind = :k", k=kind)
+
+
+async def twice_then_at_once(
+    engine: Engine, who: str, action: str, context: dict[str, str], values: dict[str, str]
+) -> tuple[str, str]:
+    """The same submission twice in a row (a retry), then twice at once (a double click on two
+    processes): the texts of the first answer and of the repeat."""
+    first = text_of(await submit(engine, who, action, context, values))
+    again = text_of(await submit(engine, who, action, context, values))
+    await asyncio.gather(*(submit(engine, who, action, context, values) for _ in "ab"))
+    return first, again

@@ -12,20 +12,12 @@ from sqlalchemy import text
 
 from dialogs.engine import Engine
 from storage.database import Database
-from tests.helpers import submit, text_of
+from tests.helpers import reflexive_schedule, submit, text_of
 from tests.sql_reads import fetch, is_pg
 
 WRITERS = ("camille", "jonathan", "daniel", "nadia", "sophie", "marc-andre", "aisha", "luc")
 
-SCHEDULE = {
-    "prompt": "X1",
-    "custom": "",
-    "date": "2026-12-03",
-    "time": "13:30",
-    "recurrence": "once",
-    "lead": "24",
-    "channel": "all",
-}
+SCHEDULE = reflexive_schedule("once")
 
 
 async def execute(database: Database, sql: str, **params: Any) -> None:

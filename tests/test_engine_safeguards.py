@@ -16,10 +16,8 @@ from tests.helpers import field_names, lead, say, seeded, submit, submit_card, t
 pytestmark = SQLITE_ONLY
 
 
-async def test_review_before_publication(
-    engine: Engine, worker: OutboxWorker, sender: RecordingSender
-) -> None:
-    await seeded(engine)
+async def save_settings(engine: Engine, *, review_tensions: str, tension_weekly_limit: str) -> None:
+    """Émilie saves the team's settings: reviews of tensions and their weekly limit as given."""
     settings = (await say(engine, "emilie", "parametres"))[0]
     saved = await submit_card(
         engine,
@@ -29,14 +27,21 @@ async def test_review_before_publication(
             "k": "3",
             "language": "fr",
             "timezone": "America/Toronto",
-            "review_tensions": "yes",
+            "review_tensions": review_tensions,
             "review_open_answers": "no",
             "open_question": "yes",
             "pool_small_rounds": "no",
-            "tension_weekly_limit": "2",
+            "tension_weekly_limit": tension_weekly_limit,
         },
     )
     assert saved[0].title == "Enregistré"
+
+
+async def test_review_before_publication(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender
+) -> None:
+    await seeded(engine)
+    await save_settings(engine, review_tensions="yes", tension_weekly_limit="2")
     form = (await say(engine, "marc-andre", "tension"))[0]
     preview = (
         await submit_card(
@@ -73,23 +78,7 @@ async def test_review_before_publication(
 
 async def test_tension_rate_limit_keeps_the_text(engine: Engine) -> None:
     await seeded(engine)
-    settings = (await say(engine, "emilie", "parametres"))[0]
-    saved = await submit_card(
-        engine,
-        "emilie",
-        settings,
-        {
-            "k": "3",
-            "language": "fr",
-            "timezone": "America/Toronto",
-            "review_tensions": "no",
-            "review_open_answers": "no",
-            "open_question": "yes",
-            "pool_small_rounds": "no",
-            "tension_weekly_limit": "1",
-        },
-    )
-    assert saved[0].title == "Enregistré"
+    await save_settings(engine, review_tensions="no", tension_weekly_limit="1")
     for n, expected in ((1, "Tension reçue"), (2, "Limite atteinte")):
         form = (await say(engine, "luc", "tension"))[0]
         preview = (

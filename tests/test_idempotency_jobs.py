@@ -16,31 +16,19 @@ from dialogs.engine import Engine
 from storage import outbox
 from storage.database import Database
 from tests.conftest import Clock
-from tests.helpers import seeded, submit, text_of
-from tests.idempotency_helpers import count, sealed, state, tension, title
+from tests.helpers import reflexive_schedule, seeded, submit
+from tests.idempotency_helpers import count, sealed, state, tension, title, twice_then_at_once
 from tests.sql_reads import fetch
 
-SCHEDULE = {
-    "prompt": "X1",
-    "custom": "",
-    "date": "2026-12-03",
-    "time": "13:30",
-    "recurrence": "weekly",
-    "lead": "24",
-    "channel": "all",
-}
+SCHEDULE = reflexive_schedule("weekly")
 
 
 async def test_the_same_schedule_twice_is_one_schedule(engine: Engine, database: Database) -> None:
     await seeded(engine)
     context = {"team": "demo"}
-    first = text_of(await submit(engine, "emilie", "reflexive.save", context, SCHEDULE))
-    again = text_of(await submit(engine, "emilie", "reflexive.save", context, SCHEDULE))
+    first, again = await twice_then_at_once(engine, "emilie", "reflexive.save", context, SCHEDULE)
     assert first.startswith(title("emilie", "reflexive.saved_title")), first
     assert again.startswith(title("emilie", "reflexive.duplicate_title")), again
-    await asyncio.gather(
-        *(submit(engine, "emilie", "reflexive.save", context, SCHEDULE) for _ in "ab")
-    )
     assert await count(database, "reflexive_schedules") == 1
 
 
@@ -53,13 +41,9 @@ async def test_the_same_pre_reflection_twice_is_one_note(
     [occurrence] = await fetch(database, "SELECT id FROM reflexive_occurrences")
     context = {"team": "demo", "occurrence": str(occurrence["id"])}
     values = {"text": "On n'ose pas parler du financement."}
-    first = text_of(await submit(engine, "marc-andre", "reflexive.pre", context, values))
-    again = text_of(await submit(engine, "marc-andre", "reflexive.pre", context, values))
+    first, again = await twice_then_at_once(engine, "marc-andre", "reflexive.pre", context, values)
     assert first.startswith(title("marc-andre", "reflexive.pre_thanks_title"))
     assert again.startswith(title("marc-andre", "reflexive.pre_duplicate_title"))
-    await asyncio.gather(
-        *(submit(engine, "marc-andre", "reflexive.pre", context, values) for _ in "ab")
-    )
     assert await sealed(database, "pre_reflection") == 1
 
 

@@ -18,7 +18,7 @@ from dialogs.tensions.rate_limit import WeeklyLimiter
 from storage.database import Database
 from tests.conftest import Clock
 from tests.helpers import seeded, submit, text_of
-from tests.idempotency_helpers import count, sealed, tension, title
+from tests.idempotency_helpers import count, sealed, tension, title, twice_then_at_once
 from tests.sql_reads import fetch
 
 
@@ -153,13 +153,9 @@ async def test_the_same_reply_twice_is_one_reply_and_one_post(
     [row] = await fetch(database, "SELECT id FROM tensions")
     context = {"team": "demo", "tension": row["id"]}
     values = {"text": "On en parle jeudi.", "post": "yes"}
-    first = text_of(await submit(engine, "emilie", "tension.reply", context, values))
-    again = text_of(await submit(engine, "emilie", "tension.reply", context, values))
+    first, again = await twice_then_at_once(engine, "emilie", "tension.reply", context, values)
     assert first.startswith(title("emilie", "reply.saved_title"))
     assert again.startswith(title("emilie", "reply.duplicate_title"))
-    await asyncio.gather(
-        *(submit(engine, "emilie", "tension.reply", context, values) for _ in "ab")
-    )
     assert await count(database, "tension_replies") == 1
     assert await count(database, "outbox", "idem_key LIKE 'reply:%'") == 1
 
@@ -172,11 +168,9 @@ async def test_the_same_success_twice_is_one_success(
     before = await count(database, "outbox")
     context = {"team": "demo", "prompt": ""}
     values = {"text": "Une famille enfin accompagnée ensemble.", "consent": consent}
-    first = text_of(await submit(engine, "luc", "success.submit", context, values))
-    again = text_of(await submit(engine, "luc", "success.submit", context, values))
+    first, again = await twice_then_at_once(engine, "luc", "success.submit", context, values)
     assert first.startswith(title("luc", "success.thanks_title"))
     assert again.startswith(title("luc", "success.duplicate_title"))
-    await asyncio.gather(*(submit(engine, "luc", "success.submit", context, values) for _ in "ab"))
     named = consent == "named"
     # A named success is stored, and posted, at once; the others wait sealed for the batch.
     assert (await count(database, "successes"), await sealed(database, "success")) == (

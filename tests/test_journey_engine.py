@@ -7,7 +7,16 @@ from dialogs.cards import Card
 from dialogs.checkins import round_store as rounds
 from dialogs.engine import Engine
 from tests.conftest import Clock, RecordingSender
-from tests.helpers import paragraphs, say, scale_names, seeded, submit, submit_card, text_of
+from tests.helpers import (
+    paragraphs,
+    reflexive_schedule,
+    say,
+    scale_names,
+    seeded,
+    submit,
+    submit_card,
+    text_of,
+)
 
 
 async def test_checkin_round_answered_by_several(
@@ -117,15 +126,7 @@ async def test_success_and_reflexive_prompt(
         engine,
         "emilie",
         form,
-        {
-            "prompt": "X1",
-            "custom": "",
-            "date": "2026-12-03",
-            "time": "13:30",
-            "recurrence": "weekly",
-            "lead": "24",
-            "channel": "all",
-        },
+        reflexive_schedule("weekly"),
     )
     assert "3 décembre 2026" in text_of(saved), text_of(saved)
     await engine.jobs.run("reflexive-invite", "demo")

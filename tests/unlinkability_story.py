@@ -37,7 +37,7 @@ from dialogs.engine import Engine
 from dialogs.i18n import Tr
 from storage.database import Database
 from tests.conftest import START, Clock
-from tests.helpers import PEOPLE, seeded, submit, text_of
+from tests.helpers import PEOPLE, reflexive_schedule, seeded, submit, text_of
 from tests.sql_reads import fetch, is_pg
 
 # Content in the clear, once its batch has opened it: no member, a day at most.
@@ -266,15 +266,7 @@ async def _act(engine: Engine, story: Story, database: Database, kind: str, who:
             {"text": words, "consent": consent},
         )
     if kind == "schedule":
-        values = {
-            "prompt": "X1",
-            "custom": "",
-            "date": "2026-12-03",
-            "time": "13:30",
-            "recurrence": "once",
-            "lead": "24",
-            "channel": "all",
-        }
+        values = reflexive_schedule("once")
         await tell(engine, who, "reflexive.save", context, values)
         result = await engine.jobs.run("reflexive-invite", "demo")
         assert result.count == 9
