@@ -1,7 +1,8 @@
-"""A round answered, the rounds and respondents stored: what the summary tests read."""
+"""A round answered, the rounds and respondents stored: what the summary tests set up and read."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,9 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox_worker import OutboxWorker
 from dialogs.checkins import ballot_store as ballots
+from dialogs.checkins import round_store as rounds
+from dialogs.checkins.models import Round
 from dialogs.engine import Engine
 from storage import teams
 from storage.models import (
+    Member,
     Sealed,
     UnitCell,
 )
@@ -57,3 +61,45 @@ async def set_team(engine: Engine, **changes: Any) -> None:
         team = await teams.team_by_slug(session, "demo")
         for name, value in changes.items():
             setattr(team, name, value)
+
+
+async def add_members(session: AsyncSession, team_id: int, count: int) -> list[Member]:
+    """`count` active sandbox members of the team, p0, p1…, flushed (their ids known)."""
+    people = []
+    for p in range(count):
+        member = Member(
+            team_id=team_id, platform="sandbox", workspace="", user_ref=f"p{p}", active=True
+        )
+        session.add(member)
+        people.append(member)
+    await session.flush()
+    return people
+
+
+async def open_round_now(
+    session: AsyncSession,
+    team_id: int,
+    seq: int,
+    now: dt.datetime,
+    member_ids: Iterable[int],
+    *,
+    items: list[str],
+    kind: str = "checkin",
+    open_question_id: str | None = None,
+) -> Round:
+    """Round `seq` of the team, opened, reminded and due at `now` (the test closes it)."""
+    round_ = await rounds.open_round(
+        session,
+        team_id=team_id,
+        occurrence=str(seq),
+        kind=kind,
+        items=items,
+        open_question_id=open_question_id,
+        opened_at=now,
+        opened_on=now.date(),
+        remind_at=now,
+        closes_at=now,
+        member_ids=member_ids,
+    )
+    assert round_ is not None
+    return round_

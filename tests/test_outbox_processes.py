@@ -23,6 +23,7 @@ from dialogs.ports import Delivery
 from storage import outbox
 from storage.database import Database
 from storage.models import OutboxMessage
+from tests.outbox_helpers import queue
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests" / "outbox_process.py"
@@ -57,15 +58,7 @@ async def test_two_processes_deliver_every_message_exactly_once(
 ) -> None:
     now = dt.datetime.now(dt.UTC)  # the processes run on the real clock
     expected = [f"member-{i:04d}" for i in range(MESSAGES)]
-    async with database.session() as session, session.begin():
-        for address in expected:
-            await outbox.enqueue(
-                session,
-                idem_key=f"checkin:{address}",
-                envelope=outbox.Envelope("sandbox", "", "direct", address),
-                payload=CARD,
-                not_before=now - dt.timedelta(minutes=1),
-            )
+    await queue(database, expected, not_before=now - dt.timedelta(minutes=1), payload=CARD)
     go = tmp_path / "go"
     started = [await _start(database_url, tmp_path, name, go) for name in ("a", "b")]
     deadline = time.monotonic() + 20
@@ -120,15 +113,7 @@ async def test_a_killed_worker_holds_its_messages_one_short_lease_only(
 
     now = dt.datetime.now(dt.UTC)
     expected = [f"member-{i}" for i in range(5)]
-    async with database.session() as session, session.begin():
-        for address in expected:
-            await outbox.enqueue(
-                session,
-                idem_key=f"checkin:{address}",
-                envelope=outbox.Envelope("sandbox", "", "direct", address),
-                payload=CARD,
-                not_before=now - dt.timedelta(minutes=1),
-            )
+    await queue(database, expected, not_before=now - dt.timedelta(minutes=1), payload=CARD)
     go = tmp_path / "go"
     out, ready = tmp_path / "dying.out", tmp_path / "dying.ready"
     process = await asyncio.create_subprocess_exec(

@@ -23,7 +23,7 @@ from storage.models import (
     Member,
 )
 from storage.sealing import Sealer
-from tests.summary_helpers import sealed_ballot_rounds, stored_respondents
+from tests.summary_helpers import open_round_now, sealed_ballot_rounds, stored_respondents
 
 # --------------------------------------------------------------------------- property
 PEOPLE = 14
@@ -116,20 +116,8 @@ async def replay(k: int, pooling: bool, segments: list[Segment], plan: list[Step
             for p, member in enumerate(members):
                 member.active = p in active
             await session.flush()
-            round_ = await rounds.open_round(
-                session,
-                team_id=team.id,
-                occurrence=str(seq),
-                kind="checkin",
-                items=items,
-                open_question_id=None,
-                opened_at=now,
-                opened_on=now.date(),
-                remind_at=now,
-                closes_at=now,
-                member_ids=[members[p].id for p in sorted(active)],
-            )
-            assert round_ is not None
+            member_ids = [members[p].id for p in sorted(active)]
+            round_ = await open_round_now(session, team.id, seq, now, member_ids, items=items)
             scheme = recording_scheme(await teams.group_sizes(session, team.id), k)
             who_answered[round_.id] = {}
             round_of_seq[round_.seq] = round_.id

@@ -19,9 +19,14 @@ from dialogs.summaries import store as summary_store
 from dialogs.tensions.models import Tension
 from storage import teams
 from storage.database import Database
-from storage.models import Member, SummaryUnit
+from storage.models import SummaryUnit
 from storage.sealing import Sealer
-from tests.summary_helpers import sealed_ballot_rounds, stored_respondents
+from tests.summary_helpers import (
+    add_members,
+    open_round_now,
+    sealed_ballot_rounds,
+    stored_respondents,
+)
 
 
 def shown(result: pulse.PulseSummary, unit: int, dimension: str) -> Figure:
@@ -40,14 +45,7 @@ async def test_pooled_units_never_take_the_other_kinds_rounds(database: Database
         team = await teams.create_team(
             session, slug="t", name="T", now=now, k=3, pool_small_rounds=True
         )
-        people = []
-        for p in range(6):
-            member = Member(
-                team_id=team.id, platform="sandbox", workspace="", user_ref=f"p{p}", active=True
-            )
-            session.add(member)
-            people.append(member)
-        await session.flush()
+        people = await add_members(session, team.id, 6)
         plan = [
             ("checkin", ["V1"], ["vision"], 2),
             ("diagnostic", ["C1a"], ["diagnostic:inclusion"], 5),
@@ -55,20 +53,10 @@ async def test_pooled_units_never_take_the_other_kinds_rounds(database: Database
         ]
         round_ids: list[int] = []
         for seq, (kind, items, dims, answering) in enumerate(plan, start=1):
-            round_ = await rounds.open_round(
-                session,
-                team_id=team.id,
-                occurrence=str(seq),
-                kind=kind,
-                items=items,
-                open_question_id=None,
-                opened_at=now,
-                opened_on=now.date(),
-                remind_at=now,
-                closes_at=now,
-                member_ids=[m.id for m in people],
+            member_ids = [m.id for m in people]
+            round_ = await open_round_now(
+                session, team.id, seq, now, member_ids, items=items, kind=kind
             )
-            assert round_ is not None
             for member in people[:answering]:
                 await ballots.record_ballot(
                     session,
@@ -106,30 +94,13 @@ async def test_one_statement_reads_all_a_summary_shows(database: Database) -> No
     async with database.session() as session, session.begin():
         team = await teams.create_team(session, slug="t", name="T", now=now, k=3)
         other = await teams.create_team(session, slug="o", name="O", now=now, k=3)
-        people = []
-        for p in range(5):
-            member = Member(
-                team_id=team.id, platform="sandbox", workspace="", user_ref=f"p{p}", active=True
-            )
-            session.add(member)
-            people.append(member)
-        await session.flush()
+        people = await add_members(session, team.id, 5)
         round_ids = []
         for seq, answering in enumerate((3, 4, 2), start=1):  # round 3 stays under k
-            round_ = await rounds.open_round(
-                session,
-                team_id=team.id,
-                occurrence=str(seq),
-                kind="checkin",
-                items=["V1"],
-                open_question_id="Q1",
-                opened_at=now,
-                opened_on=today,
-                remind_at=now,
-                closes_at=now,
-                member_ids=[m.id for m in people],
+            member_ids = [m.id for m in people]
+            round_ = await open_round_now(
+                session, team.id, seq, now, member_ids, items=["V1"], open_question_id="Q1"
             )
-            assert round_ is not None
             round_ids.append(round_.id)
             for n, member in enumerate(people[:answering]):
                 await ballots.record_ballot(
