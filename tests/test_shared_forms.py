@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 
 from adapters.slack.events import ModalMetadata
 from dialogs.engine import Engine
-from storage import teams
+from storage import intake, teams
 from storage.coordination import FormDraft
 from storage.database import Database
 from storage.models import Intake, Member, Sealed, Team
@@ -78,9 +78,18 @@ async def rigs(database: Database, slack: FakeSlack) -> AsyncIterator[tuple[Rig,
 
 
 async def settle(*rigs: Rig) -> None:
-    for _ in range(2):  # one's work may have left rows for the other's worker
+    """Until every delivery in the intake is recorded and answered, by whichever process's
+    worker claimed it (the other one's poll may win a row that this one acked). The intake
+    seen empty means its last row's recorder had claimed it, so the settles after that wait
+    for its answer."""
+    database = rigs[0].engine.database
+    while True:
+        async with database.session() as session:
+            waiting = await intake.count(session)
         for rig in rigs:
             await rig.bridge.settle()
+        if not waiting:
+            return
 
 
 async def linked_team(database: Database, channel: str = CHANNEL) -> Team | None:
@@ -178,6 +187,7 @@ async def test_a_confirmed_tension_shows_its_code_whatever_comes_twice(
     await a.command("U0BEN", "tension")
     form = a.slack.last_view
     acked_at_once(await a.submit(form, "U0BEN", text="Les décisions tardent.", theme="decisions"))
+    await settle(a, b)  # the preview is shown by whichever worker recorded the submission
     before = await sealed_tensions(database)
     if twice == "same delivery to both":
         body = confirm_click(a.slack, form, "U0BEN")
