@@ -127,6 +127,8 @@ class Ritual:
     accepts: Callable[[ContentBank, Mapping[str, str]], bool] | None = None
     on_member_joined: MemberJoinedHook | None = None
     on_round_closed: RoundClosedHook | None = None
+    # After coordinators released a closed round's reviewed open answers.
+    on_answers_released: RoundClosedHook | None = None
     on_profile_saved: ProfileSavedHook | None = None
 
 
@@ -187,6 +189,9 @@ class Registry:
 
     def round_closed_hooks(self) -> list[RoundClosedHook]:
         return [r.on_round_closed for r in self.rituals if r.on_round_closed is not None]
+
+    def answers_released_hooks(self) -> list[RoundClosedHook]:
+        return [r.on_answers_released for r in self.rituals if r.on_answers_released is not None]
 
     def profile_saved_hooks(self) -> list[ProfileSavedHook]:
         return [r.on_profile_saved for r in self.rituals if r.on_profile_saved is not None]
