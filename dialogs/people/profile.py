@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialogs.cards import Card, Form, Paragraph, TextInput
+from dialogs.cards import Card, ChoiceInput, Form, Paragraph, TextInput
 from dialogs.forms import (
     FormError,
     choice,
@@ -20,6 +20,30 @@ from storage.models import Member, Team
 
 SECTORS = ("public", "community", "other")
 POSITIONS = ("front_line", "manager", "coordinator")
+# The value of the "— Choose —" option: what a person who has not chosen yet submits. Renderers
+# show an empty-valued option as a placeholder (never as an answer), selected when nothing is.
+NOT_CHOSEN = ""
+
+
+def must_choose(tr: Tr, name: str, values: tuple[str, ...], saved: str | None) -> ChoiceInput:
+    """A choice that counts in the sector comparison: the saved value pre-selected, or, for a
+    person who has not chosen yet, "— Choose —" first and nothing chosen for them (a default
+    would record everyone who just presses Save as public-network front line)."""
+    options = [(v, tr(f"{name}.{v}")) for v in values]
+    if saved in values:
+        return choice(name, tr(f"profile.{name}"), options, saved)
+    return choice(
+        name, tr(f"profile.{name}"), [(NOT_CHOSEN, tr("profile.choose")), *options], NOT_CHOSEN
+    )
+
+
+def chosen(tr: Tr, values: dict[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """The option picked for `name`; a clear error when none was (the placeholder sent back,
+    or the field missing), before the generic one for a value that is no option."""
+    raw = (values.get(name) or NOT_CHOSEN).strip()
+    if raw == NOT_CHOSEN:
+        raise FormError("profile.must_choose", field=tr(f"profile.{name}"))
+    return one_of(raw, allowed, tr(f"profile.{name}"))
 
 
 def profile_card(tr: Tr, team: Team, member: Member, *, welcome: bool = False) -> Card:
@@ -34,15 +58,8 @@ def profile_card(tr: Tr, team: Team, member: Member, *, welcome: bool = False) -
             Paragraph(text=tr("welcome.set_profile")),
         ]
     fields = [
-        choice(
-            "sector", tr("profile.sector"), [(s, tr(f"sector.{s}")) for s in SECTORS], member.sector
-        ),
-        choice(
-            "position",
-            tr("profile.position"),
-            [(p, tr(f"position.{p}")) for p in POSITIONS],
-            member.position,
-        ),
+        must_choose(tr, "sector", SECTORS, member.sector),
+        must_choose(tr, "position", POSITIONS, member.position),
         language_choice(tr, tr("profile.language"), member.language or team.language),
         timezone_input(tr, member.timezone or team.timezone),
         TextInput(
@@ -78,8 +95,8 @@ def profile_card(tr: Tr, team: Team, member: Member, *, welcome: bool = False) -
 def apply_profile(turn: Turn, member: Member, values: dict[str, str]) -> None:
     """Validate everything before changing anything, so a bad field changes nothing."""
     tr = turn.tr
-    sector = one_of(values.get("sector"), SECTORS, tr("profile.sector"))
-    position = one_of(values.get("position"), POSITIONS, tr("profile.position"))
+    sector = chosen(tr, values, "sector", SECTORS)
+    position = chosen(tr, values, "position", POSITIONS)
     language = one_of(values.get("language"), LANGUAGES, tr("profile.language"))
     timezone = read_timezone(values.get("timezone"))
     paused = parse_date(values.get("paused_until"), tr("profile.paused_until"))
