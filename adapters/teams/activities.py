@@ -97,9 +97,39 @@ def channel_id_of(activity: Json) -> str:
     return conversation.split(";", 1)[0]
 
 
+def team_name_of(activity: Json) -> str:
+    return str(_dict(_dict(activity.get("channelData")).get("team")).get("name") or "")
+
+
+def is_general(activity: Json) -> bool:
+    """The team's General channel, whose id is the team's."""
+    team = team_id_of(activity)
+    return bool(team) and channel_id_of(activity) == team
+
+
 def channel_name_of(activity: Json) -> str:
+    """The channel's name when this activity carries it (Teams sends names with some events
+    only: conversationUpdate, channelRenamed...). The General channel has no name of its own
+    in Teams' API: it is shown by the team's name."""
     data = _dict(activity.get("channelData"))
-    return str(_dict(data.get("channel")).get("name") or _dict(data.get("team")).get("name") or "")
+    if is_general(activity):
+        return team_name_of(activity)
+    return str(_dict(data.get("channel")).get("name") or "")
+
+
+def event_type(activity: Json) -> str:
+    """`channelData.eventType` of a conversationUpdate (channelRenamed, teamRenamed...)."""
+    return str(_dict(activity.get("channelData")).get("eventType") or "")
+
+
+def client_locale(activity: Json) -> str:
+    """The sender's client locale: `locale`, or the `clientInfo` entity's."""
+    if isinstance(activity.get("locale"), str) and activity["locale"]:
+        return str(activity["locale"])
+    for entity in activity.get("entities") or []:
+        if _dict(entity).get("type") == "clientInfo" and _dict(entity).get("locale"):
+            return str(_dict(entity)["locale"])
+    return ""
 
 
 def bot_id_of(activity: Json) -> str:
@@ -139,7 +169,7 @@ def actor_of(activity: Json, account: Json | None = None) -> Actor:
         user_ref=str(person.get("id") or ""),
         display_name=str(person.get("name") or "")[:200],
         timezone=local_timezone(activity) if own else None,
-        locale=str(activity.get("locale") or "") or None if own else None,
+        locale=client_locale(activity) or None if own else None,
     )
 
 

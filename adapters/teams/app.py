@@ -10,7 +10,10 @@
 - `conversationUpdate`: the bot added to a team offers `setup` (or says which partnership the
   team's channel belongs to); people added to or removed from a linked team join or leave the
   partnership. After `setup` (or `setup <code>`), the team's roster is onboarded.
-- Each activity's conversation is remembered (1:1 chat, channel, team) for later sends.
+- Each activity's conversation is remembered (1:1 chat, channel, team) for later sends, with
+  the names it carries; a person added later without a name is named through the members API,
+  a channel without one through the team's channel list (adapters/teams/names.py).
+- Language (adapters/teams/language.py): the person's in a 1:1 chat, the team's in a channel.
 - Redelivered activities (the same id in the same conversation) are handled once, whichever
   process they reach: each turn of the engine an activity causes carries a mark (`marks`, a
   keyed hash of the activity and of what the turn is about) written in the turn's own
@@ -25,12 +28,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from adapters import onboarding
 from adapters.onboarding import is_setup, links_a_channel
 from adapters.teams import activities as act
-from adapters.teams import conversations
+from adapters.teams import conversations, language, names
 from adapters.teams.botframework import BotFramework, ConnectorError, TurnHandle
 from adapters.teams.cards import activity_for, submission
 from adapters.teams.sender import TeamsSender
@@ -47,7 +51,7 @@ from dialogs.events import (
     Place,
     TeamInstalled,
 )
-from dialogs.i18n import Tr, language_of
+from dialogs.i18n import Tr
 from storage import marks, teams
 
 log = logging.getLogger(__name__)
@@ -121,6 +125,7 @@ class TeamsBridge:
             at_channel = {**reference, "conversation": {**reference["conversation"], "id": channel}}
             rows.append((conversations.CHANNEL, channel, at_channel, team_id))
             rows.append((conversations.TEAM, team_id, at_channel, team_id))
+        sender = activity.get("from") or {}
         async with self.database.session() as session, session.begin():
             for kind, key, ref, team_key in rows:
                 await conversations.remember(
@@ -132,11 +137,26 @@ class TeamsBridge:
                     reference=ref,
                     team_key=team_key,
                 )
+            await names.learn(session, activity)
+            if activity.get("type") == "message":  # a person's own words: their name now
+                await names.refresh_member(
+                    session, tenant, str(sender.get("id") or ""), sender.get("name")
+                )
+
+    async def actor(self, turn: TurnHandle) -> Actor:
+        """Who acts, with their last known client locale when this activity has none."""
+        return await language.with_locale(self.database, turn.activity, act.actor_of(turn.activity))
+
+    async def place(self, turn: TurnHandle) -> Place | None:
+        """The channel, named (adapters/teams/names.py); None in a 1:1 chat."""
+        place = act.place_of(turn.activity)
+        if place is None or place.name:
+            return place
+        return replace(place, name=await names.channel_name(self.database, turn))
 
     # ----------------------------------------------------------------- messages
     async def on_command(self, turn: TurnHandle, text: str) -> None:
-        activity = turn.activity
-        actor, place = act.actor_of(activity), act.place_of(activity)
+        actor, place = await self.actor(turn), await self.place(turn)
         event = CommandReceived(actor=actor, text=text, place=place)
         found = await self._engine(turn, event)
         setup = is_setup(text)
@@ -151,7 +171,7 @@ class TeamsBridge:
             return
         # A channel is no place for someone's own forms and answers.
         delivered = await self.to_person(turn, actor.user_ref, cards)
-        tr = Tr(language_of(actor.locale, "fr"))
+        tr = Tr(await language.of_channel(self.database, place, actor))  # seen by the channel
         key = "msteams.sent_privately" if delivered else "msteams.open_chat"
         await turn.send(activity_for(notice(tr("msteams.private_title"), tr(key))))
 
@@ -179,8 +199,7 @@ class TeamsBridge:
         self, turn: TurnHandle, action: str, context: dict[str, str], values: dict[str, str]
     ) -> None:
         activity = turn.activity
-        actor = act.actor_of(activity)
-        place = act.place_of(activity)
+        actor, place = await self.actor(turn), await self.place(turn)
         event = FormSubmitted(
             actor=actor, action=action, context=context, values=values, place=place
         )
@@ -250,6 +269,8 @@ class TeamsBridge:
         if any(a.get("id") == bot for a in removed):
             await self.on_bot_removed(turn)
         places = await self.linked_places(activity)
+        if places:  # someone added later comes with an id only: their name, from the API
+            added = [a if a.get("id") == bot else await names.named(turn, a) for a in added]
         changes: tuple[tuple[str, type[MemberJoined | MemberLeft], list[Json]], ...] = (
             ("joined", MemberJoined, added),
             ("left", MemberLeft, removed),
@@ -264,8 +285,7 @@ class TeamsBridge:
                     await self._engine(turn, event(actor=actor, place=place), *about)
 
     async def on_bot_added(self, turn: TurnHandle) -> None:
-        activity = turn.activity
-        actor, place = act.actor_of(activity), act.place_of(activity)
+        actor, place = await self.actor(turn), await self.place(turn)
         if place is None:  # a 1:1 chat: say hello and what Passerelle does
             cards = await self._engine(turn, CommandReceived(actor=actor, text="help"), "added")
         else:

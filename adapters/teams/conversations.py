@@ -1,7 +1,9 @@
 """Microsoft Teams conversation references: where the bot may write later (proactively).
 
 One row per person's 1:1 chat, per channel and per team (a team's row keeps the service URL
-and tenant needed to open a new 1:1 chat with someone from its roster). The table is Teams'
+and tenant needed to open a new 1:1 chat with someone from its roster). The reference also
+keeps what later activities may leave out: a channel's or team's name (`conversation.name`,
+sent by Teams only with some events) and a person's client locale (`locale`). The table is Teams'
 own, on the shared `Base` (its schema came with migration 0003, which also added the
 platform-neutral link codes and so stays in storage/migrations).
 """
@@ -63,10 +65,47 @@ async def remember(
     if await insert_ignore(session, table, values, ["tenant", "kind", "key"]):  # type: ignore[arg-type]
         return
     row = await find(session, tenant, kind, key)
+    if row is not None:
+        reference = kept(row.reference, reference)
     if row is not None and (row.service_url != service_url or row.reference != reference):
         row.service_url, row.reference = service_url, reference
     if row is not None and team_key and row.team_key != team_key:
         row.team_key = team_key
+
+
+def kept(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """`new`, with what most activities leave out taken from `old`: the conversation's name
+    (a channel's or team's, which Teams sends only with some events) and the person's client
+    locale (a conversationUpdate has none)."""
+    merged = dict(new)
+    name = (old.get("conversation") or {}).get("name")
+    conversation = dict(merged.get("conversation") or {})
+    if name and not conversation.get("name"):
+        merged["conversation"] = {**conversation, "name": name}
+    if old.get("locale") and not merged.get("locale"):
+        merged["locale"] = old["locale"]
+    return merged
+
+
+def name_of(row: TeamsConversation | None) -> str:
+    """The channel's or team's name kept with its reference ('' when none is known)."""
+    if row is None:
+        return ""
+    return str((row.reference.get("conversation") or {}).get("name") or "")
+
+
+def locale_of(row: TeamsConversation | None) -> str:
+    """The client locale of a person's last activity in their 1:1 chat ('' when unknown)."""
+    return str(row.reference.get("locale") or "") if row is not None else ""
+
+
+async def rename(session: AsyncSession, tenant: str, kind: str, key: str, name: str) -> None:
+    """Keep `name` with the reference (a channel or team renamed, or its name learned)."""
+    row = await find(session, tenant, kind, key)
+    if row is None or not name or name_of(row) == name:
+        return
+    conversation = dict(row.reference.get("conversation") or {})
+    row.reference = {**row.reference, "conversation": {**conversation, "name": name}}
 
 
 async def find(session: AsyncSession, tenant: str, kind: str, key: str) -> TeamsConversation | None:

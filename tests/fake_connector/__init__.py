@@ -3,6 +3,7 @@
     async with FakeConnector() as connector:
         connector.add_user("29:ana", "Ana", aad_object_id="aad-ana")
         connector.add_team("19:team@thread.tacv2", "Partners", channels=[...], members=["29:ana"])
+        # later: join_team, add_channel, rename_channel, rename_team (what the API answers next)
         # point the bot at connector.service_url (an inbound activity's serviceUrl)
         ...
         connector.messages_to(connector.personal_conversation_id("29:ana"))

@@ -147,6 +147,36 @@ class ConnectorState:
                 )
         return team
 
+    def join_team(self, team_id: str, user_id: str) -> None:
+        """Someone added to the team after the bot: on every channel's roster from now on."""
+        with self._lock:
+            members = self.teams[team_id].members  # shared by the team's channels
+            if user_id not in members:
+                members.append(user_id)
+
+    def rename_team(self, team_id: str, name: str) -> None:
+        with self._lock:
+            self.teams[team_id].name = name
+
+    def add_channel(self, team_id: str, channel_id: str, name: str) -> None:
+        """A channel created after the bot was added (Teams then sends channelCreated)."""
+        with self._lock:
+            team = self.teams[team_id]
+            team.channels.append((channel_id, name))
+            self.conversations[channel_id] = Conversation(
+                channel_id, "channel", team.tenant_id, team.members, team_id, name
+            )
+
+    def rename_channel(self, team_id: str, channel_id: str, name: str) -> None:
+        """What `GET v3/teams/{id}/conversations` answers from now on (the General channel
+        has no name in the API, as in Teams, and cannot be renamed)."""
+        if channel_id == team_id:
+            raise ValueError("the General channel has no name to change")
+        with self._lock:
+            team = self.teams[team_id]
+            team.channels = [(c, name if c == channel_id else n) for c, n in team.channels]
+            self.conversations[channel_id].name = name
+
     def add_conversation(
         self,
         conversation_id: str,

@@ -23,6 +23,7 @@ SDK means rewriting this package only. The rest of adapters/teams/ speaks plain 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -154,6 +155,35 @@ class TurnHandle:
             token = page.continuation_token
             if not token:
                 return members
+
+    async def member(self, member_id: str) -> Json:
+        """One person of this conversation's team (or chat), with their name: `membersAdded`
+        carries only ids. `GET v3/conversations/{team or conversation}/members/{id}`."""
+        try:
+            found = await TeamsInfo.get_member(self._context, member_id)
+        except Exception as error:
+            raise _connector_error(error) from error
+        return dict(found.serialize())
+
+    async def team_channels(self, team_id: str) -> list[Json]:
+        """`GET v3/teams/{id}/conversations`: the team's channels, `{"id", "name"}` (the
+        General channel, whose id is the team's, has no name)."""
+        return [dict(c.serialize()) for c in await self._teams_call("get_teams_channels", team_id)]
+
+    async def team_name(self, team_id: str) -> str:
+        """`GET v3/teams/{id}`: the team's name as Teams shows it."""
+        details = await self._teams_call("get_team_details", team_id)
+        return str(getattr(details, "name", "") or "")
+
+    async def _teams_call(self, operation: str, team_id: str) -> Any:
+        # botbuilder's Teams client is synchronous (`requests` on the calling thread): in a
+        # thread, so that a slow connector delays this activity only, not the loop.
+        try:
+            client = await TeamsInfo.get_teams_connector_client(self._context)
+            answer = await asyncio.to_thread(getattr(client.teams, operation), team_id)
+        except Exception as error:
+            raise _connector_error(error) from error
+        return answer.conversations if operation == "get_teams_channels" else answer
 
 
 TurnLogic = Callable[[TurnHandle], Awaitable[None]]
