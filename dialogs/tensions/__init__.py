@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dialogs.i18n import add_locales
 from dialogs.registry import ActionSpec, CommandSpec, Entry, JobSpec, Ritual
-from dialogs.tensions import handlers, jobs, settings
+from dialogs.tensions import handlers, jobs
 
 RITUAL = Ritual(
     name="tensions",
@@ -23,7 +23,7 @@ RITUAL = Ritual(
         "tension.cancel": ActionSpec(handlers.cancel),
         "tension.confirm": ActionSpec(handlers.confirm, form=handlers.draft_form),
         "tension.approve": ActionSpec(handlers.review, coordinator=True),
-        "tension.reject": ActionSpec(handlers.review, coordinator=True),
+        "tension.reject": ActionSpec(handlers.review, coordinator=True, form=handlers.review_form),
         "tension.reply_form": ActionSpec(handlers.open_reply_form, coordinator=True),
         "tension.reply": ActionSpec(handlers.reply, coordinator=True, form=handlers.reply_form),
     },
@@ -34,7 +34,6 @@ RITUAL = Ritual(
     ),
     entries=(Entry("tension", home="tension"),),
     accepts=handlers.known_prompt,
-    settings=settings.FIELD_GROUPS,
 )
 
 # Its strings join the catalogue as soon as any of its modules is imported.

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import outbound, unopenable
-from dialogs.cards import Button, Card, Paragraph
+from dialogs.cards import Button, Card, Form, Paragraph, TextInput
 from dialogs.content import ContentBank
 from dialogs.i18n import Tr
 from dialogs.tensions import store
@@ -66,7 +66,13 @@ async def ask_reviews(
     return await outbound.to_coordinators(session, team, requests, now=now)
 
 
+# A rejection's reason, shown to the tension's author with their follow-up code.
+REASON_LIMIT = 500
+
+
 def review_card(tr: Tr, bank: ContentBank, team: Team, tension: Tension) -> Card:
+    """The tension to approve (a button) or not to publish (the form, with an optional reason
+    its author reads with their follow-up code, the only way they are ever reached)."""
     context = {"team": team.slug, "tension": tension.id}
     theme = bank.theme(tension.theme).label.get(tr.language)
     return Card(
@@ -75,16 +81,24 @@ def review_card(tr: Tr, bank: ContentBank, team: Team, tension: Tension) -> Card
             Paragraph(text=tr("review.intro")),
             Paragraph(text=tension.text, from_user=True),
             Paragraph(text=tr("tension.preview_theme", theme=theme)),
+            TextInput(
+                name="reason",
+                label=tr("review.reason_label"),
+                max_length=REASON_LIMIT,
+                placeholder=tr("review.reason_placeholder"),
+            ),
         ],
+        form=Form(
+            action="tension.reject",
+            submit_label=tr("review.reject"),
+            context=context,
+        ),
         buttons=[
             Button(
                 label=tr("review.approve"),
                 action="tension.approve",
                 style="primary",
                 context=context,
-            ),
-            Button(
-                label=tr("review.reject"), action="tension.reject", style="danger", context=context
             ),
         ],
     )

@@ -10,9 +10,10 @@ from dialogs.commands import Command
 from dialogs.content import ContentBank
 from dialogs.events import FormSubmitted
 from dialogs.forms import refused
-from dialogs.tensions import store, writing
+from dialogs.tensions import batches, store, writing
 from dialogs.tensions.models import Tension
 from dialogs.tensions.rate_limit import WeeklyLimiter
+from dialogs.texts import clean
 from dialogs.turn import Turn
 
 
@@ -77,14 +78,35 @@ async def team_tension(turn: Turn, context: Mapping[str, str]) -> Tension | None
 
 
 async def review(turn: Turn, event: FormSubmitted) -> list[Card]:
+    """Approve, or reject with an optional reason. The reason is kept as the coordination's
+    answer to the tension (no author, like every reply), which its author reads with their
+    follow-up code: nobody learns who they are."""
     tr = turn.tr
     tension = await team_tension(turn, event.context)
     if tension is None:
         return [refused(tr, "errors.stale_button")]
-    new = store.APPROVED if event.action == "tension.approve" else store.REJECTED
+    rejecting = event.action == "tension.reject"
+    # Read before anything changes: a reason too long comes back with the form, nothing done.
+    reason = (
+        clean(event.values.get("reason"), max_length=batches.REASON_LIMIT, required=False)
+        if rejecting
+        else ""
+    )
+    new = store.REJECTED if rejecting else store.APPROVED
     if not await store.set_status(turn.session, tension.id, store.PENDING_REVIEW, new):
         return [notice(tr("review.done_title"), tr("review.already"))]
-    return [notice(tr("review.done_title"), tr(f"review.done_{new}"))]
+    if reason:
+        await store.add_reply(turn.session, tension.id, reason, turn.today)
+    done = "review.done_rejected_reason" if reason else f"review.done_{new}"
+    return [notice(tr("review.done_title"), tr(done))]
+
+
+async def review_form(turn: Turn, context: Mapping[str, str]) -> Card | None:
+    """The review card again (a reason refused as too long), while the tension still waits."""
+    tension = await team_tension(turn, context)
+    if tension is None or turn.team is None or tension.status != store.PENDING_REVIEW:
+        return None
+    return batches.review_card(turn.tr, turn.bank, turn.team, tension)
 
 
 async def reply_form(turn: Turn, context: Mapping[str, str]) -> Card | None:

@@ -265,11 +265,11 @@ async def followup_card(session: AsyncSession, bank: ContentBank, code: str, tr:
             )
         ),
     ]
+    # A rejected tension's only answer is the reason it was not published.
+    head = "followup.reason_head" if tension.status == store.REJECTED else "followup.reply_head"
     if replies:
         for reply in replies:
-            blocks.append(
-                Paragraph(text=tr("followup.reply_head", day=reply.created_on.isoformat()))
-            )
+            blocks.append(Paragraph(text=tr(head, day=reply.created_on.isoformat())))
             blocks.append(Paragraph(text=reply.text, from_user=True))
     else:
         blocks.append(Paragraph(text=tr("followup.no_reply")))
