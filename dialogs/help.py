@@ -32,8 +32,8 @@ def help_card(
         blocks.append(Paragraph(text=tr("help.unknown", word=unknown)))
     if not member:
         blocks.append(Paragraph(text=tr("help.not_member")))
-        blocks.append(Paragraph(text=tr("help.cmd.help")))
-        blocks.append(Paragraph(text=tr("help.cmd.setup")))
+        keys = ["help", *(e.key for e in registry().outside_team_entries())]
+        blocks += [Paragraph(text=tr(f"help.cmd.{key}")) for key in keys]
         return Card(title=tr("help.title_generic"), blocks=blocks)
     blocks.append(Paragraph(text=tr("help.intro", team=team_name or "")))
     keys = ["help"]

@@ -74,11 +74,21 @@ def language_of(value: str | None, fallback: str = "fr") -> str:
 
 def t(language: str, key: str, **params: object) -> str:
     language = language_of(language)
-    text = catalogue(language)[key]
+    text = catalogue(language)[_counted(language, key, params.get("n"))]
     if not params:
         return text
     shown = {k: moment(language, v) if isinstance(v, dt.datetime) else v for k, v in params.items()}
     return text.format(**shown)
+
+
+def _counted(language: str, key: str, count: object) -> str:
+    """`key`, or its singular `key.one` or plural `key.other` form for the count `n`: French
+    takes the singular for 0 and 1 ("0 tension publiée"), English for 1 only."""
+    words = catalogue(language)
+    if key in words or not isinstance(count, int) or f"{key}.one" not in words:
+        return key
+    singular = count in (0, 1) if language == "fr" else count == 1
+    return f"{key}.one" if singular else f"{key}.other"
 
 
 def moment(language: str, when: dt.datetime) -> str:

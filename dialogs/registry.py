@@ -22,6 +22,7 @@ from dialogs.cards import Card
 from dialogs.commands import Command
 from dialogs.content import ContentBank
 from dialogs.events import FormSubmitted, InboundEvent
+from dialogs.team_fields import FieldGroup, TeamForm
 from dialogs.turn import Turn
 from storage.models import Member, Team
 from storage.sealing import Sealer
@@ -123,6 +124,8 @@ class Ritual:
     jobs: tuple[JobSpec, ...] = ()
     events: Mapping[type[InboundEvent], EventRun] = field(default_factory=dict)
     entries: tuple[Entry, ...] = ()
+    # Its fields in the team's setup, settings and calendar forms (`dialogs.team_fields`).
+    settings: tuple[FieldGroup, ...] = ()
     # A card's context is client data (Teams builds it): False refuses it as a stale button.
     accepts: Callable[[ContentBank, Mapping[str, str]], bool] | None = None
     on_member_joined: MemberJoinedHook | None = None
@@ -176,6 +179,15 @@ class Registry:
 
     def entries(self, audience: Audience) -> list[Entry]:
         return [e for r in self.rituals for e in r.entries if e.audience == audience]
+
+    def outside_team_entries(self) -> list[Entry]:
+        """The help lines of the commands a person may run where no team is set up (setup)."""
+        outside = {c.name for r in self.rituals for c in r.commands if c.outside_team}
+        return [e for r in self.rituals for e in r.entries if e.key in outside]
+
+    def field_groups(self, form: TeamForm) -> list[FieldGroup]:
+        """The rituals' fields in one of the team's forms, in the rituals' order."""
+        return [g for r in self.rituals for g in r.settings if g.form == form]
 
     def event_handler(self, event: InboundEvent) -> EventRun | None:
         for ritual in self.rituals:

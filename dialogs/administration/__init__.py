@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dialogs.administration import handlers
+from dialogs.administration import handlers, team_settings
 from dialogs.administration.handlers import readers_form, schedule_form, settings_form, showing
 from dialogs.events import TeamInstalled
 from dialogs.i18n import add_locales
@@ -35,6 +35,7 @@ RITUAL = Ritual(
         Entry("settings", "coordinator", home="settings"),
         Entry("readers", "coordinator", home="readers"),
     ),
+    settings=team_settings.FIELD_GROUPS,
     on_profile_saved=handlers.reader_requested,
 )
 

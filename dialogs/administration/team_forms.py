@@ -6,47 +6,32 @@ import datetime as dt
 import hmac
 import re
 import unicodedata
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.administration.readers import rule_choice
-from dialogs.administration.team_settings import (
-    SCHEDULE_FIELDS,
-    TeamSchedule,
-    TeamSettings,
-    TeamSetup,
-    read_form,
-)
-from dialogs.cards import Button, Card, ChoiceInput, Form, Paragraph, TextInput
+from dialogs.administration.team_settings import TeamSettings, TeamSetup
+from dialogs.cards import Block, Button, Card, Form, Paragraph, TextInput
 from dialogs.events import Actor, Place
-from dialogs.forms import (
-    FormError,
-    choice,
-    hours,
-    language_choice,
-    line_input,
-    timezone_input,
-    weekdays,
-)
+from dialogs.forms import FormError, language_choice, line_input, timezone_input
 from dialogs.i18n import Tr, language_of
+from dialogs.rituals import registry
+from dialogs.team_fields import TeamForm, read_form, read_groups
 from dialogs.texts import clean
 from storage import teams
 from storage.models import Member, Team
 from storage.sealing import Sealer
 
-# The team's yes/no settings, in the order the settings card asks them.
-YES_NO_SETTINGS = ("review_tensions", "review_open_answers", "open_question", "pool_small_rounds")
-
-
-def _yes_no(tr: Tr, team: Team, name: str) -> ChoiceInput:
-    """A yes/no setting of the team: its label `settings.<name>`, its current value."""
-    yes_no = [("yes", tr("common.yes")), ("no", tr("common.no"))]
-    return choice(name, tr(f"settings.{name}"), yes_no, "yes" if getattr(team, name) else "no")
-
 
 def _k_input(tr: Tr, default: str) -> TextInput:
     """The team's anonymity threshold, asked at setup and in the settings."""
     return line_input("k", tr("settings.k_label"), 2, default)
+
+
+def _rituals_inputs(tr: Tr, team: Team | None, form: TeamForm) -> list[Block]:
+    """The rituals' fields in `form`, in the rituals' order."""
+    return [block for g in registry().field_groups(form) for block in g.inputs(tr, team)]
 
 
 SETUP_TAG_HEX = 32
@@ -78,15 +63,8 @@ def setup_card(tr: Tr, place: Place, actor: Actor, sealer: Sealer) -> Card:
             line_input("name", tr("setup.name_label"), 120, place.name),
             language_choice(tr, tr("profile.language"), tr.language),
             timezone_input(tr, "America/Toronto"),
-            choice("checkin_weekday", tr("schedule.checkin_weekday"), weekdays(tr), "1"),
-            choice("checkin_hour", tr("schedule.checkin_hour"), hours(tr), "10"),
-            choice(
-                "checkin_every_weeks",
-                tr("schedule.checkin_every_weeks"),
-                [(str(n), tr("schedule.every_weeks", n=n)) for n in (1, 2, 3, 4)],
-                "2",
-            ),
             _k_input(tr, "5"),
+            *_rituals_inputs(tr, None, "setup"),
         ],
         form=Form(
             action="setup.save",
@@ -110,7 +88,7 @@ async def create_team(
     now: dt.datetime,
 ) -> tuple[Team, Member]:
     name = clean(values.get("name"), max_length=120)
-    setup = read_form(TeamSetup, values, tr)
+    setup = read_setup(values, tr)
     if await teams.channel_at(session, place.platform, place.workspace, place.channel_ref):
         raise FormError("errors.already_linked")
     team = await teams.create_team(
@@ -118,7 +96,7 @@ async def create_team(
         slug=await teams.unique_slug(session, slugify(name)),
         name=name,
         now=now,
-        **setup.model_dump(),
+        **setup,
     )
     await teams.link_channel(
         session, team, place.platform, place.workspace, place.channel_ref, place.name
@@ -130,8 +108,8 @@ async def create_team(
         user_ref=actor.user_ref,
         display_name=actor.display_name,
         position="coordinator",
-        language=language_of(actor.locale, setup.language),
-        timezone=actor.timezone or setup.timezone,
+        language=language_of(actor.locale, setup["language"]),
+        timezone=actor.timezone or setup["timezone"],
         is_coordinator=True,
         active=True,
         onboarded=False,
@@ -149,14 +127,7 @@ def settings_card(tr: Tr, team: Team) -> Card:
             _k_input(tr, str(team.k)),
             language_choice(tr, tr("settings.language"), team.language),
             timezone_input(tr, team.timezone),
-            *(_yes_no(tr, team, name) for name in YES_NO_SETTINGS),
-            line_input(
-                "tension_weekly_limit",
-                tr("settings.tension_limit"),
-                2,
-                str(team.tension_weekly_limit),
-            ),
-            rule_choice(tr, team.summary_readers),
+            *_rituals_inputs(tr, team, "settings"),
         ],
         form=Form(
             action="settings.save", submit_label=tr("common.save"), context={"team": team.slug}
@@ -172,35 +143,41 @@ def settings_card(tr: Tr, team: Team) -> Card:
     )
 
 
-def apply_settings(team: Team, values: dict[str, str], tr: Tr) -> None:
+def apply_settings(team: Team, values: Mapping[str, str | None], tr: Tr) -> None:
     # Absent from a form sent before this setting existed: kept as it is.
-    readers = values.get("summary_readers") or team.summary_readers
-    settings = read_form(TeamSettings, {**values, "summary_readers": readers}, tr)
-    for name, value in settings.model_dump().items():
+    values = {**values, "summary_readers": values.get("summary_readers") or team.summary_readers}
+    for name, value in read_settings(values, tr).items():
         setattr(team, name, value)
 
 
 def schedule_card(tr: Tr, team: Team) -> Card:
-    blocks: list[object] = [Paragraph(text=tr("schedule.intro", zone=team.timezone))]
-    for name, (low, high) in SCHEDULE_FIELDS.items():
-        label = tr(f"schedule.{name}")
-        current = str(getattr(team, name))
-        if name.endswith("weekday"):
-            blocks.append(choice(name, label, weekdays(tr), current))
-        elif name.endswith("hour") or name.startswith("quiet"):
-            blocks.append(choice(name, label, hours(tr), current))
-        else:
-            range_label = tr("schedule.range", label=label, low=low, high=high)
-            blocks.append(line_input(name, range_label, 3, current))
     return Card(
         title=tr("schedule.title", team=team.name),
-        blocks=blocks,
+        blocks=[
+            Paragraph(text=tr("schedule.intro", zone=team.timezone)),
+            *_rituals_inputs(tr, team, "schedule"),
+        ],
         form=Form(
             action="schedule.save", submit_label=tr("common.save"), context={"team": team.slug}
         ),
     )
 
 
-def apply_schedule(team: Team, values: dict[str, str], tr: Tr) -> None:
-    for name, value in read_form(TeamSchedule, values, tr).model_dump().items():
+def apply_schedule(team: Team, values: Mapping[str, str | None], tr: Tr) -> None:
+    for name, value in read_schedule(values, tr).items():
         setattr(team, name, value)
+
+
+# Each form's values, read in the order its card asks them: the first wrong field is reported.
+def read_setup(values: Mapping[str, str | None], tr: Tr) -> dict[str, Any]:
+    setup = read_form(TeamSetup, values, tr).model_dump()
+    return setup | read_groups(registry().field_groups("setup"), values, tr)
+
+
+def read_settings(values: Mapping[str, str | None], tr: Tr) -> dict[str, Any]:
+    settings = read_form(TeamSettings, values, tr).model_dump()
+    return settings | read_groups(registry().field_groups("settings"), values, tr)
+
+
+def read_schedule(values: Mapping[str, str | None], tr: Tr) -> dict[str, Any]:
+    return read_groups(registry().field_groups("schedule"), values, tr)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dialogs.checkins import handlers, jobs
+from dialogs.checkins import handlers, jobs, settings
 from dialogs.i18n import add_locales
 from dialogs.registry import ActionSpec, CommandSpec, Entry, JobSpec, Ritual
 
@@ -30,6 +30,7 @@ RITUAL = Ritual(
     ),
     entries=(Entry("checkin", home="checkin"), Entry("checkin_now", "coordinator", "checkin now")),
     on_member_joined=handlers.late_joiner,
+    settings=settings.FIELD_GROUPS,
 )
 
 # Its strings join the catalogue as soon as any of its modules is imported.

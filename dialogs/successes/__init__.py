@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dialogs.i18n import add_locales
 from dialogs.registry import ActionSpec, CommandSpec, Entry, JobSpec, Ritual
-from dialogs.successes import handlers, jobs
+from dialogs.successes import handlers, jobs, settings
 
 RITUAL = Ritual(
     name="successes",
@@ -19,6 +19,7 @@ RITUAL = Ritual(
     ),
     entries=(Entry("success", home="success"),),
     accepts=handlers.known_prompt,
+    settings=settings.FIELD_GROUPS,
 )
 
 # Its strings join the catalogue as soon as any of its modules is imported.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dialogs.i18n import add_locales
 from dialogs.registry import ActionSpec, CommandSpec, Entry, JobSpec, Ritual
-from dialogs.tensions import handlers, jobs
+from dialogs.tensions import handlers, jobs, settings
 
 RITUAL = Ritual(
     name="tensions",
@@ -34,6 +34,7 @@ RITUAL = Ritual(
     ),
     entries=(Entry("tension", home="tension"),),
     accepts=handlers.known_prompt,
+    settings=settings.FIELD_GROUPS,
 )
 
 # Its strings join the catalogue as soon as any of its modules is imported.
