@@ -5,8 +5,8 @@ the Teams admin center. Pure: no botbuilder, no network, and the same inputs giv
 bytes (fixed zip timestamps, icons drawn from fixed shapes).
 
 The manifest's own text is French (Québec), the default language; `en.json` translates it.
-The bot commands are the chat words of `dialogs/commands.py` (French in the manifest, English
-in `en.json`): picking one in Teams' command menu sends that word to the bot.
+The command menu is built from the rituals' registry (adapters/teams/menu.py): French in the
+manifest, English in `en.json`; picking a command in Teams' menu sends its word to the bot.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from PIL import Image, ImageDraw
+
+from adapters.teams import menu
 
 SCHEMA = "https://developer.microsoft.com/en-us/json-schemas/teams/v1.17/MicrosoftTeams.schema.json"
 LOCALIZATION_SCHEMA = (
@@ -39,10 +41,7 @@ OUTLINE_SIZE = 32
 SCOPES = ["personal", "team"]
 PERMISSIONS = ["identity", "messageTeamMembers"]
 DEFAULT_DEVELOPER = "Passerelle"
-# Limits of manifest schema v1.17 (and of its localization schema).
-MAX_COMMANDS = 10
-MAX_COMMAND_TITLE = 32
-MAX_COMMAND_DESCRIPTION = 128
+# Limits of manifest schema v1.17 (and of its localization schema); the menu's are in menu.py.
 MAX_NAME_SHORT = 30
 MAX_NAME_FULL = 100
 MAX_DESCRIPTION_SHORT = 80
@@ -64,13 +63,6 @@ class PackageError(ValueError):
 class Text:
     fr: str
     en: str
-
-
-@dataclass(frozen=True)
-class BotCommand:
-    name: str  # the command's value in dialogs.commands.WORDS
-    title: Text  # the word the user sends
-    description: Text
 
 
 NAME_SHORT = Text("Passerelle", "Passerelle")
@@ -102,89 +94,6 @@ DESCRIPTION_FULL = Text(
     "coordinators of both sectors. Results are perceptions of the partnership, never an "
     "assessment of a person, and no figure covers fewer than k respondents (5 by default, "
     "never below 3). Write “help” to the bot to begin.",
-)
-# At most ten (a Teams limit): the contract's sub-commands, one each; `checkin now` is
-# reached through `checkin`'s description.
-COMMANDS = (
-    BotCommand(
-        "help",
-        Text("aide", "help"),
-        Text("Ce que vous pouvez faire dans votre équipe", "What you can do in your team"),
-    ),
-    BotCommand(
-        "checkin",
-        Text("bilan", "checkin"),
-        Text(
-            "Répondre au bilan ouvert · bilan passer : le passer · bilan maintenant : en ouvrir "
-            "un (coordination)",
-            "Answer the open check-in · checkin skip: skip it · checkin now: open one "
-            "(coordinator)",
-        ),
-    ),
-    BotCommand(
-        "tension",
-        Text("tension", "tension"),
-        Text(
-            "Nommer une tension anonymement · tension CODE : lire les réponses",
-            "Name a tension anonymously · tension CODE: read the replies",
-        ),
-    ),
-    BotCommand(
-        "success",
-        Text("réussite", "success"),
-        Text(
-            "Partager une réussite, avec ou sans votre nom",
-            "Share a success, with or without your name",
-        ),
-    ),
-    BotCommand(
-        "profile",
-        Text("profil", "profile"),
-        Text(
-            "Secteur, poste, langue, fuseau horaire, pause, heures calmes",
-            "Sector, position, language, time zone, pause, quiet hours",
-        ),
-    ),
-    BotCommand(
-        "summary",
-        Text("sommaire", "summary"),
-        Text(
-            "Le sommaire anonymisé de l’équipe (gestion, coordination)",
-            "The team's anonymised summary (managers, coordinators)",
-        ),
-    ),
-    BotCommand(
-        "setup",
-        Text("configurer", "setup"),
-        Text(
-            "Créer une équipe dans ce canal, ou en modifier la configuration (coordination)",
-            "Create a team in this channel, or change its setup (coordinator)",
-        ),
-    ),
-    BotCommand(
-        "reflexive",
-        Text("réflexif", "reflexive"),
-        Text(
-            "Planifier une question pour l’espace réflexif (coordination)",
-            "Schedule a question for the reflexive space (coordinator)",
-        ),
-    ),
-    BotCommand(
-        "schedule",
-        Text("horaire", "schedule"),
-        Text(
-            "Le calendrier de l’équipe : bilans, lots, rappels, heures calmes (coordination)",
-            "The team's calendar: check-ins, batches, reminders, quiet hours (coordinator)",
-        ),
-    ),
-    BotCommand(
-        "settings",
-        Text("paramètres", "settings"),
-        Text(
-            "k, relecture des tensions et des réponses ouvertes, langue, fuseau (coordination)",
-            "k, review of tensions and open answers, language, time zone (coordinator)",
-        ),
-    ),
 )
 
 
@@ -269,14 +178,7 @@ def manifest(
                 "scopes": list(SCOPES),
                 "isNotificationOnly": False,
                 "supportsFiles": False,
-                "commandLists": [
-                    {
-                        "scopes": list(SCOPES),
-                        "commands": [
-                            {"title": c.title.fr, "description": c.description.fr} for c in COMMANDS
-                        ],
-                    }
-                ],
+                "commandLists": menu.command_lists("fr"),
             }
         ],
         "permissions": list(PERMISSIONS),
@@ -297,11 +199,7 @@ def english() -> dict[str, str]:
         "description.short": DESCRIPTION_SHORT.en,
         "description.full": DESCRIPTION_FULL.en,
     }
-    for index, command in enumerate(COMMANDS):
-        key = f"bots[0].commandLists[0].commands[{index}]"
-        strings[f"{key}.title"] = command.title.en
-        strings[f"{key}.description"] = command.description.en
-    return strings
+    return strings | menu.localized("en")
 
 
 def _bridge(size: int, *, hangers: bool) -> Image.Image:
