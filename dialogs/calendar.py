@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
-from storage.models import Team
+from storage.models import Member, Team
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -101,6 +101,14 @@ def quiet_until(moment: dt.datetime, tz: ZoneInfo, start: int, end: int) -> dt.d
     day = local.date() if hour < end else local.date() + dt.timedelta(days=1)
     wake = dt.datetime.combine(day, dt.time(end), tzinfo=tz)
     return wake.astimezone(dt.UTC)
+
+
+def member_quiet_until(moment: dt.datetime, team: Team, member: Member) -> dt.datetime:
+    """When a message due at `moment` may reach `member`: their quiet hours (else the team's),
+    on their clock (else the team's)."""
+    start = member.quiet_start if member.quiet_start is not None else team.quiet_start
+    end = member.quiet_end if member.quiet_end is not None else team.quiet_end
+    return quiet_until(moment, zone(member.timezone, team.timezone), start, end)
 
 
 def local_to_utc(local: dt.datetime, tz: ZoneInfo) -> dt.datetime:

@@ -33,12 +33,17 @@ class Turn:
 
     @property
     def tr(self) -> Tr:
+        return Tr(self.note_language())
+
+    def note_language(self) -> str:
+        """The person's language (theirs, else their platform's, else their team's), kept in
+        `spoken` so that the error card after a rollback speaks it too."""
         if self.member is not None and self.member.language:
             self.spoken = self.member.language
         else:
             fallback = self.team.language if self.team is not None else "fr"
             self.spoken = language_of(self.actor.locale, fallback)
-        return Tr(self.spoken)
+        return self.spoken
 
     def last_tr(self) -> Tr:
         """The language of this turn without touching the database (safe after a rollback)."""
@@ -113,4 +118,7 @@ async def resolve(turn: Turn, team_hint: str | None = None) -> list[Team]:
         if turn.member is not None and not turn.member.timezone and actor.timezone:
             # The platform knows it (Teams' local time zone) and the person never said.
             turn.member.timezone = actor.timezone
+    # Read now, while the rows are fresh: a handler may fail before it says anything, and
+    # after the rollback the error card cannot read the member's language any more.
+    turn.note_language()
     return []

@@ -54,7 +54,7 @@ async def checkin_command(turn: Turn, command: Command, context: Mapping[str, st
     if status != round_store.ASKED:
         key = "checkin.not_asked" if status is None else f"checkin.already_{status}"
         return [Card(title=tr("checkin.already_title"), blocks=[Paragraph(text=tr(key))])]
-    return [checkins.round_card(tr, turn.bank, team, round_)]
+    return [checkins.round_card(tr, turn.bank, team, round_, member=member)]
 
 
 async def submit(turn: Turn, event: FormSubmitted) -> list[Card]:
@@ -68,9 +68,11 @@ async def submit(turn: Turn, event: FormSubmitted) -> list[Card]:
 async def submit_form(turn: Turn, context: Mapping[str, str]) -> Card | None:
     assert turn.team is not None
     round_ = await round_store.round_by_id(turn.session, parse_id(context.get("round")))
-    if round_ is None or round_.team_id != turn.team.id or round_.closed:
+    if round_ is None or round_.team_id != turn.team.id:
         return None
-    return checkins.round_card(turn.tr, turn.bank, turn.team, round_)
+    if round_.closed or round_.closes_at <= turn.now:  # a lost card of a closed round
+        return await checkins.open_instead(turn, round_)
+    return checkins.round_card(turn.tr, turn.bank, turn.team, round_, member=turn.member)
 
 
 async def skip_button(turn: Turn, event: FormSubmitted) -> list[Card]:
@@ -81,8 +83,11 @@ async def skip(turn: Turn, round_id: int) -> Card:
     tr = turn.tr
     assert turn.member is not None
     round_ = await round_store.round_by_id(turn.session, round_id)
-    if round_ is None or round_.closed or (turn.team and round_.team_id != turn.team.id):
+    if round_ is None or (turn.team and round_.team_id != turn.team.id):
         return refused(tr, "checkin.closed")
+    if round_.closed or round_.closes_at <= turn.now:
+        # The button of a closed round's card: the open round, if any, is theirs to skip.
+        return await checkins.open_instead(turn, round_) or checkins.closed_notice(tr)
     if await round_store.skip(turn.session, round_.id, turn.member.id):
         return notice(tr("checkin.skipped_title"), tr("checkin.skipped"))
     return notice(tr("checkin.already_title"), tr("checkin.already_answered"))

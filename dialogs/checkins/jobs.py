@@ -25,7 +25,13 @@ async def start(occasion: Occasion) -> tuple[str, int]:
         team.anchor_on, local.date(), team.checkin_every_weeks
     ):
         return "jobs.checkin_off_week", 0
-    occurrence = f"now:{local:%Y-%m-%dT%H:%M}" if occasion.forced else local.date().isoformat()
+    occurrence = local.date().isoformat()
+    if occasion.forced:
+        # Named after the round it would open, not only its minute: a round closed at minute M
+        # does not block another opened at M, and a double click still opens one (the second
+        # finds this one open, or loses the insert on the same occurrence).
+        number = await round_store.last_seq(session, team.id) + 1
+        occurrence = f"now:{local:%Y-%m-%dT%H:%M}#{number}"
     round_ = await checkins.start_round(
         session, occasion.bank, team, occurrence=occurrence, now=occasion.now
     )

@@ -30,7 +30,8 @@ class Round(Base):
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16), default="checkin")
-    # What scheduled it: a local date for the calendar, "now:<local minute>" for `checkin now`.
+    # What scheduled it: a local date for the calendar; for `checkin now`,
+    # "now:<local minute>#<the round's number>".
     occurrence: Mapped[str] = mapped_column(String(64))
     opened_on: Mapped[dt.date] = mapped_column(Date)
     opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

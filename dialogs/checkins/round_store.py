@@ -52,7 +52,7 @@ async def open_round(
     )
     if existing is not None:
         return None
-    seq = (await session.scalar(select(func.max(Round.seq)).where(Round.team_id == team_id))) or 0
+    seq = await last_seq(session, team_id)
     inserted = await insert_ignore(
         session,
         Round.__table__,  # type: ignore[arg-type]
@@ -83,6 +83,11 @@ async def open_round(
     )
     await session.flush()
     return round_
+
+
+async def last_seq(session: AsyncSession, team_id: int) -> int:
+    """The number of the team's latest round (0 before the first)."""
+    return (await session.scalar(select(func.max(Round.seq)).where(Round.team_id == team_id))) or 0
 
 
 async def open_round_of(session: AsyncSession, team_id: int) -> Round | None:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import outbound
+from dialogs import outbound, times
 from dialogs.anonymity import recording_scheme
 from dialogs.calendar import zone
 from dialogs.cards import Button, Card, Form, Paragraph, ScaleInput, TextInput, notice
-from dialogs.checkins import ballot_store, round_store
+from dialogs.checkins import ballot_store, quiet, round_store
 from dialogs.checkins.models import Round
 from dialogs.content import DIMENSIONS, ContentBank
 from dialogs.forms import CardRejected, FormError, refill
@@ -72,15 +72,16 @@ def round_card(
     team: Team,
     round_: Round,
     *,
+    member: Member | None = None,
     reminder: bool = False,
     again: bool = False,
 ) -> Card:
-    closes = round_.closes_at.astimezone(zone(team.timezone))
+    """The round's card for `member`: its deadline on their clock (`dialogs.times`)."""
     intro = tr(
         "checkin.ask_again" if again else "checkin.reminder" if reminder else "checkin.intro",
         team=team.name,
         count=len(round_.items),
-        closes=tr("common.datetime", when=closes),
+        closes=times.shown(tr, round_.closes_at, team, member),
     )
     blocks: list[Paragraph | ScaleInput | TextInput] = [
         Paragraph(text=intro),
@@ -139,13 +140,13 @@ async def submit(turn: Turn, round_: Round, values: dict[str, str]) -> Card:
     team, member = turn.team, turn.member
     assert team is not None and member is not None
     if round_.closed or round_.closes_at <= now:
-        return notice(tr("checkin.closed_title"), tr("checkin.closed"))
+        return await open_instead(turn, round_) or closed_notice(tr)
     status = await round_store.status_of(session, round_.id, member.id)
     if status is None:
         return notice(tr("checkin.not_asked_title"), tr("checkin.not_asked"))
     if status != round_store.ASKED:
         return notice(tr("checkin.already_title"), tr(f"checkin.already_{status}"))
-    card = refill(round_card(tr, bank, team, round_), values)
+    card = refill(round_card(tr, bank, team, round_, member=member), values)
     try:
         parsed, open_text = parse_ballot(bank, round_, values, tr)
     except FormError as problem:
@@ -169,6 +170,28 @@ async def submit(turn: Turn, round_: Round, values: dict[str, str]) -> Card:
     )
 
 
+def closed_notice(tr: Tr) -> Card:
+    return notice(tr("checkin.closed_title"), tr("checkin.closed"))
+
+
+async def open_instead(turn: Turn, stale: Round) -> Card | None:
+    """The card of the round open now, for someone who answered a closed one's card: what
+    they can still answer is shown rather than lost, with a line saying the earlier round
+    closed. None when no other round is open or they were not asked in it (paused, or they
+    already answered or skipped it)."""
+    team, member = turn.team, turn.member
+    assert team is not None and member is not None
+    current = await round_store.open_round_of(turn.session, team.id)
+    if current is None or current.id == stale.id or current.closes_at <= turn.now:
+        return None
+    if await round_store.status_of(turn.session, current.id, member.id) != round_store.ASKED:
+        return None
+    tr = turn.tr
+    card = round_card(tr, turn.bank, team, current, member=member)
+    note = Paragraph(text=tr("checkin.stale", old=stale.seq, seq=current.seq))
+    return card.model_copy(update={"blocks": [note, *card.blocks]})
+
+
 class BallotRejected(CardRejected):
     """A ballot that does not fit its round any more: its card again, with what was typed."""
 
@@ -180,12 +203,14 @@ async def start_round(
     round is still open."""
     if await round_store.open_round_of(session, team.id) is not None:
         return None
+    everyone = await teams.active_members(session, team.id)
     members = [
         m
-        for m in await teams.active_members(session, team.id)
+        for m in everyone
         if m.paused_until is None
         or m.paused_until < now.astimezone(zone(m.timezone, team.timezone)).date()
     ]
+    closes_at = now + dt.timedelta(hours=team.response_window_hours)
     history = await round_store.past_items(session, team.id)
     seq = len(await round_store.rounds_of(session, team.id)) + 1
     draw = draw_items(bank, team, seq, history)
@@ -199,19 +224,22 @@ async def start_round(
         opened_at=now,
         opened_on=now.astimezone(zone(team.timezone)).date(),
         remind_at=now + dt.timedelta(hours=team.reminder_after_hours),
-        closes_at=now + dt.timedelta(hours=team.response_window_hours),
+        closes_at=closes_at,
         member_ids=[m.id for m in members],
     )
     if round_ is None:
         return None
+    in_time, too_late = quiet.reachable_in_time(team, members, now, closes_at)
     await outbound.to_each(
         session,
         team,
-        members,
-        lambda tr, _: round_card(tr, bank, team, round_),
+        in_time,
+        lambda tr, member: round_card(tr, bank, team, round_, member=member),
         key=f"checkin:{round_.id}",
         now=now,
     )
+    coordinators = [m for m in everyone if m.is_coordinator]
+    await quiet.tell_coordinators(session, team, round_, len(too_late), coordinators, now)
     return round_
 
 
@@ -226,7 +254,7 @@ async def remind(
         session,
         team,
         [m for m in await teams.active_members(session, team.id) if m.id in waiting],
-        lambda tr, _: round_card(tr, bank, team, round_, reminder=True),
+        lambda tr, member: round_card(tr, bank, team, round_, member=member, reminder=True),
         key=f"remind:{round_.id}",
         now=now,
     )
@@ -251,7 +279,7 @@ async def ask_again(
         session,
         team,
         [m for m in await teams.active_members(session, team.id) if m.id in lost],
-        lambda tr, _: round_card(tr, bank, team, round_, again=True),
+        lambda tr, member: round_card(tr, bank, team, round_, member=member, again=True),
         key=lambda member: f"checkin-again:{round_.id}:{member.id}:{sealer.key_id}",
         now=now,
     )
@@ -277,7 +305,7 @@ async def late_joiner(
     if round_ is None or round_.closes_at <= now:
         return
     if await round_store.ask_late_joiner(session, round_.id, member.id):
-        card = round_card(outbound.speaking(team, member), bank, team, round_)
+        card = round_card(outbound.speaking(team, member), bank, team, round_, member=member)
         await outbound.to_member(
             session, team, member, card, key=f"checkin:{round_.id}:{member.id}", now=now
         )
