@@ -45,7 +45,7 @@ async def test_a_code_links_the_channel_once_and_makes_a_coordinator(engine: Eng
         team = await session.scalar(select(Team).where(Team.slug == "demo"))
         assert team is not None and team.link_code_hash and code not in team.link_code_hash
     done = await setup_with(engine, code.lower().replace("-", " "))  # typed loosely: works
-    assert "k = 3" in texts(done), texts(done)
+    assert "moins de 3\u00a0personnes" in texts(done), texts(done)
     async with engine.database.session() as session:
         channels = await teams.channels_of(session, 1)
         gaby = await session.scalar(select(Member).where(Member.user_ref == "29:gaby"))

@@ -105,7 +105,18 @@ def saving(apply: Callable[[Team, dict[str, str], Tr], None], saved: str) -> Act
     return save
 
 
-settings_save = saving(team_forms.apply_settings, "settings.saved")
+async def settings_save(turn: Turn, event: FormSubmitted) -> list[Card]:
+    """The settings saved; a change to k or to who reads the summaries is told to the team's
+    channels: people share on the promise of both, so neither changes unannounced."""
+    assert turn.team is not None
+    team = turn.team
+    before = (team.k, team.summary_readers)
+    replies = await _save_settings(turn, event)
+    await team_forms.announce_changes(turn.session, team, before, turn.now)
+    return replies
+
+
+_save_settings = saving(team_forms.apply_settings, "settings.saved")
 schedule_save = saving(team_forms.apply_schedule, "schedule.saved")
 
 

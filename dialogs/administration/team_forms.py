@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs import outbound
 from dialogs.administration.team_settings import TeamSettings, TeamSetup
-from dialogs.cards import Block, Button, Card, Form, Paragraph, TextInput
+from dialogs.cards import Block, Button, Card, Form, Paragraph, TextInput, notice
 from dialogs.events import Actor, Place
 from dialogs.forms import FormError, language_choice, line_input, timezone_input
 from dialogs.i18n import Tr, language_of
@@ -148,6 +149,28 @@ def apply_settings(team: Team, values: Mapping[str, str | None], tr: Tr) -> None
     values = {**values, "summary_readers": values.get("summary_readers") or team.summary_readers}
     for name, value in read_settings(values, tr).items():
         setattr(team, name, value)
+
+
+async def announce_changes(
+    session: AsyncSession, team: Team, before: tuple[int, str], now: dt.datetime
+) -> int:
+    """Post to the team's channels, in the team's language, what changed of its promises: the
+    smallest group shown (k) and who reads the summaries. Returns how many posts were queued."""
+    tr = Tr(team.language)
+    old_k, old_readers = before
+    texts = []
+    if team.k != old_k:
+        texts.append(tr("settings.k_changed", team=team.name, k=team.k, old=old_k))
+    if team.summary_readers != old_readers:
+        rule = tr(f"readers.rule.{team.summary_readers}")
+        texts.append(tr("settings.readers_changed", team=team.name, rule=rule))
+    if not texts:
+        return 0
+    title = tr("settings.k_changed_title" if team.k != old_k else "settings.readers_changed_title")
+    key = f"settings-changed:{team.id}:{old_k}-{team.k}:{old_readers}-{team.summary_readers}"
+    return await outbound.to_channels(
+        session, team, notice(title, *texts), key=f"{key}:{now.isoformat()}", now=now
+    )
 
 
 def schedule_card(tr: Tr, team: Team) -> Card:
