@@ -15,6 +15,16 @@ _ANGLE_TOKENS = re.compile(r"<\s*([!@#]|at\b|/at\b)[^>]*>", re.IGNORECASE)
 _BROADCAST = re.compile(r"@(?=(channel|here|everyone|all|team|\w))", re.IGNORECASE)
 
 
+# Format characters kept: the joiners build emoji (👩‍💻) and words in some scripts, the tag
+# characters build subdivision flags. Other controls and format characters (bidirectional
+# overrides among them) are dropped.
+_KEPT_FORMAT = {"\u200c", "\u200d", *map(chr, range(0xE0020, 0xE0080))}
+
+
+def _kept(ch: str) -> bool:
+    return ch in "\n\t" or ch in _KEPT_FORMAT or unicodedata.category(ch)[0] != "C"
+
+
 class TextRejected(ValueError):
     """Text that cannot be accepted; the key names the reason for the user."""
 
@@ -27,7 +37,7 @@ class TextRejected(ValueError):
 def clean(text: str | None, *, max_length: int, required: bool = True) -> str:
     """Normalised, mention-free text, or TextRejected with a reason the user can act on."""
     value = unicodedata.normalize("NFC", text or "")
-    value = "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    value = "".join(ch for ch in value if _kept(ch))
     value = re.sub(r"[ \t]+", " ", value)
     value = re.sub(r"\n{3,}", "\n\n", value).strip()
     if not value:
