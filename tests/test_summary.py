@@ -103,16 +103,18 @@ async def test_csv_export_holds_only_published_figures(
     await engine.jobs.run("close", "demo")
     assert "coordination" in text_of(await say(engine, "nadia", "summary csv"))
     card = (await say(engine, "emilie", "sommaire csv"))[0]
-    rows = list(csv.DictReader(io.StringIO(base64.b64decode(card.attachments[0].data).decode())))
-    shown = [r for r in rows if r["status"] == "shown"]
-    assert shown and all(int(r["respondents"]) >= 3 for r in shown)
+    # A French reader's CSV: UTF-8 with a BOM, `;` between fields (tests/test_summary_csv.py).
+    text = base64.b64decode(card.attachments[0].data).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    shown = [r for r in rows if r["Statut"] == "Montré"]
+    assert shown and all(int(r["Personnes"]) >= 3 for r in shown)
     # Three public and two community answers: the sector split would expose the two. Positions
     # are not recorded at all in the demo team: (public, no position) would hold only two people.
-    assert {r["breakdown"] for r in shown} == {"all"}
+    assert {r["Regroupement"] for r in shown} == {"Ensemble"}
     # Both sectors would be withheld (two community answers; public by complement), so the
     # frozen cells do not keep them apart at all: no row even names a sector.
-    assert not [r for r in rows if r["breakdown"] == "sector"]
-    assert all(r["mean"] == "" for r in rows if r["status"] != "shown")
+    assert not [r for r in rows if r["Regroupement"] == "Par secteur"]
+    assert all(r["Moyenne (1 à 5)"] == "" for r in rows if r["Statut"] != "Montré")
 
 
 async def test_open_answers_wait_for_review_when_asked(

@@ -26,7 +26,7 @@ async def summary_command(turn: Turn, command: Command, context: Mapping[str, st
         if not turn.is_coordinator:
             return [refused(tr, "errors.coordinators_only")]
         computed = await pulse.compute(turn.session, team, turn.today)
-        return [export_card(computed, tr, team.slug)]
+        return [export_card(computed, tr, team.slug, turn.bank)]
     shown = await card.card_for(
         turn.session, turn.bank, team, tr, turn.today, coordinator=turn.is_coordinator
     )
