@@ -74,15 +74,28 @@ def language_of(value: str | None, fallback: str = "fr") -> str:
 
 def t(language: str, key: str, **params: object) -> str:
     language = language_of(language)
-    text = catalogue(language)[_counted(language, key, params.get("n"))]
+    count = params.get("n", params.get("count"))
+    text = catalogue(language)[_counted(language, key, count)]
     if not params:
         return text
-    shown = {k: moment(language, v) if isinstance(v, dt.datetime) else v for k, v in params.items()}
-    return text.format(**shown)
+    return text.format(**{name: _shown(language, value) for name, value in params.items()})
+
+
+def _shown(language: str, value: object) -> object:
+    """A parameter as people of that language read it: a moment in words, a large number in
+    groups of three digits (10 000 in French, 10,000 in English). Numbers under 10 000 (years
+    among them) are left whole, as both languages allow."""
+    if isinstance(value, dt.datetime):
+        return moment(language, value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
+        grouped = f"{value:,}"
+        return grouped.replace(",", "\u00a0") if language == "fr" else grouped
+    return value
 
 
 def _counted(language: str, key: str, count: object) -> str:
-    """`key`, or its singular `key.one` or plural `key.other` form for the count `n`: French
+    """`key`, or its singular `key.one` or plural `key.other` form for the count (the `n` or
+    `count` parameter): French
     takes the singular for 0 and 1 ("0 tension publiée"), English for 1 only."""
     words = catalogue(language)
     if key in words or not isinstance(count, int) or f"{key}.one" not in words:

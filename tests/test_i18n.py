@@ -108,3 +108,16 @@ def test_french_keeps_its_spaces_unbreakable() -> None:
             texts[f"package.py:{number}"] = line
     breakable = {where: text for where, text in texts.items() if FRENCH_SPACING.search(text)}
     assert not breakable
+
+
+def test_large_numbers_are_grouped_as_each_language_writes_them() -> None:
+    assert "10\u00a0000 caractères" in t("fr", "errors.too_long", length=10000, limit=4000)
+    assert "10,000" in t("en", "errors.too_long", length=10000, limit=4000)
+    assert "4000" in t("fr", "errors.too_long", length=10000, limit=4000)  # under 10 000: whole
+
+
+def test_a_count_picks_the_singular_or_the_plural() -> None:
+    assert t("fr", "schedule.every_weeks", n=1) == "chaque semaine"
+    assert t("fr", "schedule.every_weeks", n=3) == "toutes les 3\u00a0semaines"
+    assert t("en", "schedule.every_weeks", n=1) == "every week"
+    assert t("en", "schedule.every_weeks", n=3) == "every 3 weeks"
