@@ -1,7 +1,8 @@
 """Pulse summaries for the managers and coordinators of both sectors, never under k.
 
 `pulse` computes the figures once from the frozen units (through dialogs.disclosure); `card`,
-`charts` and `export` render them as a card, a chart and a CSV; `handlers` says when.
+`charts` and `export` render them as a card, a chart and a CSV; `handlers` says when, and sends
+the open answers coordinators release after their review (`on_answers_released`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ RITUAL = Ritual(
     jobs=(JobSpec("summary", handlers.monthly, trigger=handlers.monthly_trigger),),
     entries=(Entry("summary", "reader", home="summary"),),
     on_round_closed=handlers.after_close,
+    on_answers_released=handlers.after_release,
 )
 
 # Its strings join the catalogue as soon as any of its modules is imported.
