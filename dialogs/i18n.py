@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from dialogs.times import zone_label
+
 LANGUAGES = ("fr", "en")
 LOCALES = Path(__file__).with_name("locales")
 _DIRECTORIES: list[Path] = [LOCALES]
@@ -114,7 +116,7 @@ def moment(language: str, when: dt.datetime) -> str:
         year=when.year,
         hour=when.hour,
         minute=f"{when.minute:02d}",
-        zone=when.tzname() or "",
+        zone=zone_label(language, when),
     )
 
 

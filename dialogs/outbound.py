@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.calendar import quiet_until, zone
+from dialogs.calendar import member_quiet_until
 from dialogs.cards import Card
 from dialogs.i18n import Tr
 from storage import outbox, teams
@@ -32,9 +32,7 @@ async def to_member(
         return False
     not_before = now
     if respect_quiet_hours:
-        start = member.quiet_start if member.quiet_start is not None else team.quiet_start
-        end = member.quiet_end if member.quiet_end is not None else team.quiet_end
-        not_before = quiet_until(now, zone(member.timezone, team.timezone), start, end)
+        not_before = member_quiet_until(now, team, member)
     return await outbox.enqueue(
         session,
         idem_key=key,

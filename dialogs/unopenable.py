@@ -12,8 +12,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import outbound
-from dialogs.calendar import zone
+from dialogs import outbound, times
 from dialogs.cards import Card, Paragraph
 from dialogs.i18n import Tr
 from storage.models import Team
@@ -39,12 +38,11 @@ async def tell_team(
         "team %s: %d sealed %s(s) could not be opened and were deleted", team.id, count, kind
     )
     tr = Tr(team.language)
-    before = now.astimezone(zone(team.timezone))
     card = Card(
         title=tr("lost_key.title"),
         blocks=[
             Paragraph(text=tr(f"lost_key.{kind}", count=count)),
-            Paragraph(text=tr(f"lost_key.again_{kind}", when=tr("common.datetime", when=before))),
+            Paragraph(text=tr(f"lost_key.again_{kind}", when=times.shown(tr, now, team))),
         ],
     )
     return await outbound.to_channels(

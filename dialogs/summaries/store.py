@@ -226,3 +226,12 @@ async def summary_read(
         successes,
         [(q, t) for _, _, q, t in texts],
     )
+
+
+async def round_days(session: AsyncSession, team_id: int) -> dict[tuple[str, int], dt.date]:
+    """The day each of the team's rounds opened, by (kind, number): the CSV export's round
+    labels and date column."""
+    rows = await session.execute(
+        select(Round.kind, Round.seq, Round.opened_on).where(Round.team_id == team_id)
+    )
+    return {(kind, seq): day for kind, seq, day in rows.tuples()}
