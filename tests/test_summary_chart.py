@@ -6,6 +6,7 @@ and the note about a hidden panel clear of every label.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import sys
@@ -165,6 +166,13 @@ def test_panels_never_overlap_each_other() -> None:
     assert top is not None and bottom is not None and not top.overlaps(bottom)
     legend = figure.axes[0].get_legend()
     assert legend is not None and not legend.get_window_extent(renderer).overlaps(bottom)
+
+
+def test_nothing_to_show_draws_no_axes_only_the_note() -> None:
+    summary = dataclasses.replace(sample_summary(), disclosure=disclose([], K))
+    figure = drawn(charts.figure_for(summary, Tr("en")))
+    assert not figure.axes and "No result to show yet." in texts(figure)
+    assert charts.alt_text(summary, Tr("en")) == "No result to show yet."
 
 
 def save_examples(directory: Path) -> None:
