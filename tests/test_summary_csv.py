@@ -133,7 +133,9 @@ async def test_the_coordinator_exports_in_their_language(
     shown = [r for r in rows if r["Statut"] == "Montré"]
     assert shown and all(int(r["Personnes"]) >= 3 for r in shown)
     assert {r["Regroupement"] for r in shown} == {"Ensemble"}
-    assert {r["Bilan"].split(" — ")[0] for r in rows} == {f"Bilan nᵒ{NBSP}1"}
+    # The round opened on the clock's first day (tests/conftest.py: 24 November 2026).
+    assert {r["Date"] for r in rows} == {"2026-11-24"}
+    assert {r["Bilan"] for r in rows} == {f"Bilan nᵒ{NBSP}1 — 24 novembre 2026"}
     assert "Vision et finalités" in {r["Dimension"] for r in rows}
     assert all("," in r["Moyenne (1 à 5)"] for r in shown)
     async with engine.database.session() as session, session.begin():
@@ -146,6 +148,7 @@ async def test_the_coordinator_exports_in_their_language(
     assert shown and {r["Breakdown"] for r in shown} == {"Everyone"}
     assert all("." in r["Mean (1 to 5)"] for r in shown)
     assert "Vision and aims" in {r["Dimension"] for r in rows}
+    assert {r["Check-in"] for r in rows} == {"Check-in no. 1 — 24 November 2026"}
 
 
 def test_a_team_name_never_runs_as_a_formula() -> None:

@@ -15,7 +15,7 @@ from dialogs.content import ContentBank
 from dialogs.forms import refused
 from dialogs.i18n import Tr
 from dialogs.registry import ClosedRound, Occasion
-from dialogs.summaries import card, pulse
+from dialogs.summaries import card, pulse, store
 from dialogs.summaries.export import export_card, round_label
 from dialogs.turn import Turn, is_reader
 from storage import teams
@@ -31,7 +31,8 @@ async def summary_command(turn: Turn, command: Command, context: Mapping[str, st
         if not turn.is_coordinator:
             return [refused(tr, "errors.coordinators_only")]
         computed = await pulse.compute(turn.session, team, turn.today)
-        return [export_card(computed, tr, team.slug, turn.bank)]
+        days = await store.round_days(turn.session, team.id)  # "Bilan nᵒ 4 — 3 novembre 2026"
+        return [export_card(computed, tr, team.slug, turn.bank, days)]
     shown = await card.card_for(
         turn.session, turn.bank, team, tr, turn.today, coordinator=turn.is_coordinator
     )
