@@ -49,6 +49,7 @@ from adapters.slack.dedup import SharedMemory
 from adapters.slack.forms import FormCards
 from adapters.slack.lifecycle import Lifecycle
 from adapters.slack.listeners import Listeners
+from adapters.slack.progress import Ledger
 from adapters.slack.recording import PLATFORM, Recording
 from adapters.slack.replies import Replies
 from adapters.slack.sender import SlackSender
@@ -107,7 +108,9 @@ class SlackBridge(Listeners, Replies, Recording, Acknowledging, SharedMemory):
         )
         self.intake.on_commit = self.worker.wake
         self._clients: dict[str, AsyncWebClient] = {}  # the worker's, per bot token
-        self.sender = SlackSender(api_url, self.token_for, self.suspend, self.forms)
+        # How far each outbox delivery got, so a retry posts only its missing parts.
+        ledger = Ledger(self.database, engine.sealer, engine.clock)
+        self.sender = SlackSender(api_url, self.token_for, self.suspend, self.forms, ledger=ledger)
         self.lifecycle = Lifecycle(
             self.app, self.sender, self.worker, self._clients, self._first_delivery
         )

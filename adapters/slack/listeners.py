@@ -193,6 +193,7 @@ class Listeners(Replies):
             await client.views_update(
                 view_id=view["id"], view=self.modal(first, actor, channel_id, channel_name)
             )
+            await self.send_files(client, actor, first)  # a modal holds no file
             channel_id = ""  # the rest by DM
         await self.show(
             client,

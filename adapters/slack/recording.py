@@ -80,6 +80,7 @@ class Recording:
         async def post(
             self, client: AsyncWebClient, actor: Actor, card: Card, channel: str
         ) -> None: ...
+        async def send_files(self, client: AsyncWebClient, actor: Actor, card: Card) -> None: ...
         def modal(
             self, card: Card, actor: Actor, channel_id: str = "", channel_name: str = ""
         ) -> Json: ...
@@ -228,5 +229,7 @@ class Recording:
                 cards = cards[1:]
             except SlackApiError:  # the modal is gone: by DM (no log: it would date a ballot)
                 pass
+            else:
+                await self.send_files(client, actor, first)  # a modal holds no file
         for card in cards:
             await self.post(client, actor, card, "")

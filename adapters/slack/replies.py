@@ -9,7 +9,9 @@ who they are, and the engine's cards shown to them.
 - `post`: a card as an ephemeral message in a channel, else in the person's DM with the app
   (one call: a user id as the channel; the DM's id is remembered by the sender). What someone
   typed in a form sent back to them is kept encrypted (`FormCards.keep`), its key in their
-  message only.
+  message only. A card's files (a summary's chart, a CSV export) are uploaded to the DM as the
+  outbox uploads them (`send_files`, adapters/slack/uploads.py); a card with files goes to the
+  DM whole, even when asked for in a channel (which gets an ephemeral line saying so).
 - `show`: the engine's replies: the first form opens as a modal when a trigger allows one, the
   rest are posted.
 """
@@ -23,13 +25,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import events
-from adapters.slack.blocks import form_metadata, messages_for, modal_view
+from adapters.slack.blocks import files_to_upload, form_metadata, messages_for, modal_view
 from adapters.slack.forms import FormCards
 from adapters.slack.sender import SlackSender
+from adapters.slack.uploads import open_dm, upload
 from adapters.ttl_cache import TtlCache
 from dialogs.cards import Card
 from dialogs.engine import Engine
 from dialogs.events import Actor
+from dialogs.i18n import Tr, language_of
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
@@ -74,9 +78,13 @@ class Replies:
         return modal_view(card, private_metadata=signed, callback_id=CALLBACK_ID)
 
     async def post(self, client: AsyncWebClient, actor: Actor, card: Card, channel: str) -> None:
-        """A card for one person: ephemeral in a channel, else in their DM with the bot."""
+        """A card for one person: ephemeral in a channel, else in their DM with the bot. A card
+        with files goes to their DM whole, its files under it (a file cannot be ephemeral, and
+        one person's summary is not shared with a channel); the channel is told where."""
         card = await self.forms.keep(card)  # what they typed: its key in their message only
-        if channel and not channel.startswith("D"):
+        in_channel = bool(channel) and not channel.startswith("D")
+        has_files = bool(files_to_upload(card))
+        if in_channel and not has_files:
             try:
                 for text, blocks in messages_for(card):
                     await client.chat_postEphemeral(
@@ -94,6 +102,28 @@ class Replies:
             )
             dm = str(answer.get("channel") or dm)
             self.sender.remember_dm(actor.workspace, actor.user_ref, dm)
+        await self.send_files(client, actor, card)
+        if in_channel and has_files:
+            tr = Tr(language_of(actor.locale, "fr"))
+            try:
+                await client.chat_postEphemeral(
+                    channel=channel, user=actor.user_ref, text=tr("slack.files_in_dm")
+                )
+            except SlackApiError as error:  # the answer is in their DM all the same
+                log.info("ephemeral refused (%s)", error.response.get("error"))
+
+    async def send_files(self, client: AsyncWebClient, actor: Actor, card: Card) -> None:
+        """The card's files (a chart, a CSV) in the person's DM, as the outbox sends them
+        (adapters/slack/uploads.py). For a card shown in a modal too, which cannot hold one."""
+        attachments = files_to_upload(card)
+        if not attachments:
+            return
+        dm = self.sender.dm_channel(actor.workspace, actor.user_ref)
+        if dm is None:
+            dm = await open_dm(client, actor.user_ref)
+            self.sender.remember_dm(actor.workspace, actor.user_ref, dm)
+        for attachment in attachments:
+            await upload(client, dm, attachment)
 
     async def show(
         self,
@@ -110,6 +140,7 @@ class Replies:
             if card.form is not None and trigger_id:
                 view = self.modal(card, actor, channel_id, channel_name)
                 await client.views_open(trigger_id=trigger_id, view=view)
+                await self.send_files(client, actor, card)
                 trigger_id = None
                 continue
             await self.post(client, actor, card, channel_id)

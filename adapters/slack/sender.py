@@ -17,13 +17,18 @@ back to the outbox (which holds the workspace, without counting an attempt).
 One call per direct message: a post addressed to a user id lands in the person's DM with the
 app, and Slack's answer names that DM (`D…`); the sender remembers it (in memory, bounded) for
 file uploads, which need the conversation's id. `conversations.open` is called only for a
-file sent before any message to that person.
+file sent before any message to that person. Files go as every path sends them
+(adapters/slack/uploads.py).
+
+A delivery's parts (its messages, then its files) are posted once: each part posted before the
+last is recorded in the database (adapters/slack/progress.py), so a retry of the delivery (a
+429 on the chart's files.completeUploadExternal after the summary was posted) posts only the
+parts still missing, on whichever process claims the row.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -38,6 +43,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.pacing import Pacer, Paused, Scope, blamed
 from adapters.slack.blocks import files_to_upload, messages_for
 from adapters.slack.forms import FormCards
+from adapters.slack.progress import Ledger, Progress, Unrecorded
+from adapters.slack.uploads import open_dm, upload
 from dialogs.ports import Delivery, DeliveryFailed
 from storage.send_paces import Rule
 
@@ -120,6 +127,7 @@ class SlackSender:
         rules: Mapping[str, Rule] | None = None,
         conversation_rule: Rule | None = CONVERSATION_RULE,
         pacer: Pacer | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.base_url = base_url
         self.token_for = token_for
@@ -128,6 +136,7 @@ class SlackSender:
         self.rules = dict(DEFAULT_RULES if rules is None else rules)
         self.conversation_rule = conversation_rule
         self.pacer = pacer or Pacer(PLATFORM)
+        self.ledger = ledger  # how far each delivery got; None: not recorded (retries repost)
         # No automatic retry here: the outbox reschedules the row at Slack's Retry-After.
         self._clients: dict[str, AsyncWebClient] = {}
         self.session: aiohttp.ClientSession | None = None
@@ -215,6 +224,8 @@ class SlackSender:
         return client
 
     async def send(self, delivery: Delivery) -> None:
+        """The card's messages, then its files; a retry posts only the parts an earlier try
+        did not (adapters/slack/progress.py)."""
         workspace = delivery.workspace
         method = POST
         try:
@@ -225,8 +236,14 @@ class SlackSender:
                 delivery.address
             )
             card = delivery.card if self.forms is None else await self.forms.keep(delivery.card)
-            posted = False  # past the first part, a 429 is waited out (`patient`)
-            for text, blocks in messages_for(card):
+            messages = messages_for(card)
+            files = files_to_upload(delivery.card)
+            progress = self._progress(delivery, len(messages) + len(files))
+            done = await progress.load()
+            patient = bool(done)  # past the first part, a 429 is waited out (`patient`)
+            for part, (text, blocks) in enumerate(messages):
+                if part in done:
+                    continue
                 method = POST
                 answer = await self._paced(
                     workspace,
@@ -239,41 +256,42 @@ class SlackSender:
                         blocks=blocks,
                         unfurl_links=False,
                     ),
-                    patient=posted,
+                    patient=patient,
                 )
-                posted = True
+                patient = True
                 if direct:
                     channel = str(answer.get("channel") or channel)
                     self.remember_dm(workspace, delivery.address, channel)
-            for attachment in files_to_upload(delivery.card):
-                if direct and not channel.startswith("D"):
+                await progress.posted(part)
+            for part, attachment in enumerate(files, start=len(messages)):
+                if part in done:
+                    continue
+                if direct and not channel.startswith("D"):  # files need the DM's id
                     method = OPEN
-                    opened = await self._paced(
+                    channel = await self._paced(
                         workspace,
                         OPEN,
                         "",
-                        partial(client.conversations_open, users=delivery.address),
-                        patient=posted,
+                        partial(open_dm, client, delivery.address),
+                        patient=patient,
                     )
-                    channel = str(opened["channel"]["id"])
                     self.remember_dm(workspace, delivery.address, channel)
                 method = UPLOAD
                 await self._paced(
                     workspace,
                     UPLOAD,
                     "",
-                    partial(
-                        client.files_upload_v2,
-                        channel=channel,
-                        content=base64.b64decode(attachment.data),
-                        filename=attachment.filename,
-                        title=attachment.description[:250],
-                        alt_txt=attachment.description[:1000],
-                    ),
-                    patient=posted,
+                    partial(upload, client, channel, attachment),
+                    patient=patient,
                 )
+                patient = True
+                await progress.posted(part)
+            await progress.finished()
         except SlackApiError as error:
             await self._failed(delivery, method, error)
+
+    def _progress(self, delivery: Delivery, parts: int) -> Progress:
+        return Unrecorded() if self.ledger is None else self.ledger.progress(delivery, parts)
 
     async def _failed(self, delivery: Delivery, method: str, error: SlackApiError) -> None:
         response: Any = error.response

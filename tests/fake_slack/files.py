@@ -15,7 +15,12 @@ from tests.fake_slack.records import UPLOAD, Call, Channel, File, TokenInfo
 
 
 class FilesApi(RateLimits):
-    """Uploads in two steps (the upload POST can be made to fail like a Web API call)."""
+    """Uploads in three steps, each strict as Slack is: an upload URL (its id unknown to us:
+    refused, 404) takes one upload; files.completeUploadExternal shares only files whose bytes
+    arrived (else `file_not_found`), in conversations that exist and the bot may post in (a
+    user id is `channel_not_found`: a file for a person goes to their DM's id). Any step can be
+    made to fail (`fail_next`: a method's name, or `UPLOAD` for the bytes' POST), a 429 with
+    its Retry-After included."""
 
     def _files_get_upload_url(
         self, params: dict[str, Any], auth: TokenInfo | None
@@ -59,6 +64,7 @@ class FilesApi(RateLimits):
             headers = {"Retry-After": str(forced.retry_after)} if forced else {}
             return web.Response(status=status, text="Not Found", headers=headers)
         self.files[file_id].content = data
+        del self._uploads[key]  # an upload URL takes one upload
         self.calls.append(Call(UPLOAD, params, None, arrived, "POST", 200, f"OK - {len(data)}"))
         return web.Response(text=f"OK - {len(data)}", content_type="text/plain")
 
