@@ -1,8 +1,8 @@
 """Outbound cards: what the engine says, in a shape every adapter can render.
 
-A card has a title, paragraphs of text, an optional form (1-5 scales, choices, free text) and
-buttons. Adapters turn it into Block Kit, an Adaptive Card or HTML. Cards are pydantic models so
-the outbox can store them as JSON and read them back unchanged.
+A card has a title, paragraphs of text, tables of figures, an optional form (1-5 scales,
+choices, free text) and buttons. Adapters turn it into Block Kit, an Adaptive Card or HTML.
+Cards are pydantic models so the outbox can store them as JSON and read them back unchanged.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class Paragraph(BaseModel):
@@ -60,8 +60,59 @@ class TextInput(BaseModel):
     placeholder: str = ""
 
 
+class TableCell(BaseModel):
+    """One figure of a row. `alt` is what a screen reader says instead of `text` when the text
+    is a picture drawn with characters (a bar such as "▁▃▇▅▂"); empty when `text` reads well."""
+
+    text: str
+    alt: str = ""
+
+
+class TableRow(BaseModel):
+    """A row: what it is about (a dimension, a condition), then one cell per column."""
+
+    label: str
+    cells: list[TableCell]
+
+
+class Table(BaseModel):
+    """Rows of figures under column headings: Slack shows them as section fields, Teams as an
+    Adaptive Card `Table`, the sandbox as an HTML `<table>`, a console as lines (`text`).
+
+    `header` names the label column first, then each cell column; every row has one cell per
+    cell column. `note` says how to read the figures, under the table. Only the bot's own
+    words and figures go in a table: never text written by a person.
+    """
+
+    kind: Literal["table"] = "table"
+    caption: str
+    header: list[str]
+    rows: list[TableRow]
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _rectangular(self) -> Table:
+        width = len(self.header) - 1
+        if width < 1 or any(len(row.cells) != width for row in self.rows):
+            raise ValueError("a table needs a label column and one cell per column in every row")
+        return self
+
+    @property
+    def text(self) -> str:
+        """The table as plain lines, for a surface that cannot draw one (and for searches)."""
+        lines = [self.caption, f"{self.header[0]} — " + " · ".join(self.header[1:])]
+        lines += [
+            f"{row.label} — " + " · ".join(c.text for c in row.cells if c.text) for row in self.rows
+        ]
+        if self.note:
+            lines.append(self.note)
+        return "\n".join(lines)
+
+
 Input = Annotated[ScaleInput | ChoiceInput | TextInput, Field(discriminator="kind")]
-Block = Annotated[Paragraph | ScaleInput | ChoiceInput | TextInput, Field(discriminator="kind")]
+Block = Annotated[
+    Paragraph | Table | ScaleInput | ChoiceInput | TextInput, Field(discriminator="kind")
+]
 
 
 class Button(BaseModel):
@@ -104,11 +155,15 @@ class Card(BaseModel):
     attachments: Sequence[Attachment] = Field(default_factory=list)
 
     def inputs(self) -> list[ScaleInput | ChoiceInput | TextInput]:
-        return [b for b in self.blocks if not isinstance(b, Paragraph)]
+        return [b for b in self.blocks if isinstance(b, ScaleInput | ChoiceInput | TextInput)]
 
 
 def paragraph(text: str, *, from_user: bool = False) -> Paragraph:
     return Paragraph(text=text, from_user=from_user)
+
+
+def table(caption: str, header: list[str], rows: list[TableRow], *, note: str = "") -> Table:
+    return Table(caption=caption, header=header, rows=rows, note=note)
 
 
 def notice(title: str, *texts: str) -> Card:

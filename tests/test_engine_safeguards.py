@@ -123,8 +123,8 @@ async def test_summary_hides_figures_under_k(
     await engine.jobs.run("close", "demo")
     await worker.drain()
     summary = text_of([sender.to("luc")[-1].card])
-    assert "2 réponse(s) sur 9" in summary and "Pas encore assez" in summary
-    assert "moyenne" not in summary
+    assert "2 personnes sur 9 ont répondu" in summary and "Pas encore assez" in summary
+    assert "Moyenne sur 5" not in summary  # no table of means
     assert sender.to("nadia")[-1].card.title == sender.to("luc")[-1].card.title  # both sectors
     assert not [
         d for d in sender.deliveries if d.address == "camille" and "Sommaire" in d.card.title

@@ -57,7 +57,8 @@ async def test_readers_of_both_sectors_get_it_at_once_in_their_language(
     assert not cards["nadia"].buttons  # the export is the coordinator's
     assert not [d for d in sender.to("camille") if d.card.title.startswith("Sommaire")]
     body = text_of([cards["luc"]])
-    assert "5 réponse(s) sur 9" in body and "moyenne 4,0" in body and "pas l’évaluation" in body
+    assert "5 personnes sur 9 ont répondu" in body and "pas l’évaluation" in body
+    assert "Vision et finalités — 4,0 · " in body  # every answer was 4: a mean of 4,0
 
 
 async def test_small_round_is_hidden_or_pooled(
@@ -68,13 +69,14 @@ async def test_small_round_is_hidden_or_pooled(
     await answer_round(engine, worker, sender, clock, ["camille", "sophie", "luc"])
     await engine.jobs.run("close", "demo")
     first = text_of(await say(engine, "nadia", "sommaire"))
-    assert "Pas encore assez" in first and "moyenne" not in first
+    assert "Pas encore assez" in first and "Moyenne sur 5" not in first  # no table of means
     await set_team(engine, pool_small_rounds=True)
     clock.advance(days=14)
     await answer_round(engine, worker, sender, clock, ["jonathan", "aisha", "daniel"], value="2")
     await engine.jobs.run("close", "demo")
     pooled = text_of(await say(engine, "nadia", "sommaire"))
-    assert "bilans nᵒˢ 1 à 2 regroupés" in pooled and "6 réponse(s) sur 18" in pooled
+    assert "bilans nᵒˢ\u00a01 à 2 regroupés" in pooled
+    assert "6 réponses pour 18 invitations" in pooled  # answers, not people, when pooled
 
 
 async def test_published_units_are_frozen(
@@ -84,7 +86,7 @@ async def test_published_units_are_frozen(
     await seeded(engine)
     await answer_round(engine, worker, sender, clock, ["camille", "sophie", "luc"])
     await engine.jobs.run("close", "demo")
-    assert "bilan nᵒ 1 :" in text_of(await say(engine, "nadia", "sommaire"))
+    assert "Résultats du bilan nᵒ\u00a01" in text_of(await say(engine, "nadia", "sommaire"))
     await set_team(engine, k=5, pool_small_rounds=True)
     clock.advance(days=14)
     await answer_round(engine, worker, sender, clock, ["jonathan", "aisha"])

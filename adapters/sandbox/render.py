@@ -1,11 +1,28 @@
-"""Neutral cards as plain, accessible HTML forms. Everything is escaped."""
+"""Neutral cards as plain, accessible HTML forms. Everything is escaped.
+
+A table of figures is a `<table>` with its `<caption>`, column headings (`<th scope="col">`)
+and a heading per row (`<th scope="row">`), so a screen reader says which dimension and which
+column a figure belongs to; a cell drawn with characters (a bar such as "▁▃▇▅▂") is an image
+(`role="img"`) named by its `alt` words. The table sits in a container that scrolls on its
+own if it is ever wider than the screen, never the page.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
 
-from dialogs.cards import Attachment, Button, Card, ChoiceInput, Paragraph, ScaleInput, TextInput
+from dialogs.cards import (
+    Attachment,
+    Button,
+    Card,
+    ChoiceInput,
+    Paragraph,
+    ScaleInput,
+    Table,
+    TableCell,
+    TextInput,
+)
 from dialogs.i18n import Tr
 
 WARNING = "⚠"
@@ -34,6 +51,8 @@ def card_html(card: Card, *, number: int, view: CardView) -> str:
         field_id = f"m{number}-f{index}"
         if isinstance(block, Paragraph):
             (inputs if card.form else parts).append(_paragraph(block))
+        elif isinstance(block, Table):
+            (inputs if card.form else parts).append(_table(block, field_id))
         elif isinstance(block, ScaleInput):
             inputs.append(_scale(block, field_id, block.default))
         elif isinstance(block, ChoiceInput):
@@ -64,6 +83,35 @@ def _paragraph(block: Paragraph) -> str:
     if block.text.startswith(WARNING):
         return f'<p class="warning" role="alert">{text}</p>'
     return f"<p>{text}</p>"
+
+
+def _table(table: Table, table_id: str) -> str:
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in table.header)
+    body = "".join(
+        f'<tr><th scope="row">{escape(row.label)}</th>'
+        + "".join(_cell(c) for c in row.cells)
+        + "</tr>"
+        for row in table.rows
+    )
+    note = ""
+    described = ""
+    if table.note:
+        note = f'<p class="table-note" id="{table_id}-note">{escape(table.note)}</p>'
+        described = f' aria-describedby="{table_id}-note"'
+    return (
+        f'<div class="table-scroll"><table class="figures" id="{table_id}"{described}>'
+        f"<caption>{escape(table.caption)}</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>{note}"
+    )
+
+
+def _cell(cell: TableCell) -> str:
+    if cell.alt:
+        return (
+            f'<td class="drawn"><span role="img" aria-label="{escape(cell.alt)}">'
+            f"{escape(cell.text)}</span></td>"
+        )
+    return f"<td>{escape(cell.text)}</td>"
 
 
 def _hidden(view: CardView, action: str, context: dict[str, str]) -> str:
@@ -99,7 +147,12 @@ def _scale(block: ScaleInput, field_id: str, chosen: str | None) -> str:
 
 def _choice(block: ChoiceInput, field_id: str) -> str:
     options = "".join(
-        f'<option value="{escape(o.value)}"{" selected" if o.value == block.default else ""}>'
+        # An empty value is a placeholder ("— Choisir —"): shown while nothing is chosen,
+        # never chosen again, never read out as a choice.
+        f'<option value=""{" selected" if not block.default else ""} disabled>'
+        f"{escape(o.label)}</option>"
+        if o.value == ""
+        else f'<option value="{escape(o.value)}"{" selected" if o.value == block.default else ""}>'
         f"{escape(o.label)}</option>"
         for o in block.options
     )

@@ -64,7 +64,19 @@ def _input(name: str, label: str, element: Json, *, required: bool) -> Json:
 
 def _option(value: str, label: str) -> Json:
     check_length(f"option value {value[:20]!r}", value, OPTION_VALUE)
-    return {"text": plain_text(label, OPTION_TEXT), "value": value}
+    return {"text": plain_text(_words(plain(label), OPTION_TEXT), OPTION_TEXT), "value": value}
+
+
+def _words(text: str, limit: int) -> str:
+    """`text` cut after its last whole word that fits, then "…" (a long question in a menu);
+    cut inside a word only when the last 20 characters hold no space."""
+    if ulen(text) <= limit:
+        return text
+    cut = fit(text, limit)[:-1]
+    at = cut.rfind(" ")
+    if at >= len(cut) - 20 and at > 0:
+        cut = cut[:at].rstrip(" ,;:—–-")
+    return cut + "…"
 
 
 def _with_initial(element: Json, options: list[Json], default: str | None) -> Json:
@@ -84,7 +96,12 @@ def _scale_input(block: ScaleInput) -> Json:
 
 
 def _choice_input(block: ChoiceInput) -> Json:
-    options = [_option(o.value, o.label) for o in block.options]
+    # An option whose value is "" is a placeholder ("— Choisir —"): Slack refuses an empty
+    # value, and a person must choose, so it becomes the menu's placeholder (a group of radio
+    # buttons starts with none chosen anyway).
+    placeholder = next((o.label for o in block.options if o.value == ""), None)
+    real = [o for o in block.options if o.value != ""]
+    options = [_option(o.value, o.label) for o in real]
     if not options:
         raise ValueError(f"choice {block.name!r} has no options")
     element: Json
@@ -93,9 +110,11 @@ def _choice_input(block: ChoiceInput) -> Json:
     elif len(options) <= SELECT_OPTIONS:
         element = {"type": "static_select", "options": options}
     elif len(options) <= SELECT_OPTIONS * SELECT_OPTIONS:
-        element = {"type": "static_select", "option_groups": _groups(block.options, options)}
+        element = {"type": "static_select", "option_groups": _groups(real, options)}
     else:
         raise ValueTooLong(f"options of {block.name!r}", len(options), SELECT_OPTIONS**2)
+    if placeholder and element["type"] == "static_select" and plain(placeholder):
+        element["placeholder"] = plain_text(placeholder, PLACEHOLDER)
     element = _with_initial(element, options, block.default)
     return _input(block.name, block.label, element, required=block.required)
 

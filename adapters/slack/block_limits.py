@@ -23,6 +23,8 @@ Spill = Callable[[str], str]
 MESSAGE_BLOCKS = 50  # blocks: "up to 50 blocks in each message"
 VIEW_BLOCKS = 100  # blocks: "100 blocks in modals or Home tabs"
 SECTION_TEXT = 3000  # section block: text
+SECTION_FIELDS = 10  # section block: fields ("maximum number of items is 10")
+FIELD_TEXT = 2000  # section block: each field's text ("maximum length ... is 2000 characters")
 HEADER_TEXT = 150  # header block: text
 INPUT_LABEL = 2000  # input block: label
 ACTIONS_ELEMENTS = 25  # actions block: elements
@@ -105,3 +107,36 @@ def payload(field: str, value: str, spill: Spill | None) -> str:
     if reference.startswith("{"):
         raise ValueError("a spilled reference must not start with '{'")
     return check_length(f"{field} (spilled)", reference, BUTTON_VALUE)
+
+
+def split_rendered(raw: str, render: Callable[[str], str], limit: int) -> list[str]:
+    """`raw` rendered in pieces of at most `limit`, cut at a line end or a space if possible.
+
+    Cutting the raw text, not the rendering, keeps entities and joiners whole; the rendered
+    length only grows with the raw prefix, so the longest piece that fits is found by bisection.
+    """
+    pieces: list[str] = []
+    rest = raw
+    while rest:
+        whole = render(rest)
+        if ulen(whole) <= limit:
+            pieces.append(whole)
+            break
+        low, high = 1, len(rest)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if ulen(render(rest[:middle])) <= limit:
+                low = middle
+            else:
+                high = middle - 1
+        cut = low
+        for separator in ("\n", " "):
+            at = rest.rfind(separator, 0, cut)
+            if at > cut // 2:
+                cut = at + 1
+                break
+        piece = rest[:cut].rstrip()
+        if piece:
+            pieces.append(render(piece))
+        rest = rest[cut:].lstrip()
+    return pieces

@@ -15,6 +15,11 @@ which also encodes the payloads written here; a form's inputs are built by
   channel, coordinators' display names) are typed by people; escaping everything costs nothing
   and leaves no path for markup. A paragraph written by a person (`from_user`) is also shown
   as a block quote, so it reads as someone's words. Text objects set `verbatim: true`.
+- A table (`dialogs.cards.Table`) is a header with its caption, then sections whose `fields`
+  hold one row each as two fields, the label and its cells: Slack shows fields in two columns,
+  so a row reads left to right on a computer and on a phone. A section holds 10 fields, so 5
+  rows; a longer table takes more sections, each with the column legend as its text. The
+  table's note follows in a section of its own.
 - Slack's limits are kept: text that has a natural cut (a title, a label, an option, a button)
   is shortened with "…"; a paragraph longer than a section holds is split over several
   sections; a card with more blocks than a message holds is posted as several messages (the
@@ -26,7 +31,7 @@ which also encodes the payloads written here; a form's inputs are built by
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from adapters.slack.block_inputs import input_block
 from adapters.slack.block_limits import (
@@ -50,8 +55,10 @@ from adapters.slack.block_limits import (
     fit,
     payload,
     plain_text,
+    split_rendered,
     ulen,
 )
+from adapters.slack.block_tables import table_blocks
 from adapters.slack.block_values import (
     RESERVED_BLOCK_PREFIX,
     button_action_id,
@@ -59,7 +66,7 @@ from adapters.slack.block_values import (
     form_reference,
 )
 from adapters.slack.mrkdwn import clean, escape, plain
-from dialogs.cards import Attachment, Button, Card, Form, Paragraph
+from dialogs.cards import Attachment, Button, Card, Form, Paragraph, Table
 
 Message = tuple[str, list[Json]]
 OPEN_FORM_ACTION = "open_form"  # default action_id of the button that opens a card's modal
@@ -174,6 +181,8 @@ def modal_view(
     for block in card.blocks:
         if isinstance(block, Paragraph):
             blocks += [_section(text) for text in _paragraph_texts(block)]
+        elif isinstance(block, Table):
+            blocks += table_blocks(block)
         else:
             blocks.append(input_block(block))
     blocks += _actions(_buttons(card, None, None, spill))
@@ -237,12 +246,14 @@ def _section(text: str) -> Json:
 
 
 def _sections(card: Card) -> list[Json]:
-    return [
-        _section(text)
-        for block in card.blocks
-        if isinstance(block, Paragraph)
-        for text in _paragraph_texts(block)
-    ]
+    """The card's paragraphs and tables, in order (its inputs are shown in the modal)."""
+    blocks: list[Json] = []
+    for block in card.blocks:
+        if isinstance(block, Paragraph):
+            blocks += [_section(text) for text in _paragraph_texts(block)]
+        elif isinstance(block, Table):
+            blocks += table_blocks(block)
+    return blocks
 
 
 def _quoted(text: str) -> str:
@@ -252,40 +263,7 @@ def _quoted(text: str) -> str:
 def _paragraph_texts(paragraph: Paragraph) -> list[str]:
     """A paragraph as mrkdwn, in as many pieces as sections need (empty: none)."""
     render = _quoted if paragraph.from_user else escape
-    return _split(clean(paragraph.text).strip(), render, SECTION_TEXT)
-
-
-def _split(raw: str, render: Callable[[str], str], limit: int) -> list[str]:
-    """`raw` rendered in pieces of at most `limit`, cut at a line end or a space if possible.
-
-    Cutting the raw text, not the rendering, keeps entities and joiners whole; the rendered
-    length only grows with the raw prefix, so the longest piece that fits is found by bisection.
-    """
-    pieces: list[str] = []
-    rest = raw
-    while rest:
-        whole = render(rest)
-        if ulen(whole) <= limit:
-            pieces.append(whole)
-            break
-        low, high = 1, len(rest)
-        while low < high:
-            middle = (low + high + 1) // 2
-            if ulen(render(rest[:middle])) <= limit:
-                low = middle
-            else:
-                high = middle - 1
-        cut = low
-        for separator in ("\n", " "):
-            at = rest.rfind(separator, 0, cut)
-            if at > cut // 2:
-                cut = at + 1
-                break
-        piece = rest[:cut].rstrip()
-        if piece:
-            pieces.append(render(piece))
-        rest = rest[cut:].lstrip()
-    return pieces
+    return split_rendered(clean(paragraph.text).strip(), render, SECTION_TEXT)
 
 
 def _pack(blocks: list[Json]) -> list[Json]:
@@ -306,7 +284,8 @@ def _pack(blocks: list[Json]) -> list[Json]:
 
 
 def _is_section(block: Json) -> bool:
-    return block.get("type") == "section" and "block_id" not in block
+    """A section that holds only text, which `_pack` may join with its neighbours."""
+    return block.get("type") == "section" and "block_id" not in block and "fields" not in block
 
 
 def _fits_message(page: list[Json], more: list[Json]) -> bool:

@@ -7,6 +7,10 @@
 - A submission arrives as a message whose `value` holds the inputs by name plus the data of the
   action that was pressed: `passerelle.action` and `passerelle.context` (JSON). Buttons send no
   inputs (`associatedInputs: none`).
+- A table (`dialogs.cards.Table`) is its caption, an Adaptive Cards 1.5 `Table` whose first row
+  holds the column headings, and its note in small subtle text; a card that holds a table is
+  shown at the full width of the conversation (`msteams.width: Full`), so that its columns are
+  not squeezed into the narrow default card.
 - A chart is an `Image` with a data URI; a CSV export is shown as monospace text.
 """
 
@@ -17,7 +21,16 @@ import json
 from typing import Any
 
 from adapters.teams.text import neutral, plain_summary
-from dialogs.cards import Attachment, Button, Card, ChoiceInput, Paragraph, ScaleInput, TextInput
+from dialogs.cards import (
+    Attachment,
+    Button,
+    Card,
+    ChoiceInput,
+    Paragraph,
+    ScaleInput,
+    Table,
+    TextInput,
+)
 
 Json = dict[str, Any]
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -46,6 +59,8 @@ def adaptive_card(card: Card) -> Json:
     for block in card.blocks:
         if isinstance(block, Paragraph):
             body.append(_paragraph(block))
+        elif isinstance(block, Table):
+            body += _table(block)
         elif isinstance(block, ScaleInput):
             body.append(_scale(block))
         elif isinstance(block, ChoiceInput):
@@ -67,6 +82,8 @@ def adaptive_card(card: Card) -> Json:
     content: Json = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body}
     if actions:
         content["actions"] = actions
+    if any(isinstance(b, Table) for b in card.blocks):
+        content["msteams"] = {"width": "Full"}
     return content
 
 
@@ -116,7 +133,7 @@ def _json(data: dict[str, str]) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
-def _rich(text: str, **style: str) -> Json:
+def _rich(text: str, **style: str | bool) -> Json:
     return {
         "type": "RichTextBlock",
         "inlines": [{"type": "TextRun", "text": neutral(text), **style}],
@@ -130,8 +147,43 @@ def _paragraph(block: Paragraph) -> Json:
     return {
         "type": "Container",
         "style": "emphasis",
-        "items": [_rich(block.text, italic=True)],  # type: ignore[arg-type]
+        "items": [_rich(block.text, italic=True)],
     }
+
+
+def _table(table: Table) -> list[Json]:
+    """Caption, table and note. Cells are `RichTextBlock` runs, shown literally like paragraphs;
+    the label column is given more room than the figures."""
+
+    def cell(text: str, **style: str | bool) -> Json:
+        return {"type": "TableCell", "items": [_rich(text or " ", **style)]}
+
+    heading = {
+        "type": "TableRow",
+        "style": "accent",
+        "cells": [cell(h, weight="bolder") for h in table.header],
+    }
+    rows = [
+        {
+            "type": "TableRow",
+            "cells": [cell(row.label, weight="bolder")] + [cell(c.text) for c in row.cells],
+        }
+        for row in table.rows
+    ]
+    blocks: list[Json] = [
+        _rich(table.caption, weight="bolder"),
+        {
+            "type": "Table",
+            "columns": [{"width": 3}] + [{"width": 2} for _ in table.header[1:]],
+            "firstRowAsHeader": True,
+            "showGridLines": False,
+            "verticalCellContentAlignment": "center",
+            "rows": [heading, *rows],
+        },
+    ]
+    if table.note:
+        blocks.append(_rich(table.note, size="small", isSubtle=True))
+    return blocks
 
 
 def _choice_set(
@@ -164,10 +216,16 @@ def _scale(block: ScaleInput) -> Json:
 
 
 def _choice(block: ChoiceInput) -> Json:
-    choices = [{"title": neutral(o.label), "value": o.value} for o in block.options]
-    return _choice_set(
+    # An option whose value is "" is a placeholder ("— Choisir —"): not a choice, the prompt
+    # of the set, so nothing is chosen until the person chooses.
+    choices = [{"title": neutral(o.label), "value": o.value} for o in block.options if o.value]
+    element = _choice_set(
         block.name, block.label, choices, block.default, block.required, neutral(block.label)
     )
+    placeholder = next((o.label for o in block.options if o.value == ""), None)
+    if placeholder:
+        element["placeholder"] = neutral(placeholder)
+    return element
 
 
 def _text_input(block: TextInput) -> Json:

@@ -13,10 +13,18 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import outbound
-from dialogs.cards import Attachment, Button, Card, Paragraph
+from dialogs.cards import Attachment, Button, Card, Paragraph, Table, TableCell, TableRow
 from dialogs.content import ContentBank
 from dialogs.i18n import Tr
-from dialogs.summaries.pulse import RECENT_DAYS, PulseSummary, Unit, compute, trend
+from dialogs.summaries.pulse import (
+    RECENT_DAYS,
+    Change,
+    PulseSummary,
+    Unit,
+    changes,
+    compute,
+    moved_most,
+)
 from dialogs.turn import is_reader
 from storage import teams
 from storage.models import Team
@@ -26,6 +34,13 @@ POSITIONS = ("front_line", "manager", "coordinator")
 
 
 # --------------------------------------------------------------------------- rendering
+# A distribution drawn with characters: no answer sits on the baseline, any answer is at least
+# one step up, the most frequent value reaches the top.
+BAR_EMPTY = "▁"
+BAR_LEVELS = "▂▃▄▅▆▇█"
+STEADY = 0.05  # a change that rounds to 0,0 is shown as steady (→)
+
+
 def summary_card(
     summary: PulseSummary,
     bank: ContentBank,
@@ -35,39 +50,31 @@ def summary_card(
     team_slug: str,
     coordinator: bool,
 ) -> Card:
-    blocks = [Paragraph(text=tr("summary.perceptions"))]
-    blocks += _participation(summary, tr)
+    """In the order a manager reads it in ten seconds: the headline (who answered, what moved
+    most), one row per dimension, the gaps between sectors and positions when they can be
+    shown, the diagnostic, the open answers, then the team's activity."""
+    found = changes(summary)
+    blocks: list[Paragraph | Table] = [*_headline(summary, found, tr)]
     latest = summary.latest
     if latest is not None:
-        blocks.append(
-            Paragraph(
-                text=tr(
-                    "summary.unit",
-                    rounds=_rounds(latest, tr),
-                    answered=latest.answered,
-                    asked=latest.asked,
-                )
-            )
-        )
-        blocks += [Paragraph(text=line) for line in _dimension_lines(summary, latest, tr)]
-        blocks += [Paragraph(text=line) for line in _gap_lines(summary, latest, "sector", tr)]
-        blocks += [Paragraph(text=line) for line in _gap_lines(summary, latest, "position", tr)]
-    blocks += [Paragraph(text=line) for line in _diagnostic_lines(summary, bank, tr)]
+        blocks.append(_dimension_table(summary, latest, found, tr))
+        for breakdown in ("sector", "position"):
+            blocks += _gap_blocks(summary, latest, breakdown, tr)
+    blocks += _diagnostic_blocks(summary, bank, tr)
     if summary.texts and latest is not None:
-        blocks.append(Paragraph(text=tr("summary.open_answers", count=len(summary.texts))))
+        blocks.append(Paragraph(text=tr("summary.open_answers", n=len(summary.texts))))
         blocks += [Paragraph(text=text, from_user=True) for _, text in summary.texts]
-    blocks += [
-        Paragraph(text=_tension_line(summary, bank, tr)),
-        Paragraph(text=tr("summary.successes", count=summary.successes, days=RECENT_DAYS)),
-    ]
+    blocks.append(_activity_table(summary, bank, tr))
     attachments = []
     if chart is not None:
+        from dialogs.summaries.charts import alt_text  # matplotlib loads only with a chart
+
         attachments.append(
             Attachment(
                 filename="passerelle-summary.png",
                 media_type="image/png",
                 data=base64.b64encode(chart).decode(),
-                description=chart_description(summary, tr),
+                description=alt_text(summary, tr),
             )
         )
     buttons = (
@@ -89,63 +96,117 @@ def summary_card(
     )
 
 
-def _rounds(unit: Unit, tr: Tr) -> str:
-    if unit.first_seq == unit.last_seq:
-        return tr("summary.one_round", seq=unit.first_seq)
-    return tr("summary.pooled_rounds", first=unit.first_seq, last=unit.last_seq)
-
-
-def _participation(summary: PulseSummary, tr: Tr) -> list[Paragraph]:
+def _headline(summary: PulseSummary, found: list[Change], tr: Tr) -> list[Paragraph]:
+    """Participation in words (people who answered, of people asked), said once, and the
+    dimension that moved most; then why the latest round is not shown, if it is not."""
     round_ = summary.latest_round
     if round_ is None:
         return [Paragraph(text=tr("summary.no_round"))]
-    lines = [
-        Paragraph(
-            text=tr(
-                "summary.participation",
-                seq=round_.seq,
-                answered=round_.answered,
-                asked=round_.asked,
+    line = tr("summary.headline", seq=round_.seq, n=round_.answered, asked=round_.asked)
+    moved = moved_most(found) if summary.latest_published else None
+    if moved is not None:
+        assert moved.delta is not None
+        if abs(moved.delta) < STEADY:
+            line += " " + tr("summary.moved_none")
+        else:
+            line += " " + tr(
+                "summary.moved",
+                dimension=tr(f"dimension.{moved.dimension}"),
+                change=_arrow(moved.delta, tr),
             )
-        )
-    ]
+    lines = [Paragraph(text=line)]
     if not summary.latest_published:
         key = "summary.pooling_next" if summary.pooling else "summary.not_enough"
         lines.append(Paragraph(text=tr(key, k=summary.k)))
     return lines
 
 
-def _dimension_lines(summary: PulseSummary, latest: Unit, tr: Tr) -> list[str]:
-    lines = []
+def _results_caption(summary: PulseSummary, unit: Unit, tr: Tr) -> str:
+    """Which rounds the table shows; their participation only when the headline has not said
+    it already (a pooled unit, or an earlier round than the latest)."""
+    if unit.first_seq != unit.last_seq:
+        return tr(
+            "summary.caption_pooled",
+            first=unit.first_seq,
+            last=unit.last_seq,
+            n=unit.answered,
+            asked=unit.asked,
+        )
+    round_ = summary.latest_round
+    if round_ is not None and round_.seq == unit.last_seq and round_.kind == unit.kind:
+        return tr("summary.caption_one", seq=unit.last_seq)
+    return tr("summary.caption_earlier", seq=unit.last_seq, n=unit.answered, asked=unit.asked)
+
+
+def _dimension_table(summary: PulseSummary, latest: Unit, found: list[Change], tr: Tr) -> Table:
+    by_dimension = {c.dimension: c for c in found}
+    rows = []
     for dimension in summary.dimensions():
         label = tr(f"dimension.{dimension}")
-        figure = summary.disclosure.get(latest.key, dimension)
-        if figure is None:
-            lines.append(tr("summary.dimension_hidden", dimension=label, k=summary.k))
+        change = by_dimension.get(dimension)
+        if change is None:  # withheld in the latest unit: fewer than k people
+            rows.append(
+                TableRow(
+                    label=label,
+                    cells=[
+                        TableCell(text="—"),
+                        TableCell(text="—"),
+                        TableCell(text=tr("summary.hidden", k=summary.k)),
+                    ],
+                )
+            )
             continue
+        figure = change.figure
         assert figure.counts is not None
-        spread = " · ".join(f"{v}: {n}" for v, n in zip(range(1, 6), figure.counts, strict=True))
-        line = tr(
-            "summary.dimension",
-            dimension=label,
-            mean=_num(figure.mean, tr),
-            n=figure.respondents,
-            spread=spread,
+        rows.append(
+            TableRow(
+                label=label,
+                cells=[
+                    TableCell(text=_num(figure.mean, tr)),
+                    TableCell(text="—" if change.delta is None else _arrow(change.delta, tr)),
+                    _spread(figure.counts, tr),
+                ],
+            )
         )
-        history = [f for _, f in trend(summary, dimension)]
-        previous = next((f for f in reversed(history[:-1]) if f is not None), None)
-        if previous is not None:
-            line += " " + tr("summary.change", change=_signed(figure.mean - previous.mean, tr))
-        shown = [_num(f.mean, tr) for f in history if f is not None]
-        if len(shown) >= 3:
-            line += " " + tr("summary.trend", values=" → ".join(shown))
-        lines.append(line)
-    return lines
+    return Table(
+        caption=_results_caption(summary, latest, tr),
+        header=[
+            tr("summary.col_dimension"),
+            tr("summary.col_mean"),
+            tr("summary.col_change"),
+            tr("summary.col_spread"),
+        ],
+        rows=rows,
+        note=tr("summary.note"),
+    )
 
 
-def _gap_lines(summary: PulseSummary, latest: Unit, breakdown: str, tr: Tr) -> list[str]:
+def _spread(counts: tuple[int, int, int, int, int], tr: Tr) -> TableCell:
+    """The answers of 1 to 5 as a five-step bar, labelled as answers (a person answers each
+    item of a dimension, so there are more answers than people)."""
+    total = sum(counts)
+    top = max(counts) or 1
+    bar = "".join(
+        BAR_LEVELS[min(len(BAR_LEVELS) - 1, round(c / top * (len(BAR_LEVELS) - 1)))]
+        if c
+        else BAR_EMPTY
+        for c in counts
+    )
+    listed = ", ".join(str(c) for c in counts)
+    return TableCell(
+        text=tr("summary.spread", bar=bar, n=total),
+        alt=tr("summary.spread_alt", n=total, counts=listed),
+    )
+
+
+def _gap_blocks(
+    summary: PulseSummary, latest: Unit, breakdown: str, tr: Tr
+) -> list[Paragraph | Table]:
+    """A table of the segments' means per dimension, only where at least two segments can be
+    shown (`dialogs.disclosure` decides: never under k, even by subtraction), and a sentence
+    when some comparisons are withheld."""
     segments = SECTORS if breakdown == "sector" else POSITIONS
-    lines = []
+    shown: list[tuple[str, dict[str, float]]] = []
     hidden = False
     for dimension in summary.dimensions():
         figures = [
@@ -156,76 +217,114 @@ def _gap_lines(summary: PulseSummary, latest: Unit, breakdown: str, tr: Tr) -> l
         if len(figures) < 2:
             hidden = hidden or summary.disclosure.get(latest.key, dimension) is not None
             continue
-        parts = " · ".join(f"{tr(f'{breakdown}.{f.segment}')} {_num(f.mean, tr)}" for f in figures)
-        gap = max(f.mean for f in figures) - min(f.mean for f in figures)
-        lines.append(
-            tr(
-                "summary.gap",
-                dimension=tr(f"dimension.{dimension}"),
-                parts=parts,
-                gap=_num(gap, tr),
+        shown.append((dimension, {str(f.segment): f.mean for f in figures}))
+    if breakdown == "position":
+        # Positions are optional: say so only when a recorded position was withheld, not for
+        # a team that never records them (sectors, the comparison the summary exists for,
+        # are always accounted for).
+        hidden = any(
+            w.unit == latest.key and w.breakdown == breakdown and w.segment is not None
+            for w in summary.disclosure.withheld
+        )
+    blocks: list[Paragraph | Table] = []
+    if shown:
+        columns = [s for s in segments if any(s in means for _, means in shown)]
+        rows = [
+            TableRow(
+                label=tr(f"dimension.{dimension}"),
+                cells=[TableCell(text=_num(means[s], tr) if s in means else "—") for s in columns]
+                + [TableCell(text=_num(max(means.values()) - min(means.values()), tr))],
+            )
+            for dimension, means in shown
+        ]
+        blocks.append(
+            Table(
+                caption=tr(f"summary.gap_title_{breakdown}"),
+                header=[
+                    tr("summary.col_dimension"),
+                    *(tr(f"summary.segment.{s}") for s in columns),
+                    tr("summary.col_gap"),
+                ],
+                rows=rows,
             )
         )
-    if lines:
-        lines.insert(0, tr(f"summary.gap_title_{breakdown}"))
     if hidden:
-        lines.append(tr(f"summary.gap_hidden_{breakdown}", k=summary.k))
-    return lines
+        blocks.append(Paragraph(text=tr(f"summary.gap_hidden_{breakdown}", k=summary.k)))
+    return blocks
 
 
-def _diagnostic_lines(summary: PulseSummary, bank: ContentBank, tr: Tr) -> list[str]:
+def _diagnostic_blocks(summary: PulseSummary, bank: ContentBank, tr: Tr) -> list[Table]:
     unit = summary.diagnostic
     if unit is None:
         return []
-    lines = [tr("summary.diagnostic", rounds=_rounds(unit, tr))]
+    rows = []
     for condition in bank.conditions:
-        label = condition.label.get(tr.language)
         figure = summary.disclosure.get(unit.key, f"diagnostic:{condition.id}")
-        if figure is None:
-            lines.append(tr("summary.dimension_hidden", dimension=label, k=summary.k))
-        else:
-            lines.append(
-                tr(
-                    "summary.condition",
-                    condition=label,
-                    mean=_num(figure.mean, tr),
-                    n=figure.respondents,
-                )
-            )
-    return lines
+        cells = (
+            [TableCell(text="—"), TableCell(text=tr("summary.hidden", k=summary.k))]
+            if figure is None
+            else [
+                TableCell(text=_num(figure.mean, tr)),
+                TableCell(text=tr("summary.people", n=figure.respondents)),
+            ]
+        )
+        rows.append(TableRow(label=condition.label.get(tr.language), cells=cells))
+    return [
+        Table(
+            caption=tr("summary.diagnostic", rounds=_rounds(unit, tr)),
+            header=[tr("summary.col_condition"), tr("summary.col_mean"), tr("summary.col_people")],
+            rows=rows,
+        )
+    ]
 
 
-def _tension_line(summary: PulseSummary, bank: ContentBank, tr: Tr) -> str:
+def _activity_table(summary: PulseSummary, bank: ContentBank, tr: Tr) -> Table:
     raised = sum(sum(by_theme.values()) for by_theme in summary.tensions.values())
     published = summary.tensions.get("published", {})
-    themes = (
-        ", ".join(
-            f"{bank.theme(th).label.get(tr.language)} ({n})" for th, n in sorted(published.items())
-        )
-        or "—"
+    themes = ", ".join(
+        f"{bank.theme(th).label.get(tr.language)} ({n})" for th, n in sorted(published.items())
     )
-    return tr(
-        "summary.tensions",
-        raised=raised,
-        published=sum(published.values()),
-        themes=themes,
-        days=RECENT_DAYS,
+    count = sum(published.values())
+    return Table(
+        caption=tr("summary.activity", days=RECENT_DAYS),
+        header=[tr("summary.col_activity"), tr("summary.col_count"), tr("summary.col_themes")],
+        rows=[
+            TableRow(
+                label=tr("summary.tensions_raised"),
+                cells=[TableCell(text=str(raised)), TableCell(text="")],
+            ),
+            TableRow(
+                label=tr("summary.tensions_published"),
+                cells=[TableCell(text=str(count)), TableCell(text=themes)],
+            ),
+            TableRow(
+                label=tr("summary.successes"),
+                cells=[TableCell(text=str(summary.successes)), TableCell(text="")],
+            ),
+        ],
+        note=tr("summary.perceptions"),
     )
 
 
-def chart_description(summary: PulseSummary, tr: Tr) -> str:
-    return tr("summary.chart_alt", units=len(summary.units))
+def _rounds(unit: Unit, tr: Tr) -> str:
+    if unit.first_seq == unit.last_seq:
+        return tr("summary.one_round", seq=unit.first_seq)
+    return tr("summary.pooled_rounds", first=unit.first_seq, last=unit.last_seq)
 
 
 def _num(value: float, tr: Tr) -> str:
+    """One decimal, with the language's separator: 3,3 in French, 3.3 in English."""
     text = f"{value:.1f}"
     return text.replace(".", ",") if tr.language == "fr" else text
 
 
-def _signed(value: float, tr: Tr) -> str:
-    if abs(value) < 0.05:
-        return _num(0.0, tr)
-    return ("+" if value > 0 else "") + _num(value, tr)
+def _arrow(delta: float, tr: Tr) -> str:
+    """↑ +0,4, ↓ −0,2 or → 0,0: the arrow says the direction before the figure is read."""
+    if abs(delta) < STEADY:
+        return "→ " + _num(0.0, tr)
+    if delta > 0:
+        return "↑ +" + _num(delta, tr)
+    return "↓ −" + _num(-delta, tr)
 
 
 # --------------------------------------------------------------------------- delivery

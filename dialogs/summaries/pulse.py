@@ -89,3 +89,37 @@ async def compute(session: AsyncSession, team: Team, today: dt.date) -> PulseSum
 def trend(summary: PulseSummary, dimension: str) -> list[tuple[Unit, Figure | None]]:
     """One dimension's figure in each unit, oldest first (None where it is withheld)."""
     return [(u, summary.disclosure.get(u.key, dimension)) for u in summary.units]
+
+
+@dataclass(frozen=True)
+class Change:
+    """A dimension's latest figure, and how far its mean moved since the result before it that
+    could be shown (None when there is none: a first result, or only hidden ones before)."""
+
+    dimension: str
+    figure: Figure
+    delta: float | None
+
+
+def changes(summary: PulseSummary) -> list[Change]:
+    """Every dimension shown in the latest unit, in the catalogue's order, with its change."""
+    found = []
+    for dimension in summary.dimensions():
+        history = [f for _, f in trend(summary, dimension)]
+        latest = history[-1] if history else None
+        if latest is None:
+            continue
+        previous = next((f for f in reversed(history[:-1]) if f is not None), None)
+        delta = None if previous is None else latest.mean - previous.mean
+        found.append(Change(dimension, latest, delta))
+    return found
+
+
+def moved_most(found: list[Change]) -> Change | None:
+    """The dimension whose mean moved most (the first in the catalogue's order on a tie); None
+    when nothing can be compared yet."""
+    compared = [c for c in found if c.delta is not None]
+    if not compared:
+        return None
+    # Rounded as shown: a change of 0.04 is "0,0" on screen, and ties are judged the same way.
+    return max(compared, key=lambda c: abs(round(c.delta or 0.0, 1)))
