@@ -1,9 +1,18 @@
 """What lies below the tables after a close: no old row version, no WAL page, no dead tuple keeps
-what the close erased (the privacy maintenance, and what postpones it)."""
+what the close erased (the privacy maintenance, and what postpones it).
+
+On PostgreSQL these tests run on a cluster of their own (tests/pg_cluster.py), not the shared
+one on 5432: VACUUM FULL keeps every version a transaction older than the erasure may still
+need, in *any* database of the cluster, so there the other pytest worker's transactions (its
+migrations, its tests) would decide when the maintenance may run. Here the only transactions
+are the test's own, the adversary's among them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +24,63 @@ from bot.outbox_worker import OutboxWorker
 from dialogs.engine import Engine
 from storage import maintenance
 from storage.database import Database
-from tests.conftest import POSTGRES_ADMIN_URL, Clock, _plain
+from tests.conftest import Clock, _plain, unavailable
 from tests.helpers import seeded
+from tests.pg_cluster import DATABASE, ThrowawayCluster, postgres_bin
 from tests.sql_reads import fetch, is_pg
 from tests.unlinkability_story import BALLOT_ORDER, live_story, tell
 
 RAW_RELATIONS = ("sealed", "sealed_pkey", "open_answers", "open_answers_pkey")
+
+
+async def _execute(url: str, *statements: str) -> None:
+    connection = await asyncpg.connect(_plain(url))
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def _without_autovacuum(cluster: ThrowawayCluster) -> None:
+    """Autovacuum off, as on the shared cluster: an autovacuum's ANALYZE holds a snapshot, which
+    postpones the maintenance as any older snapshot does; the tests decide who holds one."""
+    await _execute(cluster.url, "ALTER SYSTEM SET autovacuum = off", "SELECT pg_reload_conf()")
+    while True:  # the reload is signalled, not awaited: a new session shows when it is done
+        connection = await asyncpg.connect(_plain(cluster.url))
+        try:
+            if await connection.fetchval("SHOW autovacuum") == "off":
+                return
+        finally:
+            await connection.close()
+
+
+@pytest.fixture(scope="module")
+def own_cluster() -> Iterator[ThrowawayCluster]:
+    try:
+        postgres_bin()
+    except RuntimeError as missing:
+        unavailable(str(missing))
+    cluster = ThrowawayCluster()
+    asyncio.run(cluster.__aenter__())
+    try:
+        asyncio.run(_without_autovacuum(cluster))
+        yield cluster
+    finally:
+        asyncio.run(cluster.close())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """conftest's, but PostgreSQL's databases are made in this module's own cluster."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'passerelle.db'}"
+        return
+    cluster: ThrowawayCluster = request.getfixturevalue("own_cluster")
+    name = f"passerelle_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_execute(cluster.url, f'CREATE DATABASE "{name}"'))
+    yield cluster.url.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(_execute(cluster.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _what_lies_below(database: Database) -> dict[str, Any]:
@@ -197,12 +257,14 @@ async def test_a_transaction_older_than_the_close_postpones_the_maintenance(
     """The adversary reads the ledger's pages after a close while another database of the
     cluster (another application) holds a write transaction begun before it: VACUUM FULL
     cannot drop the old versions then. The maintenance waits for it, a bounded time, then
-    owes the run instead of calling it done; the next tick, once that transaction has ended,
-    leaves no old version. (SQLite: nothing else shares its file; the run is not owed.)"""
+    owes the run instead of calling it done, and stays owed at each tick while it runs; the
+    first tick after it ended leaves no old version. (SQLite: nothing else shares its file;
+    the run is not owed.) The cluster is this module's own: no transaction but these."""
     await _enable_pageinspect(database)
     monkeypatch.setattr(maintenance, "OLDER_TRANSACTIONS_WAIT", 0.3)
     await three_answer_a_round(engine, clock, database)
-    other = await asyncpg.connect(_plain(POSTGRES_ADMIN_URL)) if is_pg(database) else None
+    elsewhere_url = database.url.rsplit("/", 1)[0] + f"/{DATABASE}"
+    other = await asyncpg.connect(_plain(elsewhere_url)) if is_pg(database) else None
     try:
         if other is not None:
             elsewhere = other.transaction()
@@ -214,6 +276,11 @@ async def test_a_transaction_older_than_the_close_postpones_the_maintenance(
         if other is not None:
             kept = await _what_lies_below(database)
             assert kept["dead"]["participation"], kept["dead"]  # what the close erased
+            # A later tick, the transaction still running: still owed, nothing dropped.
+            clock.advance(minutes=1)
+            await engine.jobs.tick()
+            assert engine.jobs.vacuum_owed
+            assert (await _what_lies_below(database))["dead"] == kept["dead"]
             await elsewhere.commit()
     finally:
         if other is not None:
