@@ -119,6 +119,14 @@ class TurnHandle:
     def __init__(self, context: TurnContext) -> None:
         self._context = context
         self.activity: Json = context.activity.serialize()
+        entities = context.activity.entities or []
+        if entities:
+            # msrest's serialize keeps only the declared `type` of an entity: a `clientInfo`
+            # entity's locale and time zone are in its additional properties.
+            self.activity["entities"] = [
+                {**(getattr(e, "additional_properties", None) or {}), **e.serialize()}
+                for e in entities
+            ]
 
     def reference(self) -> Json:
         """Where to write later. Without the activity's id: a later message is a new post,
