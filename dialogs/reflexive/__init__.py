@@ -1,6 +1,7 @@
 """Reflexive spaces: a coordinator schedules a question for the team's meetings; members
 pre-reflect (sealed until the meeting), then the bot posts the question and what was written.
-`spaces` holds the forms, the sealing and the posting."""
+`scheduling` holds the coordinators' form, `manage` the list, edits and cancelling, `spaces`
+the invitations, the sealing and the posting."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ RITUAL = Ritual(
     commands=(CommandSpec("reflexive", ("reflexif",), handlers.reflexive_command, "coordinator"),),
     actions={
         "reflexive.save": ActionSpec(handlers.save, coordinator=True, form=handlers.schedule_form),
+        "reflexive.new": ActionSpec(handlers.new, coordinator=True),
+        "reflexive.edit": ActionSpec(handlers.edit, coordinator=True),
+        "reflexive.cancel": ActionSpec(handlers.cancel, coordinator=True),
+        "reflexive.cancel_confirm": ActionSpec(handlers.cancel_confirm, coordinator=True),
         "reflexive.pre": ActionSpec(handlers.pre_reflect, form=handlers.pre_reflection_form),
     },
     jobs=(

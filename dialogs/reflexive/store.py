@@ -26,15 +26,7 @@ async def add_schedule(
     channel_id: int | None,
 ) -> ReflexiveSchedule | None:
     """Store a schedule once; None when the same one exists (a double submit)."""
-    key = digest(
-        "reflexive",
-        team_id,
-        prompt_id or "",
-        custom_text or "",
-        first_local.isoformat(),
-        recurrence,
-        channel_id or "",
-    )
+    key = schedule_key(team_id, prompt_id, custom_text, first_local, recurrence, channel_id)
     inserted = await insert_ignore(
         session,
         ReflexiveSchedule.__table__,  # type: ignore[arg-type]
@@ -90,3 +82,56 @@ async def occurrence(
 
 async def occurrence_by_id(session: AsyncSession, occurrence_id: int) -> ReflexiveOccurrence | None:
     return await session.get(ReflexiveOccurrence, occurrence_id)
+
+
+def schedule_key(
+    team_id: int,
+    prompt_id: str | None,
+    custom_text: str | None,
+    first_local: dt.datetime,
+    recurrence: str,
+    channel_id: int | None,
+) -> str:
+    """What makes two schedules the same (a double submit, or an edit into another one)."""
+    return digest(
+        "reflexive",
+        team_id,
+        prompt_id or "",
+        custom_text or "",
+        first_local.isoformat(),
+        recurrence,
+        channel_id or "",
+    )
+
+
+async def schedule_of_team(
+    session: AsyncSession, team_id: int, schedule_id: int
+) -> ReflexiveSchedule | None:
+    """An active schedule of this team (a card's id is client data: another team's is None)."""
+    schedule = await session.get(ReflexiveSchedule, schedule_id)
+    if schedule is None or schedule.team_id != team_id or not schedule.active:
+        return None
+    return schedule
+
+
+async def key_taken(session: AsyncSession, key: str, other_than: int) -> bool:
+    found = await session.scalar(
+        select(ReflexiveSchedule.id).where(
+            ReflexiveSchedule.dedupe_key == key, ReflexiveSchedule.id != other_than
+        )
+    )
+    return found is not None
+
+
+async def pending_occurrences(
+    session: AsyncSession, schedule_id: int
+) -> Sequence[ReflexiveOccurrence]:
+    """The schedule's occurrences not posted yet: their pre-reflections still wait sealed."""
+    return (
+        await session.scalars(
+            select(ReflexiveOccurrence).where(
+                ReflexiveOccurrence.schedule_id == schedule_id,
+                ReflexiveOccurrence.posted.is_(False),
+            )
+        )
+    ).all()
