@@ -59,7 +59,12 @@ def setup_card(tr: Tr, place: Place, actor: Actor, sealer: Sealer) -> Card:
     return Card(
         title=tr("setup.title"),
         blocks=[
-            Paragraph(text=tr("setup.intro", channel=place.name or place.channel_ref)),
+            # Never a raw id ("19:8f2c…@thread.tacv2") where the platform gave no name.
+            Paragraph(
+                text=tr("setup.intro", channel=place.name)
+                if place.name
+                else tr("setup.intro_unnamed")
+            ),
             Paragraph(text=tr("setup.readers")),
             line_input("name", tr("setup.name_label"), 120, place.name),
             language_choice(tr, tr("profile.language"), tr.language),

@@ -62,7 +62,9 @@ def form_card(
 def channel_card(tr: Tr, team: Team, successes: list[Success]) -> Card:
     blocks = [Paragraph(text=tr("batch.successes_intro", count=len(successes)))]
     for success in successes:
-        who = success.author_name if success.consent == store.NAMED else tr("success.anonymous")
+        # A platform that could not learn someone's name never leaves "From:" empty.
+        named = success.consent == store.NAMED and success.author_name
+        who = success.author_name if named else tr("success.anonymous")
         blocks.append(Paragraph(text=tr("batch.success_head", who=who)))
         blocks.append(Paragraph(text=success.text, from_user=True))
     return Card(title=tr("batch.successes_title", team=team.name), blocks=blocks)
