@@ -16,6 +16,8 @@ from bot.outbox_worker import OutboxWorker
 from dialogs.checkins import open_review
 from dialogs.checkins.models import OpenAnswer
 from dialogs.engine import Engine
+from dialogs.events import FormSubmitted
+from dialogs.i18n import Tr
 from dialogs.turn import Turn
 from storage import teams
 from storage.models import OutboxMessage
@@ -67,6 +69,13 @@ async def decide(engine: Engine, clock: Clock, answer: str, status: str) -> bool
         return await open_review.review(
             await turn_of(engine, session, clock, "emilie"), answer, status
         )
+
+
+async def pressed(engine: Engine, answer: str, status: str) -> str:
+    """The coordinator's button on the review card, as an adapter sends it: its notice."""
+    action = "open.approve" if status == "visible" else "open.hide"
+    cards = await engine.handle(FormSubmitted(actor("emilie"), action, {"answer": answer}, {}))
+    return text_of(cards)
 
 
 async def released(engine: Engine) -> list[OutboxMessage]:
@@ -187,3 +196,14 @@ async def test_two_coordinators_releasing_at_once_send_it_once(
     await worker.drain()
     for who in READERS:
         assert len([d for d in sender.to(who) if "réponses ouvertes" in d.card.title]) == 1
+
+
+async def test_the_review_buttons_release_the_answers(
+    engine: Engine, worker: OutboxWorker, sender: RecordingSender, clock: Clock
+) -> None:
+    answers = await closed_with_review(engine, worker, sender, clock)
+    for answer, status in zip(answers, ("visible", "hidden", "visible"), strict=True):
+        assert "⚠" not in await pressed(engine, answer, status)
+    assert {m.address for m in await released(engine)} == READERS
+    assert Tr("fr")("open_review.already") in await pressed(engine, answers[0], "hidden")
+    assert len(await released(engine)) == 3

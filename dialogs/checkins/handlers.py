@@ -101,9 +101,7 @@ async def review_open_answer(turn: Turn, event: FormSubmitted) -> list[Card]:
     if round_ is None or round_.team_id != turn.team.id:
         return [refused(tr, "errors.stale_button")]  # unknown, or another team's
     status = "visible" if event.action == "open.approve" else "hidden"
-    done = await open_review.decide(
-        turn.session, turn.team, event.context.get("answer", ""), status
-    )
+    done = await open_review.review(turn, event.context.get("answer", ""), status)
     key = f"open_review.done_{status}" if done else "open_review.already"
     return [notice(tr("open_review.title"), tr(key))]
 

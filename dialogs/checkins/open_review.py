@@ -90,11 +90,6 @@ async def review(turn: Turn, answer_id: str, status: str) -> bool:
     return True
 
 
-async def decide(session: AsyncSession, team: Team, answer_id: str, status: str) -> bool:
-    """The decision alone, without releasing anything (`review` releases)."""
-    return await _decide(session, team, answer_id, status) is not None
-
-
 async def _decide(session: AsyncSession, team: Team, answer_id: str, status: str) -> Round | None:
     """Record the decision; the answer's round when it was recorded, else None.
 
