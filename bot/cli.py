@@ -1,5 +1,6 @@
 """`passerelle serve [--role web|worker|all] | db upgrade | demo | run <job> --team <team> |
-key new | key check | teams package`."""
+key new | key check | teams package | --version`: what each does; the arguments and their help
+are in bot/cli_args.py."""
 
 from __future__ import annotations
 
@@ -12,74 +13,24 @@ from pathlib import Path
 
 from aiohttp import web
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from adapters.slack.app import SlackBridge
 from adapters.slack.platform import SLACK
 from adapters.teams.package import PackageError, build_package
 from bot import keys, logs
+from bot.cli_args import parser
 from bot.demo import seed
 from bot.server import build_app
-from bot.settings import ROLES, Settings
+from bot.settings import Settings
 from dialogs.checkins import results
 from dialogs.engine import Engine
 from dialogs.i18n import t
-from dialogs.jobs import JOB_NAMES, UnknownJob, UnknownTeam
-from storage import migrate
+from dialogs.jobs import UnknownJob, UnknownTeam
+from storage import migrate, teams
 from storage.database import Database
 from storage.maintenance import vacuum_private_tables
 from storage.sealing import Sealer, new_secret
-
-
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(
-        prog="passerelle",
-        description=(
-            "Passerelle: check-ins, anonymous tensions, successes and reflexive prompts for "
-            "mixed partnership teams."
-        ),
-    )
-    commands = root.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser(
-        "serve", help="serve HTTP (sandbox, Slack, Teams), the calendar and the outbox"
-    )
-    serve.add_argument(
-        "--role",
-        choices=ROLES,
-        help=(
-            "web: the HTTP endpoints only; worker: the calendar, the outbox and the recording "
-            "of Slack submissions, with /healthz and /metrics; all: both (default: "
-            "PASSERELLE_ROLE, else all)"
-        ),
-    )
-    db = commands.add_parser("db", help="database maintenance")
-    db.add_argument("action", choices=["upgrade"], help="apply migrations")
-    commands.add_parser("demo", help="seed the demo partnership for the sandbox (once)")
-    run = commands.add_parser("run", help="run a calendar job now for one team")
-    run.add_argument("job", choices=JOB_NAMES)
-    run.add_argument("--team", required=True, help="the team's short name (slug), e.g. demo")
-    run.add_argument("--lang", choices=["fr", "en"], default="en", help="language of the report")
-    key = commands.add_parser("key", help="the sealing key (docs/operations.md)")
-    key_commands = key.add_subparsers(dest="key_command", required=True)
-    new = key_commands.add_parser("new", help="make a new sealing secret")
-    new.add_argument(
-        "--file", type=Path, help="write it to this new file (mode 0600) instead of printing it"
-    )
-    key_commands.add_parser(
-        "check", help="whether the key is found, its id, and sealed rows it cannot open"
-    )
-    teams = commands.add_parser("teams", help="Microsoft Teams helpers")
-    teams_commands = teams.add_subparsers(dest="teams_command", required=True)
-    package = teams_commands.add_parser(
-        "package", help="build the Teams app package (a zip to upload in Teams)"
-    )
-    package.add_argument("--app-id", help="the bot's Microsoft app id (default: MICROSOFT_APP_ID)")
-    package.add_argument(
-        "--base-url", required=True, help="public https URL of the server, e.g. https://host"
-    )
-    package.add_argument("--out", type=Path, default=Path("passerelle-teams.zip"))
-    package.add_argument("--version", default="1.0.0", help="the app's version, MAJOR.MINOR.PATCH")
-    package.add_argument("--developer-name", default="Passerelle", help="shown in Teams' app page")
-    return root
 
 
 async def upgrade(settings: Settings, sealer: Sealer | None) -> None:
@@ -106,19 +57,43 @@ async def demo(settings: Settings, sealer: Sealer) -> bool:
 
 
 async def run_job(settings: Settings, sealer: Sealer, job: str, team: str, lang: str) -> int:
+    """0: the job ran; 2: no such team or job (said on stderr, with the known teams);
+    1: the database could not be read."""
     database = Database(settings.database_url)
     try:
         result = await Engine(database, sealer=sealer).jobs.run(job, team)
     except UnknownTeam:
-        print(f"error: no team named {team!r}", file=sys.stderr)
+        print(unknown_team(team, await team_slugs(database)), file=sys.stderr)
         return 2
     except UnknownJob:
         print(f"error: no job named {job!r}", file=sys.stderr)
         return 2
+    except (DBAPIError, OSError) as error:  # unreachable, or not upgraded: say so, no traceback
+        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        print(
+            f"error: the database could not be read ({reason}): check "
+            "PASSERELLE_DATABASE_URL, and run `passerelle db upgrade` first",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         await database.dispose()
     print(f"{job} ({team}): {t(lang, result.message, count=result.count)}")
     return 0
+
+
+async def team_slugs(database: Database) -> list[str]:
+    async with database.session() as session:
+        return sorted(team.slug for team in await teams.all_teams(session))
+
+
+def unknown_team(team: str, known: list[str]) -> str:
+    if not known:
+        return (
+            f"error: no team named {team!r}, and there is no team yet: `passerelle demo` "
+            "creates the demo team (slug demo); a coordinator sets a team up in its channel"
+        )
+    return f"error: no team named {team!r}; known teams (slugs): {', '.join(known)}"
 
 
 def configured_key(settings: Settings, *, create: bool = True) -> keys.Key | None:
