@@ -25,6 +25,10 @@ class Place:
     workspace: str
     channel_ref: str
     name: str = ""
+    # The platform shows the answers to this event to everyone in the channel (a Teams card
+    # submitted or a setup typed there), not to its author alone: they speak the team's
+    # language. Not part of the channel's identity.
+    public: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,13 @@ class Turn:
         return Tr(self.note_language())
 
     def note_language(self) -> str:
-        """The person's language (theirs, else their platform's, else their team's), kept in
-        `spoken` so that the error card after a rollback speaks it too."""
-        if self.member is not None and self.member.language:
+        """The person's language (theirs, else their platform's, else their team's), or the
+        team's where the whole channel reads the answer; kept in `spoken` so that the error
+        card after a rollback speaks it too."""
+        if self.place is not None and self.place.public:  # read by the whole channel
+            fallback = language_of(self.actor.locale, "fr")
+            self.spoken = self.team.language if self.team is not None else fallback
+        elif self.member is not None and self.member.language:
             self.spoken = self.member.language
         else:
             fallback = self.team.language if self.team is not None else "fr"

@@ -74,3 +74,27 @@ async def test_a_saved_language_wins_over_the_client_locale_in_the_1_1_chat(rig:
     assert await rig.say(anne, "aide") in (200, 201)  # her client is in French (fr-CA)
     help_card = rig.cards_to("29:anne")[-1]
     assert text_of(help_card).startswith(EN("help.title", team="Partenaires Sud"))
+
+
+async def test_team_created_is_said_in_the_team_s_language_in_the_channel(rig: Rig) -> None:
+    # Coralie's Teams is in English; she creates a French team: the channel reads French, and
+    # her own welcome, in her 1:1 chat, is in her English.
+    dm = rig.dm(COORDINATOR["id"])
+    hello = personal(rig.connector.service_url, dm, COORDINATOR, "help", locale="en-US")
+    assert await rig.post(hello) in (200, 201)
+    assert await rig.post(installed(rig)) in (200, 201)
+    (posted,) = rig.connector.posted(TEAM[0])
+    (card,) = rig.connector.cards_in(posted.activity)
+    assert text_of(card).startswith(EN("setup.title"))
+    value = fill(card, name="Partenaires Sud", k="3", language="fr")
+    url = rig.connector.service_url
+    submitted = in_channel(
+        url, TEAM, GENERAL, COORDINATOR, value=value, reply_to=posted.id, locale="en-US"
+    )
+    assert await rig.post(submitted) in (200, 201)
+    (replaced,) = rig.connector.posted(TEAM[0])
+    (done,) = rig.connector.cards_in(replaced.activity)
+    assert text_of(done).startswith(FR("setup.done_title"))
+    await rig.deliver()
+    _, welcome = rig.last_form(COORDINATOR["id"], "profile.save")
+    assert text_of(welcome).startswith(EN("welcome.title", team="Partenaires Sud"))

@@ -157,9 +157,11 @@ class TeamsBridge:
     # ----------------------------------------------------------------- messages
     async def on_command(self, turn: TurnHandle, text: str) -> None:
         actor, place = await self.actor(turn), await self.place(turn)
+        setup = is_setup(text)
+        if place is not None and setup:  # its answer is posted in the channel
+            place = replace(place, public=True)
         event = CommandReceived(actor=actor, text=text, place=place)
         found = await self._engine(turn, event)
-        setup = is_setup(text)
         if found is None:  # answered already; a roster left half onboarded is finished
             await self.onboard_after(turn, event)
             return
@@ -200,6 +202,8 @@ class TeamsBridge:
     ) -> None:
         activity = turn.activity
         actor, place = await self.actor(turn), await self.place(turn)
+        if place is not None:  # a card in a channel is answered there, for everyone
+            place = replace(place, public=True)
         event = FormSubmitted(
             actor=actor, action=action, context=context, values=values, place=place
         )
@@ -288,7 +292,8 @@ class TeamsBridge:
         actor, place = await self.actor(turn), await self.place(turn)
         if place is None:  # a 1:1 chat: say hello and what Passerelle does
             cards = await self._engine(turn, CommandReceived(actor=actor, text="help"), "added")
-        else:
+        else:  # the greeting is posted in the channel
+            place = replace(place, public=True)
             cards = await self._engine(turn, TeamInstalled(actor=actor, place=place), "added")
             await self.onboard_if_linked(turn, place)
         for card in cards or []:

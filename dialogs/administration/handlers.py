@@ -48,6 +48,8 @@ async def setup_save(turn: Turn, event: FormSubmitted) -> list[Card]:
     )
     await welcome(turn, team, coordinator)
     turn.calendar_changed.add(team.id)
+    if turn.place.public:  # the channel reads it: the team's language, chosen just now
+        tr = Tr(team.language)
     return [notice(tr("setup.done_title"), tr("setup.done", team=team.name, k=team.k))]
 
 
