@@ -86,7 +86,7 @@ def filled(card: Card | None) -> dict[str, str]:
         if isinstance(block, ScaleInput):
             values[block.name] = "3"
         elif isinstance(block, ChoiceInput):
-            values[block.name] = block.default or block.options[0].value
+            values[block.name] = block.default or next(o.value for o in block.options if o.value)
         elif isinstance(block, TextInput):
             values[block.name] = block.default or ("Texte du test" if block.required else "")
     return values
@@ -142,6 +142,7 @@ async def build(database: Database) -> World:
                 f"tension_{key}": tension.id,
                 f"answer_{key}": answer.id,
                 f"occurrence_{key}": str(occurrence.id),
+                f"schedule_{key}": str(schedule.id),
             }
         for user_ref in ("camille", "olga"):
             member = await session.scalar(select(Member).where(Member.user_ref == user_ref))

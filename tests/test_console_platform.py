@@ -19,9 +19,10 @@ from storage.models import Member
 
 
 def first_option(lines: list[str], name: str) -> str:
-    """The first value offered by the input `name` in a rendered card."""
+    """The first real value offered by the input `name` in a rendered card (not the empty
+    "— choose —" placeholder)."""
     line = next(line for line in lines if line.startswith(f"[{name}]"))
-    found = re.search(r"\((\S+?)=", line)
+    found = re.search(r"[(|] ?([^\s=|]+)=", line)
     assert found is not None, line
     return found.group(1)
 
