@@ -34,12 +34,17 @@ from dialogs.registry import JobRun, Occasion
 from storage import job_claims, maintenance
 from storage.coordination import FormDraft, JobClaim, Mark
 from storage.database import Database
+from tests import own_cluster as isolated
 from tests.conftest import Clock
 from tests.helpers import seeded
 from tests.test_scheduler import _in_cadence_checkin, round_count, team_named
 
 ROOT = Path(__file__).resolve().parents[1]
 UTC = dt.UTC
+
+# Its PostgreSQL databases in a cluster of its own (tests/own_cluster.py says why).
+own_cluster = isolated.own_cluster
+database_url = isolated.database_url
 
 
 async def claims(database: Database) -> list[tuple[int, str, str]]:

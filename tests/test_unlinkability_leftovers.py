@@ -9,10 +9,7 @@ are the test's own, the adversary's among them."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,63 +21,18 @@ from bot.outbox_worker import OutboxWorker
 from dialogs.engine import Engine
 from storage import maintenance
 from storage.database import Database
-from tests.conftest import Clock, _plain, unavailable
+from tests import own_cluster as isolated
+from tests.conftest import Clock, _plain
 from tests.helpers import seeded
-from tests.pg_cluster import DATABASE, ThrowawayCluster, postgres_bin
+from tests.pg_cluster import DATABASE
 from tests.sql_reads import fetch, is_pg
 from tests.unlinkability_story import BALLOT_ORDER, live_story, tell
 
 RAW_RELATIONS = ("sealed", "sealed_pkey", "open_answers", "open_answers_pkey")
 
-
-async def _execute(url: str, *statements: str) -> None:
-    connection = await asyncpg.connect(_plain(url))
-    try:
-        for statement in statements:
-            await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-async def _without_autovacuum(cluster: ThrowawayCluster) -> None:
-    """Autovacuum off, as on the shared cluster: an autovacuum's ANALYZE holds a snapshot, which
-    postpones the maintenance as any older snapshot does; the tests decide who holds one."""
-    await _execute(cluster.url, "ALTER SYSTEM SET autovacuum = off", "SELECT pg_reload_conf()")
-    while True:  # the reload is signalled, not awaited: a new session shows when it is done
-        connection = await asyncpg.connect(_plain(cluster.url))
-        try:
-            if await connection.fetchval("SHOW autovacuum") == "off":
-                return
-        finally:
-            await connection.close()
-
-
-@pytest.fixture(scope="module")
-def own_cluster() -> Iterator[ThrowawayCluster]:
-    try:
-        postgres_bin()
-    except RuntimeError as missing:
-        unavailable(str(missing))
-    cluster = ThrowawayCluster()
-    asyncio.run(cluster.__aenter__())
-    try:
-        asyncio.run(_without_autovacuum(cluster))
-        yield cluster
-    finally:
-        asyncio.run(cluster.close())
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """conftest's, but PostgreSQL's databases are made in this module's own cluster."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'passerelle.db'}"
-        return
-    cluster: ThrowawayCluster = request.getfixturevalue("own_cluster")
-    name = f"passerelle_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_execute(cluster.url, f'CREATE DATABASE "{name}"'))
-    yield cluster.url.rsplit("/", 1)[0] + f"/{name}"
-    asyncio.run(_execute(cluster.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+# Its PostgreSQL databases in a cluster of its own (tests/own_cluster.py says why).
+own_cluster = isolated.own_cluster
+database_url = isolated.database_url
 
 
 async def _what_lies_below(database: Database) -> dict[str, Any]:
