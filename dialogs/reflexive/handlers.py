@@ -123,7 +123,7 @@ async def pre_reflection_form(turn: Turn, context: Mapping[str, str]) -> Card | 
     if found is None or turn.team is None:
         return None
     occurrence, schedule = found
-    return spaces.invitation_card(turn.tr, turn.bank, turn.team, schedule, occurrence)
+    return spaces.invitation_card(turn.tr, turn.bank, turn.team, schedule, occurrence, turn.member)
 
 
 async def pre_reflect(turn: Turn, event: FormSubmitted) -> list[Card]:

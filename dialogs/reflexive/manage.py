@@ -13,8 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import outbound
-from dialogs.calendar import zone
+from dialogs import outbound, times
 from dialogs.cards import Button, Card, Paragraph, notice
 from dialogs.content import ContentBank
 from dialogs.i18n import Tr
@@ -23,7 +22,7 @@ from dialogs.reflexive.models import ReflexiveOccurrence, ReflexiveSchedule
 from dialogs.reflexive.scheduling import Draft, saved_card
 from storage import teams
 from storage.dedupe import digest
-from storage.models import Team
+from storage.models import Member, Team
 from storage.sealed import delete_batch
 
 
@@ -44,14 +43,13 @@ async def list_card(
 ) -> Card:
     """Each scheduled question: its next meeting, its repetition, the question in full in the
     coordinator's language; Edit and Cancel buttons; and a button for a new one."""
-    tz = zone(team.timezone)
     blocks = [Paragraph(text=tr("reflexive.list_intro", zone=team.timezone))]
     buttons = []
     for number, (schedule, next_one) in enumerate(await upcoming(session, team, now), start=1):
         head = tr(
             "reflexive.list_item",
             number=number,
-            when=tr("common.datetime", when=next_one.astimezone(tz)),
+            when=times.shown(tr, next_one, team),
             recurrence=tr(f"recurrence.{schedule.recurrence}"),
         )
         blocks += [
@@ -91,7 +89,7 @@ def cancel_card(
 ) -> Card:
     """Are you sure? What cancelling does, with the confirming button and a way back."""
     next_one = spaces.next_occurrence(schedule, team, now)
-    when = tr("common.datetime", when=next_one.astimezone(zone(team.timezone))) if next_one else ""
+    when = times.shown(tr, next_one, team) if next_one else ""
     context = {"team": team.slug, "schedule": str(schedule.id)}
     return Card(
         title=tr("reflexive.cancel_title"),
@@ -151,22 +149,22 @@ async def forget(
     was invited to one. Returns how many were told."""
     told = 0
     members = await teams.active_members(session, team.id)
-    tz = zone(team.timezone)
     for occurrence in occurrences:
         await delete_batch(
             session, team_id=team.id, kind=spaces.PRE_KIND, batches=[spaces.pre_batch(occurrence)]
         )
         if occurrence.invited:
-            when = occurrence.occurs_at.astimezone(tz)
+            when = occurrence.occurs_at
             key = "changed" if changed else "cancelled"
 
-            def card(tr: Tr, _: object, when: dt.datetime = when, key: str = key) -> Card:
+            def card(tr: Tr, member: Member, when: dt.datetime = when, key: str = key) -> Card:
                 return Card(
                     title=tr(f"reflexive.{key}_notice_title"),
                     blocks=[
                         Paragraph(
                             text=tr(
-                                f"reflexive.{key}_notice", when=tr("common.datetime", when=when)
+                                f"reflexive.{key}_notice",
+                                when=times.shown(tr, when, team, member),
                             )
                         ),
                         Paragraph(
@@ -245,8 +243,8 @@ async def tell_moved(
 ) -> int:
     """The invitation again, at the meeting's new time (what was sent for it is kept)."""
 
-    def card(tr: Tr, _: object) -> Card:
-        return spaces.invitation_card(tr, bank, team, schedule, occurrence, moved=True)
+    def card(tr: Tr, member: Member) -> Card:
+        return spaces.invitation_card(tr, bank, team, schedule, occurrence, member, moved=True)
 
     return await outbound.to_each(
         session,

@@ -11,7 +11,7 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import outbound, unopenable
+from dialogs import outbound, times, unopenable
 from dialogs.calendar import recurrences, zone
 from dialogs.cards import Card, Form, Paragraph, notice
 from dialogs.content import ContentBank
@@ -23,7 +23,7 @@ from dialogs.registry import Occasion
 from dialogs.texts import clean
 from dialogs.turn import Turn
 from storage import teams
-from storage.models import Team
+from storage.models import Member, Team
 from storage.sealed_batches import once_id, seal_once, take
 
 PRE_REFLECTION_LIMIT = 600
@@ -42,12 +42,13 @@ def invitation_card(
     team: Team,
     schedule: ReflexiveSchedule,
     occurrence: ReflexiveOccurrence,
+    member: Member | None,
     *,
     moved: bool = False,
 ) -> Card:
-    """The invitation to pre-reflect (`moved`: again, after a coordinator moved the meeting;
-    what was already sent for it is kept)."""
-    when = tr("common.datetime", when=occurrence.occurs_at.astimezone(zone(team.timezone)))
+    """The invitation to pre-reflect, the meeting's time on the member's clock (`moved`: again,
+    after a coordinator moved the meeting; what was already sent for it is kept)."""
+    when = times.shown(tr, occurrence.occurs_at, team, member)
     return Card(
         title=tr("reflexive.moved_title" if moved else "reflexive.invite_title"),
         blocks=[
@@ -119,7 +120,7 @@ async def invite(
         session,
         team,
         await teams.active_members(session, team.id),
-        lambda tr, _: invitation_card(tr, bank, team, schedule, occurrence),
+        lambda tr, member: invitation_card(tr, bank, team, schedule, occurrence, member),
         key=f"reflexive-invite:{occurrence.id}",
         now=now,
     )

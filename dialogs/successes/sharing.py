@@ -12,7 +12,7 @@ import random
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import outbound, unopenable
+from dialogs import outbound, times, unopenable
 from dialogs.calendar import next_batch
 from dialogs.cards import Card, Form, Paragraph, notice
 from dialogs.content import ContentBank
@@ -110,7 +110,7 @@ async def submit(turn: Turn, values: dict[str, str], prompt_id: str | None) -> C
     if not sealed:
         return duplicate
     if consent == store.ANONYMOUS:
-        when = tr("common.datetime", when=next_batch(team, now))
+        when = times.shown(tr, next_batch(team, now), team, member)
         return Card(
             title=tr("success.thanks_title"),
             blocks=[Paragraph(text=tr("success.thanks_anonymous", when=when))],

@@ -12,7 +12,7 @@ import secrets
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs import outbound
+from dialogs import outbound, times
 from dialogs.calendar import next_batch, week_key, zone
 from dialogs.cards import Button, Card, Form, Paragraph, TextInput, notice
 from dialogs.content import ContentBank
@@ -75,9 +75,10 @@ async def audience(session: AsyncSession, team: Team, tr: Tr) -> str:
     channels = await teams.channels_of(session, team.id)
     members = await teams.active_members(session, team.id)
     places = ", ".join(
+        # Never a raw channel id where the platform gave no name.
         tr(
-            "tension.channel_on",
-            name=c.name or c.channel_ref,
+            "tension.channel_on" if c.name else "tension.channel_unnamed_on",
+            name=c.name,
             platform=tr(f"platform.{c.platform}"),
         )
         for c in channels
@@ -90,22 +91,17 @@ async def preview_card(turn: Turn, text: str, theme: str, prompt_id: str) -> Car
     team, member = turn.team, turn.member
     assert team is not None and member is not None
     when = next_batch(team, now)
-    own = when.astimezone(zone(member.timezone, team.timezone))
     coordinators = [
-        m.display_name for m in await teams.active_members(session, team.id) if m.is_coordinator
+        m.display_name
+        for m in await teams.active_members(session, team.id)
+        if m.is_coordinator and m.display_name
     ]
     blocks = [
         Paragraph(text=tr("tension.preview_intro")),
         Paragraph(text=text, from_user=True),
         Paragraph(text=tr("tension.preview_theme", theme=bank.theme(theme).label.get(tr.language))),
         Paragraph(text=await audience(session, team, tr)),
-        Paragraph(
-            text=tr(
-                "tension.preview_when",
-                when=tr("common.datetime", when=own),
-                zone=own.tzname() or "",
-            )
-        ),
+        Paragraph(text=tr("tension.preview_when", when=times.shown(tr, when, team, member))),
     ]
     if team.review_tensions:
         blocks.append(
@@ -188,11 +184,11 @@ async def confirm(
     if not sealed:  # a simultaneous repeat got there first
         await limiter.give_back(session, slot)
         return duplicate
-    when = next_batch(team, now).astimezone(zone(member.timezone, team.timezone))
+    when = next_batch(team, now)
     return Card(
         title=tr("tension.sent_title"),
         blocks=[
-            Paragraph(text=tr("tension.sent", when=tr("common.datetime", when=when))),
+            Paragraph(text=tr("tension.sent", when=times.shown(tr, when, team, member))),
             Paragraph(text=tr("tension.code", code=code)),
             Paragraph(text=tr("tension.code_once")),
         ],
