@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from dialogs import times
-from dialogs.cards import Card
+from dialogs.cards import Card, ChoiceInput
 from dialogs.checkins import round_store
 from dialogs.engine import Engine
+from dialogs.events import FormSubmitted
 from dialogs.i18n import Tr
 from storage import teams
 from storage.models import Member, OutboxMessage, Team
-from tests.helpers import lead, say, seeded
+from tests.helpers import actor, lead, paragraphs, say, seeded
 
 UTC = dt.UTC
 
@@ -129,3 +130,19 @@ async def test_the_checkin_deadline_on_each_persons_clock(engine: Engine) -> Non
         )
     assert payload is not None
     assert CLOSES[("fr", "America/Vancouver")] in lead(Card.model_validate(payload))
+
+
+async def test_a_tension_s_publication_on_the_writers_clock(engine: Engine) -> None:
+    """Daniel, in Vancouver, previews a tension: the batch's time is on his clock, with the
+    zone's letters in his language (the team is in Toronto)."""
+    await seeded(engine)
+    await set_language(engine, "daniel", "fr")
+    (form,) = await say(engine, "daniel", "tension")
+    assert form.form is not None
+    (theme,) = [b for b in form.inputs() if isinstance(b, ChoiceInput) and b.name == "theme"]
+    values = {"text": "Les rencontres commencent en retard.", "theme": theme.options[-1].value}
+    cards = await engine.handle(
+        FormSubmitted(actor("daniel"), form.form.action, form.form.context, values)
+    )
+    text = "\n".join(p for card in cards for p in paragraphs(card))
+    assert "(HNP)" in text and "(HNE)" not in text, text
