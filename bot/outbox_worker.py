@@ -251,6 +251,7 @@ class OutboxWorker:
                 kind=message.kind,
                 address=message.address,
                 card=Card.model_validate(message.payload),
+                key=message.idem_key,
             )
         except ValidationError as error:  # no retry can fix a payload: give up on this one
             log.error("outbox %s: unreadable payload", message_id)

@@ -17,6 +17,9 @@ class Delivery:
     kind: str  # "direct" | "channel"
     address: str
     card: Card
+    # The outbox row's idempotency key: the same on every try of this delivery, so a sender
+    # that posts in several parts can tell a retry from a new message.
+    key: str = ""
 
 
 class DeliveryFailed(Exception):

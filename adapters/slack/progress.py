@@ -42,7 +42,7 @@ KIND = "slack part"
 
 def identity(delivery: Delivery) -> str:
     """What stays the same on every try of one outbox row."""
-    key = str(getattr(delivery, "key", "") or "")  # the row's idem_key, when the worker gives it
+    key = delivery.key  # the row's idem_key, when the worker gives it
     if key:
         return f"key:{key}"
     content = json.dumps(delivery.card.model_dump(mode="json"), sort_keys=True)
