@@ -156,16 +156,6 @@ async def test_submit_without_action_is_a_readable_400(
     assert t("en", "sandbox.error_no_action") in await english.text()
 
 
-@pytest.mark.parametrize("path", ["/sandbox/submit", "/sandbox/command", "/sandbox/run"])
-async def test_an_unknown_person_is_a_400(
-    client: TestClient[web.Request, web.Application], path: str
-) -> None:
-    data = {"as": "mallory", "action": "checkin.submit", "text": "aide", "job": "checkin"}
-    response = await client.post(path, data=data)
-    assert response.status == 400
-    assert t("fr", "sandbox.error_unknown_person") in await response.text()
-
-
 async def test_only_the_coordinator_runs_jobs(
     client: TestClient[web.Request, web.Application],
 ) -> None:

@@ -19,12 +19,14 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from adapters.sandbox.page import (
+    NAME_SHOWN,
     Channel,
     PageState,
     outage_html,
     page_html,
     page_url,
     problem_html,
+    unknown_person_html,
 )
 from adapters.sandbox.people import PLATFORM, viewer_of
 from adapters.sandbox.transcript import Transcripts
@@ -102,7 +104,8 @@ class Sandbox:
         try:
             result = await self.engine.jobs.run(job, person.team_slug)
         except (UnknownJob, UnknownTeam):
-            _refuse(web.HTTPBadRequest, tr, "sandbox.error_unknown_job", person, form, job=job)
+            shown = job if len(job) <= NAME_SHOWN else job[: NAME_SHOWN - 1] + "…"
+            _refuse(web.HTTPBadRequest, tr, "sandbox.error_unknown_job", person, form, job=shown)
         await self._settle()
         extra = {"job": result.job, "done": result.message, "count": str(result.count)}
         extra["since"] = str(since)
@@ -143,10 +146,14 @@ class Sandbox:
     async def page(self, request: web.Request) -> web.Response:
         await self._settle()
         people = await directory(self.engine.database, PLATFORM)
+        lang = _lang(request.query)
         wanted = request.query.get("as", "")
-        person = next((p for p in people if p.user_ref == wanted), people[0] if people else None)
-        asked = request.query.get("lang")
-        lang = asked if asked in LANGUAGES else None
+        # No name: the first person. A name nobody has: said so, never someone else's page.
+        person = next((p for p in people if p.user_ref == wanted), None)
+        if wanted and person is None:
+            _unknown_person(people, wanted, lang)
+        if person is None and people:
+            person = people[0]
         tr = Tr(language_of(lang, person.language if person else "fr"))
         viewer = viewer_of(person) if person is not None else None
         channels = []
@@ -168,12 +175,10 @@ class Sandbox:
     # ----------------------------------------------------------------- helpers
     async def _person_or_refuse(self, form: Mapping[str, object]) -> Person:
         wanted = str(form.get("as", ""))
-        person = next(
-            (p for p in await directory(self.engine.database, PLATFORM) if p.user_ref == wanted),
-            None,
-        )
+        people = await directory(self.engine.database, PLATFORM)
+        person = next((p for p in people if p.user_ref == wanted), None)
         if person is None:
-            _refuse(web.HTTPBadRequest, _tr(form, None), "sandbox.error_unknown_person", None, form)
+            _unknown_person(people, wanted, _lang(form))
         return person
 
     async def _channel_place(self, person: Person) -> Place | None:
@@ -239,6 +244,15 @@ def _refuse(
     """A readable page (in the person's language) with a way back; nothing was changed."""
     html = problem_html(tr, tr(key, **params), page_url(person, _lang(form)))
     raise kind(text=html, content_type="text/html")
+
+
+def _unknown_person(people: list[Person], wanted: str, lang: str | None) -> NoReturn:
+    """400: nobody is called `wanted`. In the language asked for first, then in the other:
+    whose language it is cannot be known, so both are given."""
+    languages = [lang] if lang else []
+    languages += [language for language in LANGUAGES if language not in languages]
+    html = unknown_person_html(people, wanted, languages)
+    raise web.HTTPBadRequest(text=html, content_type="text/html")
 
 
 class DatabaseAway(Exception):

@@ -18,6 +18,9 @@ from dialogs.directory import Person
 from dialogs.i18n import Tr
 from dialogs.jobs import JOB_NAMES
 
+# A name echoed back in an error is cut here: an address may carry thousands of characters.
+NAME_SHOWN = 60
+
 
 @dataclass(frozen=True)
 class Channel:
@@ -118,6 +121,34 @@ def outage_html(languages: Sequence[str], back: str) -> str:
     return document(first, title, "<main class='problem'>" + "".join(parts) + "</main>")
 
 
+def unknown_person_html(people: Sequence[Person], wanted: str, languages: Sequence[str]) -> str:
+    """The answer to an address or a form that names nobody in the sandbox (`?as=mallory`):
+    said in each of `languages` (the page's own first, when it asked for one), with the people
+    one can act as, each a link to their page in that language. Nothing was done as anybody."""
+    parts = []
+    name = wanted if len(wanted) <= NAME_SHOWN else wanted[: NAME_SHOWN - 1] + "…"
+    for index, language in enumerate(languages):
+        tr = Tr(language)
+        heading = "h1" if index == 0 else "h2"
+        if people:
+            links = "".join(
+                f'<li><a href="{escape(page_url(p, language))}">{escape(p.display_name)}</a>'
+                f' <span class="role">{escape(role_of(p, tr))}</span></li>'
+                for p in people
+            )
+            choose = f'<p>{escape(tr("sandbox.act_as"))}</p><ul class="choices">{links}</ul>'
+        else:
+            choose = f"<p>{escape(tr('sandbox.no_people'))}</p>"
+        parts.append(
+            f'<section lang="{language}">'
+            f"<{heading}>{escape(tr('sandbox.unknown_person_title'))}</{heading}>"
+            f'<p role="alert">{escape(tr("sandbox.unknown_person", name=name))}</p>'
+            f"{choose}</section>"
+        )
+    title = " / ".join(Tr(language)("sandbox.unknown_person_title") for language in languages)
+    return document(Tr(languages[0]), title, "<main class='problem'>" + "".join(parts) + "</main>")
+
+
 # ----------------------------------------------------------------- the persona switcher
 def role_of(person: Person, tr: Tr) -> str:
     parts = [
@@ -165,7 +196,8 @@ def _status(state: PageState) -> str:
     )
     lines = [state.flash] if state.flash else []
     if fresh:
-        lines.append(tr("sandbox.new_count", count=fresh))
+        # At least one here, so French and English agree: singular for one alone.
+        lines.append(tr(f"sandbox.new_count.{'one' if fresh == 1 else 'other'}", n=fresh))
     if not lines:
         return ""
     return (
