@@ -230,3 +230,34 @@ async def test_a_burst_is_committed_in_a_few_transactions(rig: Rig) -> None:
         answered = await rounds.members_with_status(session, round_.id, rounds.ANSWERED)
     assert len(answered) == len(PROFILES)
     assert await in_intake(rig.engine) == 0
+
+
+async def test_a_submission_whose_recording_fails_says_so_then_is_recorded(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure inside the engine keeps the row and retries it; meanwhile the modal says the
+    answer is kept (not "recording" for good), and the retry's answer replaces that."""
+    await rig.command(COORDINATOR, "setup")
+    view = rig.slack.last_view
+    handle, failures = rig.engine.handle, []
+
+    async def failing_once(event: Any, **options: Any) -> Any:
+        if options.get("intake_id") and not failures:
+            failures.append(event)
+            raise RuntimeError("a bug the next try does not meet")
+        return await handle(event, **options)
+
+    monkeypatch.setattr(rig.engine, "handle", failing_once)
+    await rig.submit(view, COORDINATOR, name="Partenariat Est")
+    assert len(failures) == 1 and not await linked(rig) and await in_intake(rig.engine) == 1
+    # The row's backoff has passed: the worker takes it again.
+    worker = rig.bridge.lifecycle.worker
+    monkeypatch.setattr(worker, "clock", lambda: dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
+    worker.wake()
+    await rig.bridge.settle()
+    assert await linked(rig) and await in_intake(rig.engine) == 0
+    updates = [json.dumps(c.params, ensure_ascii=False) for c in rig.slack.calls_to("views.update")]
+    said = [n for n, update in enumerate(updates) if Tr("fr")("slack.delayed") in update]
+    answered = [n for n, update in enumerate(updates) if "Partenariat Est" in update]
+    assert said and answered and said[-1] < answered[-1], updates
+    assert "Partenariat Est" in json.dumps(shown(rig.slack, view), ensure_ascii=False)

@@ -19,6 +19,7 @@ A mixin of `SlackBridge` (adapters/slack/app.py), which provides what is declare
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Coroutine
@@ -34,9 +35,10 @@ from adapters.slack.blocks import view_errors
 from adapters.slack.sender import web_client
 from adapters.ttl_cache import TtlCache
 from dialogs.cards import Card, notice
-from dialogs.engine import Engine
+from dialogs.engine import AlreadyHandled, Engine
 from dialogs.events import Actor, Place
 from dialogs.i18n import Tr, language_of
+from storage.intake import AlreadyConsumed
 
 if TYPE_CHECKING:
     from slack_bolt.app.async_app import AsyncApp
@@ -177,7 +179,15 @@ class Recording:
         client = await self._worker_client(event.actor.workspace)
         actor = await self.actor(client, event.actor.workspace, event.actor.user_ref)
         event = dataclasses.replace(event, actor=actor)  # with the person's profile
-        cards = await self.engine.handle(event, intake_id=intake_id)
+        try:
+            cards = await self.engine.handle(event, intake_id=intake_id)
+        except (AlreadyConsumed, AlreadyHandled):
+            raise
+        except Exception:
+            # Kept and tried again (the row stays): say so in place of "recording", which a
+            # failure that repeats would otherwise leave on screen for good.
+            await self._say_delayed(client, actor, delivery.view_id)
+            raise
         try:
             await self._reply(client, actor, delivery.view_id, cards, metadata, delivery.view_hash)
             if links_a_channel(event) and event.place is not None:
@@ -189,6 +199,17 @@ class Recording:
             )
         except Exception:  # recorded; only the answer is lost (no content in the log)
             log.warning("slack: a recorded submission could not be answered", exc_info=True)
+
+    async def _say_delayed(self, client: AsyncWebClient, actor: Actor, view_id: str) -> None:
+        if not view_id or await self._view_closed(view_id):
+            return
+        tr = Tr(language_of(actor.locale, "fr"))
+        card = notice(tr("slack.delayed_title"), tr("slack.delayed"))
+        view = self.modal(card, actor)
+        view["close"] = {"type": "plain_text", "text": tr("slack.close")}
+        # The modal may be gone or answered meanwhile: then there is nothing to correct.
+        with contextlib.suppress(SlackApiError):
+            await client.views_update(view_id=view_id, view=view)
 
     async def _onboard_after_setup(
         self, client: AsyncWebClient, actor: Actor, place: Place
