@@ -239,7 +239,8 @@ async def test_a_submission_whose_recording_fails_says_so_then_is_recorded(
     answer is kept (not "recording" for good), and the retry's answer replaces that."""
     await rig.command(COORDINATOR, "setup")
     view = rig.slack.last_view
-    handle, failures = rig.engine.handle, []
+    handle = rig.engine.handle
+    failures: list[Any] = []
 
     async def failing_once(event: Any, **options: Any) -> Any:
         if options.get("intake_id") and not failures:
