@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,7 +70,7 @@ async def test_slack_shows_each_row_as_two_fields(language: str, slack: FakeSlac
     )
     pairs = [f["text"] for f in dimensions["fields"]]
     mean = "3,6" if language == "fr" else "3.6"
-    assert pairs[0] == tr("dimension.vision")
+    assert pairs[0] == f"*{tr('dimension.vision')}*"  # the row's label, in bold
     assert pairs[1].startswith(f"{mean} · ↑ +0") and "▁▃▇█▄" in pairs[1]
     # The real client posts it, and the strict fake accepts it.
     client = plain_client(slack)
@@ -85,9 +86,9 @@ def test_slack_splits_a_long_table_over_sections_of_five_rows() -> None:
     sections = [b for b in blocks if "fields" in b]
     assert [len(b["fields"]) for b in sections] == [10, 10, 4]
     assert [f["text"] for f in sections[2]["fields"]] == [
-        "Condition 10",
+        "*Condition 10*",
         "10,0",
-        "Condition 11",
+        "*Condition 11*",
         "11,0",
     ]
     assert all(b["text"]["text"] == "Condition — Moyenne" for b in sections)
@@ -178,7 +179,7 @@ def test_the_sandbox_shows_a_semantic_html_table(language: str) -> None:
     assert tags.count("table") == 3 and tags.count("caption") == 3
     col = [a for t, a in parser.tags if t == "th" and a.get("scope") == "col"]
     row = [a for t, a in parser.tags if t == "th" and a.get("scope") == "row"]
-    assert len(col) == 4 + 4 + 3 and len(row) == 4 + 4 + 3
+    assert len(col) == 4 + 4 + 2 and len(row) == 4 + 4 + 3
     assert f"<caption>{tr('summary.caption_one', seq=2)}</caption>" in html
     assert f'<th scope="row">{tr("dimension.vision")}</th>' in html
     # The bar is an image named by the answers it draws.
@@ -200,3 +201,21 @@ def test_the_sandbox_escapes_table_text() -> None:
     html = card_html(Card(title="T", blocks=[table]), number=1, view=CardView("p", Tr("fr")))
     assert "<script>" not in html and "<b>" not in html and "<a>" not in html
     assert "&lt;script&gt;" in html and 'aria-label="&quot;q&quot;"' in html
+
+
+def test_slack_bolds_a_label_without_letting_its_text_format() -> None:
+    rows = [TableRow(label="*a* _b_ <!here>", cells=[TableCell(text="`c`")])]
+    card = Card(title="T", blocks=[Table(caption="C", header=["x", "y"], rows=rows)])
+    ((_, blocks),) = sb.messages_for(card)
+    label, cells = next(b for b in blocks if "fields" in b)["fields"]
+    assert label["text"].startswith("*") and label["text"].endswith("*")
+    assert "*" not in label["text"][1:-1] and "<" not in label["text"]
+    assert "`" not in cells["text"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_saved_block_kit_builder_payloads_are_what_slack_is_sent(language: str) -> None:
+    """docs/images/slack-summary-{fr,en}.json: paste into Block Kit Builder to see the card."""
+    saved = json.loads(Path(f"docs/images/slack-summary-{language}.json").read_text("utf-8"))
+    ((_, blocks),) = sb.messages_for(sample_card(language, coordinator=True))
+    assert saved == {"blocks": blocks}

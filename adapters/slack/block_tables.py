@@ -4,9 +4,9 @@ Block Kit's native way to lay out label and value side by side is a section's `f
 Slack shows in two columns, on a computer and on a phone alike. A table is therefore:
 
 - a header block with its caption (the table's title, bigger than the text around it);
-- sections whose fields hold one row each as two fields, its label and its cells joined with
-  " · ", so that every row reads left to right; a section holds 10 fields (5 rows), so a longer
-  table takes several sections, each with the column legend as its text;
+- sections whose fields hold one row each as two fields, its label (in bold) and its cells
+  joined with " · ", so that every row reads left to right; a section holds 10 fields (5
+  rows), so a longer table takes several sections, each with the column legend as its text;
 - its note, in a section of its own, under the rows.
 
 A table holds the bot's own words and figures only; every text is escaped all the same
@@ -39,7 +39,7 @@ def table_blocks(table: Table) -> list[Json]:
         fields: list[Json] = []
         for row in table.rows[start : start + ROWS_PER_SECTION]:
             cells = CELL_SEPARATOR.join(c.text for c in row.cells if c.text.strip())
-            fields += [_text(row.label, FIELD_TEXT), _text(cells, FIELD_TEXT)]
+            fields += [_bold(_text(row.label, FIELD_TEXT - 2)), _text(cells, FIELD_TEXT)]
         blocks.append({"type": "section", "text": _text(legend, SECTION_TEXT), "fields": fields})
     if not table.rows:
         blocks.append({"type": "section", "text": _text(legend, SECTION_TEXT)})
@@ -53,6 +53,12 @@ def _text(raw: str, limit: int) -> Json:
     """An escaped mrkdwn text object, never empty, cut to `limit` after escaping."""
     pieces = split_rendered(clean(raw).strip(), escape, limit)
     return {"type": "mrkdwn", "text": pieces[0] if pieces else "—", "verbatim": True}
+
+
+def _bold(text: Json) -> Json:
+    """The row's label in bold: its text is escaped first, so no `*` inside it can close the
+    bold or start any other markup."""
+    return {**text, "text": f"*{text['text']}*"}
 
 
 def _mrkdwn_section(text: str) -> Json:

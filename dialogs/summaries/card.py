@@ -284,23 +284,21 @@ def _activity_table(summary: PulseSummary, bank: ContentBank, tr: Tr) -> Table:
     themes = ", ".join(
         f"{bank.theme(th).label.get(tr.language)} ({n})" for th, n in sorted(published.items())
     )
-    count = sum(published.values())
+    count = str(sum(published.values()))
     return Table(
         caption=tr("summary.activity", days=RECENT_DAYS),
-        header=[tr("summary.col_activity"), tr("summary.col_count"), tr("summary.col_themes")],
+        header=[tr("summary.col_activity"), tr("summary.col_count")],
         rows=[
-            TableRow(
-                label=tr("summary.tensions_raised"),
-                cells=[TableCell(text=str(raised)), TableCell(text="")],
-            ),
+            TableRow(label=tr("summary.tensions_raised"), cells=[TableCell(text=str(raised))]),
             TableRow(
                 label=tr("summary.tensions_published"),
-                cells=[TableCell(text=str(count)), TableCell(text=themes)],
+                cells=[
+                    TableCell(
+                        text=tr("summary.themes", count=count, themes=themes) if themes else count
+                    )
+                ],
             ),
-            TableRow(
-                label=tr("summary.successes"),
-                cells=[TableCell(text=str(summary.successes)), TableCell(text="")],
-            ),
+            TableRow(label=tr("summary.successes"), cells=[TableCell(text=str(summary.successes))]),
         ],
         note=tr("summary.perceptions"),
     )
