@@ -101,6 +101,7 @@ CASES = [
     command("profil", IN_A),
     command("sommaire", READERS),
     command("sommaire csv", COORD),
+    command("exporter", COORD),
     command("bilan maintenant", COORD),
     command("reflexif", COORD),
     command("horaire", COORD),

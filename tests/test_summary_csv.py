@@ -150,6 +150,11 @@ async def test_the_coordinator_exports_in_their_language(
     assert "Vision and aims" in {r["Dimension"] for r in rows}
     assert {r["Check-in"] for r in rows} == {"Check-in no. 1 — 24 November 2026"}
 
+    # `export` alone, as the README says, is the same file; a member is refused.
+    (exported,) = await say(engine, "emilie", "export")
+    assert exported.attachments[0].data == card.attachments[0].data
+    (refusal,) = await say(engine, "camille", "exporter")
+    assert not refusal.attachments
 
 def test_a_team_name_never_runs_as_a_formula() -> None:
     summary = sample_summary(team='=HYPERLINK("http://example.test","x")')

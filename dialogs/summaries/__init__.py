@@ -15,9 +15,14 @@ from dialogs.summaries import handlers
 
 RITUAL = Ritual(
     name="summaries",
-    commands=(CommandSpec("summary", ("sommaire",), handlers.summary_command, "reader"),),
+    # `export` alone is `summary csv` (handlers.EXPORT_WORDS).
+    commands=(
+        CommandSpec(
+            "summary", ("sommaire", "export", "exporter"), handlers.summary_command, "reader"
+        ),
+    ),
     jobs=(JobSpec("summary", handlers.monthly, trigger=handlers.monthly_trigger),),
-    entries=(Entry("summary", "reader", home="summary"),),
+    entries=(Entry("summary", "reader", home="summary"), Entry("export", "coordinator")),
     on_round_closed=handlers.after_close,
     on_answers_released=handlers.after_release,
 )

@@ -27,16 +27,24 @@ EXPORT_WORDS = ("csv", "export", "exporter")
 async def summary_command(turn: Turn, command: Command, context: Mapping[str, str]) -> list[Card]:
     tr, team = turn.tr, turn.team
     assert team is not None
-    if command.args and fold(command.args[0]) in EXPORT_WORDS:
+    exporting = fold(command.word) in EXPORT_WORDS
+    if exporting or (command.args and fold(command.args[0]) in EXPORT_WORDS):
         if not turn.is_coordinator:
             return [refused(tr, "errors.coordinators_only")]
-        computed = await pulse.compute(turn.session, team, turn.today)
-        days = await store.round_days(turn.session, team.id)  # "Bilan nᵒ 4 — 3 novembre 2026"
-        return [export_card(computed, tr, team.slug, turn.bank, days)]
+        return await export(turn)
     shown = await card.card_for(
         turn.session, turn.bank, team, tr, turn.today, coordinator=turn.is_coordinator
     )
     return [shown]
+
+
+async def export(turn: Turn) -> list[Card]:
+    """The summary's published figures as a CSV file (`export`, or `summary csv`)."""
+    team = turn.team
+    assert team is not None
+    computed = await pulse.compute(turn.session, team, turn.today)
+    days = await store.round_days(turn.session, team.id)  # "Bilan nᵒ 4 — 3 novembre 2026"
+    return [export_card(computed, turn.tr, team.slug, turn.bank, days)]
 
 
 def monthly_trigger(team: Team) -> CronTrigger:
