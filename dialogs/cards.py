@@ -145,6 +145,7 @@ class Attachment(BaseModel):
     media_type: str
     data: str  # base64
     description: str  # alternative text for a picture, a caption for a file
+    title: str = ""  # a short name shown with the file (Slack's title); "": the description
 
 
 class Card(BaseModel):

@@ -147,3 +147,25 @@ def test_a_first_result_and_an_unpublished_round() -> None:
     assert why.startswith("Pas encore assez")
     caption = f"Derniers résultats montrés{NBSP}: bilan nᵒ{NBSP}2, 7 personnes sur 9"
     assert caption in tables(card)
+
+
+def test_the_chart_goes_with_a_short_title_and_its_alternative_text() -> None:
+    from dialogs.content import default_bank
+    from dialogs.summaries.card import summary_card
+
+    for language, title in (
+        ("fr", "Graphique du sommaire — Équipe mixte Laval"),
+        ("en", "Summary chart — Équipe mixte Laval"),
+    ):
+        card = summary_card(
+            sample_summary(),
+            default_bank(),
+            Tr(language),
+            chart=b"\x89PNG\r\n\x1a\n",
+            team_slug="demo",
+            coordinator=False,
+        )
+        (chart,) = card.attachments
+        assert chart.title == title and chart.media_type == "image/png"
+        assert len(chart.description) > len(chart.title)  # the alternative text says more
+        assert Card.model_validate_json(card.model_dump_json()) == card

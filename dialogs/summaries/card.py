@@ -75,6 +75,7 @@ def summary_card(
                 media_type="image/png",
                 data=base64.b64encode(chart).decode(),
                 description=alt_text(summary, tr),
+                title=tr("summary.chart_title", team=summary.team_name),
             )
         )
     buttons = (
