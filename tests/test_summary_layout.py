@@ -169,3 +169,32 @@ def test_the_chart_goes_with_a_short_title_and_its_alternative_text() -> None:
         assert chart.title == title and chart.media_type == "image/png"
         assert len(chart.description) > len(chart.title)  # the alternative text says more
         assert Card.model_validate_json(card.model_dump_json()) == card
+
+
+def test_the_diagnostic_is_a_table_of_six_conditions_never_under_k() -> None:
+    """Conditions answered by 4 people are shown with their mean; one answered by 2 is not."""
+    from dataclasses import replace
+
+    from dialogs.content import default_bank
+    from dialogs.disclosure import Cell, disclose
+    from dialogs.summaries.card import summary_card
+    from dialogs.summaries.pulse import Unit
+
+    bank = default_bank()
+    ids = [c.id for c in bank.conditions]
+    cells = [
+        Cell(9, f"diagnostic:{c}", "public", None, 2 if c == ids[-1] else 4, 4, 14, (0, 0, 2, 2, 0))
+        for c in ids
+    ]
+    summary = sample_summary()
+    summary = replace(
+        summary,
+        diagnostic=Unit(9, "diagnostic", 1, 1, 9, 4),
+        disclosure=disclose([*cells], 3),
+    )
+    card = summary_card(summary, bank, Tr("fr"), chart=None, team_slug="demo", coordinator=False)
+    table = tables(card)[f"Diagnostic des six conditions (bilan nᵒ{NBSP}1)"]
+    assert [r.label for r in table.rows] == [c.label.get("fr") for c in bank.conditions]
+    assert [c.text for c in table.rows[0].cells] == ["3,5", "4 personnes"]
+    assert [c.text for c in table.rows[-1].cells] == ["—", "masqué, moins de 3 personnes"]
+    assert "2 personnes" not in everything(card)
