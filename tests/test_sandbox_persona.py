@@ -107,3 +107,21 @@ async def test_a_form_for_an_unknown_persona_is_the_same_400_and_does_nothing(
     opened = await client.post("/sandbox/run", data={"as": "emilie", "job": "checkin"})
     assert opened.status == 200
     assert re.search(r'role="status">[^<]*\b9\b', await opened.text())
+
+
+@pytest.mark.parametrize(
+    ("who", "lang", "title"),
+    [
+        ("emilie", "fr", "Conversation d’Émilie Côté avec Passerelle"),
+        ("aisha", "fr", "Conversation d’Aïsha Koné avec Passerelle"),
+        ("sophie", "fr", "Conversation de Sophie Gagnon avec Passerelle"),
+        ("emilie", "en", "Émilie Côté’s conversation with Passerelle"),
+    ],
+)
+async def test_each_page_is_titled_with_its_persona_as_french_writes_it(
+    client: Client, who: str, lang: str, title: str
+) -> None:
+    """French elides "de" before a vowel: "d’Émilie", never "de Émilie"."""
+    response = await client.get("/sandbox", params={"as": who, "lang": lang})
+    assert response.status == 200
+    assert f'<h2 id="conversation-title">{title}</h2>' in await response.text()

@@ -6,6 +6,7 @@ entry first, so what an action produced is right under the form that caused it.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -20,6 +21,8 @@ from dialogs.jobs import JOB_NAMES
 
 # A name echoed back in an error is cut here: an address may carry thousands of characters.
 NAME_SHOWN = 60
+# First letters before which French elides "de" (accents stripped first: É, Ï).
+ELIDING = frozenset("aeiouyh")
 
 
 @dataclass(frozen=True)
@@ -196,8 +199,10 @@ def _status(state: PageState) -> str:
     )
     lines = [state.flash] if state.flash else []
     if fresh:
-        # At least one here, so French and English agree: singular for one alone.
-        lines.append(tr(f"sandbox.new_count.{'one' if fresh == 1 else 'other'}", n=fresh))
+        # Never zero here: singular for one alone, in French as in English. Both keys
+        # literal, so tests/test_i18n.py checks that they exist.
+        one, other = tr("sandbox.new_count.one", n=fresh), tr("sandbox.new_count.other", n=fresh)
+        lines.append(one if fresh == 1 else other)
     if not lines:
         return ""
     return (
@@ -239,7 +244,7 @@ def _conversation(state: PageState, viewer: Viewer) -> str:
     return (
         '<section id="conversation" aria-labelledby="conversation-title">'
         f'<h2 id="conversation-title">'
-        f"{escape(tr('sandbox.conversation', name=person.display_name))}</h2>"
+        f"{escape(conversation_title(tr, person.display_name))}</h2>"
         f'<p class="hint">{escape(role_of(person, tr))}</p>'
         '<form method="post" action="/sandbox/command" class="composer">'
         f'<input type="hidden" name="as" value="{escape(person.user_ref)}">'
@@ -252,6 +257,14 @@ def _conversation(state: PageState, viewer: Viewer) -> str:
         + _log(state, viewer, state.direct, person.language, "conversation")
         + "</section>"
     )
+
+
+def conversation_title(tr: Tr, name: str) -> str:
+    """ "Émilie's conversation": French elides "de" before a vowel or a mute h (d’Émilie,
+    d’Aïsha); the catalogue holds both forms, identical in English."""
+    first = unicodedata.normalize("NFD", name[:1].casefold())[:1]
+    key = "sandbox.conversation_elided" if first in ELIDING else "sandbox.conversation"
+    return tr(key, name=name)
 
 
 def _channels(state: PageState, viewer: Viewer) -> str:
