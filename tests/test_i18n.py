@@ -7,6 +7,8 @@ import re
 import string
 from pathlib import Path
 
+import pytest
+
 import adapters.sandbox
 import adapters.slack
 import adapters.teams
@@ -58,7 +60,7 @@ def test_every_literal_key_used_in_code_exists() -> None:
     known = set(catalogue("fr"))
     missing = []
     for path in [
-        *ROOT.glob("dialogs/*.py"),
+        *ROOT.glob("dialogs/**/*.py"),
         *ROOT.glob("adapters/**/*.py"),
         *ROOT.glob("bot/*.py"),
     ]:
@@ -76,6 +78,7 @@ def test_every_literal_key_used_in_code_exists() -> None:
                     isinstance(literal, str)
                     and re.fullmatch(r"[a-z_]+(\.[a-z_0-9-]+)+", literal)
                     and literal not in known
+                    and f"{literal}.one" not in known  # a count picks .one or .other
                 ):
                     missing.append(f"{path.name}: {literal}")
     assert not missing
@@ -91,23 +94,45 @@ def test_dates_read_naturally_in_each_language() -> None:
     assert t("en-CA", "common.yes") == "Yes" and t("xx", "common.yes") == "Oui"
 
 
-FRENCH_SPACING = re.compile(r"\S :|« | »")
+# Québec typography (OQLF): a non-breaking space before « : ; ! ? » and inside « », so a line
+# never starts with a colon or ends with an opening guillemet; real singular and plural forms;
+# epicene wording rather than points médians; the typographic apostrophe in prose.
+FRENCH_RULES = {
+    "breakable space before : ; ! ? » or after «": re.compile(r" [:;!?»]|« "),
+    "no space before ; ! ?": re.compile(r"(?<=[\w)\]}»’.…])[;!?](?=[\s\"]|$)"),
+    "an '(s)' plural": re.compile(r"\((e?s|e|x)\)"),
+    "a point médian": re.compile(r"\w·\w"),
+    "a straight apostrophe": re.compile(r"'"),
+}
 
 
-def test_french_keeps_its_spaces_unbreakable() -> None:
-    """Québec typography: the space before a colon and inside « » is non-breaking, so a
-    line never starts with « : » or ends with « « » (catalogue, question bank, Teams package)."""
+def _french_texts() -> dict[str, str]:
+    """Every French string people read: the catalogue, the question and prompt banks, and the
+    Teams package's French."""
     texts = dict(catalogue("fr"))
     for path in ROOT.glob("dialogs/*/content/*.yml"):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if line.lstrip().startswith("fr:"):
-                texts[f"{path.name}:{number}"] = line
+                texts[f"{path.name}:{number}"] = line.split(":", 1)[1].strip().strip('"')
     package = ROOT / "adapters/teams/package.py"
     for number, line in enumerate(package.read_text(encoding="utf-8").splitlines(), 1):
-        if "«" in line or re.search(r"[éèàç]", line):
+        literal = line.strip().startswith(('"', "'"))
+        if literal and ("«" in line or re.search(r"[éèàç]", line)):
             texts[f"package.py:{number}"] = line
-    breakable = {where: text for where, text in texts.items() if FRENCH_SPACING.search(text)}
-    assert not breakable
+    return texts
+
+
+@pytest.mark.parametrize("rule", list(FRENCH_RULES))
+def test_french_follows_quebec_typography(rule: str) -> None:
+    broken = {
+        where: text for where, text in _french_texts().items() if FRENCH_RULES[rule].search(text)
+    }
+    assert not broken
+
+
+def test_english_writes_real_plurals() -> None:
+    broken = {key: text for key, text in catalogue("en").items() if re.search(r"\((e?s)\)", text)}
+    assert not broken
 
 
 def test_large_numbers_are_grouped_as_each_language_writes_them() -> None:

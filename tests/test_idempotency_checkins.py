@@ -69,7 +69,7 @@ async def test_many_members_at_once_each_count_once(engine: Engine, database: Da
         *(submit(engine, who, "checkin.submit", context, ballot(items, "3")) for who in people),
         *(submit(engine, who, "checkin.submit", context, ballot(items, "3")) for who in people),
     )
-    thanks = [r for r in replies if r[0].title in ("Merci!", "Thank you!")]
+    thanks = [r for r in replies if r[0].title in ("Merci\u00a0!", "Thank you!")]
     assert len(thanks) == len(people)
     assert await sealed_ballots(database) == len(people)
     opened = await opened_ballots(engine, database)

@@ -36,7 +36,7 @@ async def test_checkin_round_answered_by_several(
         values = {name: str((i + n) % 5 + 1) for n, name in enumerate(items)}
         values["open"] = "Plus de temps ensemble @channel"
         replies = await submit_card(engine, who, their_card, values)
-        assert replies[0].title in ("Merci!", "Thank you!"), text_of(replies)
+        assert replies[0].title in ("Merci\u00a0!", "Thank you!"), text_of(replies)
     again = await submit_card(
         engine, "camille", sender.to("camille")[-1].card, {n: "3" for n in items}
     )

@@ -174,7 +174,7 @@ async def test_the_journey_in_a_real_browser(page: Page) -> None:
             assert await page.evaluate(UNLABELLED_CONTROLS) == []
             assert await page.evaluate(DUPLICATE_IDS) == []
         await submit(ballot)
-        await expect(newest_entry(page)).to_contain_text(re.compile("Merci!|Thank you!"))
+        await expect(newest_entry(page)).to_contain_text(re.compile("Merci\u00a0!|Thank you!"))
 
     # A tension: written, previewed (who, where, when), confirmed; a follow-up code comes back.
     await act_as(page, "Sophie Gagnon")
@@ -221,7 +221,7 @@ async def test_the_journey_in_a_real_browser(page: Page) -> None:
     invite = newest_card(page, re.compile("pré-réflexion", re.I))
     await invite.locator("textarea[name=text]").fill("On n’ose pas parler du financement.")
     await submit(invite)
-    await expect(newest_entry(page)).to_contain_text("Merci!")
+    await expect(newest_entry(page)).to_contain_text("Merci\u00a0!")
     await act_as(page, "Émilie Côté")
     assert re.search(r"\b1\b", await run_job(page, "reflexive"))
     prompt = default_bank().reflexive_prompt("X1").text.get("fr")

@@ -61,7 +61,7 @@ async def answer(engine: Engine, sender: RecordingSender, who: str, value: str, 
     values = {n: value for n in field_names(card) if n.startswith("item:")}
     values["open"] = note
     replies = await submit_card(engine, who, card, values)
-    assert replies[0].title in ("Merci!", "Thank you!"), text_of(replies)
+    assert replies[0].title in ("Merci\u00a0!", "Thank you!"), text_of(replies)
 
 
 async def open_round(engine: Engine, worker: OutboxWorker, clock: Clock) -> None:

@@ -96,7 +96,7 @@ async def test_checkin_answered_in_the_modal_then_summary_with_chart(rig: Rig) -
         acked_at_once(reply)
         thanks = shown(rig.slack, view)  # the thanks, in the modal (not kept in the DMs)
         assert "submit" not in thanks and thanks["callback_id"] != RECORDING_CALLBACK_ID
-        assert thanks["title"]["text"] in ("Merci!", "Thank you!"), thanks["title"]
+        assert thanks["title"]["text"] in ("Merci\u00a0!", "Thank you!"), thanks["title"]
     # The same modal submitted twice (a double click): recorded once.
     twice = await rig.submit(view, user, **answers)
     assert twice.status == 200
