@@ -246,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Passerelle ({settings.role}) on http://{settings.host}:{settings.port}{where}")
     print(f"sealing key: {key.source} (key id {key.key_id})")
     database = Database(settings.database_url)
-    app = build_app(settings, database, Engine(database, sealer=key.sealer))
+    engine = Engine(database, sealer=key.sealer, operator=settings.operator)
+    app = build_app(settings, database, engine)
     if settings.slack_app_token and SLACK in app and settings.serves_web:
         # Socket Mode is Slack's way in: a web process's, never a worker's.
         app.cleanup_ctx.append(socket_mode(app[SLACK], settings.slack_app_token))

@@ -64,7 +64,9 @@ def build_app(
 ) -> web.Application:
     database = database or Database(settings.database_url)
     # Built here, the engine seals under the configured key (bot/keys.py: KeyProblem if none).
-    engine = engine or Engine(database, sealer=keys.load(settings).sealer)
+    engine = engine or Engine(
+        database, sealer=keys.load(settings).sealer, operator=settings.operator
+    )
     worker: OutboxWorker  # built once the platforms have given their senders
 
     async def drain() -> int:

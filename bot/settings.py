@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dialogs.operator import Operator
 from storage.database import DEFAULT_URL
 
 Role = Literal["web", "worker", "all"]
@@ -40,6 +41,14 @@ class Settings(BaseSettings):
     # behind a reverse proxy for Slack or Teams does not expose it by accident.
     sandbox_enabled: bool | None = Field(None, validation_alias="PASSERELLE_SANDBOX")
     log_level: str = Field("INFO", validation_alias="PASSERELLE_LOG_LEVEL")
+    # What people read in the privacy card (`privacy`): the operator's privacy policy and whom
+    # to write to about one's personal information (Law 25's person in charge).
+    privacy_url: str = Field("", validation_alias="PASSERELLE_PRIVACY_URL")
+    privacy_contact: str = Field("", validation_alias="PASSERELLE_PRIVACY_CONTACT")
+
+    @property
+    def operator(self) -> Operator:
+        return Operator(self.privacy_url.strip(), self.privacy_contact.strip())
 
     # The sealing key (bot/keys.py turns these into a Sealer). SecretStr: a repr, a log line or
     # a traceback of the settings shows '**********', never the secret. Empty means unset.

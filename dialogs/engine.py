@@ -19,6 +19,7 @@ from dialogs.forms import CardRejected, FormError, refill, refused, with_error
 from dialogs.help import help_card
 from dialogs.home import home_card
 from dialogs.jobs import Jobs
+from dialogs.operator import Operator
 from dialogs.registry import ActionSpec
 from dialogs.rituals import registry
 from dialogs.texts import TextRejected
@@ -48,8 +49,10 @@ class Engine:
         clock: Clock = utcnow,
         *,
         sealer: Sealer | None = None,
+        operator: Operator | None = None,
     ) -> None:
         self.database = database
+        self.operator = operator or Operator()
         self.bank = bank or default_bank()
         self.clock = clock
         # No sealer given (tests, one-shot tools): a key that lives only in this process.
@@ -90,6 +93,7 @@ class Engine:
                 event.place,
                 calendar_changed=changed,
                 sealer=self.sealer,
+                operator=self.operator,
             )
             try:
                 async with session.begin():
@@ -237,7 +241,15 @@ async def form_card(
 ) -> Card | None:
     """Rebuild the form a message refers to (an adapter lost the card, e.g. after a restart)."""
     async with engine.database.session() as session:
-        turn = Turn(session, engine.clock(), engine.bank, actor, place, sealer=engine.sealer)
+        turn = Turn(
+            session,
+            engine.clock(),
+            engine.bank,
+            actor,
+            place,
+            sealer=engine.sealer,
+            operator=engine.operator,
+        )
         await resolve(turn, context.get("team"))
         spec = engine.rituals.actions.get(action)
         return await rebuilt_form(spec, turn, context) if spec is not None else None

@@ -83,6 +83,7 @@ class CommandSpec:
     run: CommandRun
     audience: Audience = "member"
     outside_team: bool = False  # may be run where no team is set up yet (setup)
+    menu: bool = True  # offered in a platform's command menu (Teams'), which has little room
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ PACKAGES = (
     "dialogs.reflexive",
     "dialogs.administration",
     "dialogs.thanks",
+    "dialogs.privacy",
 )
 
 

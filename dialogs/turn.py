@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.content import ContentBank
 from dialogs.events import Actor, Place
 from dialogs.i18n import Tr, language_of
+from dialogs.operator import Operator
 from storage import teams as team_store
 from storage.models import Member, Team
 from storage.sealing import Sealer
@@ -27,6 +28,7 @@ class Turn:
     calendar_changed: set[int] = field(default_factory=set)  # teams to re-plan after commit
     # What submissions are sealed with until their batch (storage.sealing).
     sealer: Sealer = field(default_factory=Sealer.ephemeral)
+    operator: Operator = field(default_factory=Operator)  # who runs this server
     # The language last spoken, kept as a plain string: after a rollback the member's row is
     # expired and reading it again would need the database (MissingGreenlet in an except).
     spoken: str = ""

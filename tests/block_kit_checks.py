@@ -174,6 +174,11 @@ def check_blocks(blocks: list[dict[str, Any]], limit: int) -> None:
             check_text(block["text"], limits.SECTION_TEXT, "mrkdwn")
             assert block["text"]["verbatim"] is True
             assert_inert(block["text"]["text"])
+            for field in block.get("fields", []):  # a table's rows (adapters/slack/block_tables)
+                check_text(field, 2000, "mrkdwn")
+                assert field["verbatim"] is True
+                assert_inert(field["text"].removeprefix("*").removesuffix("*"))
+            assert len(block.get("fields", [])) <= 10
         elif kind == "actions":
             assert 1 <= len(block["elements"]) <= limits.ACTIONS_ELEMENTS
             for element in block["elements"]:

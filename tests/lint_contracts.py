@@ -20,6 +20,7 @@ from typing import Any
 from importlinter.contracts.forbidden import ForbiddenContract
 from importlinter.contracts.independence import IndependenceContract
 from importlinter.domain import fields
+from importlinter.domain.contract import Contract
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,28 +53,35 @@ def core_modules(packages: tuple[str, ...]) -> list[str]:
     return modules + [name for name in subpackages if name not in packages]
 
 
-class RegisteredIndependence(IndependenceContract):
-    type_name = "registered_independence"
+class _Registered(Contract):
+    """A contract whose module lists are filled from its `registration` before its fields are
+    read."""
+
     registration = fields.StringField()
 
     def __init__(
         self, name: str, session_options: dict[str, Any], contract_options: dict[str, Any]
     ) -> None:
         packages = registered(contract_options["registration"])
-        super().__init__(name, session_options, {**contract_options, "modules": list(packages)})
-
-
-class RegisteredCore(ForbiddenContract):
-    type_name = "registered_core"
-    registration = fields.StringField()
-
-    def __init__(
-        self, name: str, session_options: dict[str, Any], contract_options: dict[str, Any]
-    ) -> None:
-        packages = registered(contract_options["registration"])
-        options = {
-            **contract_options,
-            "source_modules": core_modules(packages),
-            "forbidden_modules": list(packages),
-        }
+        options = {**contract_options, **self.filled(packages)}
         super().__init__(name, session_options, options)
+
+    @staticmethod
+    def filled(packages: tuple[str, ...]) -> dict[str, list[str]]:
+        raise NotImplementedError
+
+
+class RegisteredIndependence(_Registered, IndependenceContract):
+    type_name = "registered_independence"
+
+    @staticmethod
+    def filled(packages: tuple[str, ...]) -> dict[str, list[str]]:
+        return {"modules": list(packages)}
+
+
+class RegisteredCore(_Registered, ForbiddenContract):
+    type_name = "registered_core"
+
+    @staticmethod
+    def filled(packages: tuple[str, ...]) -> dict[str, list[str]]:
+        return {"source_modules": core_modules(packages), "forbidden_modules": list(packages)}

@@ -12,10 +12,7 @@ from adapters.slack import block_values as bv
 from adapters.slack import blocks as sb
 from adapters.slack.mrkdwn import escape
 from bot.outbox_worker import OutboxWorker
-from dialogs.cards import (
-    Card,
-    Paragraph,
-)
+from dialogs.cards import Card, ChoiceInput, Paragraph
 from dialogs.checkins import rounds as checkins
 from dialogs.engine import Engine
 from dialogs.events import Actor, CommandReceived, FormSubmitted, Place
@@ -88,7 +85,10 @@ async def journey(engine: Engine, worker: OutboxWorker, sender: RecordingSender)
     reviews = {"review_tensions": "yes", "review_open_answers": "yes"}
     ok(await through_modal(engine, "emilie", settings, reviews))
     reflexive_form = (await said("emilie", "réflexif"))[0]
-    ok(await through_modal(engine, "emilie", reflexive_form, {"time": "10:00"}))
+    (prompts,) = [b for b in reflexive_form.inputs() if b.name == "prompt"]
+    assert isinstance(prompts, ChoiceInput)  # its first option asks to choose: take a question
+    chosen = {"time": "10:00", "prompt": next(o.value for o in prompts.options if o.value)}
+    ok(await through_modal(engine, "emilie", reflexive_form, chosen))
 
     await engine.jobs.run("checkin", "demo")
     await worker.drain()
@@ -144,7 +144,7 @@ async def test_every_engine_card_fits_slack(
     titles = {c.title for c in cards}
     assert len(cards) > 40 and len(titles) > 25, titles
     kinds = {type(b).__name__ for c in cards for b in c.blocks}
-    assert kinds == {"Paragraph", "ScaleInput", "ChoiceInput", "TextInput"}
+    assert kinds == {"Paragraph", "Table", "ScaleInput", "ChoiceInput", "TextInput"}
     assert any(c.attachments for c in cards) and any(c.buttons for c in cards)
     assert any(b.from_user for c in cards for b in c.blocks if isinstance(b, Paragraph))
     for card in cards:

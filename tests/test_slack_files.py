@@ -18,6 +18,7 @@ from typing import Any
 
 from adapters.slack.block_values import button_action
 from dialogs.cards import Attachment, Card, Paragraph
+from dialogs.i18n import Tr
 from dialogs.ports import Delivery
 from tests.conftest import Clock
 from tests.fake_slack import FakeSlack
@@ -93,7 +94,9 @@ async def test_the_summary_command_brings_its_chart_and_the_export_its_csv(rig: 
     png = file_of(slack, chart)
     assert png.completed and png.channels == [dm] and png.filename.endswith(".png")
     assert png.content and png.content.startswith(b"\x89PNG")
-    assert png.alt_txt and png.title == png.alt_txt[:250]
+    # Titled briefly (the card's title for it); described in full for a screen reader.
+    assert png.title == Tr("en")("summary.chart_title", team="Partenariat Est")
+    assert png.alt_txt and len(png.alt_txt) > len(png.title)
     (get_url,) = [
         c
         for c in slack.calls_to("files.getUploadURLExternal")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dialogs.cards import Card, ChoiceInput, Paragraph, ScaleInput, TextInput
+from dialogs.cards import Card, ChoiceInput, Paragraph, ScaleInput, Table, TextInput
 
 
 def card_lines(card: Card) -> list[str]:
     lines = [f"== {card.title}"]
     for block in card.blocks:
-        if isinstance(block, Paragraph):
+        if isinstance(block, Paragraph | Table):  # a table as its plain-text fallback
             lines.append(block.text)
         elif isinstance(block, ChoiceInput):
             options = " | ".join(f"{o.value}={o.label}" for o in block.options)

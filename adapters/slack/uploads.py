@@ -30,13 +30,13 @@ ALT_TEXT_CHARS = 1000
 async def upload(
     client: AsyncWebClient, channel: str, attachment: Attachment
 ) -> AsyncSlackResponse:
-    """Share `attachment` in the conversation `channel` (an id, not a user id): the
-    description is its title and, for a picture, its alternative text."""
+    """Share `attachment` in the conversation `channel` (an id, not a user id): under its
+    short title (else its description), with its description as a picture's alternative text."""
     return await client.files_upload_v2(
         channel=channel,
         content=base64.b64decode(attachment.data),
         filename=attachment.filename,
-        title=attachment.description[:TITLE_CHARS],
+        title=(attachment.title or attachment.description)[:TITLE_CHARS],
         alt_txt=attachment.description[:ALT_TEXT_CHARS],
     )
 

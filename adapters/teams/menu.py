@@ -9,7 +9,8 @@ Teams' limits (manifest schema v1.17): one list per scope, at most 10 commands e
 of at most 32 characters, a description of at most 128. The order says what is kept when a
 list is full: `help` first (it lists everything), then every member's commands, then readers',
 then coordinators', each in the registry's order. `setup` is answered only in a channel: it
-leads the team's list and is not in the 1:1 chat's.
+leads the team's list and is not in the 1:1 chat's. A command declared `menu=False` (offered
+by a button elsewhere) is left out.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def _help() -> MenuCommand:
 
 
 def _specs(index: Registry) -> list[CommandSpec]:
-    specs = [c for r in index.rituals for c in r.commands]
+    specs = [c for r in index.rituals for c in r.commands if c.menu]
     return sorted(specs, key=lambda c: ORDER.index(c.audience))  # stable: registry order kept
 
 
