@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+AXE    := .ci/axe/node_modules/.installed
 # Two pytest workers: most tests wait on sockets, databases and child processes, not on a CPU.
 TEST_WORKERS ?= 2
 
-.PHONY: run test install clean playground teams-playground
+.PHONY: run test install clean playground teams-playground axe
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +25,18 @@ run: $(STAMP)
 	$(BIN)/passerelle serve
 
 ## Install and run the whole suite (lint, layering, types, tests)
-test: $(STAMP)
+test: $(STAMP) $(AXE)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy bot dialogs storage adapters tests bench
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
+
+$(AXE): .ci/axe/package-lock.json
+	npm ci --prefix .ci/axe --no-audit --no-fund
+	touch $(AXE)
+
+## Install axe-core pinned in .ci/axe (the sandbox's accessibility test needs it; needs npm)
+axe: $(AXE)
 
 PLAYGROUND := .ci/playground/node_modules/.installed
 

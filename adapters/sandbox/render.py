@@ -99,7 +99,9 @@ def _table(table: Table, table_id: str) -> str:
         note = f'<p class="table-note" id="{table_id}-note">{escape(table.note)}</p>'
         described = f' aria-describedby="{table_id}-note"'
     return (
-        f'<div class="table-scroll"><table class="figures" id="{table_id}"{described}>'
+        # Reachable by keyboard, should a phone have to scroll it sideways.
+        f'<div class="table-scroll" tabindex="0">'
+        f'<table class="figures" id="{table_id}"{described}>'
         f"<caption>{escape(table.caption)}</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>{note}"
     )
@@ -136,7 +138,7 @@ def _scale(block: ScaleInput, field_id: str, chosen: str | None) -> str:
         f"{escape(label)}</label>"
         for i, (value, label) in enumerate(options)
     )
-    hint = f"{escape(block.low_label)} · {escape(block.high_label)}"
+    hint = f"1 = {escape(block.low_label)} · 5 = {escape(block.high_label)}"
     return (
         f'<fieldset class="scale" id="{field_id}" aria-describedby="{field_id}-hint">'
         f"<legend>{escape(block.label)}</legend>"
