@@ -36,8 +36,12 @@ class ScaleInput(BaseModel):
 
 
 class Option(BaseModel):
+    """A choice's option. `group` names the heading it is listed under (a time zone's region):
+    Slack shows option groups, the sandbox `<optgroup>`, Teams the group beside the label."""
+
     value: str
     label: str
+    group: str = ""
 
 
 class ChoiceInput(BaseModel):
@@ -49,7 +53,16 @@ class ChoiceInput(BaseModel):
     required: bool = True
 
 
+# What a one-line field holds, so each platform can offer its picker: a date (sent back as
+# YYYY-MM-DD), a time of day (HH:MM, 24 h) or a whole number between `low` and `high`.
+Picker = Literal["text", "date", "time", "number"]
+
+
 class TextInput(BaseModel):
+    """A text box, or a platform's date, time or number picker (`picker`). A surface without
+    that picker shows a text box, and the server reads typed text tolerantly
+    (`dialogs.forms.parse_date`, `parse_time`, `parse_int`)."""
+
     kind: Literal["text"] = "text"
     name: str
     label: str
@@ -58,6 +71,9 @@ class TextInput(BaseModel):
     required: bool = False
     default: str = ""
     placeholder: str = ""
+    picker: Picker = "text"
+    low: int | None = None  # a number's bounds, when `picker` is "number"
+    high: int | None = None
 
 
 class TableCell(BaseModel):

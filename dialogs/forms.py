@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
-from dialogs.calendar import is_zone
+from dialogs import zones
 from dialogs.cards import Card, ChoiceInput, Option, Paragraph, ScaleInput, TextInput, notice
 from dialogs.i18n import LANGUAGES, Tr
 
@@ -113,32 +114,106 @@ def weekdays(tr: Tr) -> list[tuple[str, str]]:
     return [(str(d), tr(f"weekday.{d}")) for d in range(7)]
 
 
+def whole_number(raw: str | None) -> int | None:
+    """A whole number as a form sends it: digits from a number picker, or typed with spaces
+    around or inside it ("1 000"); None when it is not one (a decimal such as "5.0" is not)."""
+    text = (raw or "").strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    if not re.fullmatch(r"[-+]?[0-9]{1,9}", text):
+        return None
+    return int(text)
+
+
 def parse_int(raw: str | None, low: int, high: int, field: str) -> int:
-    try:
-        number = int((raw or "").strip())
-    except ValueError:
-        raise FormError("errors.number", field=field, low=low, high=high) from None
-    if not low <= number <= high:
+    number = whole_number(raw)
+    if number is None or not low <= number <= high:
         raise FormError("errors.number", field=field, low=low, high=high)
     return number
+
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("janvier", "january", "jan"),
+            ("fevrier", "february", "feb", "fev"),
+            ("mars", "march", "mar"),
+            ("avril", "april", "apr", "avr"),
+            ("mai", "may"),
+            ("juin", "june", "jun"),
+            ("juillet", "july", "jul", "juil"),
+            ("aout", "august", "aug"),
+            ("septembre", "september", "sep", "sept"),
+            ("octobre", "october", "oct"),
+            ("novembre", "november", "nov"),
+            ("decembre", "december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+
+
+def _typed_date(text: str) -> dt.date | None:
+    """A date as pickers send it (2026-12-03) or as people type it: "3 décembre 2026",
+    "December 3, 2026", "1er mars 2027"."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    words = zones.plain_words(text).replace("1er", "1").split()
+    day = month = year = None
+    for word in words:
+        if word in _MONTHS and month is None:
+            month = _MONTHS[word]
+        elif word.isdigit() and len(word) == 4 and year is None:
+            year = int(word)
+        elif word.isdigit() and len(word) <= 2 and day is None:
+            day = int(word)
+        elif word not in ("le", "the", "of", "de"):
+            return None
+    if day is None or month is None or year is None:
+        return None
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
 
 
 def parse_date(raw: str | None, field: str) -> dt.date | None:
     text = (raw or "").strip()
     if not text:
         return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise FormError("errors.date", field=field) from None
+    day = _typed_date(text)
+    if day is None:
+        raise FormError("zones.bad_date", field=field)
+    return day
+
+
+_HALF = r"\s*(?P<half>[ap])\.?\s*m\.?"
+# 13:30, 13h30, 13 h 30, 13 h, 1:30 PM, 13:30:00; or an hour with am/pm alone ("9 am").
+_TIMES = (
+    re.compile(
+        r"(?P<hour>[0-9]{1,2})\s*(?:h|:)\s*(?P<minute>[0-9]{2})?(?::[0-9]{2})?(?:" + _HALF + ")?"
+    ),
+    re.compile(r"(?P<hour>[0-9]{1,2})(?P<minute>)" + _HALF),
+)
 
 
 def parse_time(raw: str | None, field: str) -> dt.time:
-    text = (raw or "").strip()
-    try:
-        return dt.time.fromisoformat(text).replace(second=0, microsecond=0)
-    except ValueError:
-        raise FormError("errors.time", field=field) from None
+    """A time of day as pickers send it (13:30) or as people type it: "13h30", "13 h 30",
+    "13 h", "1:30 PM", "9 am"."""
+    text = (raw or "").strip().lower()
+    match = next((m for m in (p.fullmatch(text) for p in _TIMES) if m is not None), None)
+    if match is None:
+        raise FormError("zones.bad_time", field=field)
+    hour, minute = int(match["hour"]), int(match["minute"] or 0)
+    if match["half"]:
+        if not 1 <= hour <= 12:
+            raise FormError("zones.bad_time", field=field)
+        hour = hour % 12 + (12 if match["half"] == "p" else 0)
+    if hour > 23 or minute > 59:
+        raise FormError("zones.bad_time", field=field)
+    return dt.time(hour, minute)
 
 
 def one_of(raw: str | None, allowed: tuple[str, ...], field: str) -> str:
@@ -153,12 +228,55 @@ def language_choice(tr: Tr, label: str, default: str | None) -> ChoiceInput:
     )
 
 
-def timezone_input(tr: Tr, default: str) -> TextInput:
-    return line_input("timezone", tr("profile.timezone"), 64, default)
+def timezone_input(tr: Tr, default: str) -> ChoiceInput:
+    """The time zone, picked by city (`dialogs.zones`); its value is an IANA name."""
+    return zones.zone_choice(tr, "timezone", tr("zones.label"), default)
 
 
 def read_timezone(raw: str | None) -> str:
-    timezone = (raw or "").strip()
-    if not is_zone(timezone):
-        raise FormError("errors.timezone", value=timezone)
+    """An IANA name from the menu, or a city typed in a console ("Montréal")."""
+    timezone = zones.resolve(raw)
+    if timezone is None:
+        raise FormError("zones.unknown", value=(raw or "").strip())
     return timezone
+
+
+def date_input(name: str, label: str, default: str, *, required: bool = True) -> TextInput:
+    """A date picker where the platform has one, sending YYYY-MM-DD; `default` in that form."""
+    return TextInput(
+        name=name,
+        label=label,
+        max_length=40,
+        multiline=False,
+        required=required,
+        default=default,
+        picker="date",
+    )
+
+
+def time_input(name: str, label: str, default: str) -> TextInput:
+    """A time picker where the platform has one, sending HH:MM (24 h)."""
+    return TextInput(
+        name=name,
+        label=label,
+        max_length=20,
+        multiline=False,
+        required=True,
+        default=default,
+        picker="time",
+    )
+
+
+def number_input(name: str, label: str, low: int, high: int, default: str) -> TextInput:
+    """A whole number between `low` and `high`, with the platform's number field."""
+    return TextInput(
+        name=name,
+        label=label,
+        max_length=max(len(str(low)), len(str(high))) + 4,
+        multiline=False,
+        required=True,
+        default=default,
+        picker="number",
+        low=low,
+        high=high,
+    )

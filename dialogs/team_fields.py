@@ -8,8 +8,9 @@ on the team's row.
 
 `read_groups` reads a submission group by group, in form order, and raises the `FormError` of
 the first wrong field with the keys people have always seen: "errors.number" (the field's
-label, its bounds), "errors.choice" (the label), "errors.timezone" (the value typed) or a rule
-across fields.
+label, its bounds), "errors.choice" (the label), "zones.unknown" (the zone sent) or a rule
+across fields. Numbers are asked with each platform's number field (`forms.number_input`),
+its bounds those of the model; a time zone is picked by city (`dialogs.zones`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import annotated_types
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from dialogs.calendar import is_zone
+from dialogs import zones
 from dialogs.cards import Block, ChoiceInput
-from dialogs.forms import FormError, choice, hours, line_input, weekdays
+from dialogs.forms import FormError, choice, hours, number_input, weekdays, whole_number
 from dialogs.i18n import LANGUAGES, Tr
 from storage.models import Team
 
@@ -39,11 +40,11 @@ class Label:
 
 
 def _integer(raw: Any) -> int:
-    """A number typed in a form (surrounding spaces allowed), as `int()` reads it."""
-    try:
-        return int((raw or "").strip())
-    except ValueError:
-        raise PydanticCustomError("errors.number", "not a whole number") from None
+    """A whole number from a number field, or typed (surrounding spaces allowed)."""
+    number = whole_number(raw if isinstance(raw, str) else None)
+    if number is None:
+        raise PydanticCustomError("errors.number", "not a whole number")
+    return number
 
 
 def one_of(allowed: tuple[str, ...]) -> BeforeValidator:
@@ -62,11 +63,13 @@ def _yes_no(raw: Any) -> bool:
 
 
 def _zone(raw: Any) -> str:
-    """An IANA time zone name such as America/Toronto."""
-    zone = (raw or "").strip()
-    if not is_zone(zone):
-        raise PydanticCustomError("errors.timezone", "unknown time zone", {"value": zone})
-    return str(zone)
+    """An IANA time zone name from the menu (America/Toronto), or a city typed ("Montréal")."""
+    typed = raw if isinstance(raw, str) else None
+    zone = zones.resolve(typed)
+    if zone is None:
+        value = (typed or "").strip()
+        raise PydanticCustomError("zones.unknown", "unknown time zone", {"value": value})
+    return zone
 
 
 Number = BeforeValidator(_integer)
@@ -115,7 +118,7 @@ def yes_no_input(tr: Tr, team: Team | None, name: str, label_key: str) -> Choice
 
 def calendar_inputs(tr: Tr, team: Team | None, model: type[Fields]) -> list[Block]:
     """The calendar form's inputs for `model`'s fields, read from their names: a weekday or an
-    hour is a choice, any other number a field that says its bounds."""
+    hour is a choice, any other number the platform's number field, its bounds in its label."""
     blocks: list[Block] = []
     for name in model.model_fields:
         label = tr(model.label_prefix + name)
@@ -127,7 +130,7 @@ def calendar_inputs(tr: Tr, team: Team | None, model: type[Fields]) -> list[Bloc
         else:
             low, high = bounds(model, name)
             range_label = tr("schedule.range", label=label, low=low, high=high)
-            blocks.append(line_input(name, range_label, 3, current))
+            blocks.append(number_input(name, range_label, low, high, current))
     return blocks
 
 
@@ -154,7 +157,7 @@ def read_groups(
 
 def _form_error(model: type[Fields], detail: ErrorDetails, tr: Tr) -> FormError:
     kind = detail["type"]
-    if kind == "errors.timezone" or not detail["loc"]:  # the value typed; a rule across fields
+    if kind == "zones.unknown" or not detail["loc"]:  # the value typed; a rule across fields
         return FormError(kind, **detail.get("ctx", {}))
     name = str(detail["loc"][0])
     field = model.model_fields[name]

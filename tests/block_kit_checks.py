@@ -152,6 +152,18 @@ def check_element(element: dict[str, Any]) -> None:
         assert ulen(element.get("initial_value", "")) <= element["max_length"]
         if "placeholder" in element:
             check_text(element["placeholder"], limits.PLACEHOLDER)
+    elif kind == "datepicker":
+        if "initial_date" in element:
+            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", element["initial_date"])
+    elif kind == "timepicker":
+        if "initial_time" in element:
+            assert re.fullmatch(r"\d{2}:\d{2}", element["initial_time"])
+    elif kind == "number_input":
+        assert element["is_decimal_allowed"] is False
+        bounds = [int(element[k]) for k in ("min_value", "max_value") if k in element]
+        assert bounds == sorted(bounds)
+        if "initial_value" in element and len(bounds) == 2:
+            assert bounds[0] <= int(element["initial_value"]) <= bounds[1]
     else:
         raise AssertionError(f"unexpected element {kind}")
 
@@ -254,10 +266,14 @@ def submission(
             continue
         element = block["element"]
         name = element["action_id"]
-        if element["type"] == "plain_text_input":
-            state = {"type": "plain_text_input", "value": element.get("initial_value")}
+        if element["type"] in ("plain_text_input", "number_input"):
+            state = {"type": element["type"], "value": element.get("initial_value")}
             if name in answers:
                 state["value"] = answers[name] or None
+        elif element["type"] in ("datepicker", "timepicker"):
+            key = "selected_date" if element["type"] == "datepicker" else "selected_time"
+            initial = element.get("initial_date", element.get("initial_time"))
+            state = {"type": element["type"], key: answers.get(name, initial) or None}
         else:
             options = element.get("options") or [
                 o for g in element["option_groups"] for o in g["options"]

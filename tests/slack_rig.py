@@ -106,9 +106,10 @@ def defaults(view: dict[str, Any]) -> dict[str, Any]:
         element = block.get("element") or {}
         if block.get("type") != "input":
             continue
-        if "initial_value" in element:
-            found[element["action_id"]] = element["initial_value"]
-        elif "initial_option" in element:
+        for key in ("initial_value", "initial_date", "initial_time"):  # text, number, pickers
+            if key in element:
+                found[element["action_id"]] = element[key]
+        if "initial_option" in element:
             found[element["action_id"]] = element["initial_option"]["value"]
     return found
 

@@ -142,7 +142,7 @@ async def test_the_journey_in_a_real_browser(page: Page) -> None:
         await welcome.locator("select[name=sector]").select_option(sector)
         await welcome.locator("select[name=position]").select_option("front_line")
         await welcome.get_by_label(re.compile("^(Langue|Language)$")).select_option(language)
-        await choose_zone(welcome.locator("[name=timezone]"), "America/Montreal")
+        await choose_zone(welcome.locator("[name=timezone]"), "America/Toronto")  # Montréal
         await submit(welcome)
         await expect(newest_entry(page)).to_contain_text(
             re.compile("Profil enregistré|Profile saved")

@@ -221,11 +221,17 @@ async def test_profile_settings_and_schedule_round_trip(engine: Engine) -> None:
     view = sb.modal_view(profile, private_metadata=sb.form_metadata(profile.form))
     kinds = {b["block_id"]: b["element"]["type"] for b in view["blocks"] if b["type"] == "input"}
     assert kinds["sector"] == "radio_buttons" and kinds["quiet_start"] == "static_select"
-    assert kinds["timezone"] == "plain_text_input"
-    saved = await through_modal(engine, "camille", profile, {"timezone": "America/Montreal"})
+    # The time zone is a menu of cities grouped by region, the pause a date picker.
+    assert kinds["timezone"] == "static_select" and kinds["paused_until"] == "datepicker"
+    zone = next(b for b in view["blocks"] if b["block_id"] == "timezone")["element"]
+    assert zone["option_groups"][0]["label"]["text"] in ("Canada", "Fuseau actuel")
+    saved = await through_modal(
+        engine, "camille", profile, {"timezone": "America/Vancouver", "paused_until": "2099-01-31"}
+    )
     assert "⚠" not in text_of(saved)
     again = (await say(engine, "camille", "profil"))[0]
-    assert next(b for b in again.inputs() if b.name == "timezone").default == "America/Montreal"
+    assert next(b for b in again.inputs() if b.name == "timezone").default == "America/Vancouver"
+    assert next(b for b in again.inputs() if b.name == "paused_until").default == "2099-01-31"
     for command in ("paramètres", "horaire"):
         card = (await say(engine, "emilie", command))[0]
         assert "⚠" not in text_of(await through_modal(engine, "emilie", card)), command

@@ -95,7 +95,7 @@ def test_the_first_wrong_field_in_form_order_is_reported() -> None:
 
 def test_unknown_time_zone_names_the_value() -> None:
     error = _error(team_admin.read_settings, SETTINGS | {"timezone": " Mars/Olympus "})
-    assert (error.key, error.params) == ("errors.timezone", {"value": "Mars/Olympus"})
+    assert (error.key, error.params) == ("zones.unknown", {"value": "Mars/Olympus"})
 
 
 def test_absent_fields_count_as_empty() -> None:

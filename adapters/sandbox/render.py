@@ -5,6 +5,10 @@ and a heading per row (`<th scope="row">`), so a screen reader says which dimens
 column a figure belongs to; a cell drawn with characters (a bar such as "▁▃▇▅▂") is an image
 (`role="img"`) named by its `alt` words. The table sits in a container that scrolls on its
 own if it is ever wider than the screen, never the page.
+
+A date, a time or a whole number is the browser's own picker (`<input type="date">`, `"time"`,
+`"number"` with its bounds), which posts YYYY-MM-DD, HH:MM or digits; a choice whose options
+name groups (time zones by region) is a `<select>` with an `<optgroup>` per group.
 """
 
 from __future__ import annotations
@@ -147,17 +151,29 @@ def _scale(block: ScaleInput, field_id: str, chosen: str | None) -> str:
     )
 
 
+def _option(block: ChoiceInput, value: str, label: str) -> str:
+    # An empty value is a placeholder ("— Choisir —"): shown while nothing is chosen, never
+    # chosen again, never read out as a choice.
+    if value == "":
+        selected = " selected" if not block.default else ""
+        return f'<option value=""{selected} disabled>{escape(label)}</option>'
+    selected = " selected" if value == block.default else ""
+    return f'<option value="{escape(value)}"{selected}>{escape(label)}</option>'
+
+
 def _choice(block: ChoiceInput, field_id: str) -> str:
-    options = "".join(
-        # An empty value is a placeholder ("— Choisir —"): shown while nothing is chosen,
-        # never chosen again, never read out as a choice.
-        f'<option value=""{" selected" if not block.default else ""} disabled>'
-        f"{escape(o.label)}</option>"
-        if o.value == ""
-        else f'<option value="{escape(o.value)}"{" selected" if o.value == block.default else ""}>'
-        f"{escape(o.label)}</option>"
-        for o in block.options
-    )
+    parts: list[str] = []
+    group: str | None = None
+    for o in block.options:
+        if o.group != group and group:
+            parts.append("</optgroup>")
+        if o.group and o.group != group:
+            parts.append(f'<optgroup label="{escape(o.group)}">')
+        group = o.group
+        parts.append(_option(block, o.value, o.label))
+    if group:
+        parts.append("</optgroup>")
+    options = "".join(parts)
     required = " required" if block.required else ""
     return (
         f'<p class="field"><label for="{field_id}">{escape(block.label)}</label>'
@@ -165,7 +181,25 @@ def _choice(block: ChoiceInput, field_id: str) -> str:
     )
 
 
+def _picker(block: TextInput, field_id: str) -> str:
+    """The browser's date, time or number field: no "characters at most" hint, as the picker
+    itself says what it takes (a number's bounds are in its label)."""
+    required = " required" if block.required else ""
+    attributes = f'type="{block.picker}" id="{field_id}" name="{escape(block.name)}"'
+    if block.picker == "number":
+        attributes += ' step="1" inputmode="numeric"'
+        if block.low is not None:
+            attributes += f' min="{block.low}"'
+        if block.high is not None:
+            attributes += f' max="{block.high}"'
+    label = f'<label for="{field_id}">{escape(block.label)}</label>'
+    control = f'<input {attributes} value="{escape(block.default)}"{required}>'
+    return f'<p class="field">{label} {control}</p>'
+
+
 def _text(block: TextInput, field_id: str, tr: Tr) -> str:
+    if block.picker != "text":
+        return _picker(block, field_id)
     required = " required" if block.required else ""
     hint_id = f"{field_id}-hint"
     common = (

@@ -3,12 +3,17 @@
 Each input block's `block_id` and its element's `action_id` are the input's name, which
 `block_values.values_from_view_state` and `blocks.view_errors` rely on. A 1-5 scale is a group
 of radio buttons (with "prefer not to answer" when allowed); a choice is radio buttons up to
-`RADIO_CHOICE_MAX` options, a menu beyond, in labelled groups past Slack's 100 options; a text
-is a plain-text input whose default is cut to its maximum length rather than refused.
+`RADIO_CHOICE_MAX` options, a menu beyond, in labelled groups past Slack's 100 options (or in
+the groups its options name, such as time zones by region); a text is a plain-text input whose
+default is cut to its maximum length rather than refused, or Slack's picker when the input
+asks for one: a `datepicker` (YYYY-MM-DD), a `timepicker` (HH:MM) or a `number_input` for a
+whole number with its bounds.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 from collections.abc import Sequence
 
 from adapters.slack.block_limits import (
@@ -46,6 +51,12 @@ def input_block(block: ScaleInput | ChoiceInput | TextInput) -> Json:
         return _scale_input(block)
     if isinstance(block, ChoiceInput):
         return _choice_input(block)
+    if block.picker == "date":
+        return _date_input(block)
+    if block.picker == "time":
+        return _time_input(block)
+    if block.picker == "number":
+        return _number_input(block)
     return _text_input(block)
 
 
@@ -105,7 +116,9 @@ def _choice_input(block: ChoiceInput) -> Json:
     if not options:
         raise ValueError(f"choice {block.name!r} has no options")
     element: Json
-    if len(options) <= min(RADIO_CHOICE_MAX, RADIO_OPTIONS):
+    if any(o.group for o in real):
+        element = {"type": "static_select", "option_groups": _named_groups(real, options)}
+    elif len(options) <= min(RADIO_CHOICE_MAX, RADIO_OPTIONS):
         element = {"type": "radio_buttons", "options": options}
     elif len(options) <= SELECT_OPTIONS:
         element = {"type": "static_select", "options": options}
@@ -128,6 +141,51 @@ def _groups(source: Sequence[Option], options: list[Json]) -> list[Json]:
         label = f"{fit(plain(first), 36)} – {fit(plain(last), 36)}"
         groups.append({"label": plain_text(label, OPTION_GROUP_LABEL), "options": chunk})
     return groups
+
+
+def _named_groups(source: Sequence[Option], options: list[Json]) -> list[Json]:
+    """Options under the headings they name, in order of first appearance."""
+    grouped: dict[str, list[Json]] = {}
+    for option, shown in zip(source, options, strict=True):
+        grouped.setdefault(option.group or "—", []).append(shown)
+    if len(grouped) > SELECT_OPTIONS or any(len(g) > SELECT_OPTIONS for g in grouped.values()):
+        raise ValueTooLong("option groups", len(options), SELECT_OPTIONS)
+    return [
+        {"label": plain_text(label, OPTION_GROUP_LABEL), "options": chunk}
+        for label, chunk in grouped.items()
+    ]
+
+
+def _date_input(block: TextInput) -> Json:
+    """Slack's date picker; it sends `selected_date` as YYYY-MM-DD."""
+    element: Json = {"type": "datepicker"}
+    # No date yet (an empty pause), or one typed elsewhere: nothing pre-selected.
+    with contextlib.suppress(ValueError):
+        element["initial_date"] = dt.date.fromisoformat(block.default.strip()).isoformat()
+    if plain(block.placeholder):
+        element["placeholder"] = plain_text(block.placeholder, PLACEHOLDER)
+    return _input(block.name, block.label, element, required=block.required)
+
+
+def _time_input(block: TextInput) -> Json:
+    """Slack's time picker; it sends `selected_time` as HH:mm (24 h)."""
+    element: Json = {"type": "timepicker"}
+    with contextlib.suppress(ValueError):
+        element["initial_time"] = dt.time.fromisoformat(block.default.strip()).strftime("%H:%M")
+    return _input(block.name, block.label, element, required=block.required)
+
+
+def _number_input(block: TextInput) -> Json:
+    """Slack's number field, whole numbers within the input's bounds; it sends `value`."""
+    element: Json = {"type": "number_input", "is_decimal_allowed": False}
+    default = block.default.strip()
+    if default.isdigit():
+        element["initial_value"] = default
+    if block.low is not None:
+        element["min_value"] = str(block.low)
+    if block.high is not None:
+        element["max_value"] = str(block.high)
+    return _input(block.name, block.label, element, required=block.required)
 
 
 def _text_input(block: TextInput) -> Json:

@@ -68,8 +68,10 @@ def decode_form_reference(value: str) -> tuple[str, dict[str, str]]:
 def values_from_view_state(values: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, str]:
     """A `view_submission`'s `view.state.values` as the engine's {input name: value}.
 
-    Scales give "1".."5" or "skip", choices their option's value, text inputs their text; an
-    input left empty gives "". Unknown shapes give "" too: the engine validates every value.
+    Scales give "1".."5" or "skip", choices their option's value (`selected_option`), text
+    and number inputs their text (`value`), a date picker its `selected_date` (YYYY-MM-DD), a
+    time picker its `selected_time` (HH:mm); an input left empty gives "". Unknown shapes give
+    "" too: the engine validates every value.
     """
     found: dict[str, str] = {}
     for block_id, actions in values.items():

@@ -3,7 +3,10 @@
 - A card is one message: its title, its paragraphs (as `RichTextBlock` runs, which Teams shows
   literally: see `adapters.teams.text`), its inputs and one `Action.Submit` for the form, one
   per button. A 1-5 item is an expanded `Input.ChoiceSet` (radio buttons), with "prefer not to
-  answer" when the item allows it; a choice of up to five options is expanded too.
+  answer" when the item allows it; a choice of up to five options is expanded too, a long one
+  (the time zones, whose options name their region) is a "filtered" set people can type in.
+  A date is an `Input.Date` (YYYY-MM-DD), a time an `Input.Time` (HH:MM), a whole number an
+  `Input.Number` with its bounds.
 - A submission arrives as a message whose `value` holds the inputs by name plus the data of the
   action that was pressed: `passerelle.action` and `passerelle.context` (JSON). Buttons send no
   inputs (`associatedInputs: none`).
@@ -218,17 +221,56 @@ def _scale(block: ScaleInput) -> Json:
 def _choice(block: ChoiceInput) -> Json:
     # An option whose value is "" is a placeholder ("— Choisir —"): not a choice, the prompt
     # of the set, so nothing is chosen until the person chooses.
-    choices = [{"title": neutral(o.label), "value": o.value} for o in block.options if o.value]
+    choices = [
+        {"title": neutral(f"{o.label} ({o.group})" if o.group else o.label), "value": o.value}
+        for o in block.options
+        if o.value
+    ]
     element = _choice_set(
         block.name, block.label, choices, block.default, block.required, neutral(block.label)
     )
+    if len(choices) >= FILTERED_MIN:  # a long list: typing "Mont" finds Montréal
+        element["style"] = "filtered"
     placeholder = next((o.label for o in block.options if o.value == ""), None)
     if placeholder:
         element["placeholder"] = neutral(placeholder)
     return element
 
 
+FILTERED_MIN = 20  # options from which a compact choice set lets people type to filter it
+
+
+def _picker(block: TextInput) -> Json | None:
+    """The Adaptive Cards input for a date, a time or a number; None for plain text."""
+    element: Json
+    if block.picker == "date":
+        element = {"type": "Input.Date"}
+    elif block.picker == "time":
+        element = {"type": "Input.Time"}
+    elif block.picker == "number":
+        element = {"type": "Input.Number"}
+        if block.low is not None:
+            element["min"] = block.low
+        if block.high is not None:
+            element["max"] = block.high
+    else:
+        return None
+    element |= {"id": block.name, "label": neutral(block.label), "isRequired": block.required}
+    if block.required:
+        element["errorMessage"] = neutral(block.label)
+    default = block.default.strip()
+    if default and block.picker == "number":
+        if default.isdigit():
+            element["value"] = int(default)
+    elif default:
+        element["value"] = default
+    return element
+
+
 def _text_input(block: TextInput) -> Json:
+    picker = _picker(block)
+    if picker is not None:
+        return picker
     element: Json = {
         "type": "Input.Text",
         "id": block.name,

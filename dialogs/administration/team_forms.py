@@ -15,10 +15,10 @@ from dialogs import outbound
 from dialogs.administration.team_settings import TeamSettings, TeamSetup
 from dialogs.cards import Block, Button, Card, Form, Paragraph, TextInput, notice
 from dialogs.events import Actor, Place
-from dialogs.forms import FormError, language_choice, line_input, timezone_input
+from dialogs.forms import FormError, language_choice, line_input, number_input, timezone_input
 from dialogs.i18n import Tr, language_of
 from dialogs.rituals import registry
-from dialogs.team_fields import TeamForm, read_form, read_groups
+from dialogs.team_fields import TeamForm, bounds, read_form, read_groups
 from dialogs.texts import clean
 from storage import teams
 from storage.models import Member, Team
@@ -26,8 +26,10 @@ from storage.sealing import Sealer
 
 
 def _k_input(tr: Tr, default: str) -> TextInput:
-    """The team's anonymity threshold, asked at setup and in the settings."""
-    return line_input("k", tr("settings.k_label"), 2, default)
+    """The team's anonymity threshold, asked at setup and in the settings: a number field
+    within the model's bounds, its label saying in words what the number does."""
+    low, high = bounds(TeamSettings, "k")
+    return number_input("k", tr("settings.k_label"), low, high, default)
 
 
 def _rituals_inputs(tr: Tr, team: Team | None, form: TeamForm) -> list[Block]:

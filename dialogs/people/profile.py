@@ -6,6 +6,7 @@ from dialogs.cards import Card, ChoiceInput, Form, Paragraph, TextInput
 from dialogs.forms import (
     FormError,
     choice,
+    date_input,
     hours,
     language_choice,
     one_of,
@@ -62,13 +63,11 @@ def profile_card(tr: Tr, team: Team, member: Member, *, welcome: bool = False) -
         must_choose(tr, "position", POSITIONS, member.position),
         language_choice(tr, tr("profile.language"), member.language or team.language),
         timezone_input(tr, member.timezone or team.timezone),
-        TextInput(
-            name="paused_until",
-            label=tr("profile.paused_until"),
-            max_length=10,
-            multiline=False,
-            default=member.paused_until.isoformat() if member.paused_until else "",
-            placeholder="2026-12-31",
+        date_input(
+            "paused_until",
+            tr("zones.paused_until"),
+            member.paused_until.isoformat() if member.paused_until else "",
+            required=False,
         ),
         choice(
             "quiet_start",
@@ -99,9 +98,9 @@ def apply_profile(turn: Turn, member: Member, values: dict[str, str]) -> None:
     position = chosen(tr, values, "position", POSITIONS)
     language = one_of(values.get("language"), LANGUAGES, tr("profile.language"))
     timezone = read_timezone(values.get("timezone"))
-    paused = parse_date(values.get("paused_until"), tr("profile.paused_until"))
+    paused = parse_date(values.get("paused_until"), tr("zones.paused_until"))
     if paused is not None and paused < turn.today:
-        raise FormError("errors.past_date", field=tr("profile.paused_until"))
+        raise FormError("errors.past_date", field=tr("zones.paused_until"))
     quiet_start = parse_int(values.get("quiet_start"), 0, 23, tr("profile.quiet_start"))
     quiet_end = parse_int(values.get("quiet_end"), 0, 23, tr("profile.quiet_end"))
     member.sector, member.position, member.language = sector, position, language

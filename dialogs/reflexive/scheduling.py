@@ -17,10 +17,11 @@ from dialogs.content import ContentBank
 from dialogs.forms import (
     FormError,
     choice,
-    line_input,
+    date_input,
     one_of,
     parse_date,
     parse_time,
+    time_input,
 )
 from dialogs.i18n import Tr
 from dialogs.reflexive import spaces
@@ -100,8 +101,8 @@ async def schedule_form(
                 max_length=PROMPT_LIMIT,
                 default=custom,
             ),
-            line_input("date", tr("reflexive.date_label"), 10, first.date().isoformat()),
-            line_input("time", tr("reflexive.time_label"), 5, first.strftime("%H:%M")),
+            date_input("date", tr("zones.meeting_date"), first.date().isoformat()),
+            time_input("time", tr("zones.meeting_time"), first.strftime("%H:%M")),
             choice(
                 "recurrence",
                 tr("reflexive.recurrence_label"),
@@ -144,10 +145,10 @@ async def read_schedule(
         if custom:  # one of the two would be dropped without a word: ask which
             raise FormError("reflexive.pick_one")
         prompt_id = prompt
-    day = parse_date(values.get("date"), tr("reflexive.date_label"))
+    day = parse_date(values.get("date"), tr("zones.meeting_date"))
     if day is None:
-        raise FormError("errors.date", field=tr("reflexive.date_label"))
-    at = parse_time(values.get("time"), tr("reflexive.time_label"))
+        raise FormError("zones.bad_date", field=tr("zones.meeting_date"))
+    at = parse_time(values.get("time"), tr("zones.meeting_time"))
     recurrence = one_of(values.get("recurrence"), RECURRENCES, tr("reflexive.recurrence_label"))
     lead = int(one_of(values.get("lead"), LEADS, tr("reflexive.lead_label")))
     channel_raw = values.get("channel") or "all"
@@ -156,7 +157,7 @@ async def read_schedule(
         raise FormError("errors.choice", field=tr("reflexive.channel_label"))
     first_local = dt.datetime.combine(day, at)
     if local_to_utc(first_local, zone(team.timezone)) <= now:
-        raise FormError("errors.past_date", field=tr("reflexive.date_label"))
+        raise FormError("errors.past_date", field=tr("zones.meeting_date"))
     return Draft(
         prompt_id=prompt_id,
         custom_text=custom or None,

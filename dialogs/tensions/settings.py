@@ -9,7 +9,7 @@ from typing import Annotated, ClassVar
 from pydantic import Field
 
 from dialogs.cards import Block
-from dialogs.forms import line_input
+from dialogs.forms import number_input
 from dialogs.i18n import Tr
 from dialogs.team_fields import (
     EveryWeeks,
@@ -20,6 +20,7 @@ from dialogs.team_fields import (
     Number,
     Weekday,
     YesNo,
+    bounds,
     calendar_inputs,
     yes_no_input,
 )
@@ -36,9 +37,11 @@ class TensionSettings(Fields):
 
 def _settings_inputs(tr: Tr, team: Team | None) -> Sequence[Block]:
     limit = str(team.tension_weekly_limit) if team is not None else ""
+    low, high = bounds(TensionSettings, "tension_weekly_limit")
+    label = tr("schedule.range", label=tr("settings.tension_limit"), low=low, high=high)
     return [
         yes_no_input(tr, team, "review_tensions", "settings.review_tensions"),
-        line_input("tension_weekly_limit", tr("settings.tension_limit"), 2, limit),
+        number_input("tension_weekly_limit", label, low, high, limit),
     ]
 
 
