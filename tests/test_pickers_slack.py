@@ -19,12 +19,12 @@ from tests.block_kit_checks import check_blocks
 from tests.slack_rig import (  # noqa: F401  (the rig and slack fixtures)
     CHANNEL,
     COORDINATOR,
-    TEAM_ID,
     Rig,
     acked_at_once,
     rig_fixture,
     slack_fixture,
 )
+from tests.slack_signing import TEAM_ID
 
 
 def element(view: dict[str, Any], name: str) -> dict[str, Any]:
