@@ -26,7 +26,7 @@ from adapters.slack.acks import RECORDING_CALLBACK_ID
 from adapters.slack.blocks import form_metadata, modal_view
 from adapters.slack.events import ModalMetadata
 from adapters.slack.replies import CALLBACK_ID
-from bot import cli
+from bot import cli, cli_args
 from bot.server import build_app
 from bot.settings import Settings
 from dialogs.engine import Engine
@@ -73,13 +73,13 @@ def test_each_role_serves_its_endpoints(engine: Engine, database: Database) -> N
 def test_the_role_comes_from_the_command_line_or_the_setting(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.parser().parse_args(["serve", "--role", "worker"]).role == "worker"
-    assert cli.parser().parse_args(["serve"]).role is None  # then PASSERELLE_ROLE, else all
+    assert cli_args.parser().parse_args(["serve", "--role", "worker"]).role == "worker"
+    assert cli_args.parser().parse_args(["serve"]).role is None  # then PASSERELLE_ROLE, else all
     assert Settings(_env_file=None).role == "all"
     monkeypatch.setenv("PASSERELLE_ROLE", "web")
     assert Settings(_env_file=None).role == "web"
     with pytest.raises(SystemExit):
-        cli.parser().parse_args(["serve", "--role", "scheduler"])
+        cli_args.parser().parse_args(["serve", "--role", "scheduler"])
     monkeypatch.setenv("PASSERELLE_ROLE", "calendar")
     assert cli.main(["serve"]) == 2  # a clear error, before anything starts
     assert "PASSERELLE_ROLE" in capsys.readouterr().err
