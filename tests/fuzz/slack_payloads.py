@@ -291,7 +291,9 @@ def _action_ids(blocks: list[Json]) -> list[str]:
 
 
 def _options(element: Json) -> list[str]:
-    return [o["value"] for o in element.get("options", [])]
+    """The values a select offers, in groups too (time zones are grouped by region)."""
+    grouped = [o for g in element.get("option_groups", []) for o in g.get("options", [])]
+    return [o["value"] for o in [*element.get("options", []), *grouped]]
 
 
 def _entry_strategy(element: Json) -> st.SearchStrategy[Any]:
