@@ -19,8 +19,8 @@ PACKAGES = (
     "dialogs.summaries",
     "dialogs.reflexive",
     "dialogs.administration",
-    "dialogs.thanks",
     "dialogs.privacy",
+    "dialogs.thanks",
 )
 
 

@@ -1,5 +1,5 @@
 """The help card of a person in no team lists the commands the rituals let them run there
-(`CommandSpec.outside_team`), from the registry: today `setup`."""
+(`CommandSpec.outside_team`), from the registry: today `setup` and `privacy`."""
 
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ def test_someone_in_no_team_is_told_how_to_set_one_up(language: str) -> None:
     tr = Tr(language)
     card = help_module.help_card(tr, member=False, reader=False, coordinator=False, team_name=None)
     assert card.title == tr("help.title_generic")
-    assert _texts(card) == [tr("help.not_member"), tr("help.cmd.help"), tr("help.cmd.setup")]
+    assert _texts(card) == [
+        *(tr("help.not_member"), tr("help.cmd.help")),
+        *(tr("help.cmd.setup"), tr("help.cmd.privacy")),
+    ]
 
 
 async def _nothing(turn: Any, command: Command, context: Any) -> list[Card]:
@@ -41,4 +44,8 @@ def test_a_ritual_s_outside_team_command_joins_that_card(monkeypatch: pytest.Mon
     monkeypatch.setattr(help_module, "registry", lambda: extended)
     tr = Tr("fr")
     card = help_module.help_card(tr, member=False, reader=False, coordinator=False, team_name=None)
-    assert _texts(card)[-2:] == [tr("help.cmd.setup"), tr("help.cmd.thanks")]
+    assert _texts(card)[-3:] == [
+        tr("help.cmd.setup"),
+        tr("help.cmd.privacy"),
+        tr("help.cmd.thanks"),
+    ]

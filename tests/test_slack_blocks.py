@@ -151,6 +151,15 @@ async def test_every_engine_card_fits_slack(
         check_card(card)
 
 
+def _without_row_labels(text: str) -> str:
+    """A table row's field starts with its label in bold, the adapter's own markup
+    (adapters/slack/block_tables.py): what is checked is the text inside it."""
+    first, newline, rest = text.partition("\n")
+    if len(first) > 2 and first.startswith("*") and first.endswith("*"):
+        first = first[1:-1]
+    return first + newline + rest
+
+
 async def test_people_text_in_engine_cards_is_inert(
     engine: Engine, worker: OutboxWorker, sender: RecordingSender
 ) -> None:
@@ -159,7 +168,7 @@ async def test_people_text_in_engine_cards_is_inert(
     assert posted, "the batch posted the tension to the team channel"
     for card in [*cards, *posted]:
         for _, blocks in sb.messages_for(card, spill=lambda payload: "stored:1"):
-            rendered = "\n".join(texts(blocks))
+            rendered = "\n".join(_without_row_labels(text) for text in texts(blocks))
             assert_inert(rendered.replace("\n&gt; ", "\n"))
             for hostile in ("<!channel>", "<@U123>", "@here", "https://evil.example", "*bold*"):
                 assert hostile not in rendered
