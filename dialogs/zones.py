@@ -190,6 +190,15 @@ def resolve(raw: str | None) -> str | None:
     return _BY_NAME.get(plain_words(text))
 
 
+def city_of(zone: str, language: str) -> str:
+    """How a zone is named to people: its first city in the list ("Montréal" for
+    America/Toronto), or the IANA name when the zone is not listed."""
+    city = next((c for c in CITIES if c.zone == zone), None)
+    if city is None:
+        return zone
+    return city.name(language).split(",")[0].strip()
+
+
 def zone_choice(tr: Tr, name: str, label: str, default: str | None) -> ChoiceInput:
     """A menu of cities grouped by region; values are IANA names. A `default` that is not in
     the list (a zone stored before, or set by a platform) comes first, selected."""

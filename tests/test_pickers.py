@@ -311,3 +311,10 @@ def test_the_console_shows_what_to_type_in_a_pickers_place() -> None:
     assert "[k] Plus petit groupe (3–50)" in lines
     assert "[at] Heure (13:30, 13 h 30)" in lines
     assert any(line.startswith("  Canada: America/Toronto=Montréal") for line in lines)
+
+
+def test_a_zone_is_named_by_its_city_where_forms_say_which_hours() -> None:
+    assert zones.city_of("America/Toronto", "fr") == "Montréal"
+    assert zones.city_of("Europe/Brussels", "fr") == "Bruxelles"
+    assert zones.city_of("Europe/Brussels", "en") == "Brussels"
+    assert zones.city_of("Asia/Kathmandu", "fr") == "Asia/Kathmandu"  # not listed: as stored

@@ -129,6 +129,7 @@ async def test_sandbox_calendar_numbers_are_number_fields(
 ) -> None:
     await client.post("/sandbox/command", data={"as": "emilie", "text": "horaire"})
     page = await (await client.get("/sandbox", params={"as": "emilie"})).text()
+    assert "celles de l’équipe (Montréal)" in page  # the team's zone by its city
     window = re.search(r'<input type="number"[^>]*name="response_window_hours"[^>]*>', page)
     assert window is not None
     assert 'min="4"' in window[0] and 'max="336"' in window[0]
@@ -150,6 +151,8 @@ async def test_typed_text_is_understood_where_there_is_no_picker(engine: Engine)
     assert (camille.timezone, camille.paused_until) == ("America/Toronto", dt.date(2099, 12, 31))
 
     form = (await say(engine, "emilie", "reflexif"))[0]
+    intro = text_of([form])
+    assert "(Montréal)" in intro and "America/Toronto" not in intro
     assert {b.name: b.picker for b in form.inputs() if isinstance(b, TextInput)} == {
         "custom": "text",
         "date": "date",

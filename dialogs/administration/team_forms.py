@@ -20,6 +20,7 @@ from dialogs.i18n import Tr, language_of
 from dialogs.rituals import registry
 from dialogs.team_fields import TeamForm, bounds, read_form, read_groups
 from dialogs.texts import clean
+from dialogs.zones import city_of
 from storage import teams
 from storage.models import Member, Team
 from storage.sealing import Sealer
@@ -184,7 +185,7 @@ def schedule_card(tr: Tr, team: Team) -> Card:
     return Card(
         title=tr("schedule.title", team=team.name),
         blocks=[
-            Paragraph(text=tr("schedule.intro", zone=team.timezone)),
+            Paragraph(text=tr("schedule.intro", zone=city_of(team.timezone, tr.language))),
             *_rituals_inputs(tr, team, "schedule"),
         ],
         form=Form(

@@ -27,6 +27,7 @@ from dialogs.i18n import Tr
 from dialogs.reflexive import spaces
 from dialogs.reflexive.models import ReflexiveSchedule
 from dialogs.texts import clean
+from dialogs.zones import city_of
 from storage import teams
 from storage.models import Team
 
@@ -92,7 +93,7 @@ async def schedule_form(
     return Card(
         title=tr("reflexive.edit_title" if schedule else "reflexive.title"),
         blocks=[
-            Paragraph(text=tr("reflexive.intro", zone=team.timezone)),
+            Paragraph(text=tr("reflexive.intro", zone=city_of(team.timezone, tr.language))),
             choice("prompt", tr("reflexive.prompt_label"), options, picked),
             *(full if long else []),
             TextInput(
