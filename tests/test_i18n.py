@@ -89,7 +89,7 @@ def test_dates_read_naturally_in_each_language() -> None:
     from zoneinfo import ZoneInfo
 
     when = dt.datetime(2026, 11, 26, 15, 0, tzinfo=ZoneInfo("America/Toronto"))
-    assert moment("fr", when) == "jeudi 26 novembre 2026 à 15 h 00 (HNE)"
+    assert moment("fr", when) == "jeudi 26 novembre 2026 à 15\u00a0h\u00a000 (HNE)"
     assert moment("en", when) == "Thursday 26 November 2026 at 15:00 (EST)"
     assert t("en-CA", "common.yes") == "Yes" and t("xx", "common.yes") == "Oui"
 

@@ -51,7 +51,7 @@ async def test_quiet_hours_past_the_close_are_told_to_the_coordinators(
     await worker.drain()
     assert asked(sender, "camille") and not asked(sender, "daniel")
     (french,) = unasked_notices(sender, "emilie", "fr")
-    assert "nᵒ 1 ferme le mardi 24 novembre 2026 à 11 h 00 (HNE)" in french
+    assert "nᵒ 1 ferme le mardi 24 novembre 2026 à 11\u00a0h\u00a000 (HNE)" in french
     assert "heures calmes durent jusque-là\u00a0: 1." in french
     (english,) = unasked_notices(sender, "jonathan", "en")
     assert "closes on Tuesday 24 November 2026 at 11:00 (EST)" in english

@@ -137,10 +137,10 @@ async def test_a_question_is_listed_moved_changed_and_cancelled(
     values = filled(edit_form)
     assert (values["prompt"], values["date"], values["time"]) == ("X1", "2026-12-03", "13:30")
     saved = await submit_card(engine, "emilie", edit_form, values | {"time": "15:00"})
-    assert saved[0].title == "Question modifiée" and "15 h 00" in text_of(saved)
+    assert saved[0].title == "Question modifiée" and "15\u00a0h\u00a000" in text_of(saved)
     await worker.drain()
     moved = sender.to("marc-andre")[-1].card
-    assert "déplacée" in moved.title and "15 h 00" in text_of([moved]) and x1 in text_of([moved])
+    assert "déplacée" in moved.title and "15\u00a0h\u00a000" in text_of([moved]) and x1 in text_of([moved])
     assert await sealed_notes(engine) == 2
 
     # Then its question changes: the note for the former one is deleted unread, members told.

@@ -110,7 +110,7 @@ async def test_each_person_sees_their_own_conversation(
     assert "Vous :</strong> aide" not in await page(client, "sophie")
     # The newest entries are marked, and times are in the persona's own zone.
     assert 'class="entry new"' in after and "Nouveau" in after
-    assert "mardi 10 h 00" in after  # 15:00 UTC in Toronto
+    assert "mardi 10\u00a0h\u00a000" in after  # 15:00 UTC in Toronto
     assert "Tuesday 7:00" in await page(client, "daniel")  # in Vancouver
     assert 'class="entry new"' not in await page(client, "camille")
 

@@ -103,7 +103,8 @@ def test_french_labels_and_decimal_commas() -> None:
     assert "Moyenne par dimension, de 1 à 5" in shown
     assert {"nᵒ\u00a01", "nᵒ\u00a04"} <= set(shown)
     assert {"Vision et finalités", "Pouvoirs et ressources"} <= set(shown)  # the legend
-    assert "Réseau public (CIUSSS/CISSS)" in shown and "Organisme communautaire" in shown
+    # The sectors named as the summary's tables name them.
+    assert "Réseau public" in shown and "Organismes communautaires" in shown
     values = [t for t in shown if t[:1].isdigit() and len(t) == 3]
     # Latest unit, vision: public 4, 5, 4, 4 and community 4, 4, 4, 3: 4,0 overall, 4,2 and 3,8.
     assert {"4,0", "4,2", "3,8"} <= set(values)
@@ -116,7 +117,7 @@ def test_english_labels_and_decimal_points() -> None:
     figure = drawn(charts.figure_for(sample_summary(), Tr("en")))
     shown = texts(figure)
     assert "Mean per dimension, from 1 to 5" in shown and "no. 4" in shown
-    assert "Vision and aims" in shown and "Public network (CIUSSS/CISSS)" in shown
+    assert "Vision and aims" in shown and Tr("en")("summary.segment.public") in shown
     values = [t for t in shown if t[:1].isdigit() and len(t) == 3]
     assert values and all("." in v for v in values)
 

@@ -61,12 +61,12 @@ def test_shown_on_the_readers_clock() -> None:
     unsaid = Member(timezone=None, language="en")
     when = dt.datetime(2026, 11, 27, 15, tzinfo=UTC)
     assert (
-        times.shown(Tr("fr"), when, team, vancouver) == "vendredi 27 novembre 2026 à 7 h 00 (HNP)"
+        times.shown(Tr("fr"), when, team, vancouver) == "vendredi 27 novembre 2026 à 7\u00a0h\u00a000 (HNP)"
     )
     assert times.shown(Tr("en"), when, team, vancouver) == "Friday 27 November 2026 at 7:00 (PST)"
     # No zone of their own: the team's.
     assert times.shown(Tr("en"), when, team, unsaid) == "Friday 27 November 2026 at 10:00 (EST)"
-    assert times.shown(Tr("fr"), when, team) == "vendredi 27 novembre 2026 à 10 h 00 (HNE)"
+    assert times.shown(Tr("fr"), when, team) == "vendredi 27 novembre 2026 à 10\u00a0h\u00a000 (HNE)"
 
 
 async def queued_checkin(engine: Engine, round_id: int, user_ref: str) -> Card:
@@ -92,9 +92,9 @@ async def set_language(engine: Engine, user_ref: str, language: str) -> None:
 # The demo round opens Tuesday 24 November 2026 at 15:00 UTC and closes 72 hours later:
 # Friday 27 November, 10:00 in Toronto, 7:00 in Vancouver.
 CLOSES = {
-    ("fr", "America/Toronto"): "vendredi 27 novembre 2026 à 10 h 00 (HNE)",
+    ("fr", "America/Toronto"): "vendredi 27 novembre 2026 à 10\u00a0h\u00a000 (HNE)",
     ("en", "America/Toronto"): "Friday 27 November 2026 at 10:00 (EST)",
-    ("fr", "America/Vancouver"): "vendredi 27 novembre 2026 à 7 h 00 (HNP)",
+    ("fr", "America/Vancouver"): "vendredi 27 novembre 2026 à 7\u00a0h\u00a000 (HNP)",
     ("en", "America/Vancouver"): "Friday 27 November 2026 at 7:00 (PST)",
 }
 

@@ -192,7 +192,7 @@ def _sector_gap(axes: Axes, summary: PulseSummary, dims: tuple[str, ...], tr: Tr
             color=OKABE_ITO[offset],
             hatch=HATCHES[offset],
             edgecolor="black",
-            label=tr(f"sector.{sector}"),
+            label=tr(f"summary.segment.{sector}"),  # as the summary's tables name it
         )
         axes.bar_label(
             bars, [decimal(m, tr) for m in means], padding=6, fontsize=TEXT_PT, fontweight="bold"
