@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect
 
 from adapters.slack.installations import TABLES as SLACK_TABLES
 from storage import migrate
@@ -71,3 +72,20 @@ def test_one_revision_graph_across_storage_and_the_platforms() -> None:
     assert scripts.get_heads() == [chain[-1][0]]
     assert "adapters/slack/migrations" in scripts.get_revision("0002").path
     assert "teams_conversations" in Base.metadata.tables
+
+
+async def test_every_migration_downgrades_to_an_empty_database(database: Database) -> None:
+    """From head back to base, through every revision's downgrade, then up again."""
+
+    def down_then_up(connection: Connection) -> list[str]:
+        config = migrate.alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+        left = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
+        command.upgrade(config, "heads")
+        return left
+
+    async with database.engine.begin() as connection:
+        assert await connection.run_sync(down_then_up) == []
+    async with database.engine.connect() as connection:
+        assert "teams" in await connection.run_sync(lambda c: inspect(c).get_table_names())
