@@ -156,6 +156,7 @@ async def test_the_coordinator_exports_in_their_language(
     (refusal,) = await say(engine, "camille", "exporter")
     assert not refusal.attachments
 
+
 def test_a_team_name_never_runs_as_a_formula() -> None:
     summary = sample_summary(team='=HYPERLINK("http://example.test","x")')
     rows = parsed(export.summary_csv(summary, Tr("en"), load_bank()).encode("utf-8"), ",")

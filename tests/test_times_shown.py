@@ -60,13 +60,13 @@ def test_shown_on_the_readers_clock() -> None:
     vancouver = Member(timezone="America/Vancouver", language="fr")
     unsaid = Member(timezone=None, language="en")
     when = dt.datetime(2026, 11, 27, 15, tzinfo=UTC)
-    assert (
-        times.shown(Tr("fr"), when, team, vancouver) == "vendredi 27 novembre 2026 à 7\u00a0h\u00a000 (HNP)"
-    )
+    in_vancouver = "vendredi 27 novembre 2026 à 7\u00a0h\u00a000 (HNP)"
+    assert times.shown(Tr("fr"), when, team, vancouver) == in_vancouver
     assert times.shown(Tr("en"), when, team, vancouver) == "Friday 27 November 2026 at 7:00 (PST)"
     # No zone of their own: the team's.
     assert times.shown(Tr("en"), when, team, unsaid) == "Friday 27 November 2026 at 10:00 (EST)"
-    assert times.shown(Tr("fr"), when, team) == "vendredi 27 novembre 2026 à 10\u00a0h\u00a000 (HNE)"
+    in_toronto = "vendredi 27 novembre 2026 à 10\u00a0h\u00a000 (HNE)"
+    assert times.shown(Tr("fr"), when, team) == in_toronto
 
 
 async def queued_checkin(engine: Engine, round_id: int, user_ref: str) -> Card:
