@@ -208,9 +208,15 @@ async def open_form(rig: Rig, user: str) -> dict[str, Any]:
     before = len(rig.slack.calls_to("views.open"))
     reply = await rig.click(user, last_with_button(rig.slack, user), "open_form")
     assert reply.status == 200
-    opened = rig.slack.calls_to("views.open")
+    return opened_view(rig.slack, before)
+
+
+def opened_view(slack: FakeSlack, before: int) -> dict[str, Any]:
+    """The modal the one views.open since `before` opened, as it is now. Not `last_view`:
+    another process may meanwhile update someone else's modal (its recorded answer)."""
+    opened = slack.calls_to("views.open")
     assert len(opened) == before + 1 and opened[-1].ok, opened[-1].response
-    return rig.slack.last_view
+    return slack.views[opened[-1].response["view"]["id"]]
 
 
 async def onboarded(rig: Rig) -> None:
@@ -220,8 +226,9 @@ async def onboarded(rig: Rig) -> None:
         if user != COORDINATOR:
             view = await open_form(rig, user)
         else:  # the coordinator sets their profile with the command
+            before = len(rig.slack.calls_to("views.open"))
             await rig.command(user, "profile", channel=rig.slack.dm_id(user))
-            view = rig.slack.last_view
+            view = opened_view(rig.slack, before)
         reply = await rig.submit(view, user, sector=sector, position=position)
         acked_at_once(reply)
 

@@ -165,10 +165,18 @@ async def test_a_whole_round_through_nginx_on_three_processes(
         through = Through(http, cluster, connector)
         teams_slug = await set_up_teams(through, connector, database)
         async with database.session() as session, session.begin():
+            # No quiet hours, as for the Slack team: the round runs on the real clock, at
+            # whatever hour the suite runs, and an ask held until morning would never drain.
+            team_id = await session.scalar(select(Team.id).where(Team.slug == teams_slug))
             await session.execute(
                 update(Team)
-                .where(Team.slug == teams_slug)
-                .values(tension_weekly_limit=TENSION_LIMIT)
+                .where(Team.id == team_id)
+                .values(tension_weekly_limit=TENSION_LIMIT, quiet_start=0, quiet_end=0)
+            )
+            await session.execute(
+                update(Member)
+                .where(Member.team_id == team_id)
+                .values(quiet_start=None, quiet_end=None)
             )
         await drained(database)
         sent_before = len(slack.calls_to("chat.postMessage"))

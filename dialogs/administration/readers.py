@@ -204,4 +204,6 @@ async def ask_coordinators(turn: Turn, team: Team, member: Member) -> int:
         card,
         key=lambda coordinator: f"readers-ask:{member.id}:{coordinator.id}:{turn.now.isoformat()}",
         now=turn.now,
+        # Coordinators' work, as a review request is: the manager's access waits on it.
+        respect_quiet_hours=False,
     )
