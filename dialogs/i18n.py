@@ -97,8 +97,8 @@ def _shown(language: str, value: object) -> object:
 
 def _counted(language: str, key: str, count: object) -> str:
     """`key`, or its singular `key.one` or plural `key.other` form for the count (the `n` or
-    `count` parameter): French
-    takes the singular for 0 and 1 ("0 tension publiée"), English for 1 only."""
+    `count` parameter): French takes the singular for 0 and 1 ("0 tension publiée"), English
+    for 1 only."""
     words = catalogue(language)
     if key in words or not isinstance(count, int) or f"{key}.one" not in words:
         return key
