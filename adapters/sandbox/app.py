@@ -114,14 +114,15 @@ class Sandbox:
 
     async def _handle(self, event: CommandReceived | FormSubmitted) -> list[Card]:
         """The engine's answer; `DatabaseAway` (a 503 page) when its transaction failed
-        because the database is away: the engine then answers "something went wrong",
-        which the page would show as if the person's action had been taken in."""
+        because the database is away: the engine then answers with its outage notice, or
+        "something went wrong" when it could not tell, which the page would show as if the
+        person's action had been taken in."""
         cards = await self.engine.handle(event)
+        titles = {card.title for card in cards}
+        if titles & {t(language, "outage.title") for language in LANGUAGES}:
+            raise DatabaseAway()  # the engine saw the database away
         failed = {t(language, "errors.internal_title") for language in LANGUAGES}
-        if (
-            any(card.title in failed for card in cards)
-            and not await self.engine.database.reachable()
-        ):
+        if titles & failed and not await self.engine.database.reachable():
             raise DatabaseAway()
         return cards
 
